@@ -1,0 +1,334 @@
+import { Logger } from '@nestjs/common';
+import { findHandshakeRecord, parseHandshakeRequest, writeHandshakeResponse } from '../protocol/handshake-protocol.js';
+import { CloseMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
+import type { HubProtocol } from '../protocol/hub-protocol.js';
+import { InvalidDataError } from '../protocol/protocol-errors.js';
+import { CloseTexts, HandshakeTexts } from '../signalr.messages.js';
+import type { HubRequest } from '../interfaces/hub-request.interface.js';
+import type { ConnectionTransport } from './connection-transport.js';
+import type { ConnectionState, HubConnection } from './hub-connection.js';
+import type { Sweepable } from './keep-alive.js';
+
+/** What the connection loop asks of the hub layer. */
+export interface ConnectionDispatcher {
+  onConnected(connection: HubConnection): void | Promise<void>;
+  onDisconnected(connection: HubConnection, error: Error | undefined): void | Promise<void>;
+  /** Handles a hub message; returns a promise while an invocation is still running. */
+  dispatch(connection: HubConnection, message: HubMessage): void | Promise<void>;
+}
+
+/** What the connection loop tells the fan-out layer. */
+export interface ConnectionLifetime {
+  onConnected(connection: HubConnection): void;
+  onDisconnected(connection: HubConnection): void;
+}
+
+/** Inbound backpressure: stop reading above the high mark, resume at the low mark. */
+const INBOUND_HIGH_WATER = 64;
+const INBOUND_LOW_WATER = 16;
+
+const CLOSE_PLAIN: CloseMessage = { type: MessageType.Close };
+
+function closeWithError(error: unknown, detailed: boolean, allowReconnect: boolean): CloseMessage {
+  return { type: MessageType.Close, error: CloseTexts.withError(error, detailed), allowReconnect };
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Runs every connection of one hub: handshake, connected, read and dispatch, close, disconnected.
+ * Errors in hub code become protocol messages; nothing here throws into a transport.
+ */
+export class HubConnectionHandler implements Sweepable {
+  private readonly logger = new Logger('SignalR');
+  private readonly connections = new Set<HubConnection>();
+  private readonly pingBytes = new Map<HubProtocol, Buffer>();
+  private readonly endWaiters = new Map<HubConnection, Array<() => void>>();
+
+  constructor(
+    private readonly dispatcher: ConnectionDispatcher,
+    private readonly lifetime: ConnectionLifetime,
+    private readonly protocols: ReadonlyMap<string, HubProtocol>,
+    private readonly onEnded: (connection: HubConnection) => void,
+  ) {}
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** The life of one connection, from its transport's start to the end of onDisconnected. */
+  async run(connection: HubConnection, transport: ConnectionTransport, request: HubRequest): Promise<void> {
+    connection.transport = transport;
+    connection.request = request;
+    connection.state = 'handshaking';
+    connection.createdAt = connection.lastReceivedAt = connection.lastSentAt = Date.now();
+    connection.onAbort = () => this.close(connection, CLOSE_PLAIN, undefined);
+    connection.onSendOverflow = () => {
+      const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
+      this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
+      this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
+    };
+    this.connections.add(connection);
+    try {
+      if (!(await this.handshake(connection))) return;
+
+      this.lifetime.onConnected(connection);
+      try {
+        await this.dispatcher.onConnected(connection);
+        connection.hubConnected = true;
+      } catch (error) {
+        this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.hubPath}.`, asError(error).stack);
+        this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
+        return;
+      }
+
+      // The state may have moved on while onConnected ran (the client can leave meanwhile).
+      if ((connection.state as ConnectionState) === 'connecting') {
+        connection.state = 'connected';
+        this.pump(connection);
+      }
+      const error = await this.closed(connection);
+
+      try {
+        await this.dispatcher.onDisconnected(connection, error);
+      } catch (hookError) {
+        this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.hubPath}.`, asError(hookError).stack);
+      }
+    } finally {
+      this.finish(connection);
+    }
+  }
+
+  /** Bytes from the transport: the handshake first, then hub messages. */
+  receive(connection: HubConnection, data: Buffer): void {
+    if (connection.state === 'closed') return;
+    connection.lastReceivedAt = Date.now();
+    const buffer = connection.receiveBuffer === null ? data : Buffer.concat([connection.receiveBuffer, data]);
+    connection.receiveBuffer = null;
+    const limit = connection.options.maximumReceiveMessageSize;
+    let offset = 0;
+    try {
+      if (connection.state === 'handshaking') {
+        const bounds = findHandshakeRecord(buffer);
+        if (bounds === null || (limit !== null && bounds.end - bounds.start > limit)) {
+          if (bounds !== null || (limit !== null && buffer.length > limit)) this.failHandshake(connection, HandshakeTexts.canceled);
+          else connection.receiveBuffer = buffer;
+          return;
+        }
+        offset = bounds.next;
+        if (!this.completeHandshake(connection, buffer, bounds.start, bounds.end)) return;
+      }
+      const protocol = connection.protocol!;
+      for (;;) {
+        const bounds = protocol.findRecord(buffer, offset);
+        if (bounds === null) break;
+        if (limit !== null && bounds.end - bounds.start > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
+        offset = bounds.next;
+        const message = protocol.parseRecord(buffer, bounds.start, bounds.end);
+        if (message !== null) this.enqueue(connection, message);
+      }
+      if (offset < buffer.length) {
+        if (limit !== null && buffer.length - offset > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
+        // Copy so a large frame is not kept alive by a small unfinished tail.
+        connection.receiveBuffer = Buffer.from(buffer.subarray(offset));
+      }
+    } catch (error) {
+      this.logger.debug(`Closing connection ${connection.connectionId}: ${asError(error).message}`);
+      this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), asError(error));
+      return;
+    }
+    this.pump(connection);
+  }
+
+  /** The transport ended on its own (the peer went away). */
+  transportClosed(connection: HubConnection, error?: Error): void {
+    if (connection.state === 'closed') return;
+    connection.closeError = error;
+    this.settle(connection);
+  }
+
+  /** Ends a connection: the Close message (if any) goes out first, then the transport closes. */
+  close(connection: HubConnection, message: CloseMessage | null, error: Error | undefined): void {
+    if (connection.state === 'closed') return;
+    if (message !== null && connection.protocol !== null) connection.write(message);
+    connection.flush();
+    connection.closeError = error;
+    this.settle(connection);
+    connection.transport?.close();
+  }
+
+  /** Closes every connection, e.g. on shutdown, and waits until each has run its disconnect hooks. */
+  async closeAll(message: CloseMessage): Promise<void> {
+    const running = [...this.connections];
+    for (const connection of running) this.close(connection, message, undefined);
+    await Promise.all(running.map((connection) => this.ended(connection)));
+  }
+
+  /** Handshake timeout, keep-alive pings and client timeout, on the shared tick. */
+  sweep(now: number): void {
+    for (const connection of this.connections) {
+      const options = connection.options;
+      if (connection.state === 'handshaking') {
+        if (now - connection.createdAt >= options.handshakeTimeout) this.failHandshake(connection, HandshakeTexts.canceled);
+      } else if (connection.state === 'connected' || connection.state === 'connecting') {
+        if (connection.clientTimeoutArmed && now - connection.lastReceivedAt >= options.clientTimeoutInterval) {
+          const error = new Error(CloseTexts.clientTimeout);
+          error.name = 'OperationCanceledException';
+          this.close(connection, closeWithError(error, options.enableDetailedErrors, true), error);
+        } else if (
+          now - connection.lastSentAt >= options.keepAliveInterval &&
+          connection.protocol !== null &&
+          connection.transport?.name !== 'LongPolling' // long polling keeps itself alive; no pings there
+        ) {
+          connection.writeBytes(this.ping(connection.protocol));
+        }
+      }
+    }
+  }
+
+  private handshake(connection: HubConnection): Promise<boolean> {
+    return new Promise((resolve) => {
+      connection.resolveHandshake = resolve;
+    });
+  }
+
+  private closed(connection: HubConnection): Promise<Error | undefined> {
+    if (connection.state === 'closed') return Promise.resolve(connection.closeError);
+    return new Promise((resolve) => {
+      connection.resolveClosed = resolve;
+    });
+  }
+
+  private ended(connection: HubConnection): Promise<void> {
+    if (!this.connections.has(connection)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.endWaiters.get(connection);
+      if (waiters) waiters.push(resolve);
+      else this.endWaiters.set(connection, [resolve]);
+    });
+  }
+
+  /** Validates the handshake request; on success the response is the first thing written. */
+  private completeHandshake(connection: HubConnection, buffer: Buffer, start: number, end: number): boolean {
+    let request;
+    try {
+      request = parseHandshakeRequest(buffer, start, end);
+    } catch (error) {
+      this.failHandshake(connection, HandshakeTexts.unexpected(error, connection.options.enableDetailedErrors));
+      return false;
+    }
+    const protocol = this.protocols.get(request.protocol);
+    if (protocol === undefined) {
+      this.failHandshake(connection, HandshakeTexts.unsupportedProtocol(request.protocol));
+      return false;
+    }
+    if (request.version > protocol.version) {
+      this.failHandshake(connection, HandshakeTexts.unsupportedVersion(request.version, protocol.name));
+      return false;
+    }
+    connection.writeBytes(writeHandshakeResponse());
+    connection.protocol = protocol;
+    connection.state = 'connecting';
+    connection.resolveHandshake?.(true);
+    connection.resolveHandshake = null;
+    return true;
+  }
+
+  private failHandshake(connection: HubConnection, error: string): void {
+    this.logger.debug(`Handshake failed for connection ${connection.connectionId}: ${error}`);
+    connection.writeBytes(writeHandshakeResponse(error));
+    this.close(connection, null, new Error(error));
+  }
+
+  private enqueue(connection: HubConnection, message: HubMessage): void {
+    const queue = (connection.inbound ??= []);
+    queue.push(message);
+    if (queue.length > INBOUND_HIGH_WATER && !connection.readingPaused) {
+      connection.readingPaused = true;
+      connection.transport?.pause();
+    }
+  }
+
+  /** Dispatches queued messages in order; an invocation waits while all invocation slots are taken. */
+  private pump(connection: HubConnection): void {
+    const queue = connection.inbound;
+    if (queue === null) return;
+    const slots = connection.options.maximumParallelInvocationsPerClient;
+    while (queue.length > 0 && connection.state === 'connected') {
+      const message = queue[0];
+      const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
+      if (isInvocation && connection.activeInvocations >= slots) break;
+      queue.shift();
+      this.handle(connection, message);
+    }
+    if (connection.readingPaused && queue.length <= INBOUND_LOW_WATER) {
+      connection.readingPaused = false;
+      connection.transport?.resume();
+    }
+  }
+
+  private handle(connection: HubConnection, message: HubMessage): void {
+    switch (message.type) {
+      case MessageType.Ping:
+        connection.clientTimeoutArmed = true;
+        return;
+      case MessageType.Close:
+        this.close(connection, CLOSE_PLAIN, message.error ? new Error(message.error) : undefined);
+        return;
+      case MessageType.Ack:
+      case MessageType.Sequence:
+        return; // only meaningful with stateful reconnect, which this connection did not negotiate
+      default: {
+        let pending: void | Promise<void>;
+        try {
+          pending = this.dispatcher.dispatch(connection, message);
+        } catch (error) {
+          this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack);
+          return;
+        }
+        if (pending !== undefined) {
+          connection.activeInvocations++;
+          pending
+            .catch((error) => this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
+            .finally(() => {
+              connection.activeInvocations--;
+              this.pump(connection);
+            });
+        }
+      }
+    }
+  }
+
+  /** Marks the connection closed and wakes whoever waits on the handshake or on the end. */
+  private settle(connection: HubConnection): void {
+    connection.markClosed();
+    const resolveHandshake = connection.resolveHandshake;
+    const resolveClosed = connection.resolveClosed;
+    connection.resolveHandshake = connection.resolveClosed = null;
+    resolveHandshake?.(false);
+    resolveClosed?.(connection.closeError);
+  }
+
+  private finish(connection: HubConnection): void {
+    if (connection.protocol !== null) this.lifetime.onDisconnected(connection);
+    this.connections.delete(connection);
+    connection.release();
+    this.onEnded(connection);
+    const waiters = this.endWaiters.get(connection);
+    if (waiters) {
+      this.endWaiters.delete(connection);
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private ping(protocol: HubProtocol): Buffer {
+    let bytes = this.pingBytes.get(protocol);
+    if (bytes === undefined) {
+      bytes = protocol.writeMessage({ type: MessageType.Ping });
+      this.pingBytes.set(protocol, bytes);
+    }
+    return bytes;
+  }
+}

@@ -1,0 +1,24 @@
+import type { Type } from '@nestjs/common';
+import type { HubOptions } from '../interfaces/signalr-options.interface.js';
+
+/** One invocable hub method. */
+export interface HubMethodDescriptor {
+  /** Name on the wire (the method name, or the one given to `@HubMethodName`). */
+  readonly name: string;
+  /** Name of the class member. */
+  readonly methodName: string;
+  readonly handler: (...args: unknown[]) => unknown;
+  /** Arguments the client must send. */
+  readonly parameterCount: number;
+}
+
+/** A discovered hub: its class, instance, route and method table. */
+export interface HubDescriptor {
+  readonly name: string;
+  readonly path: string;
+  readonly options: HubOptions;
+  readonly metatype: Type<unknown>;
+  readonly instance: object;
+  /** Keyed by the lower-cased wire name: lookup is case-insensitive, as in ASP.NET Core. */
+  readonly methods: ReadonlyMap<string, HubMethodDescriptor>;
+}

@@ -1,0 +1,16 @@
+export { SignalRModule } from './signalr.module.js';
+export { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
+export type { SignalRModuleOptions, HubOptions } from './interfaces/signalr-options.interface.js';
+export type { HubRequest } from './interfaces/hub-request.interface.js';
+export { HubMethodName } from './decorators/hub-method-name.decorator.js';
+export { InjectHubContext, getHubContextToken } from './decorators/inject-hub-context.decorator.js';
+export { Hub } from './hub/hub.js';
+export type { HubDecoratorAndBase } from './hub/hub.js';
+export { HubCallerContext } from './hub/hub-caller-context.js';
+export { HubException } from './hub/hub-exception.js';
+export { HubContext } from './clients/hub-context.js';
+export { HubClients, HubCallerClients } from './clients/hub-clients.js';
+export type { ClientProxy } from './clients/client-proxy.js';
+export { GroupManager } from './clients/group-manager.js';
+export { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
+export type { TransportName } from './connection/connection-transport.js';

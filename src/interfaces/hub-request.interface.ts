@@ -1,0 +1,15 @@
+import type { IncomingHttpHeaders } from 'http';
+
+/**
+ * The HTTP request that carries a connection's transport (the WebSocket upgrade), as ASP.NET Core
+ * exposes `Context.GetHttpContext()`. Only what hub code needs is kept, not the socket.
+ */
+export interface HubRequest {
+  readonly method: string;
+  /** Path and query as received. */
+  readonly url: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string | undefined;
+}

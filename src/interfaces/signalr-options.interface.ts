@@ -1,0 +1,37 @@
+import type { HubRequest } from './hub-request.interface.js';
+
+/** Settings a hub can override; every one defaults to ASP.NET Core's value. Durations are milliseconds. */
+export interface HubOptions {
+  /** Server sends a Ping when it has written nothing for this long. Default 15,000. */
+  keepAliveInterval?: number;
+  /** Connection is closed when the client (after its first Ping) sends nothing for this long. Default 30,000. */
+  clientTimeoutInterval?: number;
+  /** A connection that has not completed the handshake in this time is refused. Default 15,000. */
+  handshakeTimeout?: number;
+  /** Largest incoming message in bytes, handshake included; null for no limit. Default 32,768. */
+  maximumReceiveMessageSize?: number | null;
+  /** Adds the error's type and message to errors sent to clients. Default false. */
+  enableDetailedErrors?: boolean;
+  /** Invocations of one connection that may run at once. Default 1 (sequential). */
+  maximumParallelInvocationsPerClient?: number;
+  /** Bytes a connection may have queued for sending before it is closed as a slow consumer. Default 1 MiB. */
+  maximumSendBufferSize?: number;
+}
+
+/** Options of `SignalRModule.forRoot()`: the defaults of every hub, plus module-wide settings. */
+export interface SignalRModuleOptions extends HubOptions {
+  /** Prefix hub paths with the app's global prefix (`app.setGlobalPrefix`). Default false, like gateways. */
+  useGlobalPrefix?: boolean;
+  /**
+   * Resolves the user of a connection from the HTTP request that carries it (and from negotiate).
+   * Return undefined for an anonymous user; throw to refuse the request with 401.
+   */
+  authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
+  /** Computes the user identifier that `user()`/`users()` target. Default: the user's `sub`. */
+  userIdProvider?: (user: unknown) => string | null | undefined;
+}
+
+/** Hub options after defaults were applied. */
+export type ResolvedHubOptions = Required<Omit<HubOptions, 'maximumReceiveMessageSize'>> & {
+  maximumReceiveMessageSize: number | null;
+};

@@ -1,0 +1,145 @@
+import type { HubConnection } from '../connection/hub-connection.js';
+import { MessageType } from '../protocol/hub-messages.js';
+import { HubLifetimeManager } from './hub-lifetime-manager.js';
+import { SerializedHubMessage } from './serialized-hub-message.js';
+
+const DONE = Promise.resolve();
+
+function invocation(method: string, args: unknown[]): SerializedHubMessage {
+  return new SerializedHubMessage({ type: MessageType.Invocation, target: method, arguments: args });
+}
+
+function isGroupName(groupName: unknown): groupName is string {
+  return typeof groupName === 'string' && groupName.length > 0;
+}
+
+const emptyGroupForSend = () => Promise.reject(new TypeError('Cannot send to an empty group name.'));
+const emptyGroupForMembership = () => Promise.reject(new TypeError('The group name must be a non-empty string.'));
+
+/**
+ * The in-memory lifetime manager: connections by id, groups and users indexed both ways so a
+ * disconnect touches only that connection's own groups. Sends are synchronous writes into each
+ * connection's tick buffer; the returned promise is a shared resolved one.
+ */
+export class DefaultHubLifetimeManager extends HubLifetimeManager {
+  private readonly connections = new Map<string, HubConnection>();
+  private readonly groups = new Map<string, Set<HubConnection>>();
+  private readonly users = new Map<string, Set<HubConnection>>();
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  onConnected(connection: HubConnection): void {
+    this.connections.set(connection.connectionId, connection);
+    const userId = connection.userIdentifier;
+    if (userId !== null) addTo(this.users, userId, connection);
+  }
+
+  onDisconnected(connection: HubConnection): void {
+    this.connections.delete(connection.connectionId);
+    const userId = connection.userIdentifier;
+    if (userId !== null) removeFrom(this.users, userId, connection);
+    if (connection.groups !== null) {
+      for (const groupName of connection.groups) removeFrom(this.groups, groupName, connection);
+      connection.groups = null;
+    }
+  }
+
+  sendAll(method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void> {
+    const message = invocation(method, args);
+    const excluded = excludedConnectionIds !== undefined && excludedConnectionIds.length > 0 ? excludedConnectionIds : null;
+    for (const connection of this.connections.values()) {
+      if (excluded === null || !excluded.includes(connection.connectionId)) connection.writeSerialized(message);
+    }
+    return DONE;
+  }
+
+  sendConnection(connectionId: string, method: string, args: unknown[]): Promise<void> {
+    this.connections.get(connectionId)?.writeSerialized(invocation(method, args));
+    return DONE;
+  }
+
+  sendConnections(connectionIds: readonly string[], method: string, args: unknown[]): Promise<void> {
+    const message = invocation(method, args);
+    for (const connectionId of connectionIds) this.connections.get(connectionId)?.writeSerialized(message);
+    return DONE;
+  }
+
+  sendGroup(groupName: string, method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void> {
+    if (!isGroupName(groupName)) return emptyGroupForSend();
+    const members = this.groups.get(groupName);
+    if (members === undefined) return DONE;
+    const message = invocation(method, args);
+    const excluded = excludedConnectionIds !== undefined && excludedConnectionIds.length > 0 ? excludedConnectionIds : null;
+    for (const connection of members) {
+      if (excluded === null || !excluded.includes(connection.connectionId)) connection.writeSerialized(message);
+    }
+    return DONE;
+  }
+
+  /** Like ASP.NET Core, a connection in two of the listed groups receives the message twice. */
+  sendGroups(groupNames: readonly string[], method: string, args: unknown[]): Promise<void> {
+    if (!groupNames.every(isGroupName)) return emptyGroupForSend();
+    const message = invocation(method, args);
+    for (const groupName of groupNames) {
+      const members = this.groups.get(groupName);
+      if (members !== undefined) for (const connection of members) connection.writeSerialized(message);
+    }
+    return DONE;
+  }
+
+  sendUser(userId: string, method: string, args: unknown[]): Promise<void> {
+    const connections = this.users.get(userId);
+    if (connections === undefined) return DONE;
+    const message = invocation(method, args);
+    for (const connection of connections) connection.writeSerialized(message);
+    return DONE;
+  }
+
+  sendUsers(userIds: readonly string[], method: string, args: unknown[]): Promise<void> {
+    const message = invocation(method, args);
+    for (const userId of userIds) {
+      const connections = this.users.get(userId);
+      if (connections !== undefined) for (const connection of connections) connection.writeSerialized(message);
+    }
+    return DONE;
+  }
+
+  /** Idempotent; a connection that is unknown or gone is ignored, as in ASP.NET Core. */
+  addToGroup(connectionId: string, groupName: string): Promise<void> {
+    if (!isGroupName(groupName)) return emptyGroupForMembership();
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined || !connection.isOpen) return DONE;
+    (connection.groups ??= new Set()).add(groupName);
+    addTo(this.groups, groupName, connection);
+    return DONE;
+  }
+
+  removeFromGroup(connectionId: string, groupName: string): Promise<void> {
+    if (!isGroupName(groupName)) return emptyGroupForMembership();
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined || connection.groups === null) return DONE;
+    connection.groups.delete(groupName);
+    removeFrom(this.groups, groupName, connection);
+    return DONE;
+  }
+}
+
+function addTo(index: Map<string, Set<HubConnection>>, key: string, connection: HubConnection): void {
+  let set = index.get(key);
+  if (set === undefined) index.set(key, (set = new Set()));
+  set.add(connection);
+}
+
+/** Removes the connection and drops the entry once empty, so nothing lingers. */
+function removeFrom(index: Map<string, Set<HubConnection>>, key: string, connection: HubConnection): void {
+  const set = index.get(key);
+  if (set === undefined) return;
+  set.delete(connection);
+  if (set.size === 0) index.delete(key);
+}

@@ -1,0 +1,29 @@
+import type { HubMessage } from './hub-messages.js';
+
+/** Transfer format of a hub protocol: JSON travels as text frames, MessagePack as binary frames. */
+export type TransferFormat = 'Text' | 'Binary';
+
+/** Where one record sits inside a buffer: the payload is `[start, end)`, the next record starts at `next`. */
+export interface RecordBounds {
+  start: number;
+  end: number;
+  next: number;
+}
+
+/**
+ * A hub protocol: pure framing and encoding, no I/O. The connection layer owns buffering and size
+ * limits; a protocol only says where records end and what they contain.
+ */
+export interface HubProtocol {
+  /** Name the client sends in its handshake (`json`, `messagepack`). */
+  readonly name: string;
+  /** Highest handshake version accepted. */
+  readonly version: number;
+  readonly transferFormat: TransferFormat;
+  /** Finds the next complete record at or after `offset`, or null when the rest is incomplete. */
+  findRecord(buffer: Buffer, offset: number): RecordBounds | null;
+  /** Decodes one record; null for a message type this server does not know (skipped, as in .NET). */
+  parseRecord(buffer: Buffer, start: number, end: number): HubMessage | null;
+  /** Encodes one message, framing included. */
+  writeMessage(message: HubMessage): Buffer;
+}

@@ -1,0 +1,20 @@
+import type { RecordBounds } from './hub-protocol.js';
+
+/** Record separator that ends every JSON record and the handshake (0x1E). */
+export const RECORD_SEPARATOR = 0x1e;
+export const RECORD_SEPARATOR_CHAR = '\u001e';
+
+/** Finds the next RS-terminated record in `buffer` starting at `offset`. */
+export function findTextRecord(buffer: Buffer, offset: number): RecordBounds | null {
+  const end = buffer.indexOf(RECORD_SEPARATOR, offset);
+  return end === -1 ? null : { start: offset, end, next: end + 1 };
+}
+
+/** Encodes a string as UTF-8 followed by RS. */
+export function writeTextRecord(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const out = Buffer.allocUnsafe(length + 1);
+  out.write(text, 0, length, 'utf8');
+  out[length] = RECORD_SEPARATOR;
+  return out;
+}

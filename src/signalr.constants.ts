@@ -1,0 +1,23 @@
+/** Metadata key set by `@Hub()` on a hub class. */
+export const HUB_METADATA = 'signalr:hub';
+/** Metadata key set by `@HubMethodName()` on a hub method. */
+export const HUB_METHOD_NAME_METADATA = 'signalr:hub-method-name';
+
+/** ASP.NET Core's defaults (HubOptionsSetup.cs, HttpConnectionDispatcherOptions.cs), in milliseconds and bytes. */
+export const DEFAULT_HUB_OPTIONS = {
+  keepAliveInterval: 15_000,
+  clientTimeoutInterval: 30_000,
+  handshakeTimeout: 15_000,
+  maximumReceiveMessageSize: 32_768,
+  enableDetailedErrors: false,
+  maximumParallelInvocationsPerClient: 1,
+  /** Bytes a connection may have waiting to be sent before it is closed as a slow consumer. */
+  maximumSendBufferSize: 1_048_576,
+} as const;
+
+/** How long a negotiated connection may stay without a transport (ASP.NET's DisconnectTimeout). */
+export const DISCONNECT_TIMEOUT = 15_000;
+/** Upper bound of the sweep tick that drives pings and timeouts (ASP.NET's heartbeat is 1 s). */
+export const MAX_SWEEP_INTERVAL = 1_000;
+/** How long a closing WebSocket may wait for the client's close frame (ASP.NET's CloseTimeout). */
+export const WEBSOCKET_CLOSE_TIMEOUT = 5_000;

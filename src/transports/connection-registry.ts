@@ -1,0 +1,49 @@
+import { randomBytes } from 'crypto';
+import { HubConnection } from '../connection/hub-connection.js';
+import type { Sweepable } from '../connection/keep-alive.js';
+import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
+import { DISCONNECT_TIMEOUT } from '../signalr.constants.js';
+
+/** 16 random bytes, base64url: 22 URL-safe characters, as ASP.NET Core makes them. */
+function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * Every connection of the module by its secret token (what clients send as `id=`). Negotiated
+ * connections that never get a transport are reaped after the disconnect timeout.
+ */
+export class ConnectionRegistry implements Sweepable {
+  private readonly byToken = new Map<string, HubConnection>();
+
+  get size(): number {
+    return this.byToken.size;
+  }
+
+  /** Negotiate version 0 uses the id as the token; version 1 adds an independent secret token. */
+  create(hubPath: string, options: ResolvedHubOptions, negotiateVersion: number): HubConnection {
+    const connectionId = newId();
+    const token = negotiateVersion >= 1 ? newId() : connectionId;
+    const connection = new HubConnection(connectionId, token, hubPath, options);
+    this.byToken.set(token, connection);
+    return connection;
+  }
+
+  get(token: string): HubConnection | undefined {
+    return this.byToken.get(token);
+  }
+
+  remove(connection: HubConnection): void {
+    if (this.byToken.get(connection.connectionToken) === connection) this.byToken.delete(connection.connectionToken);
+  }
+
+  sweep(now: number): void {
+    for (const connection of this.byToken.values()) {
+      if (connection.state === 'negotiated' && now - connection.createdAt >= DISCONNECT_TIMEOUT) this.remove(connection);
+    }
+  }
+
+  clear(): void {
+    this.byToken.clear();
+  }
+}

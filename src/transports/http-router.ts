@@ -1,0 +1,87 @@
+import type { IncomingMessage, Server, ServerResponse } from 'http';
+import type { Duplex } from 'stream';
+import { rejectUpgrade } from './http-responses.js';
+import type { HubEndpoint } from './hub-endpoint.js';
+
+type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+const NEGOTIATE_SUFFIX = '/negotiate';
+
+/**
+ * Serves hub paths on the app's own HTTP server and leaves every other path to whoever listened
+ * before (the Express or Fastify app, a Nest ws or socket.io gateway). It sits in front of the
+ * existing 'request' and 'upgrade' listeners instead of beside them, so a gateway adapter that
+ * destroys upgrades it does not own never sees a hub's upgrade.
+ */
+export class HubHttpRouter {
+  private readonly endpoints = new Map<string, HubEndpoint>();
+  private server: Server | null = null;
+  private requestListeners: RequestListener[] = [];
+  private upgradeListeners: UpgradeListener[] = [];
+  private readonly onRequest: RequestListener = (req, res) => this.routeRequest(req, res);
+  private readonly onUpgrade: UpgradeListener = (req, socket, head) => this.routeUpgrade(req, socket, head);
+
+  /** Routes `path` (matched case-insensitively, as ASP.NET Core does) to an endpoint. */
+  add(path: string, endpoint: HubEndpoint): void {
+    this.endpoints.set(path.toLowerCase(), endpoint);
+  }
+
+  attach(server: Server): void {
+    this.server = server;
+    this.requestListeners = server.listeners('request') as RequestListener[];
+    this.upgradeListeners = server.listeners('upgrade') as UpgradeListener[];
+    server.removeAllListeners('request');
+    server.removeAllListeners('upgrade');
+    server.on('request', this.onRequest);
+    server.on('upgrade', this.onUpgrade);
+  }
+
+  /** Puts the server's listeners back as they were. */
+  detach(): void {
+    const server = this.server;
+    if (server === null) return;
+    server.removeListener('request', this.onRequest);
+    server.removeListener('upgrade', this.onUpgrade);
+    for (const listener of this.requestListeners) server.on('request', listener);
+    for (const listener of this.upgradeListeners) server.on('upgrade', listener);
+    this.server = null;
+  }
+
+  private routeRequest(req: IncomingMessage, res: ServerResponse): void {
+    const match = this.match(req.url);
+    if (match !== null) {
+      match.endpoint.handleRequest(req, res, match.negotiate);
+      return;
+    }
+    for (const listener of this.requestListeners) listener.call(this.server, req, res);
+  }
+
+  private routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const match = this.match(req.url);
+    if (match !== null && !match.negotiate) {
+      match.endpoint.handleUpgrade(req, socket, head);
+      return;
+    }
+    if (this.upgradeListeners.length === 0) {
+      // Nobody else handles upgrades here; answer instead of leaving the socket hanging.
+      rejectUpgrade(socket, 404);
+      return;
+    }
+    for (const listener of this.upgradeListeners) listener.call(this.server, req, socket, head);
+  }
+
+  private match(url: string | undefined): { endpoint: HubEndpoint; negotiate: boolean } | null {
+    if (url === undefined) return null;
+    const queryStart = url.indexOf('?');
+    let path = (queryStart === -1 ? url : url.slice(0, queryStart)).toLowerCase();
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    const endpoint = this.endpoints.get(path);
+    if (endpoint !== undefined) return { endpoint, negotiate: false };
+    if (path.endsWith(NEGOTIATE_SUFFIX)) {
+      const hub = this.endpoints.get(path.slice(0, -NEGOTIATE_SUFFIX.length));
+      if (hub !== undefined) return { endpoint: hub, negotiate: true };
+    }
+    return null;
+  }
+}

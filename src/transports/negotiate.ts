@@ -1,0 +1,36 @@
+import type { HubConnection } from '../connection/hub-connection.js';
+import type { TransportName } from '../connection/connection-transport.js';
+import { HttpTexts } from '../signalr.messages.js';
+
+/** Highest negotiate version this server speaks. */
+export const MAX_NEGOTIATE_VERSION = 1;
+
+const TRANSFER_FORMATS: Record<TransportName, string[]> = {
+  WebSockets: ['Text', 'Binary'],
+  ServerSentEvents: ['Text'],
+  LongPolling: ['Text', 'Binary'],
+};
+
+/** The client's `negotiateVersion` (key matched case-insensitively), or the error text to answer with. */
+export function readNegotiateVersion(query: URLSearchParams): { version: number } | { error: string } {
+  let raw: string | undefined;
+  for (const [key, value] of query) {
+    if (key.toLowerCase() === 'negotiateversion') {
+      raw = value;
+      break;
+    }
+  }
+  if (raw === undefined) return { version: 0 };
+  if (!/^-?\d+$/.test(raw.trim())) return { error: HttpTexts.nonIntegerVersion };
+  const version = Number(raw);
+  if (version < 0) return { error: HttpTexts.unsupportedVersion(version) };
+  return { version: Math.min(version, MAX_NEGOTIATE_VERSION) };
+}
+
+/** The negotiate response body, with .NET's property order. */
+export function negotiateResponse(version: number, connection: HubConnection, transports: readonly TransportName[]): string {
+  const body: Record<string, unknown> = { negotiateVersion: version, connectionId: connection.connectionId };
+  if (version >= 1) body.connectionToken = connection.connectionToken;
+  body.availableTransports = transports.map((transport) => ({ transport, transferFormats: TRANSFER_FORMATS[transport] }));
+  return JSON.stringify(body);
+}

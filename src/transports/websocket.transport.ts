@@ -1,0 +1,62 @@
+import { WebSocket } from 'ws';
+import type { ConnectionTransport } from '../connection/connection-transport.js';
+import type { HubConnection } from '../connection/hub-connection.js';
+import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
+import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
+
+const TEXT_FRAME = { binary: false };
+const BINARY_FRAME = { binary: true };
+/** Close codes that end a connection cleanly (normal, going away, no status). */
+const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
+
+/** The WebSocket transport: one `ws` socket carrying a connection's messages both ways. */
+export class WebSocketTransport implements ConnectionTransport {
+  readonly name = 'WebSockets' as const;
+  private closeTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly socket: WebSocket,
+    connection: HubConnection,
+    handler: HubConnectionHandler,
+  ) {
+    socket.on('message', (data: Buffer) => handler.receive(connection, data));
+    socket.on('close', (code: number) => {
+      if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+      handler.transportClosed(connection, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose());
+    });
+    // Socket errors are followed by 'close', which ends the connection.
+    socket.on('error', () => undefined);
+  }
+
+  send(data: Buffer, binary: boolean): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(data, binary ? BINARY_FRAME : TEXT_FRAME);
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  close(): void {
+    const state = this.socket.readyState;
+    if (state === WebSocket.CLOSED || state === WebSocket.CLOSING) return;
+    this.socket.close(1000);
+    // A client that never answers the close frame is cut off, as ASP.NET Core does after CloseTimeout.
+    this.closeTimer = setTimeout(() => this.socket.terminate(), WEBSOCKET_CLOSE_TIMEOUT);
+    this.closeTimer.unref();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+}
+
+function abruptClose(): Error {
+  const error = new Error('The remote party closed the WebSocket connection without completing the close handshake.');
+  error.name = 'WebSocketException';
+  return error;
+}
