@@ -1,0 +1,82 @@
+import { Hub, HubException } from '../../src/index.js';
+import { displayName } from '../auth.js';
+import { requireText } from '../validation.js';
+
+/** Where a connection keeps the rooms it joined; `context.items` dies with the connection, as its groups do. */
+const ROOMS = Symbol('rooms');
+
+/**
+ * The chat: messages to everyone, rooms (SignalR groups) and private messages to a user's every
+ * connection. Client events, with their arguments:
+ *
+ * - `message(user, text)`: to everyone, from `sendMessage`
+ * - `userJoined(room, user)` / `userLeft(room, user)`: to the room's other members
+ * - `roomMessage(room, user, text)`: to the room's members, the sender included
+ * - `privateMessage(fromUser, text)`: to every connection of the addressed user, nobody else
+ * - `userConnected(user)` / `userDisconnected(user)`: to everyone else on the hub
+ *
+ * Bad input throws HubException, whose message reaches the caller:
+ * "An unexpected error occurred invoking 'SendMessage' on the server. HubException: Message must not be empty."
+ */
+@Hub('/hubs/chat')
+export class ChatHub extends Hub {
+  async onConnected(): Promise<void> {
+    await this.clients.others.send('userConnected', this.userName);
+  }
+
+  async onDisconnected(): Promise<void> {
+    const name = this.userName;
+    // Groups forget the connection by themselves; the rooms set is only there to tell their members.
+    for (const room of this.rooms) await this.clients.othersInGroup(room).send('userLeft', room, name);
+    await this.clients.others.send('userDisconnected', name);
+  }
+
+  async sendMessage(message: string): Promise<void> {
+    const text = requireText(message, 'Message');
+    await this.clients.all.send('message', this.userName, text);
+  }
+
+  async joinRoom(room: string): Promise<void> {
+    const name = requireText(room, 'Room');
+    if (this.rooms.has(name)) return; // already a member: no second notice
+    await this.groups.addToGroup(this.context.connectionId, name);
+    this.rooms.add(name);
+    await this.clients.othersInGroup(name).send('userJoined', name, this.userName);
+  }
+
+  async leaveRoom(room: string): Promise<void> {
+    const name = this.requireMembership(room);
+    await this.groups.removeFromGroup(this.context.connectionId, name);
+    this.rooms.delete(name);
+    await this.clients.group(name).send('userLeft', name, this.userName);
+  }
+
+  async sendToRoom(room: string, message: string): Promise<void> {
+    const name = this.requireMembership(room);
+    const text = requireText(message, 'Message');
+    await this.clients.group(name).send('roomMessage', name, this.userName, text);
+  }
+
+  async sendPrivate(userId: string, message: string): Promise<void> {
+    const to = requireText(userId, 'User');
+    const text = requireText(message, 'Message');
+    await this.clients.user(to).send('privateMessage', this.userName, text);
+  }
+
+  private get userName(): string {
+    return displayName(this.context.user);
+  }
+
+  private get rooms(): Set<string> {
+    const items = this.context.items;
+    let rooms = items.get(ROOMS) as Set<string> | undefined;
+    if (rooms === undefined) items.set(ROOMS, (rooms = new Set()));
+    return rooms;
+  }
+
+  private requireMembership(room: unknown): string {
+    const name = requireText(room, 'Room');
+    if (!this.rooms.has(name)) throw new HubException(`You are not in room '${name}'.`);
+    return name;
+  }
+}

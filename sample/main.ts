@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'net';
+import { AppModule } from './app.module.js';
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule);
+  app.enableShutdownHooks(); // Ctrl+C closes every SignalR connection cleanly
+  await app.listen(process.env.PORT || 3000); // no host: every interface
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  const logger = new Logger('Sample');
+  logger.log(`Chat and notifications on http://localhost:${port}/ (hubs: /hubs/chat, /hubs/notifications)`);
+}
+
+bootstrap().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

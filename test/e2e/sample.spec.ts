@@ -1,0 +1,273 @@
+import type { HubConnection } from '@microsoft/signalr';
+import { readFileSync } from 'fs';
+import { AppModule } from '../../sample/app.module.js';
+import type { Order } from '../../sample/orders/orders.service.js';
+import { startApp, TestApp } from '../support/app.js';
+import { buildClient, connect, nextCall, recordCalls, stopAll } from '../support/client.js';
+
+const HUB_ERROR = (method: string, message: string) =>
+  `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
+
+describe('sample app', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp({ imports: [AppModule] });
+  });
+  afterEach(() => stopAll());
+  afterAll(async () => {
+    await stopAll();
+    await app.close();
+  });
+
+  const hubUrl = (hub: string, user?: string) => app.url(`/hubs/${hub}${user === undefined ? '' : `?user=${encodeURIComponent(user)}`}`);
+  const chat = (user?: string) => connect(hubUrl('chat', user));
+  const notifications = (user?: string) => connect(hubUrl('notifications', user));
+
+  /** The next call of `method` whose arguments match: connections of earlier tests may still be saying goodbye. */
+  function callWhere(connection: HubConnection, method: string, match: (args: unknown[]) => boolean): Promise<unknown[]> {
+    return new Promise((resolve) => {
+      const handler = (...args: unknown[]) => {
+        if (!match(args)) return;
+        connection.off(method, handler);
+        resolve(args);
+      };
+      connection.on(method, handler);
+    });
+  }
+
+  /**
+   * Ordering barrier: `sender` sends a message to everyone and every listed connection awaits it.
+   * A connection receives messages in the order the server sent them, so whatever an earlier,
+   * completed invocation sent to a connection has arrived by then.
+   */
+  async function barrier(sender: HubConnection, everyone: HubConnection[]): Promise<void> {
+    const arrived = everyone.map((connection) => callWhere(connection, 'message', ([, text]) => text === 'barrier'));
+    await sender.invoke('SendMessage', 'barrier');
+    await Promise.all(arrived);
+  }
+
+  describe('chat', () => {
+    it('sends a message to everyone, the sender included, with the user name', async () => {
+      const [ada, bob, anonymous] = await Promise.all([chat('ada'), chat('bob'), chat()]);
+      const received = [ada, bob, anonymous].map((connection) => nextCall(connection, 'message'));
+      await ada.invoke('SendMessage', '  hello everyone  ');
+      expect(await Promise.all(received)).toEqual([
+        ['ada', 'hello everyone'],
+        ['ada', 'hello everyone'],
+        ['ada', 'hello everyone'],
+      ]);
+
+      const fromAnonymous = nextCall(bob, 'message');
+      await anonymous.invoke('sendmessage', 'hi');
+      expect(await fromAnonymous).toEqual(['anonymous', 'hi']);
+    });
+
+    it('tells only the other members of a room about joins and leaves, and room messages reach members only', async () => {
+      const [ada, bob, carol] = await Promise.all([chat('ada'), chat('bob'), chat('carol')]);
+      const everyone = [ada, bob, carol];
+      const [joined, left, roomMessages] = ['userJoined', 'userLeft', 'roomMessage'].map((method) =>
+        everyone.map((connection) => recordCalls(connection, method)),
+      );
+
+      await ada.invoke('JoinRoom', 'lobby');
+      const adaSeesBob = nextCall(ada, 'userJoined');
+      await bob.invoke('JoinRoom', 'lobby');
+      expect(await adaSeesBob).toEqual(['lobby', 'bob']);
+      await bob.invoke('JoinRoom', 'lobby'); // already a member: no second notice
+
+      const inRoom = [nextCall(ada, 'roomMessage'), nextCall(bob, 'roomMessage')];
+      await ada.invoke('SendToRoom', 'lobby', 'hi room');
+      expect(await Promise.all(inRoom)).toEqual([
+        ['lobby', 'ada', 'hi room'],
+        ['lobby', 'ada', 'hi room'],
+      ]);
+
+      const adaSeesBobLeave = nextCall(ada, 'userLeft');
+      await bob.invoke('LeaveRoom', 'lobby');
+      expect(await adaSeesBobLeave).toEqual(['lobby', 'bob']);
+      await ada.invoke('SendToRoom', 'lobby', 'bob is gone');
+
+      await barrier(ada, everyone);
+      expect(joined).toEqual([[['lobby', 'bob']], [], []]);
+      expect(left).toEqual([[['lobby', 'bob']], [], []]);
+      expect(roomMessages).toEqual([
+        [
+          ['lobby', 'ada', 'hi room'],
+          ['lobby', 'ada', 'bob is gone'],
+        ],
+        [['lobby', 'ada', 'hi room']],
+        [],
+      ]);
+    });
+
+    it('delivers a private message to every connection of the user and to nobody else', async () => {
+      const [ada, bob, graceOnLaptop, graceOnPhone] = await Promise.all([chat('ada'), chat('bob'), chat('grace'), chat('grace')]);
+      const everyone = [ada, bob, graceOnLaptop, graceOnPhone];
+      const privates = everyone.map((connection) => recordCalls(connection, 'privateMessage'));
+
+      const toGrace = [nextCall(graceOnLaptop, 'privateMessage'), nextCall(graceOnPhone, 'privateMessage')];
+      await ada.invoke('SendPrivate', 'grace', 'psst');
+      expect(await Promise.all(toGrace)).toEqual([
+        ['ada', 'psst'],
+        ['ada', 'psst'],
+      ]);
+      await expect(ada.invoke('SendPrivate', 'nobody-online', 'hello?')).resolves.toBeNull();
+
+      await barrier(bob, everyone);
+      expect(privates).toEqual([[], [], [['ada', 'psst']], [['ada', 'psst']]]);
+    });
+
+    it('tells everyone else when a user connects and disconnects, with the rooms they leave', async () => {
+      const [observer, roommate] = await Promise.all([chat('observer'), chat('roommate')]);
+      await roommate.invoke('JoinRoom', 'lounge');
+      const aboutLinus = (connection: HubConnection) => {
+        const seen: unknown[][] = [];
+        for (const method of ['userConnected', 'userJoined', 'userLeft', 'userDisconnected']) {
+          connection.on(method, (...args: unknown[]) => args.includes('linus') && seen.push([method, ...args]));
+        }
+        return seen;
+      };
+      const [observerSaw, roommateSaw] = [aboutLinus(observer), aboutLinus(roommate)];
+
+      const linus = buildClient(hubUrl('chat', 'linus'));
+      const ownNotice = recordCalls(linus, 'userConnected');
+      const connected = callWhere(observer, 'userConnected', ([user]) => user === 'linus');
+      await linus.start();
+      expect(await connected).toEqual(['linus']);
+      await linus.invoke('JoinRoom', 'lounge');
+      await barrier(linus, [observer, roommate, linus]);
+      expect(ownNotice).toEqual([]);
+
+      const disconnected = [observer, roommate].map((connection) => callWhere(connection, 'userDisconnected', ([user]) => user === 'linus'));
+      await linus.stop();
+      expect(await Promise.all(disconnected)).toEqual([['linus'], ['linus']]);
+      // The observer is not in the lounge: it hears of the connect and disconnect only.
+      expect(observerSaw).toEqual([
+        ['userConnected', 'linus'],
+        ['userDisconnected', 'linus'],
+      ]);
+      expect(roommateSaw).toEqual([
+        ['userConnected', 'linus'],
+        ['userJoined', 'lounge', 'linus'],
+        ['userLeft', 'lounge', 'linus'],
+        ['userDisconnected', 'linus'],
+      ]);
+    });
+
+    it('refuses bad input with a HubException the client sees word for word, and stays connected', async () => {
+      const ada = await chat('ada');
+      await expect(ada.invoke('SendMessage', '')).rejects.toThrow(
+        new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')),
+      );
+      await expect(ada.invoke('SendMessage', '   ')).rejects.toThrow(
+        new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')),
+      );
+      await expect(ada.invoke('SendMessage', 42)).rejects.toThrow(new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')));
+      await expect(ada.invoke('SendMessage', 'x'.repeat(501))).rejects.toThrow(
+        new Error(HUB_ERROR('SendMessage', 'Message must be at most 500 characters.')),
+      );
+      await expect(ada.invoke('JoinRoom', '')).rejects.toThrow(new Error(HUB_ERROR('JoinRoom', 'Room must not be empty.')));
+      await expect(ada.invoke('SendToRoom', 'nowhere', 'hi')).rejects.toThrow(
+        new Error(HUB_ERROR('SendToRoom', "You are not in room 'nowhere'.")),
+      );
+      await expect(ada.invoke('LeaveRoom', 'nowhere')).rejects.toThrow(
+        new Error(HUB_ERROR('LeaveRoom', "You are not in room 'nowhere'.")),
+      );
+      await expect(ada.invoke('SendPrivate', '', 'hi')).rejects.toThrow(new Error(HUB_ERROR('SendPrivate', 'User must not be empty.')));
+
+      const echo = nextCall(ada, 'message');
+      await ada.invoke('SendMessage', 'still here');
+      expect(await echo).toEqual(['ada', 'still here']);
+    });
+  });
+
+  describe('orders and notifications', () => {
+    const post = (path: string, body?: unknown) =>
+      fetch(app.url(path), {
+        method: 'POST',
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+
+    const createOrder = async (customer: string, item: string): Promise<Order> => (await post('/orders', { customer, item })).json() as Promise<Order>;
+
+    it('pushes orderShipped to the topic subscribers and to the owner, and to nobody else', async () => {
+      const [subscriber, owner, bystander] = await Promise.all([notifications('sam'), notifications('olga'), notifications('bea')]);
+      await subscriber.invoke('Subscribe', 'orders');
+      const shipped = [subscriber, owner, bystander].map((connection) => recordCalls(connection, 'orderShipped'));
+
+      const created = await post('/orders', { customer: 'olga', item: 'Lamp' });
+      expect(created.status).toBe(201);
+      const order = (await created.json()) as Order;
+      expect(order).toEqual({ id: expect.any(String), customer: 'olga', item: 'Lamp', status: 'pending' });
+
+      const arrived = [nextCall(subscriber, 'orderShipped'), nextCall(owner, 'orderShipped')];
+      const response = await post(`/orders/${order.id}/ship`);
+      expect(response.status).toBe(200);
+      const shippedOrder = { ...order, status: 'shipped' };
+      expect(await response.json()).toEqual(shippedOrder);
+      expect(await Promise.all(arrived)).toEqual([[shippedOrder], [shippedOrder]]);
+
+      // The sends were queued before the HTTP response; a round trip on each connection comes after them.
+      await Promise.all([subscriber, owner, bystander].map((connection) => connection.invoke('Subscribe', 'barrier')));
+      expect(shipped).toEqual([[[shippedOrder]], [[shippedOrder]], []]);
+
+      const list = await fetch(app.url('/orders'));
+      expect(list.status).toBe(200);
+      expect(await list.json()).toContainEqual(shippedOrder);
+    });
+
+    it('stops notifying a subscriber that unsubscribed', async () => {
+      const [subscriber, witness] = await Promise.all([notifications(), notifications()]);
+      await Promise.all([subscriber.invoke('Subscribe', 'orders'), witness.invoke('Subscribe', 'orders')]);
+      await subscriber.invoke('Unsubscribe', 'orders');
+      const shipped = recordCalls(subscriber, 'orderShipped');
+
+      const order = await createOrder('nobody', 'Kettle');
+      const witnessed = nextCall(witness, 'orderShipped');
+      expect((await post(`/orders/${order.id}/ship`)).status).toBe(200);
+      expect(await witnessed).toEqual([{ ...order, status: 'shipped' }]);
+      await subscriber.invoke('Subscribe', 'barrier');
+      expect(shipped).toEqual([]);
+    });
+
+    it('answers 404 for an unknown order, 409 for shipping twice and 400 for a bad order', async () => {
+      const unknown = await post('/orders/does-not-exist/ship');
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toEqual({ statusCode: 404, error: 'Not Found', message: "Order 'does-not-exist' does not exist." });
+
+      const order = await createOrder('ada', 'Pen');
+      expect((await post(`/orders/${order.id}/ship`)).status).toBe(200);
+      const again = await post(`/orders/${order.id}/ship`);
+      expect(again.status).toBe(409);
+      expect(((await again.json()) as { message: string }).message).toBe(`Order '${order.id}' has already shipped.`);
+
+      const bad = await post('/orders', { customer: 'ada' });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { message: string }).message).toBe("'item' must be a non-empty string.");
+    });
+  });
+
+  describe('browser page', () => {
+    it('serves the page, its script and the official browser client', async () => {
+      const page = await fetch(app.url('/'));
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const html = await page.text();
+      expect(html).toContain('<script src="/lib/signalr.min.js"></script>');
+      expect(html).toContain('<script src="/app.js"></script>');
+
+      const script = await fetch(app.url('/app.js'));
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      expect(await script.text()).toContain("withUrl(path + query)");
+
+      const bundle = await fetch(app.url('/lib/signalr.min.js'));
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      const code = await bundle.text();
+      expect(code).toContain('signalR');
+      expect(code).toBe(readFileSync(require.resolve('@microsoft/signalr/dist/browser/signalr.min.js'), 'utf8'));
+    });
+  });
+});
