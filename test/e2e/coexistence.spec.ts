@@ -1,0 +1,100 @@
+import { WsAdapter } from '@nestjs/platform-ws';
+import WebSocket from 'ws';
+import { SignalRModule } from '../../src/index.js';
+import { BroadcastModule } from '../fixtures/broadcast.controller.js';
+import { EchoHub } from '../fixtures/echo.hub.js';
+import { PingGateway } from '../fixtures/ping.gateway.js';
+import { TargetsHub } from '../fixtures/targets.hub.js';
+import { startApp, TestApp } from '../support/app.js';
+import { connect, stopAll } from '../support/client.js';
+import { RawSocket } from '../support/raw-socket.js';
+
+function gatewayRoundTrip(url: string, data: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url.replace(/^http/, 'ws'));
+    socket.once('open', () => socket.send(JSON.stringify({ event: 'ping', data })));
+    socket.once('message', (message: Buffer) => {
+      socket.close();
+      resolve(JSON.parse(message.toString()));
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe('hubs beside controllers and gateways on one server', () => {
+  afterEach(() => stopAll());
+
+  it('serves a hub, a controller and a @nestjs/platform-ws gateway on the same port', async () => {
+    const app = await startApp(
+      { imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub, PingGateway] },
+      (nest) => {
+        nest.useWebSocketAdapter(new WsAdapter(nest));
+      },
+    );
+    try {
+      const hello = await fetch(app.url('/broadcast/hello'));
+      expect(hello.status).toBe(200);
+      expect(await hello.json()).toEqual({ hello: 'world' });
+      expect(await gatewayRoundTrip(app.url('/ws'), 'hi')).toEqual({ event: 'pong', data: 'hi' });
+      const client = await connect(app.url('/hubs/echo'));
+      await expect(client.invoke('Echo', 'still here')).resolves.toBe('still here');
+      expect(await gatewayRoundTrip(app.url('/ws'), 'again')).toEqual({ event: 'pong', data: 'again' });
+      const missing = await fetch(app.url('/nothing-here'));
+      expect(missing.status).toBe(404);
+    } finally {
+      await stopAll();
+      await app.close();
+    }
+  });
+
+  it('leaves the global prefix off hub paths unless asked, like gateways', async () => {
+    const app = await startApp({ imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub] }, (nest) => {
+      nest.setGlobalPrefix('api');
+    });
+    try {
+      expect((await fetch(app.url('/api/broadcast/hello'))).status).toBe(200);
+      const client = await connect(app.url('/hubs/echo'));
+      await expect(client.invoke('Echo', 1)).resolves.toBe(1);
+      expect((await fetch(app.url('/api/hubs/echo/negotiate?negotiateVersion=1'), { method: 'POST' })).status).toBe(404);
+    } finally {
+      await stopAll();
+      await app.close();
+    }
+  });
+
+  it('honours the global prefix with useGlobalPrefix', async () => {
+    const app = await startApp({ imports: [SignalRModule.forRoot({ useGlobalPrefix: true })], providers: [EchoHub] }, (nest) => {
+      nest.setGlobalPrefix('/api/');
+    });
+    try {
+      const client = await connect(app.url('/api/hubs/echo'));
+      await expect(client.invoke('Echo', 'prefixed')).resolves.toBe('prefixed');
+      expect((await fetch(app.url('/hubs/echo/negotiate?negotiateVersion=1'), { method: 'POST' })).status).toBe(404);
+    } finally {
+      await stopAll();
+      await app.close();
+    }
+  });
+
+  it('refuses an upgrade on a path nobody serves with 404 and keeps serving', async () => {
+    const app = await startApp({ imports: [SignalRModule.forRoot()], providers: [EchoHub] });
+    try {
+      await expect(RawSocket.open(app.url('/not-a-hub'))).rejects.toMatchObject({ status: 404 });
+      const client = await connect(app.url('/hubs/echo'));
+      await expect(client.invoke('Echo', 'ok')).resolves.toBe('ok');
+    } finally {
+      await stopAll();
+      await app.close();
+    }
+  });
+
+  it('gives the app its server listeners back on close', async () => {
+    const app = await startApp({ imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub] });
+    const server = app.app.getHttpServer();
+    const express = app.app.getHttpAdapter().getInstance();
+    expect(server.listeners('request')).not.toEqual([express]); // the router sits in front while running
+    await app.close();
+    expect(server.listeners('request')).toEqual([express]);
+    expect(server.listeners('upgrade')).toHaveLength(0);
+  });
+});
