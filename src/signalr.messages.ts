@@ -63,6 +63,8 @@ export const LogTexts = {
     `Hub path '${path}' is used by both ${first} and ${second}. Each hub needs its own path.`,
   duplicateHubMethod: (hub: string, name: string) =>
     `Hub ${hub} has more than one method named '${name}' (names are compared case-insensitively). Rename one with @HubMethodName().`,
+  scopedHub: (hub: string) =>
+    `Hub ${hub} is request-scoped or depends on a request-scoped provider; hubs must be singletons (the caller reaches methods through this.context).`,
   hubNotProvided: (hub: string) =>
     `HubContext for ${hub} was injected, but ${hub} is not a provider of this application: its sends reach nobody.`,
   noHttpServer: 'SignalRModule found no HTTP server (is this a standalone application context?); hubs are not served.',

@@ -41,12 +41,11 @@ export class HubExplorer {
       const instance = wrapper.instance as object | undefined;
       // useFactory/useValue providers carry no metatype of their own: read the instance's class.
       const metatype = (wrapper.metatype && !wrapper.inject ? wrapper.metatype : instance?.constructor) as Type<unknown> | undefined;
-      if (!instance || !metatype) continue;
+      if (!metatype) continue;
       const metadata = this.reflector.get<HubMetadata | undefined>(HUB_METADATA, metatype);
       if (!metadata) continue;
-      if (!wrapper.isDependencyTreeStatic()) {
-        throw new Error(`Hub ${metatype.name} depends on a request-scoped provider; hubs are singletons.`);
-      }
+      // A scoped dependency makes the hub scoped too (no singleton instance): say so instead of skipping it.
+      if (!instance || !wrapper.isDependencyTreeStatic()) throw new Error(LogTexts.scopedHub(metatype.name));
       const path = normalizeHubPath(metadata.path);
       const key = path.toLowerCase();
       const previous = byPath.get(key);

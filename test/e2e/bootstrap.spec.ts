@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { Hub, SignalRModule } from '../../src/index.js';
+import { PerRequestService, ScopedDependencyHub } from '../fixtures/scoped.hub.js';
 import { DuplicateMethodHub, FirstDuplicatePathHub, SecondDuplicatePathHub } from '../fixtures/duplicate.hubs.js';
 
 async function bootstrap(providers: any[]): Promise<void> {
@@ -22,6 +23,12 @@ describe('bootstrap checks', () => {
   it('refuses two methods with one wire name', async () => {
     await expect(bootstrap([DuplicateMethodHub])).rejects.toThrow(
       "Hub DuplicateMethodHub has more than one method named 'SEND' (names are compared case-insensitively). Rename one with @HubMethodName().",
+    );
+  });
+
+  it('refuses a hub that a request-scoped dependency would make scoped', async () => {
+    await expect(bootstrap([ScopedDependencyHub, PerRequestService])).rejects.toThrow(
+      'Hub ScopedDependencyHub is request-scoped or depends on a request-scoped provider; hubs must be singletons (the caller reaches methods through this.context).',
     );
   });
 
