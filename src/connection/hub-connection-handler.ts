@@ -109,10 +109,12 @@ export class HubConnectionHandler implements Sweepable {
     connection.receiveBuffer = null;
     const limit = connection.options.maximumReceiveMessageSize;
     let offset = 0;
+    // A record counts with its separator (bounds.next), as ASP.NET Core requires the whole record to
+    // fit in the first `limit` buffered bytes.
     try {
       if (connection.state === 'handshaking') {
         const bounds = findHandshakeRecord(buffer);
-        if (bounds === null || (limit !== null && bounds.end - bounds.start > limit)) {
+        if (bounds === null || (limit !== null && bounds.next - bounds.start > limit)) {
           if (bounds !== null || (limit !== null && buffer.length > limit)) this.failHandshake(connection, HandshakeTexts.canceled);
           else connection.receiveBuffer = buffer;
           return;
@@ -124,7 +126,7 @@ export class HubConnectionHandler implements Sweepable {
       for (;;) {
         const bounds = protocol.findRecord(buffer, offset);
         if (bounds === null) break;
-        if (limit !== null && bounds.end - bounds.start > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
+        if (limit !== null && bounds.next - bounds.start > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
         offset = bounds.next;
         const message = protocol.parseRecord(buffer, bounds.start, bounds.end);
         if (message !== null) this.enqueue(connection, message);

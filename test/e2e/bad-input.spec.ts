@@ -186,9 +186,7 @@ describe('bad input', () => {
       const raw = await RawSocket.handshaken(app.url(STRICT));
       const ids = ['1', '2', '3', '4', '5'];
       raw.send(...ids.map((id) => ({ type: 1, invocationId: id, target: 'Echo', arguments: [`n${id}`] })));
-      const completions: unknown[] = [];
-      while (completions.length < ids.length) completions.push(await raw.nextMessage());
-      expect(completions).toEqual(ids.map((id) => ({ type: 3, invocationId: id, result: `n${id}` })));
+      expect(await raw.nextRecords(ids.length)).toEqual(ids.map((id) => ({ type: 3, invocationId: id, result: `n${id}` })));
       raw.close();
       await expectHubServing(STRICT);
     });
@@ -199,8 +197,10 @@ describe('bad input', () => {
       const second = JSON.stringify({ type: 1, invocationId: 'b', target: 'Echo', arguments: ['B'] }) + RS;
       raw.sendText(first + second.slice(0, 10));
       raw.sendText(second.slice(10));
-      expect(await raw.nextMessage()).toEqual({ type: 3, invocationId: 'a', result: 'A' });
-      expect(await raw.nextMessage()).toEqual({ type: 3, invocationId: 'b', result: 'B' });
+      expect(await raw.nextRecords(2)).toEqual([
+        { type: 3, invocationId: 'a', result: 'A' },
+        { type: 3, invocationId: 'b', result: 'B' },
+      ]);
       raw.close();
       await expectHubServing(STRICT);
     });
@@ -226,6 +226,26 @@ describe('bad input', () => {
       for (const size of sizes) raw.sendText(' '.repeat(size));
       await expectLastFrame(raw, HANDSHAKE_CANCELED);
       expect(Date.now() - started).toBeLessThan(1000);
+      await expectHubServing(DETAILED);
+    });
+
+    /** A handshake request padded so its bytes, RS included, number exactly `size`. */
+    function handshakeOfSize(size: number): string {
+      const envelope = `{"protocol":"json","version":1,"pad":""}${RS}`;
+      return `{"protocol":"json","version":1,"pad":"${'p'.repeat(size - envelope.length)}"}${RS}`;
+    }
+
+    it('accepts a handshake whose bytes, RS included, are exactly the limit', async () => {
+      const raw = await RawSocket.open(app.url(DETAILED));
+      raw.sendText(handshakeOfSize(1024));
+      expect((await raw.nextFrame()).data.toString()).toBe(`{}${RS}`);
+      raw.close();
+    });
+
+    it('cancels a handshake one byte over the limit once its RS is counted', async () => {
+      const raw = await RawSocket.open(app.url(DETAILED));
+      raw.sendText(handshakeOfSize(1025));
+      await expectLastFrame(raw, HANDSHAKE_CANCELED);
       await expectHubServing(DETAILED);
     });
   });

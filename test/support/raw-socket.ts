@@ -79,12 +79,21 @@ export class RawSocket {
     return parseRecords(frame.data.toString());
   }
 
-  /** Messages until one matches, skipping pings. */
+  private pendingRecords: any[] = [];
+
+  /** The next record other than a ping, however the server grouped records into frames. */
   async nextMessage(): Promise<any> {
-    for (;;) {
-      const [message] = (await this.nextMessages()).filter((m) => m.type !== 6);
-      if (message !== undefined) return message;
+    while (this.pendingRecords.length === 0) {
+      this.pendingRecords.push(...(await this.nextMessages()).filter((m) => m.type !== 6));
     }
+    return this.pendingRecords.shift();
+  }
+
+  /** The next `count` records other than pings. */
+  async nextRecords(count: number): Promise<any[]> {
+    const records: any[] = [];
+    while (records.length < count) records.push(await this.nextMessage());
+    return records;
   }
 
   closed(): Promise<number> {
