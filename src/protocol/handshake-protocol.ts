@@ -1,5 +1,5 @@
 import { InvalidDataError } from './protocol-errors.js';
-import { findTextRecord, writeTextRecord } from './text-message-format.js';
+import { findTextRecord, parseJsonObject, writeTextRecord } from './text-message-format.js';
 import type { RecordBounds } from './hub-protocol.js';
 
 /** What the client asks for in its first record: `{"protocol":"json","version":1}` + RS. */
@@ -15,16 +15,7 @@ export function findHandshakeRecord(buffer: Buffer, offset = 0): RecordBounds | 
 
 /** Parses the handshake request; unknown extra properties are ignored, as in .NET. */
 export function parseHandshakeRequest(buffer: Buffer, start: number, end: number): HandshakeRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(buffer.toString('utf8', start, end));
-  } catch (error) {
-    throw new InvalidDataError(`Error reading JSON. ${(error as Error).message}`);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new InvalidDataError('Unexpected JSON Token Type. Expected a JSON Object.');
-  }
-  const { protocol, version } = json as Record<string, unknown>;
+  const { protocol, version } = parseJsonObject(buffer, start, end);
   if (protocol === undefined) throw new InvalidDataError("Missing required property 'protocol'.");
   if (typeof protocol !== 'string') throw new InvalidDataError("Expected 'protocol' to be of type String.");
   if (version === undefined) throw new InvalidDataError("Missing required property 'version'.");

@@ -1,7 +1,7 @@
 import { HubMessage, MessageHeaders, MessageType } from './hub-messages.js';
 import type { HubProtocol, RecordBounds } from './hub-protocol.js';
 import { InvalidDataError } from './protocol-errors.js';
-import { findTextRecord, writeTextRecord } from './text-message-format.js';
+import { findTextRecord, parseJsonObject, writeTextRecord } from './text-message-format.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -19,16 +19,7 @@ export class JsonHubProtocol implements HubProtocol {
   }
 
   parseRecord(buffer: Buffer, start: number, end: number): HubMessage | null {
-    let value: unknown;
-    try {
-      value = JSON.parse(buffer.toString('utf8', start, end));
-    } catch (error) {
-      throw new InvalidDataError(`Error reading JSON. ${(error as Error).message}`);
-    }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new InvalidDataError('Unexpected JSON Token Type. Expected a JSON Object.');
-    }
-    return parseMessage(value as JsonObject);
+    return parseMessage(parseJsonObject(buffer, start, end));
   }
 
   writeMessage(message: HubMessage): Buffer {

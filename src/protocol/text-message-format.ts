@@ -1,3 +1,4 @@
+import { InvalidDataError } from './protocol-errors.js';
 import type { RecordBounds } from './hub-protocol.js';
 
 /** Record separator that ends every JSON record and the handshake (0x1E). */
@@ -17,4 +18,18 @@ export function writeTextRecord(text: string): Buffer {
   out.write(text, 0, length, 'utf8');
   out[length] = RECORD_SEPARATOR;
   return out;
+}
+
+/** Parses one JSON record that must be an object, with the error texts .NET uses for the same faults. */
+export function parseJsonObject(buffer: Buffer, start: number, end: number): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(buffer.toString('utf8', start, end));
+  } catch (error) {
+    throw new InvalidDataError(`Error reading JSON. ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidDataError('Unexpected JSON Token Type. Expected a JSON Object.');
+  }
+  return value as Record<string, unknown>;
 }
