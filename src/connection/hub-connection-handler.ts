@@ -6,7 +6,7 @@ import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { CloseTexts, HandshakeTexts } from '../signalr.messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
-import type { ConnectionState, HubConnection } from './hub-connection.js';
+import type { ConnectionController, ConnectionState, HubConnection } from './hub-connection.js';
 import type { Sweepable } from './keep-alive.js';
 
 /** What the connection loop asks of the hub layer. */
@@ -41,7 +41,7 @@ function asError(error: unknown): Error {
  * Runs every connection of one hub: handshake, connected, read and dispatch, close, disconnected.
  * Errors in hub code become protocol messages; nothing here throws into a transport.
  */
-export class HubConnectionHandler implements Sweepable {
+export class HubConnectionHandler implements Sweepable, ConnectionController {
   private readonly logger = new Logger('SignalR');
   private readonly connections = new Set<HubConnection>();
   private readonly pingBytes = new Map<HubProtocol, Buffer>();
@@ -64,12 +64,7 @@ export class HubConnectionHandler implements Sweepable {
     connection.request = request;
     connection.state = 'handshaking';
     connection.createdAt = connection.lastReceivedAt = connection.lastSentAt = Date.now();
-    connection.onAbort = () => this.close(connection, CLOSE_PLAIN, undefined);
-    connection.onSendOverflow = () => {
-      const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
-      this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
-      this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
-    };
+    connection.controller = this;
     this.connections.add(connection);
     try {
       if (!(await this.handshake(connection))) return;
@@ -159,6 +154,18 @@ export class HubConnectionHandler implements Sweepable {
     connection.closeError = error;
     this.settle(connection);
     connection.transport?.close();
+  }
+
+  /** `Context.abort()`: a plain Close, as ASP.NET Core sends. */
+  abort(connection: HubConnection): void {
+    this.close(connection, CLOSE_PLAIN, undefined);
+  }
+
+  /** A slow consumer passed its send limit: closed with an error that lets it reconnect. */
+  sendBufferFull(connection: HubConnection): void {
+    const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
+    this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
+    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
   }
 
   /** Closes every connection, e.g. on shutdown, and waits until each has run its disconnect hooks. */

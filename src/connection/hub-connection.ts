@@ -7,6 +7,12 @@ import { scheduleFlush } from './write-scheduler.js';
 
 export type ConnectionState = 'negotiated' | 'handshaking' | 'connecting' | 'connected' | 'closed';
 
+/** Ends connections for hub code (`abort()`) and for the write path (a slow consumer). */
+export interface ConnectionController {
+  abort(connection: HubConnection): void;
+  sendBufferFull(connection: HubConnection): void;
+}
+
 /** Bytes prepared once for every recipient of a send, per hub protocol. */
 export interface SerializedMessage {
   bytesFor(protocol: HubProtocol): Buffer;
@@ -27,10 +33,10 @@ export class HubConnection {
   groups: Set<string> | null = null;
   /** State the hub layer keeps per connection (its caller scope). */
   hubScope: unknown = null;
-  /** Set by the handler to end this connection from hub code (`Context.abort()`). */
-  onAbort: (() => void) | null = null;
-  /** Set by the handler to close a slow consumer whose unsent bytes passed the limit. */
-  onSendOverflow: (() => void) | null = null;
+  /** Who ends this connection on request; one reference instead of a closure per connection. */
+  controller: ConnectionController | null = null;
+  /** Cleared once a slow consumer is being closed, so the Close message itself can go out. */
+  private watchSendLimit = true;
 
   createdAt = Date.now();
   lastReceivedAt = 0;
@@ -111,12 +117,11 @@ export class HubConnection {
     this.pendingBytes = 0;
     const transport = this.transport;
     if (transport === null) return;
-    const overflow = this.onSendOverflow;
-    if (overflow !== null && transport.bufferedAmount + data.length > this.options.maximumSendBufferSize) {
+    if (this.watchSendLimit && transport.bufferedAmount + data.length > this.options.maximumSendBufferSize) {
       // A peer that stops reading must not grow our memory: drop this batch and close it. Cleared
       // first, so the Close message written while closing goes out instead of overflowing again.
-      this.onSendOverflow = null;
-      overflow();
+      this.watchSendLimit = false;
+      this.controller?.sendBufferFull(this);
       return;
     }
     try {
@@ -142,8 +147,7 @@ export class HubConnection {
     this.receiveBuffer = null;
     this.inbound = null;
     this.itemsMap = null;
-    this.onAbort = null;
-    this.onSendOverflow = null;
+    this.controller = null;
     this.hubScope = null;
   }
 }

@@ -52,6 +52,6 @@ export class HubCallerContext {
 
   /** Ends the connection: the client gets a Close message and the hub's onDisconnected runs. */
   abort(): void {
-    this.connection.onAbort?.();
+    this.connection.controller?.abort(this.connection);
   }
 }
