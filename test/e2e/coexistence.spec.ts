@@ -1,8 +1,11 @@
+import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
+import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { SignalRModule } from '../../src/index.js';
 import { BroadcastModule } from '../fixtures/broadcast.controller.js';
 import { EchoHub } from '../fixtures/echo.hub.js';
+import { ChatIoGateway } from '../fixtures/chat.io-gateway.js';
 import { PingGateway } from '../fixtures/ping.gateway.js';
 import { TargetsHub } from '../fixtures/targets.hub.js';
 import { startApp, TestApp } from '../support/app.js';
@@ -42,6 +45,29 @@ describe('hubs beside controllers and gateways on one server', () => {
       const missing = await fetch(app.url('/nothing-here'));
       expect(missing.status).toBe(404);
     } finally {
+      await stopAll();
+      await app.close();
+    }
+  });
+
+  it('serves a hub beside a socket.io gateway, over socket.io polling and WebSocket', async () => {
+    const app = await startApp({ imports: [SignalRModule.forRoot()], providers: [EchoHub, ChatIoGateway] }, (nest) => {
+      nest.useWebSocketAdapter(new IoAdapter(nest));
+    });
+    const socket = io(app.baseUrl, { transports: ['polling', 'websocket'], forceNew: true });
+    try {
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject));
+      const reply = (data: string) => new Promise((resolve) => socket.emit('ping', data, resolve));
+      expect(await reply('one')).toBe('pong one');
+      const client = await connect(app.url('/hubs/echo'));
+      await expect(client.invoke('Echo', 'beside socket.io')).resolves.toBe('beside socket.io');
+      // socket.io upgrades its polling session to a WebSocket on the same server.
+      await new Promise<void>((resolve) =>
+        socket.io.engine.transport.name === 'websocket' ? resolve() : socket.io.engine.once('upgrade', () => resolve()),
+      );
+      expect(await reply('two')).toBe('pong two');
+    } finally {
+      socket.close();
       await stopAll();
       await app.close();
     }
