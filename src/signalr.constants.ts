@@ -13,10 +13,11 @@ export const DEFAULT_HUB_OPTIONS = {
   maximumParallelInvocationsPerClient: 1,
   /** Bytes a connection may have waiting to be sent before it is closed as a slow consumer. */
   maximumSendBufferSize: 1_048_576,
+  transports: ['WebSockets', 'ServerSentEvents', 'LongPolling'],
+  protocols: ['json', 'messagepack'],
+  pollTimeout: 90_000,
+  disconnectTimeout: 15_000,
 } as const;
-
-/** How long a negotiated connection may stay without a transport (ASP.NET's DisconnectTimeout). */
-export const DISCONNECT_TIMEOUT = 15_000;
 /** Upper bound of the sweep tick that drives pings and timeouts (ASP.NET's heartbeat is 1 s). */
 export const MAX_SWEEP_INTERVAL = 1_000;
 /** How long a closing WebSocket may wait for the client's close frame (ASP.NET's CloseTimeout). */

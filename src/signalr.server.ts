@@ -26,6 +26,9 @@ import { ConnectionRegistry } from './transports/connection-registry.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
 
+/** Transports this build can serve; the others are left out of negotiate until they exist. */
+const IMPLEMENTED_TRANSPORTS: ReadonlySet<string> = new Set(['WebSockets']);
+
 function defaultUserId(user: unknown): string | null {
   const sub = (user as { sub?: unknown } | null | undefined)?.sub;
   return typeof sub === 'string' || typeof sub === 'number' ? String(sub) : null;
@@ -111,10 +114,11 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const lifetime = this.registry.lifetimeFor(hub.metatype);
     const groups = this.registry.groupsFor(hub.metatype);
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups));
-    const handler = new HubConnectionHandler(dispatcher, lifetime, this.protocols, (connection) => this.connections.remove(connection));
+    const protocols = new Map([...this.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
+    const handler = new HubConnectionHandler(dispatcher, lifetime, protocols, (connection) => this.connections.remove(connection));
     this.handlers.push(handler);
     const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
-    const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, ['WebSockets']);
+    const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
     this.endpoints.push(endpoint);
     return endpoint;
   }

@@ -1,4 +1,11 @@
+import type { TransportName } from '../connection/connection-transport.js';
 import type { HubRequest } from './hub-request.interface.js';
+
+/** Transports a hub can offer, in the order negotiate lists them (clients try them in that order). */
+export type HubTransport = TransportName;
+
+/** Hub protocols a hub can offer. */
+export type HubProtocolName = 'json' | 'messagepack';
 
 /** Settings a hub can override; every one defaults to ASP.NET Core's value. Durations are milliseconds. */
 export interface HubOptions {
@@ -16,6 +23,17 @@ export interface HubOptions {
   maximumParallelInvocationsPerClient?: number;
   /** Bytes a connection may have queued for sending before it is closed as a slow consumer. Default 1 MiB. */
   maximumSendBufferSize?: number;
+  /** Transports offered, in negotiate's order. Default all three: WebSockets, ServerSentEvents, LongPolling. */
+  transports?: readonly HubTransport[];
+  /** Hub protocols accepted in the handshake. Default both: json and messagepack. */
+  protocols?: readonly HubProtocolName[];
+  /** How long a long poll waits for data before it returns empty (ASP.NET's PollTimeout). Default 90,000. */
+  pollTimeout?: number;
+  /**
+   * How long a connection may go without a transport request (a long poll between polls, a negotiated
+   * connection never opened) before it is disposed (ASP.NET's DisconnectTimeout). Default 15,000.
+   */
+  disconnectTimeout?: number;
 }
 
 /** Options of `SignalRModule.forRoot()`: the defaults of every hub, plus module-wide settings. */

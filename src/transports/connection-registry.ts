@@ -2,7 +2,6 @@ import { randomBytes } from 'crypto';
 import { HubConnection } from '../connection/hub-connection.js';
 import type { Sweepable } from '../connection/keep-alive.js';
 import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
-import { DISCONNECT_TIMEOUT } from '../signalr.constants.js';
 
 /** 16 random bytes, base64url: 22 URL-safe characters, as ASP.NET Core makes them. */
 function newId(): string {
@@ -39,7 +38,7 @@ export class ConnectionRegistry implements Sweepable {
 
   sweep(now: number): void {
     for (const connection of this.byToken.values()) {
-      if (connection.state === 'negotiated' && now - connection.createdAt >= DISCONNECT_TIMEOUT) this.remove(connection);
+      if (connection.state === 'negotiated' && now - connection.createdAt >= connection.options.disconnectTimeout) this.remove(connection);
     }
   }
 

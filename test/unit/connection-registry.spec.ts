@@ -1,5 +1,5 @@
 import type { ResolvedHubOptions } from '../../src/interfaces/signalr-options.interface.js';
-import { DEFAULT_HUB_OPTIONS, DISCONNECT_TIMEOUT } from '../../src/signalr.constants.js';
+import { DEFAULT_HUB_OPTIONS } from '../../src/signalr.constants.js';
 import { ConnectionRegistry } from '../../src/transports/connection-registry.js';
 
 const options: ResolvedHubOptions = { ...DEFAULT_HUB_OPTIONS };
@@ -32,24 +32,24 @@ describe('ConnectionRegistry', () => {
   });
 
   it('reaps a negotiated connection that never got a transport after the 15 s DisconnectTimeout', () => {
-    expect(DISCONNECT_TIMEOUT).toBe(15_000);
+    expect(DEFAULT_HUB_OPTIONS.disconnectTimeout).toBe(15_000);
     const registry = new ConnectionRegistry();
     const idle = registry.create('/hubs/a', options, 1);
     const used = registry.create('/hubs/a', options, 1);
     used.state = 'connected';
     const created = Math.max(idle.createdAt, used.createdAt);
 
-    registry.sweep(created + DISCONNECT_TIMEOUT - 1);
+    registry.sweep(created + DEFAULT_HUB_OPTIONS.disconnectTimeout - 1);
     expect(registry.get(idle.connectionToken)).toBe(idle);
     expect(registry.size).toBe(2);
 
-    registry.sweep(created + DISCONNECT_TIMEOUT);
+    registry.sweep(created + DEFAULT_HUB_OPTIONS.disconnectTimeout);
     expect(registry.get(idle.connectionToken)).toBeUndefined();
     expect(registry.get(used.connectionToken)).toBe(used);
     expect(registry.size).toBe(1);
 
     // A connection with a transport is never reaped by age; its transport ends it.
-    registry.sweep(created + 10 * DISCONNECT_TIMEOUT);
+    registry.sweep(created + 10 * DEFAULT_HUB_OPTIONS.disconnectTimeout);
     expect(registry.size).toBe(1);
   });
 
@@ -57,7 +57,7 @@ describe('ConnectionRegistry', () => {
     const registry = new ConnectionRegistry();
     const connection = registry.create('/hubs/a', options, 0);
     connection.state = 'handshaking';
-    registry.sweep(connection.createdAt + DISCONNECT_TIMEOUT * 2);
+    registry.sweep(connection.createdAt + DEFAULT_HUB_OPTIONS.disconnectTimeout * 2);
     expect(registry.get(connection.connectionToken)).toBe(connection);
   });
 
