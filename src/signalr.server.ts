@@ -15,9 +15,11 @@ import type { HubDescriptor } from './hub/hub-descriptor.js';
 import { HubDispatcher } from './hub/hub-dispatcher.js';
 import { HubExplorer, normalizeHubPath } from './hub/hub-explorer.js';
 import type { ResolvedHubOptions, SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
+import { forwardFastifyBindings } from './platforms/fastify.js';
 import { MessageType } from './protocol/hub-messages.js';
 import type { HubProtocol } from './protocol/hub-protocol.js';
 import { JsonHubProtocol } from './protocol/json-hub-protocol.js';
+import { MessagePackHubProtocol } from './protocol/messagepack-hub-protocol.js';
 import { DEFAULT_HUB_OPTIONS } from './signalr.constants.js';
 import { LogTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
@@ -27,7 +29,7 @@ import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
 
 /** Transports this build can serve; the others are left out of negotiate until they exist. */
-const IMPLEMENTED_TRANSPORTS: ReadonlySet<string> = new Set(['WebSockets']);
+const IMPLEMENTED_TRANSPORTS: ReadonlySet<string> = new Set(['WebSockets', 'ServerSentEvents', 'LongPolling']);
 
 function defaultUserId(user: unknown): string | null {
   const sub = (user as { sub?: unknown } | null | undefined)?.sub;
@@ -53,7 +55,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private readonly router = new HubHttpRouter();
   private readonly handlers: HubConnectionHandler[] = [];
   private readonly endpoints: HubEndpoint[] = [];
-  private readonly protocols: ReadonlyMap<string, HubProtocol> = new Map([['json', new JsonHubProtocol()]]);
+  private readonly protocols: ReadonlyMap<string, HubProtocol> = new Map<string, HubProtocol>([['json', new JsonHubProtocol()], ['messagepack', new MessagePackHubProtocol()]]);
   private hubs: HubDescriptor[] = [];
   private ticker: KeepAliveTicker | null = null;
 
@@ -92,6 +94,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     this.ticker.add(this.connections);
     for (const handler of this.handlers) this.ticker.add(handler);
     this.router.attach(server);
+    forwardFastifyBindings(this.adapterHost.httpAdapter, server);
   }
 
   /** Stops routing, then closes every connection (allowing clients to reconnect elsewhere) and awaits onDisconnected. */
@@ -115,7 +118,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const groups = this.registry.groupsFor(hub.metatype);
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups));
     const protocols = new Map([...this.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
-    const handler = new HubConnectionHandler(dispatcher, lifetime, protocols, (connection) => this.connections.remove(connection));
+    const handler = new HubConnectionHandler(dispatcher, lifetime, protocols, (connection) => this.connections.release(connection));
     this.handlers.push(handler);
     const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
     const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));

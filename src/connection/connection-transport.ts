@@ -7,6 +7,8 @@ export type TransportName = 'WebSockets' | 'ServerSentEvents' | 'LongPolling';
  */
 export interface ConnectionTransport {
   readonly name: TransportName;
+  /** Whether binary hub protocols can travel here (Server-Sent Events is text only). */
+  readonly supportsBinary: boolean;
   /** Sends one transport message holding one or more complete records. */
   send(data: Buffer, binary: boolean): void;
   /** Bytes handed to the transport and not yet written to the network. */
@@ -16,4 +18,8 @@ export interface ConnectionTransport {
   /** Stops reading from the peer until `resume()` (inbound backpressure). */
   pause(): void;
   resume(): void;
+  /** Called on the shared keep-alive tick, for transports with timers of their own (long polling). */
+  tick?(now: number): void;
+  /** True while a closed connection still holds bytes its client has yet to collect (long polling). */
+  readonly lingering?: boolean;
 }

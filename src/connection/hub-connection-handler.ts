@@ -28,6 +28,7 @@ const INBOUND_HIGH_WATER = 64;
 const INBOUND_LOW_WATER = 16;
 
 const CLOSE_PLAIN: CloseMessage = { type: MessageType.Close };
+const EMPTY = Buffer.alloc(0);
 
 function closeWithError(error: unknown, detailed: boolean, allowReconnect: boolean): CloseMessage {
   return { type: MessageType.Close, error: CloseTexts.withError(error, detailed), allowReconnect };
@@ -67,7 +68,10 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     connection.controller = this;
     this.connections.add(connection);
     try {
-      if (!(await this.handshake(connection))) return;
+      const waiting = this.handshake(connection);
+      // Bytes POSTed before the transport started (HTTP transports) are read now.
+      if (connection.receiveBuffer !== null) this.receive(connection, EMPTY);
+      if (!(await waiting)) return;
 
       this.lifetime.onConnected(connection);
       try {
@@ -99,13 +103,22 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   /** Bytes from the transport: the handshake first, then hub messages. */
   receive(connection: HubConnection, data: Buffer): void {
     if (connection.state === 'closed') return;
+    if (connection.state === 'negotiated') {
+      // Sent by POST before the transport started: kept (up to the size limit) until it starts.
+      const limit = connection.options.maximumReceiveMessageSize;
+      const pending = connection.receiveBuffer === null ? data : Buffer.concat([connection.receiveBuffer, data]);
+      if (limit !== null && pending.length > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
+      connection.receiveBuffer = pending;
+      return;
+    }
     connection.lastReceivedAt = Date.now();
     const buffer = connection.receiveBuffer === null ? data : Buffer.concat([connection.receiveBuffer, data]);
     connection.receiveBuffer = null;
     const limit = connection.options.maximumReceiveMessageSize;
     let offset = 0;
-    // A record counts with its separator (bounds.next), as ASP.NET Core requires the whole record to
-    // fit in the first `limit` buffered bytes.
+    // A record counts from where it starts (`offset`, before a binary length prefix) to `bounds.next`
+    // (after a text separator), as ASP.NET Core requires the whole record to fit in the first `limit`
+    // buffered bytes.
     try {
       if (connection.state === 'handshaking') {
         const bounds = findHandshakeRecord(buffer);
@@ -121,7 +134,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       for (;;) {
         const bounds = protocol.findRecord(buffer, offset);
         if (bounds === null) break;
-        if (limit !== null && bounds.next - bounds.start > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
+        if (limit !== null && bounds.next - offset > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
         offset = bounds.next;
         const message = protocol.parseRecord(buffer, bounds.start, bounds.end);
         if (message !== null) this.enqueue(connection, message);
@@ -178,6 +191,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   /** Handshake timeout, keep-alive pings and client timeout, on the shared tick. */
   sweep(now: number): void {
     for (const connection of this.connections) {
+      connection.transport?.tick?.(now);
       const options = connection.options;
       if (connection.state === 'handshaking') {
         if (now - connection.createdAt >= options.handshakeTimeout) this.failHandshake(connection, HandshakeTexts.canceled);
@@ -235,6 +249,10 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     }
     if (request.version > protocol.version) {
       this.failHandshake(connection, HandshakeTexts.unsupportedVersion(request.version, protocol.name));
+      return false;
+    }
+    if (protocol.transferFormat === 'Binary' && connection.transport?.supportsBinary === false) {
+      this.failHandshake(connection, HandshakeTexts.unsupportedTransferFormat(protocol.name));
       return false;
     }
     connection.writeBytes(writeHandshakeResponse());

@@ -14,6 +14,8 @@ function newId(): string {
  */
 export class ConnectionRegistry implements Sweepable {
   private readonly byToken = new Map<string, HubConnection>();
+  /** Ended connections kept for their client's last poll, with the time they ended. */
+  private readonly lingering = new Map<HubConnection, number>();
 
   get size(): number {
     return this.byToken.size;
@@ -34,15 +36,29 @@ export class ConnectionRegistry implements Sweepable {
 
   remove(connection: HubConnection): void {
     if (this.byToken.get(connection.connectionToken) === connection) this.byToken.delete(connection.connectionToken);
+    this.lingering.delete(connection);
+  }
+
+  /**
+   * A connection has ended. It goes at once, unless its transport still holds bytes for the client
+   * (a long poll's Close message): then it stays until collected or the disconnect timeout passes.
+   */
+  release(connection: HubConnection, now = Date.now()): void {
+    if (connection.transport?.lingering) this.lingering.set(connection, now);
+    else this.remove(connection);
   }
 
   sweep(now: number): void {
     for (const connection of this.byToken.values()) {
       if (connection.state === 'negotiated' && now - connection.createdAt >= connection.options.disconnectTimeout) this.remove(connection);
     }
+    for (const [connection, since] of this.lingering) {
+      if (!connection.transport?.lingering || now - since >= connection.options.disconnectTimeout) this.remove(connection);
+    }
   }
 
   clear(): void {
     this.byToken.clear();
+    this.lingering.clear();
   }
 }

@@ -6,10 +6,13 @@ import type { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
+import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
+import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
 import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
+import { ServerSentEventsTransport } from './server-sent-events.transport.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
 /** Who the caller is, decided from the HTTP request that carries a connection. */
@@ -40,6 +43,8 @@ function toHubRequest(req: IncomingMessage): HubRequest {
  */
 export class HubEndpoint {
   private readonly wss: WebSocketServer;
+  /** The tail of each connection's POST queue: sends are applied one request at a time, as .NET does. */
+  private readonly sendQueues = new WeakMap<HubConnection, Promise<void>>();
 
   constructor(
     readonly path: string,
@@ -98,8 +103,7 @@ export class HubEndpoint {
     const connection = existing ?? this.registry.create(this.path, this.options, 0);
     if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
     connection.state = 'handshaking';
-    connection.user = user;
-    connection.userIdentifier = user === undefined ? null : (this.identity.userIdProvider(user) ?? null);
+    this.assignUser(connection, user);
 
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new WebSocketTransport(ws, connection, this.handler);
@@ -111,20 +115,67 @@ export class HubEndpoint {
   private async handleTransportRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method;
     if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return sendText(res, 405);
-    const connection = this.lookup(toHubRequest(req), res);
+    const request = toHubRequest(req);
+    const connection = this.lookup(request, res);
     if (connection === null) return;
-    const current = connection.transport?.name;
-    if (method === 'GET') {
-      const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
-      if (!this.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
-      if (current !== undefined && current !== wanted) return sendText(res, 400, HttpTexts.cannotChangeTransport);
-      return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+    if (method === 'POST') return this.receiveSend(req, res, connection);
+    if (method === 'DELETE') return this.terminate(res, connection);
+
+    const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
+    if (!this.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+    const current = connection.transport;
+    if (current === null) return this.startHttpTransport(wanted, request, res, connection);
+    if (current.name !== wanted) return sendText(res, 400, HttpTexts.cannotChangeTransport);
+    if (current instanceof LongPollingTransport) return current.accept(res);
+    sendText(res, 409); // a second event stream for one connection
+  }
+
+  /** The request that starts an HTTP transport also decides who the connection's user is. */
+  private async startHttpTransport(
+    transport: TransportName,
+    request: HubRequest,
+    res: ServerResponse,
+    connection: HubConnection,
+  ): Promise<void> {
+    const user = await this.identify(request);
+    if (user === REFUSED) return sendText(res, 401);
+    if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
+    this.assignUser(connection, user);
+    if (transport === 'ServerSentEvents') {
+      void this.handler.run(connection, new ServerSentEventsTransport(res, connection, this.handler), request);
+      return;
     }
-    if (method === 'POST') {
-      // Only WebSockets is served by this endpoint, and WebSocket connections never POST.
-      return sendText(res, 405, HttpTexts.postOnWebSocket);
+    // The first poll starts the connection and returns at once, empty; the handshake comes by POST.
+    void this.handler.run(connection, new LongPollingTransport(connection, this.handler), request);
+    answerFirstPoll(res);
+  }
+
+  /** Client-to-server bytes for SSE and long polling; one POST per connection at a time, in order. */
+  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: HubConnection): Promise<void> {
+    if (connection.transport?.name === 'WebSockets') return sendText(res, 405, HttpTexts.postOnWebSocket);
+    const previous = this.sendQueues.get(connection);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.sendQueues.set(connection, mine);
+    try {
+      await previous;
+      if (connection.state === 'closed') return sendText(res, 404);
+      for await (const chunk of req) this.handler.receive(connection, chunk as Buffer);
+      sendText(res, 200);
+    } catch (error) {
+      // A body that breaks off is 400; bytes beyond the limit before the transport started are 413.
+      if (!res.headersSent) sendText(res, error instanceof InvalidDataError ? 413 : 400);
+    } finally {
+      release();
+      if (this.sendQueues.get(connection) === mine) this.sendQueues.delete(connection);
     }
-    if (current !== 'LongPolling') return sendText(res, 400, HttpTexts.deleteNotLongPolling);
+  }
+
+  private terminate(res: ServerResponse, connection: HubConnection): void {
+    const transport = connection.transport;
+    if (!(transport instanceof LongPollingTransport)) return sendText(res, 400, HttpTexts.deleteNotLongPolling);
+    transport.terminate();
+    sendText(res, 202);
   }
 
   private lookup(request: HubRequest, res: ServerResponse): HubConnection | null {
@@ -146,6 +197,11 @@ export class HubEndpoint {
     const current = connection.transport?.name;
     if (current !== undefined && current !== 'WebSockets') rejectUpgrade(socket, 400, HttpTexts.cannotChangeTransport);
     else rejectUpgrade(socket, 409);
+  }
+
+  private assignUser(connection: HubConnection, user: unknown): void {
+    connection.user = user;
+    connection.userIdentifier = user === undefined ? null : (this.identity.userIdProvider(user) ?? null);
   }
 
   /** The user for this request, undefined when anonymous, or REFUSED when `authenticate` threw. */

@@ -12,6 +12,7 @@ const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
 /** The WebSocket transport: one `ws` socket carrying a connection's messages both ways. */
 export class WebSocketTransport implements ConnectionTransport {
   readonly name = 'WebSockets' as const;
+  readonly supportsBinary = true;
   private closeTimer: NodeJS.Timeout | null = null;
 
   constructor(

@@ -2,10 +2,11 @@ import { Test } from '@nestjs/testing';
 import { Hub, SignalRModule } from '../../src/index.js';
 import { PerRequestService, ScopedDependencyHub } from '../fixtures/scoped.hub.js';
 import { DuplicateMethodHub, FirstDuplicatePathHub, SecondDuplicatePathHub } from '../fixtures/duplicate.hubs.js';
+import { createApp } from '../support/app.js';
 
 async function bootstrap(providers: any[]): Promise<void> {
   const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot()], providers }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = createApp(moduleRef);
   try {
     await app.init();
   } finally {

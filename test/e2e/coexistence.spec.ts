@@ -114,13 +114,21 @@ describe('hubs beside controllers and gateways on one server', () => {
     }
   });
 
-  it('gives the app its server listeners back on close', async () => {
-    const app = await startApp({ imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub] });
+  it('sits alone in front of the platform\'s server listeners and gives them back on close', async () => {
+    let platform: { request: Function[]; upgrade: Function[] } = { request: [], upgrade: [] };
+    const app = await startApp({ imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub] }, (nest) => {
+      const server = nest.getHttpServer();
+      platform = { request: server.listeners('request'), upgrade: server.listeners('upgrade') };
+    });
     const server = app.app.getHttpServer();
-    const express = app.app.getHttpAdapter().getInstance();
-    expect(server.listeners('request')).not.toEqual([express]); // the router sits in front while running
+    // The platform handles requests with one listener of its own and leaves upgrades alone.
+    expect([platform.request.length, platform.upgrade.length]).toEqual([1, 0]);
+    // While running, the router is the one listener for both, even after listen().
+    const running = { request: server.listeners('request'), upgrade: server.listeners('upgrade') };
+    expect([running.request.length, running.upgrade.length]).toEqual([1, 1]);
+    expect(running.request[0]).not.toBe(platform.request[0]);
     await app.close();
-    expect(server.listeners('request')).toEqual([express]);
-    expect(server.listeners('upgrade')).toHaveLength(0);
+    expect(server.listeners('request')).toEqual(platform.request);
+    expect(server.listeners('upgrade')).toEqual([]);
   });
 });

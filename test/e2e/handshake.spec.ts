@@ -78,8 +78,10 @@ describe('handshake over the wire', () => {
       expect(await handshakeError(`{"protocol":"foo","version":1}${RS}`)).toBe("The protocol 'foo' is not supported.");
     });
 
-    it('refuses messagepack, which this server does not speak yet', async () => {
-      expect(await handshakeError(`{"protocol":"messagepack","version":1}${RS}`)).toBe("The protocol 'messagepack' is not supported.");
+    it('refuses a messagepack version above 2', async () => {
+      expect(await handshakeError(`{"protocol":"messagepack","version":3}${RS}`)).toBe(
+        "The server does not support version 3 of the 'messagepack' protocol.",
+      );
     });
 
     it('refuses a version above 2', async () => {

@@ -1,14 +1,15 @@
 import { DefaultHttpClient, HttpRequest, HttpResponse, NullLogger } from '@microsoft/signalr';
 import { HubRequest, SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
-import { ProtocolIdentityHub } from '../fixtures/protocol-identity.hub.js';
+import { ProtocolIdentityHub, WebSocketsOnlyHub } from '../fixtures/protocol-identity.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { buildClient, connect, stopAll } from '../support/client.js';
 import { RawSocket } from '../support/raw-socket.js';
 
 const HUB = '/hubs/identity';
 const URL_SAFE_ID = /^[A-Za-z0-9_-]{22}$/;
-const WEBSOCKETS_ONLY = '[{"transport":"WebSockets","transferFormats":["Text","Binary"]}]';
+const ALL_TRANSPORTS =
+  '[{"transport":"WebSockets","transferFormats":["Text","Binary"]},{"transport":"ServerSentEvents","transferFormats":["Text"]},{"transport":"LongPolling","transferFormats":["Text","Binary"]}]';
 
 interface Reply {
   status: number;
@@ -46,7 +47,7 @@ describe('negotiate and transport routing', () => {
           },
         }),
       ],
-      providers: [ProtocolIdentityHub],
+      providers: [ProtocolIdentityHub, WebSocketsOnlyHub],
     });
   });
   afterEach(async () => {
@@ -96,7 +97,7 @@ describe('negotiate and transport routing', () => {
   }
 
   describe('POST /negotiate', () => {
-    it('answers version 1 with a public id, a different secret token and WebSockets only', async () => {
+    it('answers version 1 with a public id, a different secret token and every transport, in the order .NET lists them', async () => {
       const reply = await request(`${HUB}/negotiate?negotiateVersion=1`, { method: 'POST' });
       expect(reply.status).toBe(200);
       expect(reply.type).toBe('application/json');
@@ -106,7 +107,7 @@ describe('negotiate and transport routing', () => {
       expect(body.connectionId).toMatch(URL_SAFE_ID);
       expect(body.connectionToken).toMatch(URL_SAFE_ID);
       expect(body.connectionToken).not.toBe(body.connectionId);
-      expect(JSON.stringify(body.availableTransports)).toBe(WEBSOCKETS_ONLY);
+      expect(JSON.stringify(body.availableTransports)).toBe(ALL_TRANSPORTS);
       const second = await negotiate();
       expect(second.connectionId).not.toBe(body.connectionId);
     });
@@ -122,7 +123,7 @@ describe('negotiate and transport routing', () => {
       expect(Object.keys(body)).toEqual(['negotiateVersion', 'connectionId', 'availableTransports']);
       expect(body.negotiateVersion).toBe(0);
       expect(body.connectionId).toMatch(URL_SAFE_ID);
-      expect(JSON.stringify(body.availableTransports)).toBe(WEBSOCKETS_ONLY);
+      expect(JSON.stringify(body.availableTransports)).toBe(ALL_TRANSPORTS);
     });
 
     it('answers its maximum, 1, to a higher version', async () => {
@@ -258,14 +259,16 @@ describe('negotiate and transport routing', () => {
       expect(await request(`${HUB}?id=nope`)).toEqual({ status: 404, type: 'text/plain', body: 'No Connection with that ID' });
     });
 
-    it('refuses Server-Sent Events and long polling on a known id: those transports are not served', async () => {
-      const { connectionToken } = await negotiate();
-      expect(await request(`${HUB}?id=${connectionToken}`, { headers: { Accept: 'text/event-stream' } })).toEqual({
+    it('refuses Server-Sent Events and long polling on a hub that offers WebSockets only', async () => {
+      const hub = '/hubs/websockets-only';
+      const body = (await (await fetch(app.url(`${hub}/negotiate?negotiateVersion=1`), { method: 'POST' })).json()) as { connectionToken: string; availableTransports: unknown };
+      expect(JSON.stringify(body.availableTransports)).toBe('[{"transport":"WebSockets","transferFormats":["Text","Binary"]}]');
+      expect(await request(`${hub}?id=${body.connectionToken}`, { headers: { Accept: 'text/event-stream' } })).toEqual({
         status: 404,
         type: 'text/plain',
         body: 'ServerSentEvents transport not supported by this end point type',
       });
-      expect(await request(`${HUB}?id=${connectionToken}`)).toEqual({
+      expect(await request(`${hub}?id=${body.connectionToken}`)).toEqual({
         status: 404,
         type: 'text/plain',
         body: 'LongPolling transport not supported by this end point type',
