@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders } from 'http';
 
 /**
- * The HTTP request that carries a connection's transport (the WebSocket upgrade), as ASP.NET Core
- * exposes `Context.GetHttpContext()`. Only what hub code needs is kept, not the socket.
+ * The HTTP request that carries a connection's transport (the WebSocket upgrade, the event-stream
+ * GET, the first long poll), as ASP.NET Core exposes `Context.GetHttpContext()`. Only what hub code
+ * needs is kept, not the socket.
  */
 export interface HubRequest {
   readonly method: string;
@@ -11,5 +12,7 @@ export interface HubRequest {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
+  /** Cookies of the request, parsed on first use. */
+  readonly cookies: Readonly<Record<string, string | undefined>>;
   readonly remoteAddress: string | undefined;
 }

@@ -1,3 +1,4 @@
+import { parse as parseCookies } from 'cookie';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocketServer } from 'ws';
@@ -27,12 +28,18 @@ const FRAME_ALLOWANCE = 4;
 function toHubRequest(req: IncomingMessage): HubRequest {
   const url = req.url ?? '/';
   const parsed = new URL(url, 'http://localhost');
+  const headers = req.headers;
+  let cookies: Record<string, string | undefined> | undefined;
+  // Nothing here refers to `req` itself: a long-lived connection must not keep the request alive.
   return {
     method: req.method ?? 'GET',
     url,
     path: parsed.pathname,
     query: parsed.searchParams,
-    headers: req.headers,
+    headers,
+    get cookies() {
+      return (cookies ??= headers.cookie ? parseCookies(headers.cookie) : {});
+    },
     remoteAddress: req.socket.remoteAddress,
   };
 }
