@@ -9,8 +9,26 @@ export type { HubDecoratorAndBase } from './hub/hub.js';
 export { HubCallerContext } from './hub/hub-caller-context.js';
 export { HubException } from './hub/hub-exception.js';
 export { HubContext } from './clients/hub-context.js';
+export type { ClientOf, TypedHubContext } from './clients/hub-context.js';
 export { HubClients, HubCallerClients } from './clients/hub-clients.js';
-export type { ClientProxy } from './clients/client-proxy.js';
+export type {
+  ClientProxy,
+  ClientInterface,
+  ClientMethodName,
+  ClientMethods,
+  ReservedClientMethodName,
+  ReservedClientMethodError,
+  TypedClientProxy,
+} from './clients/client-proxy.js';
+// The client helper's types (its runtime lives in the separate `nestjs-signalr/client` entry).
+export type { ServerMethodArgs, ServerMethodName, ServerMethodResult, ServerMethods, TypedHubConnection } from './client/index.js';
 export { GroupManager } from './clients/group-manager.js';
 export { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
 export type { TransportName } from './connection/connection-transport.js';
+export { extractAccessToken } from './auth/access-token.js';
+export type { AccessTokenSources } from './auth/access-token.js';
+export { jwtAuthenticator } from './auth/jwt-authenticator.js';
+export type { JwtAuthenticatorOptions, JwtVerifier } from './auth/jwt-authenticator.js';
+export { passportAuthenticator } from './auth/passport-authenticator.js';
+export type { PassportAuthenticatorOptions, PassportLike, PassportRequest } from './auth/passport-authenticator.js';
+export type { HubCorsOptions } from './auth/cors-policy.js';

@@ -1,3 +1,5 @@
+import type { HubCorsOptions } from './auth/cors-policy.js';
+
 /** Metadata key set by `@Hub()` on a hub class. */
 export const HUB_METADATA = 'signalr:hub';
 /** Metadata key set by `@HubMethodName()` on a hub method. */
@@ -17,6 +19,10 @@ export const DEFAULT_HUB_OPTIONS = {
   protocols: ['json', 'messagepack'],
   pollTimeout: 90_000,
   disconnectTimeout: 15_000,
+  requireAuthentication: false,
+  closeOnAuthenticationExpiration: false,
+  /** No origin checks, no CORS headers (see HubOptions.cors). */
+  cors: null as HubCorsOptions | null,
 } as const;
 /** Upper bound of the sweep tick that drives pings and timeouts (ASP.NET's heartbeat is 1 s). */
 export const MAX_SWEEP_INTERVAL = 1_000;

@@ -11,6 +11,60 @@ export interface ClientProxy {
   send(method: string, ...args: unknown[]): Promise<void>;
 }
 
+/**
+ * Names a typed proxy never turns into client calls: `send` is the untyped call, `then` keeps proxies
+ * from looking like promises, `toJSON` keeps them serializable, and `Object.prototype`'s members
+ * (`toString`, `valueOf`, `constructor`, ...) keep their usual meaning. A client interface that
+ * declares one of them gets a proxy type on which every call fails to type-check, naming the clash.
+ */
+export type ReservedClientMethodName = 'send' | 'then' | 'toJSON' | keyof Object;
+
+/**
+ * The constraint `Hub<TClient>` puts on a client interface: no reserved name (see `ReservedClientMethodName`),
+ * so a clash is reported where the hub declares its interface.
+ */
+export type ClientInterface<TClient> = {
+  [K in keyof TClient]: K extends ReservedClientMethodName ? `'${K}' is reserved by typed proxies: rename this client method` : TClient[K];
+};
+
+/** True for `any` and `unknown`: a hub or context without a client interface. */
+export type IsUntypedClient<TClient> = 0 extends 1 & TClient ? true : unknown extends TClient ? true : false;
+
+type AnyFunction = (...args: any[]) => unknown;
+
+/** The string keys of `TClient` whose values are methods (optional ones included). */
+export type ClientMethodName<TClient> = {
+  [K in keyof TClient]-?: K extends string ? (NonNullable<TClient[K]> extends AnyFunction ? K : never) : never;
+}[keyof TClient];
+
+/** The typed calls a proxy offers for a client interface: each method takes its arguments and returns `Promise<void>`. */
+export type ClientMethods<TClient> = {
+  readonly [K in ClientMethodName<TClient>]: (...args: Parameters<Extract<NonNullable<TClient[K]>, AnyFunction>>) => Promise<void>;
+};
+
+/** The proxy type of a client interface whose names clash with the proxy's own (see `ReservedClientMethodName`). */
+export type ReservedClientMethodError<TName extends string> = {
+  readonly [P in `A client interface cannot declare '${TName}': typed proxies reserve that name (call it with send('${TName}', ...))`]: never;
+};
+
+/**
+ * A proxy for a hub's client interface, as ASP.NET Core's `Hub<T>` proxies: `proxy.receiveMessage(user, text)`
+ * sends the client method `receiveMessage` (clients match names case-insensitively) and resolves as `send` does.
+ * `send(method, ...args)` stays available as the untyped call. Without a client interface (`any`/`unknown`)
+ * it is a plain `ClientProxy`.
+ *
+ * @example
+ * interface ChatClient { receiveMessage(user: string, text: string): void }
+ * const proxy: TypedClientProxy<ChatClient> = this.clients.group('room-1');
+ * await proxy.receiveMessage('ada', 'hello');
+ */
+export type TypedClientProxy<TClient> =
+  IsUntypedClient<TClient> extends true
+    ? ClientProxy
+    : [Extract<keyof TClient, ReservedClientMethodName>] extends [never]
+      ? ClientProxy & ClientMethods<TClient>
+      : ReservedClientMethodError<Extract<keyof TClient, ReservedClientMethodName> & string>;
+
 type Target =
   | { kind: 'all'; except?: readonly string[] }
   | { kind: 'connection'; id: string }
@@ -20,33 +74,91 @@ type Target =
   | { kind: 'user'; id: string }
   | { kind: 'users'; ids: readonly string[] };
 
-/** One immutable target; each send goes to the lifetime manager in one call. */
+type Sender = (...args: unknown[]) => Promise<void>;
+
+/**
+ * Set by the class's static block, the only code outside the class that reaches its private state:
+ * the sender of `method` for `receiver`, or undefined when `receiver` is not a `TargetedClientProxy`
+ * (the prototype itself, or an object made with `Object.create(proxy)`).
+ */
+let senderFor: (receiver: unknown, method: string) => Sender | undefined;
+
+/**
+ * One immutable target; each send goes to the lifetime manager in one call.
+ *
+ * Typed calls (`proxy.anyName(...args)`) come from one `Proxy` shared by every instance, placed in the
+ * prototype chain behind `TargetedClientProxy.prototype`: `send` and every other real member resolve
+ * before it (plain property loads, nothing trapped), and only names found nowhere reach its `get` trap.
+ * State lives in `#private` fields so that constructing one never reaches the trap either, and so that
+ * no state name shadows a client method. Long-lived targets (`all`, `caller`, `others`) keep each sender
+ * as a non-enumerable own property after its first call, so later calls skip the trap; a target made for
+ * one call (`group(name)`, ...) gets a fresh sender on each read instead, which costs less than keeping it.
+ */
 export class TargetedClientProxy implements ClientProxy {
-  constructor(
-    private readonly lifetime: HubLifetimeManager,
-    private readonly target: Target,
-  ) {}
+  readonly #lifetime: HubLifetimeManager;
+  readonly #target: Target;
+  readonly #memoize: boolean;
+
+  constructor(lifetime: HubLifetimeManager, target: Target, memoize = false) {
+    this.#lifetime = lifetime;
+    this.#target = target;
+    this.#memoize = memoize;
+  }
 
   send(method: string, ...args: unknown[]): Promise<void> {
     if (typeof method !== 'string' || method.length === 0) {
       return Promise.reject(new TypeError('The client method name must be a non-empty string.'));
     }
-    const target = this.target;
+    return this.#dispatch(method, args);
+  }
+
+  #dispatch(method: string, args: unknown[]): Promise<void> {
+    const target = this.#target;
     switch (target.kind) {
       case 'all':
-        return this.lifetime.sendAll(method, args, target.except);
+        return this.#lifetime.sendAll(method, args, target.except);
       case 'connection':
-        return this.lifetime.sendConnection(target.id, method, args);
+        return this.#lifetime.sendConnection(target.id, method, args);
       case 'connections':
-        return this.lifetime.sendConnections(target.ids, method, args);
+        return this.#lifetime.sendConnections(target.ids, method, args);
       case 'group':
-        return this.lifetime.sendGroup(target.name, method, args, target.except);
+        return this.#lifetime.sendGroup(target.name, method, args, target.except);
       case 'groups':
-        return this.lifetime.sendGroups(target.names, method, args);
+        return this.#lifetime.sendGroups(target.names, method, args);
       case 'user':
-        return this.lifetime.sendUser(target.id, method, args);
+        return this.#lifetime.sendUser(target.id, method, args);
       case 'users':
-        return this.lifetime.sendUsers(target.ids, method, args);
+        return this.#lifetime.sendUsers(target.ids, method, args);
     }
   }
+
+  static {
+    senderFor = (proxy, method) => {
+      if (typeof proxy !== 'object' || proxy === null || !(#memoize in proxy)) return undefined;
+      // A long-lived target keeps the sender once it has sent (not when it is merely read, as
+      // util.inspect and test matchers probe names), so names that are never called leave nothing behind.
+      let kept = !proxy.#memoize;
+      const sender: Sender = (...args) => {
+        if (!kept) {
+          kept = true;
+          Object.defineProperty(proxy, method, { value: sender, writable: true, configurable: true });
+        }
+        return proxy.#dispatch(method, args);
+      };
+      return sender;
+    };
+  }
 }
+
+/** Names the trap leaves alone although nothing defines them (see `ReservedClientMethodName`). */
+const UNTRAPPED = new Set<string>(['then', 'toJSON']);
+
+const typedCalls = new Proxy(Object.create(Object.prototype) as object, {
+  get(base, property, receiver) {
+    // Symbols (inspection, iteration, coercion), Object.prototype's members and the reserved names
+    // answer as on a plain object; `then` stays undefined, so awaiting a proxy does not send anything.
+    if (typeof property === 'symbol' || property in base || UNTRAPPED.has(property)) return Reflect.get(base, property, receiver);
+    return senderFor(receiver, property);
+  },
+});
+Object.setPrototypeOf(TargetedClientProxy.prototype, typedCalls);

@@ -1,75 +1,85 @@
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
-import { ClientProxy, TargetedClientProxy } from './client-proxy.js';
+import { TargetedClientProxy, type TypedClientProxy } from './client-proxy.js';
+
+type Target = ConstructorParameters<typeof TargetedClientProxy>[1];
+
+/** A proxy for one target; typed for `TClient` (the cast is the one place the runtime meets the types). */
+function proxy<TClient>(lifetime: HubLifetimeManager, target: Target, memoize = false): TypedClientProxy<TClient> {
+  return new TargetedClientProxy(lifetime, target, memoize) as unknown as TypedClientProxy<TClient>;
+}
 
 /**
- * Targets for sending to a hub's clients, with ASP.NET Core's vocabulary (`IHubClients`).
+ * Targets for sending to a hub's clients, with ASP.NET Core's vocabulary (`IHubClients<T>`). With a client
+ * interface `TClient`, every target also offers its methods as type-checked calls (see `TypedClientProxy`).
  *
  * @example
  * await hubContext.clients.all.send('announcement', 'maintenance at noon');
  * await hubContext.clients.groupExcept('room-1', [connectionId]).send('typing', 'ada');
+ * await typedContext.clients.group('orders').orderShipped(orderId);
  */
-export class HubClients {
-  private allProxy: ClientProxy | null = null;
+export class HubClients<TClient = any> {
+  private allProxy: TypedClientProxy<TClient> | null = null;
 
   /** @internal */
   constructor(protected readonly lifetime: HubLifetimeManager) {}
 
   /** Every connection of the hub. */
-  get all(): ClientProxy {
-    return (this.allProxy ??= new TargetedClientProxy(this.lifetime, { kind: 'all' }));
+  get all(): TypedClientProxy<TClient> {
+    return (this.allProxy ??= proxy<TClient>(this.lifetime, { kind: 'all' }, true));
   }
 
   /** Every connection except the listed connection ids. */
-  allExcept(excludedConnectionIds: readonly string[]): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'all', except: excludedConnectionIds });
+  allExcept(excludedConnectionIds: readonly string[]): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'all', except: excludedConnectionIds });
   }
 
   /** One connection. */
-  client(connectionId: string): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'connection', id: connectionId });
+  client(connectionId: string): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'connection', id: connectionId });
   }
 
   /** The listed connections. */
-  clients(connectionIds: readonly string[]): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'connections', ids: connectionIds });
+  clients(connectionIds: readonly string[]): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'connections', ids: connectionIds });
   }
 
   /** Members of a group. */
-  group(groupName: string): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'group', name: groupName });
+  group(groupName: string): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'group', name: groupName });
   }
 
   /** Members of each listed group (a connection in two of them receives the message twice, as in ASP.NET Core). */
-  groups(groupNames: readonly string[]): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'groups', names: groupNames });
+  groups(groupNames: readonly string[]): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'groups', names: groupNames });
   }
 
   /** Members of a group except the listed connection ids. */
-  groupExcept(groupName: string, excludedConnectionIds: readonly string[]): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'group', name: groupName, except: excludedConnectionIds });
+  groupExcept(groupName: string, excludedConnectionIds: readonly string[]): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'group', name: groupName, except: excludedConnectionIds });
   }
 
   /** Every connection of a user (by user identifier). */
-  user(userId: string): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'user', id: userId });
+  user(userId: string): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'user', id: userId });
   }
 
   /** Every connection of each listed user. */
-  users(userIds: readonly string[]): ClientProxy {
-    return new TargetedClientProxy(this.lifetime, { kind: 'users', ids: userIds });
+  users(userIds: readonly string[]): TypedClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'users', ids: userIds });
   }
 }
 
 /**
- * The targets of a hub method: everything `HubClients` offers plus the ones relative to the caller.
+ * The targets of a hub method: everything `HubClients` offers plus the ones relative to the caller
+ * (ASP.NET Core's `IHubCallerClients<T>`).
  *
  * @example
  * await this.clients.caller.send('welcome');
- * await this.clients.othersInGroup(room).send('joined', this.context.userIdentifier);
+ * await this.clients.othersInGroup(room).userJoined(room, this.context.userIdentifier);
  */
-export class HubCallerClients extends HubClients {
-  private callerProxy: ClientProxy | null = null;
-  private othersProxy: ClientProxy | null = null;
+export class HubCallerClients<TClient = any> extends HubClients<TClient> {
+  private callerProxy: TypedClientProxy<TClient> | null = null;
+  private othersProxy: TypedClientProxy<TClient> | null = null;
 
   /** @internal */
   constructor(
@@ -80,17 +90,17 @@ export class HubCallerClients extends HubClients {
   }
 
   /** The connection that invoked the method. */
-  get caller(): ClientProxy {
-    return (this.callerProxy ??= this.client(this.connectionId));
+  get caller(): TypedClientProxy<TClient> {
+    return (this.callerProxy ??= proxy<TClient>(this.lifetime, { kind: 'connection', id: this.connectionId }, true));
   }
 
   /** Every connection except the caller. */
-  get others(): ClientProxy {
-    return (this.othersProxy ??= this.allExcept([this.connectionId]));
+  get others(): TypedClientProxy<TClient> {
+    return (this.othersProxy ??= proxy<TClient>(this.lifetime, { kind: 'all', except: [this.connectionId] }, true));
   }
 
   /** Members of a group except the caller. */
-  othersInGroup(groupName: string): ClientProxy {
+  othersInGroup(groupName: string): TypedClientProxy<TClient> {
     return this.groupExcept(groupName, [this.connectionId]);
   }
 }

@@ -196,7 +196,10 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       if (connection.state === 'handshaking') {
         if (now - connection.createdAt >= options.handshakeTimeout) this.failHandshake(connection, HandshakeTexts.canceled);
       } else if (connection.state === 'connected' || connection.state === 'connecting') {
-        if (connection.clientTimeoutArmed && now - connection.lastReceivedAt >= options.clientTimeoutInterval) {
+        if (connection.authExpiresAt !== null && now >= connection.authExpiresAt) {
+          // closeOnAuthenticationExpiration: a plain Close that lets the client reconnect with a fresh token.
+          this.close(connection, { type: MessageType.Close, allowReconnect: true }, undefined);
+        } else if (connection.clientTimeoutArmed && now - connection.lastReceivedAt >= options.clientTimeoutInterval) {
           const error = new Error(CloseTexts.clientTimeout);
           error.name = 'OperationCanceledException';
           this.close(connection, closeWithError(error, options.enableDetailedErrors, true), error);

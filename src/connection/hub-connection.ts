@@ -29,6 +29,8 @@ export class HubConnection {
   protocol: HubProtocol | null = null;
   user: unknown = undefined;
   userIdentifier: string | null = null;
+  /** When the user's authentication expires (ms since the epoch), with closeOnAuthenticationExpiration; else null. */
+  authExpiresAt: number | null = null;
   /** Groups this connection belongs to, so a disconnect never scans all groups. */
   groups: Set<string> | null = null;
   /** State the hub layer keeps per connection (its caller scope). */

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'async_hooks';
 import type { HubCallerClients } from '../clients/hub-clients.js';
+import type { ClientInterface } from '../clients/client-proxy.js';
 import type { GroupManager } from '../clients/group-manager.js';
 import { hubClassDecorator } from '../decorators/hub.decorator.js';
 import type { HubOptions } from '../interfaces/signalr-options.interface.js';
@@ -31,12 +32,15 @@ function currentScope(member: string): HubCallScope {
   return scope;
 }
 
-/** Members a class gets by extending `Hub`. */
-export interface Hub {
+/**
+ * Members a class gets by extending `Hub`, or `Hub<TClient>` for type-checked calls of the methods its
+ * clients implement (ASP.NET Core's `Hub<T>`): `this.clients.all.receiveMessage(user, text)`.
+ */
+export interface Hub<TClient extends ClientInterface<TClient> = any> {
   /** The caller of the method that is running. */
   readonly context: HubCallerContext;
   /** Targets relative to the caller (`caller`, `others`, `othersInGroup`) and every other target. */
-  readonly clients: HubCallerClients;
+  readonly clients: HubCallerClients<TClient>;
   /** Adds and removes connections to and from this hub's groups. */
   readonly groups: GroupManager;
 }
@@ -44,7 +48,7 @@ export interface Hub {
 /** `Hub` is both the class decorator and the optional base class. */
 export interface HubDecoratorAndBase {
   (path: string, options?: HubOptions): ClassDecorator;
-  new (): Hub;
+  new <TClient extends ClientInterface<TClient> = any>(): Hub<TClient>;
   readonly prototype: Hub;
 }
 
@@ -64,6 +68,13 @@ export interface HubDecoratorAndBase {
  *   async send(message: string) {
  *     await this.clients.others.send('message', this.context.userIdentifier, message);
  *   }
+ * }
+ *
+ * @example
+ * interface ChatClient { receiveMessage(user: string, text: string): void }
+ * @Hub('/hubs/typed-chat')
+ * export class TypedChatHub extends Hub<ChatClient> {
+ *   send(text: string) { return this.clients.all.receiveMessage(this.context.userIdentifier ?? 'anonymous', text); }
  * }
  */
 export const Hub = function Hub(this: unknown, path?: string, options?: HubOptions): ClassDecorator | void {

@@ -1,3 +1,4 @@
+import type { HubCorsOptions } from '../auth/cors-policy.js';
 import type { TransportName } from '../connection/connection-transport.js';
 import type { HubRequest } from './hub-request.interface.js';
 
@@ -34,6 +35,24 @@ export interface HubOptions {
    * connection never opened) before it is disposed (ASP.NET's DisconnectTimeout). Default 15,000.
    */
   disconnectTimeout?: number;
+  /**
+   * Refuses requests whose `authenticate` found no user (it returned undefined or null) with 401 and
+   * an empty body, on negotiate and on the request that starts a transport, as ASP.NET Core's
+   * `[Authorize]` on a hub. Default false. A hub's setting overrides the module's.
+   */
+  requireAuthentication?: boolean;
+  /**
+   * Closes a connection, with a Close message that lets the client reconnect (and so fetch a fresh
+   * token), once its user's numeric `exp` (seconds since the epoch, as in a JWT) has passed. ASP.NET
+   * Core's `CloseOnAuthenticationExpiration`. Default false.
+   */
+  closeOnAuthenticationExpiration?: boolean;
+  /**
+   * Which browser origins may use the hub (negotiate, SSE, long polling, WebSocket upgrades), with
+   * the CORS responses the official browser client needs. Unset (the default): no origin checks and
+   * no CORS headers. See {@link HubCorsOptions}.
+   */
+  cors?: HubCorsOptions | null;
 }
 
 /** Options of `SignalRModule.forRoot()`: the defaults of every hub, plus module-wide settings. */
@@ -50,6 +69,7 @@ export interface SignalRModuleOptions extends HubOptions {
 }
 
 /** Hub options after defaults were applied. */
-export type ResolvedHubOptions = Required<Omit<HubOptions, 'maximumReceiveMessageSize'>> & {
+export type ResolvedHubOptions = Required<Omit<HubOptions, 'maximumReceiveMessageSize' | 'cors'>> & {
   maximumReceiveMessageSize: number | null;
+  cors: HubCorsOptions | null;
 };

@@ -2,6 +2,8 @@ import { parse as parseCookies } from 'cookie';
 import type { IncomingMessage, ServerResponse } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocketServer } from 'ws';
+import { authenticationExpiresAt } from '../auth/authentication-expiry.js';
+import { CorsPolicy } from '../auth/cors-policy.js';
 import type { TransportName } from '../connection/connection-transport.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
@@ -52,6 +54,8 @@ export class HubEndpoint {
   private readonly wss: WebSocketServer;
   /** The tail of each connection's POST queue: sends are applied one request at a time, as .NET does. */
   private readonly sendQueues = new WeakMap<HubConnection, Promise<void>>();
+  /** Browser origins allowed (options.cors); null when the hub has no origin checks. */
+  private readonly cors: CorsPolicy | null;
 
   constructor(
     readonly path: string,
@@ -71,10 +75,13 @@ export class HubEndpoint {
       // JSON parsing rejects invalid text itself, with the protocol's error instead of a 1007 close.
       skipUTF8Validation: true,
     });
+    this.cors = options.cors ? new CorsPolicy(options.cors) : null;
   }
 
   /** Requests on `{path}/negotiate` and on `{path}` that are not upgrades. */
   handleRequest(req: IncomingMessage, res: ServerResponse, isNegotiate: boolean): void {
+    // A refused origin (403) or a preflight (204) is answered by the CORS policy; others get its headers.
+    if (this.cors !== null && this.cors.handleRequest(req, res)) return;
     const work = isNegotiate ? this.negotiate(req, res) : this.handleTransportRequest(req, res);
     work.catch(() => {
       if (!res.headersSent) sendText(res, 500);
@@ -83,6 +90,7 @@ export class HubEndpoint {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.cors !== null && !this.cors.allowsUpgrade(req)) return rejectUpgrade(socket, 403);
     this.upgrade(req, socket, head).catch(() => rejectUpgrade(socket, 500));
   }
 
@@ -209,16 +217,22 @@ export class HubEndpoint {
   private assignUser(connection: HubConnection, user: unknown): void {
     connection.user = user;
     connection.userIdentifier = user === undefined ? null : (this.identity.userIdProvider(user) ?? null);
+    // The connection loop's sweep closes the connection once this passes (closeOnAuthenticationExpiration).
+    connection.authExpiresAt = this.options.closeOnAuthenticationExpiration ? authenticationExpiresAt(user) : null;
   }
 
-  /** The user for this request, undefined when anonymous, or REFUSED when `authenticate` threw. */
+  /**
+   * The user for this request, undefined when anonymous, or REFUSED when `authenticate` threw or,
+   * with `requireAuthentication`, found no user.
+   */
   private async identify(request: HubRequest): Promise<unknown> {
-    if (this.identity.authenticate === undefined) return undefined;
+    let user: unknown;
     try {
-      return await this.identity.authenticate(request);
+      user = await this.identity.authenticate?.(request);
     } catch {
       return REFUSED;
     }
+    return user;
   }
 
   close(): void {

@@ -37,6 +37,8 @@ export class LongPollingTransport implements ConnectionTransport {
   private idleSince: number | null;
   /** The connection is over: polls get what is left, then 204. */
   private ended = false;
+  /** The client was told the connection is over (a 204, or it ended the connection itself). */
+  private told = false;
 
   constructor(
     private readonly connection: HubConnection,
@@ -45,9 +47,12 @@ export class LongPollingTransport implements ConnectionTransport {
     this.idleSince = Date.now();
   }
 
-  /** Whether a closed connection still holds bytes its client has yet to collect (its Close message). */
+  /**
+   * Whether a closed connection still has something to tell its client: bytes to collect (its Close
+   * message), then the 204 that says the connection is over, as ASP.NET Core answers.
+   */
   get lingering(): boolean {
-    return this.ended && this.queuedBytes > 0;
+    return this.ended && !this.told;
   }
 
   /** A poll: answered at once when data waits or the connection is over, otherwise held until data or timeout. */
@@ -55,7 +60,10 @@ export class LongPollingTransport implements ConnectionTransport {
     // A newer poll replaces an older one, which ends with 204.
     if (this.poll !== null) this.endPoll(204);
     if (this.queuedBytes > 0) return this.deliver(res);
-    if (this.ended) return answer(res, 204, null, 'text/plain');
+    if (this.ended) {
+      this.told = true;
+      return answer(res, 204, null, 'text/plain');
+    }
     this.poll = res;
     this.pollStartedAt = Date.now();
     this.idleSince = null;
@@ -90,6 +98,7 @@ export class LongPollingTransport implements ConnectionTransport {
     this.queued = [];
     this.queuedBytes = 0;
     this.ended = true;
+    this.told = true;
     if (this.poll !== null) this.endPoll(204);
     this.handler.transportClosed(this.connection, undefined);
   }
@@ -111,6 +120,7 @@ export class LongPollingTransport implements ConnectionTransport {
       this.queued = [];
       this.queuedBytes = 0;
       this.ended = true;
+      this.told = true; // nobody is polling any more
       this.handler.transportClosed(this.connection, undefined);
     }
   }
@@ -125,6 +135,7 @@ export class LongPollingTransport implements ConnectionTransport {
 
   private endPoll(status: number): void {
     const poll = this.poll!;
+    if (this.ended) this.told = true;
     answer(poll, status, null, 'text/plain');
     this.pollEnded();
   }

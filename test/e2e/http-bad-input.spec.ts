@@ -75,6 +75,7 @@ describe('bad input over Server-Sent Events and Long Polling', () => {
     const big = `{"type":1,"target":"Echo","arguments":["${'x'.repeat(1100)}"]}${RS}`;
     await request(url, { method: 'POST', body: big });
     expect((await request(url)).body.toString()).toBe(CLOSE_WITH(TOO_LARGE));
+    expect((await request(url)).status).toBe(204);
   });
 
   it('closes an event stream whose connection posts a message over the limit', async () => {
@@ -117,6 +118,7 @@ describe('bad input over Server-Sent Events and Long Polling', () => {
     const close = (await request(url)).body;
     expect(close.subarray(0, 1)[0]).toBeGreaterThan(0); // a framed binary Close
     expect(close.toString('latin1')).toContain(TOO_LARGE);
+    expect((await request(url)).status).toBe(204);
   });
 
   it('closes a MessagePack connection that sends a truncated record', async () => {
@@ -126,6 +128,7 @@ describe('bad input over Server-Sent Events and Long Polling', () => {
     await request(url, { method: 'POST', body: framed(whole.subarray(0, whole.length - 3)) });
     const close = (await request(url)).body;
     expect(close.toString('latin1')).toContain('Connection closed with an error.');
+    expect((await request(url)).status).toBe(204);
   });
 
   it('keeps bytes posted before the first poll, and starts with them', async () => {

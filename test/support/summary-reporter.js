@@ -15,7 +15,9 @@ class SummaryReporter {
     const project = test.context.config.displayName?.name;
     const where = `${project ? `[${project}] ` : ''}${path.relative(this.rootDir, result.testFilePath)}`;
     if (result.testExecError) this.failures.push(`${where} (suite failed to run)`);
-    for (const each of result.testResults) if (each.status === 'failed') this.failures.push(`${where} › ${each.fullName}`);
+    for (const each of result.testResults) {
+      if (each.status === 'failed') this.failures.push([where, ...each.ancestorTitles, each.title].join(' › '));
+    }
   }
 
   onRunComplete(_contexts, results) {
