@@ -7,6 +7,7 @@ export { InjectHubContext, getHubContextToken } from './decorators/inject-hub-co
 export { Hub } from './hub/hub.js';
 export type { HubDecoratorAndBase } from './hub/hub.js';
 export { HubCallerContext } from './hub/hub-caller-context.js';
+export { Caller, ConnectionId, HubUser } from './hub/hub-params.js';
 export { HubException } from './hub/hub-exception.js';
 export { HubContext } from './clients/hub-context.js';
 export type { ClientOf, TypedHubContext } from './clients/hub-context.js';

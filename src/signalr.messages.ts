@@ -41,6 +41,7 @@ export const InvocationTexts = {
   /** HubException details always reach the client; other errors only with detailed errors on. */
   failed: (target: string, error: unknown, detailed: boolean, isHubException: boolean) =>
     withDetail(`An unexpected error occurred invoking '${target}' on the server.`, error, detailed || isHubException),
+  unauthorized: (target: string) => `Failed to invoke '${target}' because user is unauthorized`,
   streamingWithInvoke: (target: string) =>
     `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
   nonStreamingWithStream: (target: string) =>

@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { knownHubClasses } from './decorators/hub-classes.js';
 import { getHubContextToken } from './decorators/inject-hub-context.decorator.js';
 import { HubExplorer } from './hub/hub-explorer.js';
+import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
 import { SignalRServer } from './signalr.server.js';
@@ -40,7 +41,7 @@ function withHubContexts(module: DynamicModule): DynamicModule {
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [HubExplorer, SignalRHubRegistry, SignalRServer],
+  providers: [HubExplorer, HubInvokerFactory, SignalRHubRegistry, SignalRServer],
   exports: [SignalRHubRegistry],
 })
 export class SignalRModule extends ConfigurableModuleClass {

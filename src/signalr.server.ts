@@ -14,6 +14,7 @@ import { KeepAliveTicker } from './connection/keep-alive.js';
 import type { HubDescriptor } from './hub/hub-descriptor.js';
 import { HubDispatcher } from './hub/hub-dispatcher.js';
 import { HubExplorer, normalizeHubPath } from './hub/hub-explorer.js';
+import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
 import type { ResolvedHubOptions, SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
 import { forwardFastifyBindings } from './platforms/fastify.js';
 import { MessageType } from './protocol/hub-messages.js';
@@ -65,6 +66,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly registry: SignalRHubRegistry,
     private readonly adapterHost: HttpAdapterHost,
     private readonly appConfig: ApplicationConfig,
+    private readonly invokers: HubInvokerFactory,
   ) {}
 
   onModuleInit(): void {
@@ -116,7 +118,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private serve(hub: HubDescriptor, path: string, options: ResolvedHubOptions): HubEndpoint {
     const lifetime = this.registry.lifetimeFor(hub.metatype);
     const groups = this.registry.groupsFor(hub.metatype);
-    const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups));
+    const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
     const handler = new HubConnectionHandler(dispatcher, lifetime, protocols, (connection) => this.connections.release(connection));
     this.handlers.push(handler);

@@ -8,13 +8,17 @@ export interface HubMethodDescriptor {
   /** Name of the class member. */
   readonly methodName: string;
   readonly handler: (...args: unknown[]) => unknown;
-  /** Arguments the client must send. */
+  /** Arguments the client must send: the parameters without a parameter decorator. */
   readonly parameterCount: number;
+  /** Whether some parameters are filled by decorators (caller, user, custom) rather than by position. */
+  readonly decorated: boolean;
 }
 
 /** A discovered hub: its class, instance, route and method table. */
 export interface HubDescriptor {
   readonly name: string;
+  /** Key of the module that provides the hub, where its enhancers are resolved. */
+  readonly moduleKey: string | undefined;
   readonly path: string;
   readonly options: HubOptions;
   readonly metatype: Type<unknown>;

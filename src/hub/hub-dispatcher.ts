@@ -1,14 +1,17 @@
 import { Logger } from '@nestjs/common';
+import { isObservable, lastValueFrom } from 'rxjs';
 import type { ConnectionDispatcher } from '../connection/hub-connection-handler.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import { HubMessage, InvocationMessage, MessageType, StreamInvocationMessage } from '../protocol/hub-messages.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { InvocationTexts } from '../signalr.messages.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
-import { HubException } from './hub-exception.js';
+import { describeInvocationError } from './hub-errors.js';
+import type { HubInvokerFactory } from './hub-invoker.factory.js';
 import { HubCallScope, invokeInScope } from './hub.js';
 
 type HubMethod = (...args: unknown[]) => unknown;
+type Pipeline = ReturnType<HubInvokerFactory['create']>;
 
 interface HubLifecycle {
   onConnected?: HubMethod;
@@ -27,9 +30,13 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export class HubDispatcher implements ConnectionDispatcher {
   private readonly logger: Logger;
 
+  /** Per method: its pipeline, or null when it is called directly. */
+  private readonly pipelines = new Map<HubMethodDescriptor, Pipeline | null>();
+
   constructor(
     private readonly hub: HubDescriptor,
     private readonly createScope: (connection: HubConnection) => HubCallScope,
+    private readonly invokers: HubInvokerFactory,
   ) {
     this.logger = new Logger(`SignalR:${hub.name}`);
   }
@@ -74,9 +81,12 @@ export class HubDispatcher implements ConnectionDispatcher {
       this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
       return;
     }
+    const scope = connection.hubScope as HubCallScope;
+    const pipeline = this.pipelineFor(method);
+    if (pipeline !== null) return this.invokeThroughPipeline(connection, message, method, pipeline, scope);
     let result: unknown;
     try {
-      result = invokeInScope(connection.hubScope as HubCallScope, this.hub.instance, method.handler, message.arguments);
+      result = invokeInScope(scope, this.hub.instance, method.handler, message.arguments);
     } catch (error) {
       this.fail(connection, message, method, error);
       return;
@@ -88,6 +98,40 @@ export class HubDispatcher implements ConnectionDispatcher {
       );
     }
     this.complete(connection, message, result);
+  }
+
+  /** Guards, interceptors and pipes run inside the caller's scope; errors go to the method's filters first. */
+  private invokeThroughPipeline(
+    connection: HubConnection,
+    message: InvocationMessage,
+    method: HubMethodDescriptor,
+    pipeline: Pipeline,
+    scope: HubCallScope,
+  ): Promise<void> {
+    const args = [scope.context, message.arguments, method.name];
+    return Promise.resolve(invokeInScope(scope, this.hub.instance, pipeline.invoke as HubMethod, args)).then(
+      (value) => this.complete(connection, message, value),
+      (error) => this.filterError(error, pipeline, args).then(
+        (value) => this.complete(connection, message, value),
+        (unhandled) => this.fail(connection, message, method, unhandled),
+      ),
+    );
+  }
+
+  /** An exception filter may return a result for the client, or throw (a HubException) to shape the error. */
+  private async filterError(error: unknown, pipeline: Pipeline, args: unknown[]): Promise<unknown> {
+    const { handled, value } = this.invokers.applyFilters(pipeline.filters, error, args);
+    if (!handled) throw error;
+    return isObservable(value) ? lastValueFrom(value) : value;
+  }
+
+  private pipelineFor(method: HubMethodDescriptor): Pipeline | null {
+    let pipeline = this.pipelines.get(method);
+    if (pipeline === undefined) {
+      pipeline = this.invokers.needsPipeline(this.hub, method) ? this.invokers.create(this.hub, method) : null;
+      this.pipelines.set(method, pipeline);
+    }
+    return pipeline;
   }
 
   /** No hub method streams yet, so every StreamInvocation targets a non-streaming method or none. */
@@ -105,11 +149,11 @@ export class HubDispatcher implements ConnectionDispatcher {
   }
 
   private fail(connection: HubConnection, message: InvocationMessage, method: HubMethodDescriptor, error: unknown): void {
-    const isHubException = error instanceof HubException;
-    if (!isHubException) {
+    const { text, expected } = describeInvocationError(message.target, error, connection.options.enableDetailedErrors);
+    if (!expected) {
       this.logger.error(`Failed to invoke hub method '${method.name}'.`, error instanceof Error ? error.stack : String(error));
     }
-    this.sendError(connection, message, InvocationTexts.failed(message.target, error, connection.options.enableDetailedErrors, isHubException));
+    this.sendError(connection, message, text);
   }
 
   /** Non-blocking invocations get nothing back, not even an error (as in .NET). */

@@ -4,6 +4,7 @@ import { HUB_METADATA, HUB_METHOD_NAME_METADATA } from '../signalr.constants.js'
 import { LogTexts } from '../signalr.messages.js';
 import type { HubMetadata } from '../decorators/hub.decorator.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
+import { bindHubParameters } from './hub-params.js';
 
 /** Members that are hooks, not hub methods. */
 const NOT_HUB_METHODS = new Set([
@@ -55,11 +56,12 @@ export class HubExplorer {
       }
       const hub: HubDescriptor = {
         name: metatype.name,
+        moduleKey: wrapper.host?.token,
         path,
         options: metadata.options,
         metatype,
         instance,
-        methods: this.describeMethods(metatype.name, instance),
+        methods: this.describeMethods(metatype, instance),
       };
       byPath.set(key, hub);
       hubs.push(hub);
@@ -67,7 +69,8 @@ export class HubExplorer {
     return hubs;
   }
 
-  private describeMethods(hubName: string, instance: object): Map<string, HubMethodDescriptor> {
+  private describeMethods(metatype: Type<unknown>, instance: object): Map<string, HubMethodDescriptor> {
+    const hubName = metatype.name;
     const methods = new Map<string, HubMethodDescriptor>();
     const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
@@ -76,7 +79,8 @@ export class HubExplorer {
       const name = this.reflector.get<string | undefined>(HUB_METHOD_NAME_METADATA, handler) ?? methodName;
       const key = name.toLowerCase();
       if (methods.has(key)) throw new Error(LogTexts.duplicateHubMethod(hubName, name));
-      methods.set(key, { name, methodName, handler, parameterCount: handler.length });
+      const { parameterCount, decorated } = bindHubParameters(metatype, prototype, methodName, handler);
+      methods.set(key, { name, methodName, handler, parameterCount, decorated });
     }
     return methods;
   }

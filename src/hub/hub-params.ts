@@ -1,0 +1,111 @@
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import type { ParamData } from '@nestjs/common';
+import type { HubCallerContext } from './hub-caller-context.js';
+
+/**
+ * Parameter kinds of a hub method, stored like Nest's route params (`"<type>:<index>"` keys). The
+ * arguments a guard or pipe sees are `[caller, arguments, methodName]`, the ws layout, so
+ * `switchToWs().getClient()` is the caller and `getData()` the arguments.
+ */
+export const HubParamType = {
+  /**
+   * A positional hub argument; `data` is its position among the undecorated parameters. It is the
+   * message body, and has Nest's body type (3), so pipes such as ValidationPipe treat it as `'body'`;
+   * the other kinds reach pipes as `'custom'`.
+   */
+  Argument: 3,
+  Caller: 20,
+  ConnectionId: 21,
+  User: 22,
+  Arguments: 23,
+} as const;
+
+/** Where parameter metadata of hub methods is kept, user decorators and positional arguments together. */
+export const HUB_PARAMS_METADATA = 'signalr:hub-params';
+
+type HubInvocationArgs = [caller: HubCallerContext, args: unknown[], methodName: string];
+
+/** Gives each parameter its value from the invocation, for Nest's external context creator. */
+export const hubParamsFactory = {
+  exchangeKeyForValue(type: number, data: ParamData, args: unknown[]): unknown {
+    const [caller, values] = args as HubInvocationArgs;
+    switch (type) {
+      case HubParamType.Argument:
+        return values[data as number];
+      case HubParamType.Caller:
+        return caller;
+      case HubParamType.ConnectionId:
+        return caller.connectionId;
+      case HubParamType.User:
+        return caller.user;
+      case HubParamType.Arguments:
+        return values;
+      default:
+        return undefined;
+    }
+  },
+};
+
+function hubParam(type: number): ParameterDecorator {
+  return (target, key, index) => {
+    if (key === undefined) throw new Error('Hub parameter decorators go on hub method parameters.');
+    const existing = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
+    Reflect.defineMetadata(ROUTE_ARGS_METADATA, { ...existing, [`${type}:${index}`]: { index, data: undefined, pipes: [] } }, target.constructor, key);
+  };
+}
+
+/**
+ * Injects the caller's `HubCallerContext` into a hub method parameter (for hubs that do not extend
+ * `Hub`, or for clarity). Decorated parameters take no client argument.
+ *
+ * @example
+ * send(@Caller() caller: HubCallerContext, text: string) { ... }   // the client sends one argument
+ */
+export const Caller = (): ParameterDecorator => hubParam(HubParamType.Caller);
+
+/**
+ * Injects the caller's connection id.
+ *
+ * @example
+ * join(@ConnectionId() id: string, room: string) { return this.groups.addToGroup(id, room); }
+ */
+export const ConnectionId = (): ParameterDecorator => hubParam(HubParamType.ConnectionId);
+
+/**
+ * Injects the caller's user (what `authenticate` resolved).
+ *
+ * @example
+ * whoAmI(@HubUser() user: { sub: string }) { return user.sub; }
+ */
+export const HubUser = (): ParameterDecorator => hubParam(HubParamType.User);
+
+interface ParamMetadata {
+  index: number;
+  data?: unknown;
+  pipes?: unknown[];
+}
+
+/**
+ * Gives every parameter without a decorator a positional `Argument` entry, beside the decorated ones,
+ * and stores the result under HUB_PARAMS_METADATA. Returns how many arguments the client must send
+ * and whether the method has parameter decorators of its own.
+ */
+export function bindHubParameters(
+  metatype: Function,
+  prototype: object,
+  methodName: string,
+  handler: Function,
+): { parameterCount: number; decorated: boolean } {
+  const declared = (Reflect.getMetadata(ROUTE_ARGS_METADATA, metatype, methodName) ?? {}) as Record<string, ParamMetadata>;
+  const paramtypes = Reflect.getMetadata('design:paramtypes', prototype, methodName) as unknown[] | undefined;
+  const decoratedIndexes = new Set(Object.values(declared).map((entry) => entry.index));
+  const total = Math.max(handler.length, paramtypes?.length ?? 0, ...[...decoratedIndexes].map((index) => index + 1));
+  const merged: Record<string, ParamMetadata> = { ...declared };
+  let position = 0;
+  for (let index = 0; index < total; index++) {
+    if (decoratedIndexes.has(index)) continue;
+    merged[`${HubParamType.Argument}:${index}`] = { index, data: position++, pipes: [] };
+  }
+  Reflect.defineMetadata(HUB_PARAMS_METADATA, merged, metatype, methodName);
+  return { parameterCount: position, decorated: decoratedIndexes.size > 0 };
+}
