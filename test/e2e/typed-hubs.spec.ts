@@ -108,7 +108,7 @@ describe('typed hubs with the official client', () => {
       string: '[object Object]',
       toPrimitive: 'undefined',
       iterator: 'undefined',
-      inspectKeys: [],
+      keys: [],
       typedCallIsFunction: true,
     };
     expect(await report).toEqual([expected]);
