@@ -1,4 +1,8 @@
+import { UseGuards, UsePipes, ValidationPipe } from '@nestjs/common';
 import { Hub, HubException } from '../../src/index.js';
+import { Roles } from '../roles/roles.decorator.js';
+import { RolesGuard } from '../roles/roles.guard.js';
+import { AnnouncementDto } from './announcement.dto.js';
 import { displayName } from '../auth.js';
 import { requireText } from '../validation.js';
 
@@ -14,6 +18,7 @@ const ROOMS = Symbol('rooms');
  * - `roomMessage(room, user, text)`: to the room's members, the sender included
  * - `privateMessage(fromUser, text)`: to every connection of the addressed user, nobody else
  * - `userConnected(user)` / `userDisconnected(user)`: to everyone else on the hub
+ * - `announcement(text, level, fromUser)`: to everyone, from `adminBroadcast` (admins only)
  *
  * Bad input throws HubException, whose message reaches the caller:
  * "An unexpected error occurred invoking 'SendMessage' on the server. HubException: Message must not be empty."
@@ -61,6 +66,14 @@ export class ChatHub extends Hub {
     const to = requireText(userId, 'User');
     const text = requireText(message, 'Message');
     await this.clients.user(to).send('privateMessage', this.userName, text);
+  }
+
+  /** Admins only (RolesGuard), with a validated DTO: `announcement(text, level, from)` to everyone. */
+  @Roles('admin')
+  @UseGuards(RolesGuard)
+  @UsePipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }))
+  async adminBroadcast(announcement: AnnouncementDto): Promise<void> {
+    await this.clients.all.send('announcement', announcement.text, announcement.level, this.userName);
   }
 
   private get userName(): string {
