@@ -232,7 +232,7 @@ export class HubEndpoint {
     } catch {
       return REFUSED;
     }
-    return user;
+    return (user === undefined || user === null) && this.options.requireAuthentication ? REFUSED : user;
   }
 
   close(): void {
