@@ -13,7 +13,7 @@ import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { tap } from 'rxjs';
 import { Hub, HubException, HubMethodName, SignalRModule } from '../../src/index.js';
 import { HubInvokerFactory } from '../../src/hub/hub-invoker.factory.js';
-import { CreateRoomDto, EnhancedHub, trail } from '../fixtures/enhanced.hub.js';
+import { ClassEnhancedHub, CreateRoomDto, EnhancedHub, trail } from '../fixtures/enhanced.hub.js';
 import { InvocationHub } from '../fixtures/invocation.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { connect, nextCall, stopAll } from '../support/client.js';
@@ -94,6 +94,30 @@ describe('guards, pipes, interceptors and filters on hub methods', () => {
       room: 'blue',
     });
     await expect(client.invoke('WhoAmI', 'hello', 'extra')).rejects.toThrow("Failed to invoke 'WhoAmI' due to an error on the server.");
+  });
+});
+
+describe('enhancers declared on the hub class', () => {
+  let app: TestApp;
+  beforeAll(async () => {
+    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [ClassEnhancedHub] });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await app.close();
+  });
+
+  it('applies the class guard, pipe and filter to every method', async () => {
+    const client = await connect(app.url('/hubs/class-enhanced'));
+    await expect(client.invoke('Echo', 'fine')).resolves.toBe('fine');
+    await expect(client.invoke('Echo', 'refuse')).rejects.toThrow("Failed to invoke 'Echo' because user is unauthorized");
+    await expect(client.invoke('CreateRoom', { name: 'lobby', capacity: 5 })).resolves.toBe(true);
+    await expect(client.invoke('CreateRoom', { name: 'no', capacity: 5 })).rejects.toThrow(
+      "An unexpected error occurred invoking 'CreateRoom' on the server. HubException: name must be longer than or equal to 3 characters",
+    );
+    await expect(client.invoke('Leak', 'abc')).rejects.toThrow(
+      "An unexpected error occurred invoking 'Leak' on the server. HubException: shaped: 3 characters hidden",
+    );
   });
 });
 
