@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
-import { SignalRModule } from '../src/index.js';
-import { authenticateFromQuery } from './auth.js';
+import { JwtService } from '@nestjs/jwt';
+import { jwtAuthenticator, SignalRModule } from '../src/index.js';
+import { AuthModule } from './auth/auth.module.js';
 import { ChatHub } from './chat/chat.hub.js';
 import { NotificationHub } from './notifications/notification.hub.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -8,15 +9,22 @@ import { OrdersService } from './orders/orders.service.js';
 import { StaticController } from './static.controller.js';
 
 /**
- * The sample app: a chat hub, a notification hub fed by a REST API, and a browser page at `/`.
+ * The sample app: login (`POST /api/auth/login` returns a JWT), a chat hub open to anonymous users,
+ * a notification hub for signed-in users fed by a REST API, and a browser page at `/`.
  * Everything lives in memory, so `npm start` needs nothing else running.
  */
 @Module({
   imports: [
-    SignalRModule.forRoot({
-      // Demo only: the user name is taken from `?user=ada` (anonymous without it). Real apps
-      // authenticate with a verified token such as a JWT here (JWT support comes in a later issue).
-      authenticate: authenticateFromQuery,
+    AuthModule,
+    SignalRModule.forRootAsync({
+      imports: [AuthModule],
+      inject: [JwtService],
+      useFactory: (jwt: JwtService) => ({
+        // The token comes from `Authorization: Bearer` or the `access_token` query parameter (where
+        // browsers' WebSockets and event streams carry it). No token: anonymous. A token that does not
+        // verify (bad signature, `alg: none`, expired): 401. The verified payload is the user.
+        authenticate: jwtAuthenticator(jwt, { algorithms: ['HS256'] }),
+      }),
     }),
   ],
   controllers: [OrdersController, StaticController],

@@ -3,7 +3,7 @@ import { Hub, HubException } from '../../src/index.js';
 import { Roles } from '../roles/roles.decorator.js';
 import { RolesGuard } from '../roles/roles.guard.js';
 import { AnnouncementDto } from './announcement.dto.js';
-import { displayName } from '../auth.js';
+import { displayName } from '../auth/identity.js';
 import { requireText } from '../validation.js';
 
 /** Where a connection keeps the rooms it joined; `context.items` dies with the connection, as its groups do. */
@@ -11,7 +11,8 @@ const ROOMS = Symbol('rooms');
 
 /**
  * The chat: messages to everyone, rooms (SignalR groups) and private messages to a user's every
- * connection. Client events, with their arguments:
+ * connection. Open to anonymous users ("anonymous"); a signed-in user appears under the `sub` of their
+ * token. Client events, with their arguments:
  *
  * - `message(user, text)`: to everyone, from `sendMessage`
  * - `userJoined(room, user)` / `userLeft(room, user)`: to the room's other members
@@ -68,7 +69,10 @@ export class ChatHub extends Hub {
     await this.clients.user(to).send('privateMessage', this.userName, text);
   }
 
-  /** Admins only (RolesGuard), with a validated DTO: `announcement(text, level, from)` to everyone. */
+  /**
+   * Admins only (RolesGuard, on the token's `roles` claim), with a validated DTO: `announcement(text,
+   * level, from)` to everyone. Others get "Failed to invoke 'AdminBroadcast' because user is unauthorized".
+   */
   @Roles('admin')
   @UseGuards(RolesGuard)
   @UsePipes(new ValidationPipe({ transform: true, whitelist: true, forbidNonWhitelisted: true }))

@@ -4,12 +4,14 @@ import { chromium } from 'playwright-core';
 import { AppModule } from '../../sample/app.module.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { startApp, TestApp } from '../support/app.js';
+import { decodeJwt, SAMPLE_PASSWORDS, SampleUser } from '../support/sample.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
  * The sample page in headless Chromium (Debian's `chromium` package, driven by playwright-core, which
- * downloads nothing): the official browser bundle the sample serves, two users chatting, over
- * WebSockets and again in pages without WebSocket, where the client falls back to Server-Sent Events.
+ * downloads nothing): the official browser bundle the sample serves, two users logging in and chatting,
+ * over WebSockets and again in pages without WebSocket, where the client falls back to Server-Sent
+ * Events; the admin broadcast, a per-user notification, and what anonymous users and wrong passwords get.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const LAUNCH_ARGS = [
@@ -29,7 +31,7 @@ const LAUNCH_ARGS = [
 declare const window: { WebSocket?: unknown; signalR: { VERSION: string } };
 declare const document: {
   getElementById(id: string): { textContent: string | null; value: string } | null;
-  querySelectorAll(selector: string): Iterable<{ textContent: string | null }>;
+  querySelectorAll(selector: string): Iterable<{ textContent: string | null; className: string }>;
 };
 
 const installed = existsSync(CHROMIUM);
@@ -43,10 +45,13 @@ if (!installed) console.warn(`browser.spec.ts skipped: ${CHROMIUM} is not instal
 interface ChatPage {
   page: Page;
   context: BrowserContext;
-  /** URLs of WebSockets the page opened (the sample connects to /hubs/chat and /hubs/notifications). */
+  /**
+   * URLs of WebSockets the page opened (the sample connects to /hubs/chat, and once logged in to
+   * /hubs/notifications), with an `access_token` shown as `<sub of the token>`.
+   */
   sockets: string[];
-  /** HTTP requests to the hubs: method, resource type and path with query. */
-  hubRequests: Array<{ method: string; type: string; url: string }>;
+  /** HTTP requests to the hubs: method, resource type, path with query (tokens as above) and the sub of a bearer header. */
+  hubRequests: Array<{ method: string; type: string; url: string; bearer: string | null }>;
   /** Console warnings and errors, and uncaught page errors. */
   problems: string[];
   /** Set once the page logs out: its client is stopping. */
@@ -72,17 +77,32 @@ describeInBrowser('sample page in Chromium', () => {
     await app?.close();
   });
 
-  async function open(name: string, options: { webSocket: boolean }): Promise<ChatPage> {
+  /** A URL with its `access_token` replaced by `<sub>`, the user the token names. */
+  function showToken(address: string): string {
+    const url = new URL(address);
+    const token = url.searchParams.get('access_token');
+    if (token === null) return address;
+    return url.toString().replace(/([?&]access_token=)[^&]+/, `$1<${String(decodeJwt(token).payload.sub)}>`);
+  }
+
+  /** Opens the page in a context of its own, recording what it does. */
+  async function newPage(options: { webSocket: boolean }): Promise<ChatPage> {
     const context = await browser.newContext();
     if (!options.webSocket) await context.addInitScript(() => void delete window.WebSocket);
     const page = await context.newPage();
     const chat: ChatPage = { page, context, sockets: [], hubRequests: [], problems: [], stopping: false };
     pages.push(chat);
-    page.on('websocket', (socket) => chat.sockets.push(socket.url()));
+    page.on('websocket', (socket) => chat.sockets.push(showToken(socket.url())));
     page.on('request', (request) => {
-      const url = new URL(request.url());
+      const url = new URL(showToken(request.url()));
       if (url.pathname.startsWith('/hubs/')) {
-        chat.hubRequests.push({ method: request.method(), type: request.resourceType(), url: url.pathname + url.search });
+        const bearer = /^Bearer (.+)$/.exec(request.headers()['authorization'] ?? '');
+        chat.hubRequests.push({
+          method: request.method(),
+          type: request.resourceType(),
+          url: decodeURIComponent(url.pathname + url.search),
+          bearer: bearer === null ? null : String(decodeJwt(bearer[1]).payload.sub),
+        });
       }
     });
     page.on('console', (message) => {
@@ -102,7 +122,20 @@ describeInBrowser('sample page in Chromium', () => {
     });
 
     await page.goto(app.url('/'));
-    await page.fill('#name', name);
+    return chat;
+  }
+
+  /**
+   * Opens the page and logs in as `name` with its demo password (`anonymous`: both fields left empty),
+   * through the page's login form.
+   */
+  async function open(name: SampleUser | 'anonymous', options: { webSocket: boolean }): Promise<ChatPage> {
+    const chat = await newPage(options);
+    const { page } = chat;
+    if (name !== 'anonymous') {
+      await page.fill('#name', name);
+      await page.fill('#password', SAMPLE_PASSWORDS[name]);
+    }
     await page.click('#login button:not(#logout)');
     await page.waitForFunction((who) => document.getElementById('status')!.textContent === `connected as ${who}`, name);
     return chat;
@@ -135,6 +168,27 @@ describeInBrowser('sample page in Chromium', () => {
     await page.waitForFunction(() => document.getElementById('private-message')!.value === '');
   }
 
+  /** Waits until the list `listId` (newest first) is exactly `expected`, as [text, class] pairs. */
+  async function listShows({ page }: ChatPage, listId: string, expected: Array<[string, string]>): Promise<void> {
+    const selector = `#${listId} li`;
+    const read = () => page.$$eval(selector, (items) => items.map((item) => [item.textContent, item.className]));
+    try {
+      await page.waitForFunction(
+        ([query, want]) => JSON.stringify([...document.querySelectorAll(query)].map((item) => [item.textContent, item.className])) === want,
+        [selector, JSON.stringify(expected)] as const,
+        { timeout: 5000 },
+      );
+    } catch {
+      expect(await read()).toEqual(expected);
+    }
+  }
+
+  async function announce({ page }: ChatPage, text: string, level: 'info' | 'warning'): Promise<void> {
+    await page.fill('#announcement', text);
+    await page.selectOption('#level', level);
+    await page.click('#announce button');
+  }
+
   async function chatBetweenTwo(options: { webSocket: boolean }): Promise<[ChatPage, ChatPage]> {
     const ada = await open('ada', options);
     const bob = await open('bob', options);
@@ -162,16 +216,19 @@ describeInBrowser('sample page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('chats over WebSockets: a message to everyone and a private message', async () => {
+  it('chats over WebSockets: a message to everyone and a private message, with the token the page logged in for', async () => {
     const both = await chatBetweenTwo({ webSocket: true });
     for (const [name, chat] of [['ada', both[0]], ['bob', both[1]]] as const) {
+      // Browsers cannot set headers on WebSockets: the token travels as `access_token` in the URL.
       expect([...chat.sockets].sort()).toEqual(
-        ['chat', 'notifications'].map((hub) => expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/hubs/${hub}\\?user=${name}&id=[^&]+$`))),
+        ['chat', 'notifications'].map((hub) =>
+          expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/hubs/${hub}\\?id=[^&]+&access_token=<${name}>$`)),
+        ),
       );
-      // Only the negotiates travel over HTTP; everything else went through the sockets.
-      expect(chat.hubRequests.map(({ method, url }) => `${method} ${url}`).sort()).toEqual([
-        `POST /hubs/chat/negotiate?user=${name}&negotiateVersion=1`,
-        `POST /hubs/notifications/negotiate?user=${name}&negotiateVersion=1`,
+      // Only the negotiates travel over HTTP, with the token as a bearer header; everything else went through the sockets.
+      expect(chat.hubRequests.map(({ method, url, bearer }) => `${method} ${url} as ${bearer}`).sort()).toEqual([
+        `POST /hubs/chat/negotiate?negotiateVersion=1 as ${name}`,
+        `POST /hubs/notifications/negotiate?negotiateVersion=1 as ${name}`,
       ]);
       expect(chat.problems).toEqual([]);
     }
@@ -182,19 +239,91 @@ describeInBrowser('sample page in Chromium', () => {
     for (const [name, chat] of [['ada', both[0]], ['bob', both[1]]] as const) {
       expect(await chat.page.evaluate(() => typeof window.WebSocket)).toBe('undefined');
       expect(chat.sockets).toEqual([]);
-      // Per hub: one negotiate, one event stream, and everything the client sends as POSTs to the stream's URL
-      // (the handshake and the invocations at least); nothing else, so no long polling either.
+      // Per hub: one negotiate, one event stream (its token in the URL: EventSource sets no headers), and
+      // everything the client sends as POSTs to the connection's URL with a bearer header (the handshake and
+      // the invocations at least); nothing else, so no long polling either.
       for (const hub of ['chat', 'notifications']) {
         const requests = chat.hubRequests.filter(({ url }) => url.startsWith(`/hubs/${hub}`));
         const stream = requests.find(({ type }) => type === 'eventsource');
-        expect(stream).toEqual({ method: 'GET', type: 'eventsource', url: expect.stringMatching(new RegExp(`^/hubs/${hub}\\?user=${name}&id=[^&]+$`)) });
-        const posts = requests.filter(({ method, url }) => method === 'POST' && url === stream!.url);
+        expect(stream).toEqual({
+          method: 'GET',
+          type: 'eventsource',
+          url: expect.stringMatching(new RegExp(`^/hubs/${hub}\\?id=[^&]+&access_token=<${name}>$`)),
+          bearer: null,
+        });
+        const connectionUrl = stream!.url.replace(`&access_token=<${name}>`, '');
+        const posts = requests.filter(({ method, url }) => method === 'POST' && url === connectionUrl);
         expect(posts.length).toBeGreaterThanOrEqual(hub === 'chat' ? 2 : 1);
-        expect(requests.map(({ method, url }) => `${method} ${url}`).sort()).toEqual(
-          [`POST /hubs/${hub}/negotiate?user=${name}&negotiateVersion=1`, `GET ${stream!.url}`, ...posts.map(() => `POST ${stream!.url}`)].sort(),
+        expect(requests.map(({ method, url, bearer }) => `${method} ${url} as ${bearer}`).sort()).toEqual(
+          [
+            `POST /hubs/${hub}/negotiate?negotiateVersion=1 as ${name}`,
+            `GET ${stream!.url} as null`,
+            ...posts.map(() => `POST ${connectionUrl} as ${name}`),
+          ].sort(),
         );
       }
       expect(chat.problems).toEqual([]);
     }
+  });
+
+  it('lets anonymous users chat, without notifications; refuses a wrong password in the page', async () => {
+    const anonymous = await open('anonymous', { webSocket: true });
+    const ada = await open('ada', { webSocket: true });
+    await sendToAll(anonymous, 'hi, who is there?');
+    await chatShows(ada, ['anonymous: hi, who is there?']);
+    expect(anonymous.sockets).toEqual([expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/hubs\/chat\?id=[^&]+$/)]);
+    await anonymous.page.click('#subscribe');
+    await listShows(anonymous, 'notifications', [['Log in to get notifications.', 'error']]);
+    expect(anonymous.problems).toEqual([]);
+
+    const { page, problems, hubRequests, sockets } = await newPage({ webSocket: true });
+    await page.fill('#name', 'ada');
+    await page.fill('#password', 'hopper');
+    await page.click('#login button:not(#logout)');
+    await page.waitForFunction(() => document.getElementById('login-error')!.textContent === 'Invalid username or password.');
+    expect(await page.textContent('#status')).toBe('disconnected');
+    expect(problems).toEqual(['response: 401 POST /api/auth/login']);
+    expect({ hubRequests, sockets }).toEqual({ hubRequests: [], sockets: [] });
+  });
+
+  it('shows ada’s announcement to everyone and the unauthorized error to bob, in the page', async () => {
+    const ada = await open('ada', { webSocket: true });
+    const bob = await open('bob', { webSocket: true });
+    await announce(ada, 'Deploy at five', 'warning');
+    for (const chat of [ada, bob]) await listShows(chat, 'announcements', [['[warning] ada: Deploy at five', 'warning']]);
+
+    await announce(bob, 'I am in charge now', 'info');
+    await listShows(bob, 'announcements', [
+      ["Failed to invoke 'AdminBroadcast' because user is unauthorized", 'error'],
+      ['[warning] ada: Deploy at five', 'warning'],
+    ]);
+    await announce(ada, '', 'info');
+    await listShows(ada, 'announcements', [
+      ["An unexpected error occurred invoking 'AdminBroadcast' on the server. HubException: text must be longer than or equal to 1 characters", 'error'],
+      ['[warning] ada: Deploy at five', 'warning'],
+    ]);
+    await listShows(bob, 'announcements', [
+      ["Failed to invoke 'AdminBroadcast' because user is unauthorized", 'error'],
+      ['[warning] ada: Deploy at five', 'warning'],
+    ]);
+    for (const chat of [ada, bob]) expect(chat.problems).toEqual([]);
+  });
+
+  it("notifies the owner's page when their order ships, and no one else's", async () => {
+    const bob = await open('bob', { webSocket: true });
+    const grace = await open('grace', { webSocket: false });
+    await bob.page.fill('#item', 'Bricks');
+    await bob.page.click('#orders button:not(#subscribe)');
+    await bob.page.waitForFunction(() => [...document.querySelectorAll('#order-list li')].some((item) => item.textContent!.includes('Bricks for bob: pending')));
+    const orders = (await (await fetch(app.url('/orders'))).json()) as Array<{ id: string; item: string }>;
+    const order = orders.find(({ item }) => item === 'Bricks')!;
+
+    // Shipped from outside the page, as `curl -X POST /orders/<id>/ship` would.
+    expect((await fetch(app.url(`/orders/${order.id}/ship`), { method: 'POST' })).status).toBe(200);
+    await listShows(bob, 'notifications', [[`Order #${order.id} (Bricks) for bob has shipped`, '']]);
+    // Grace's page got nothing: what was sent to her connection before has arrived once a later call returns.
+    await grace.page.click('#subscribe');
+    await listShows(grace, 'notifications', [['subscribed to every order', 'notice']]);
+    for (const chat of [bob, grace]) expect(chat.problems).toEqual([]);
   });
 });

@@ -3,25 +3,45 @@ import { readFileSync } from 'fs';
 import { AppModule } from '../../sample/app.module.js';
 import type { Order } from '../../sample/orders/orders.service.js';
 import { startApp, TestApp } from '../support/app.js';
-import { buildClient, connect, nextCall, recordCalls, stopAll } from '../support/client.js';
+import { buildClient, nextCall, recordCalls, stopAll } from '../support/client.js';
+import { quiet, sampleLogin, SampleUser } from '../support/sample.js';
 
 const HUB_ERROR = (method: string, message: string) =>
   `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
 
+/**
+ * The sample's chat and notifications as its users see them. Users sign in through the sample's own
+ * login endpoint (sample-auth.spec.ts tests the login and the refusals).
+ */
 describe('sample app', () => {
   let app: TestApp;
+  const tokens = {} as Record<SampleUser, string>;
   beforeAll(async () => {
     app = await startApp({ imports: [AppModule] });
+    for (const user of ['ada', 'bob', 'grace'] as const) tokens[user] = await sampleLogin(app, user);
   });
-  afterEach(() => stopAll());
+  afterEach(async () => {
+    await stopAll();
+    await quiet(app);
+  });
   afterAll(async () => {
     await stopAll();
     await app.close();
   });
 
-  const hubUrl = (hub: string, user?: string) => app.url(`/hubs/${hub}${user === undefined ? '' : `?user=${encodeURIComponent(user)}`}`);
-  const chat = (user?: string) => connect(hubUrl('chat', user));
-  const notifications = (user?: string) => connect(hubUrl('notifications', user));
+  /** A client of the hub, signed in as `user` (its token from the login endpoint), anonymous without one. */
+  const hubClient = (hub: string, user?: SampleUser) =>
+    buildClient(app.url(`/hubs/${hub}`), user === undefined ? {} : { accessTokenFactory: () => tokens[user] });
+  const chat = async (user?: SampleUser) => {
+    const client = hubClient('chat', user);
+    await client.start();
+    return client;
+  };
+  const notifications = async (user: SampleUser) => {
+    const client = hubClient('notifications', user);
+    await client.start();
+    return client;
+  };
 
   /** The next call of `method` whose arguments match: connections of earlier tests may still be saying goodbye. */
   function callWhere(connection: HubConnection, method: string, match: (args: unknown[]) => boolean): Promise<unknown[]> {
@@ -63,8 +83,8 @@ describe('sample app', () => {
     });
 
     it('tells only the other members of a room about joins and leaves, and room messages reach members only', async () => {
-      const [ada, bob, carol] = await Promise.all([chat('ada'), chat('bob'), chat('carol')]);
-      const everyone = [ada, bob, carol];
+      const [ada, bob, grace] = await Promise.all([chat('ada'), chat('bob'), chat('grace')]);
+      const everyone = [ada, bob, grace];
       const [joined, left, roomMessages] = ['userJoined', 'userLeft', 'roomMessage'].map((method) =>
         everyone.map((connection) => recordCalls(connection, method)),
       );
@@ -118,39 +138,39 @@ describe('sample app', () => {
     });
 
     it('tells everyone else when a user connects and disconnects, with the rooms they leave', async () => {
-      const [observer, roommate] = await Promise.all([chat('observer'), chat('roommate')]);
+      const [observer, roommate] = await Promise.all([chat('bob'), chat('grace')]);
       await roommate.invoke('JoinRoom', 'lounge');
-      const aboutLinus = (connection: HubConnection) => {
+      const aboutAda = (connection: HubConnection) => {
         const seen: unknown[][] = [];
         for (const method of ['userConnected', 'userJoined', 'userLeft', 'userDisconnected']) {
-          connection.on(method, (...args: unknown[]) => args.includes('linus') && seen.push([method, ...args]));
+          connection.on(method, (...args: unknown[]) => args.includes('ada') && seen.push([method, ...args]));
         }
         return seen;
       };
-      const [observerSaw, roommateSaw] = [aboutLinus(observer), aboutLinus(roommate)];
+      const [observerSaw, roommateSaw] = [aboutAda(observer), aboutAda(roommate)];
 
-      const linus = buildClient(hubUrl('chat', 'linus'));
-      const ownNotice = recordCalls(linus, 'userConnected');
-      const connected = callWhere(observer, 'userConnected', ([user]) => user === 'linus');
-      await linus.start();
-      expect(await connected).toEqual(['linus']);
-      await linus.invoke('JoinRoom', 'lounge');
-      await barrier(linus, [observer, roommate, linus]);
+      const ada = hubClient('chat', 'ada');
+      const ownNotice = recordCalls(ada, 'userConnected');
+      const connected = callWhere(observer, 'userConnected', ([user]) => user === 'ada');
+      await ada.start();
+      expect(await connected).toEqual(['ada']);
+      await ada.invoke('JoinRoom', 'lounge');
+      await barrier(ada, [observer, roommate, ada]);
       expect(ownNotice).toEqual([]);
 
-      const disconnected = [observer, roommate].map((connection) => callWhere(connection, 'userDisconnected', ([user]) => user === 'linus'));
-      await linus.stop();
-      expect(await Promise.all(disconnected)).toEqual([['linus'], ['linus']]);
+      const disconnected = [observer, roommate].map((connection) => callWhere(connection, 'userDisconnected', ([user]) => user === 'ada'));
+      await ada.stop();
+      expect(await Promise.all(disconnected)).toEqual([['ada'], ['ada']]);
       // The observer is not in the lounge: it hears of the connect and disconnect only.
       expect(observerSaw).toEqual([
-        ['userConnected', 'linus'],
-        ['userDisconnected', 'linus'],
+        ['userConnected', 'ada'],
+        ['userDisconnected', 'ada'],
       ]);
       expect(roommateSaw).toEqual([
-        ['userConnected', 'linus'],
-        ['userJoined', 'lounge', 'linus'],
-        ['userLeft', 'lounge', 'linus'],
-        ['userDisconnected', 'linus'],
+        ['userConnected', 'ada'],
+        ['userJoined', 'lounge', 'ada'],
+        ['userLeft', 'lounge', 'ada'],
+        ['userDisconnected', 'ada'],
       ]);
     });
 
@@ -192,14 +212,14 @@ describe('sample app', () => {
     const createOrder = async (customer: string, item: string): Promise<Order> => (await post('/orders', { customer, item })).json() as Promise<Order>;
 
     it('pushes orderShipped to the topic subscribers and to the owner, and to nobody else', async () => {
-      const [subscriber, owner, bystander] = await Promise.all([notifications('sam'), notifications('olga'), notifications('bea')]);
+      const [subscriber, owner, bystander] = await Promise.all([notifications('grace'), notifications('bob'), notifications('ada')]);
       await subscriber.invoke('Subscribe', 'orders');
       const shipped = [subscriber, owner, bystander].map((connection) => recordCalls(connection, 'orderShipped'));
 
-      const created = await post('/orders', { customer: 'olga', item: 'Lamp' });
+      const created = await post('/orders', { customer: 'bob', item: 'Lamp' });
       expect(created.status).toBe(201);
       const order = (await created.json()) as Order;
-      expect(order).toEqual({ id: expect.any(String), customer: 'olga', item: 'Lamp', status: 'pending' });
+      expect(order).toEqual({ id: expect.any(String), customer: 'bob', item: 'Lamp', status: 'pending' });
 
       const arrived = [nextCall(subscriber, 'orderShipped'), nextCall(owner, 'orderShipped')];
       const response = await post(`/orders/${order.id}/ship`);
@@ -218,7 +238,7 @@ describe('sample app', () => {
     });
 
     it('stops notifying a subscriber that unsubscribed', async () => {
-      const [subscriber, witness] = await Promise.all([notifications(), notifications()]);
+      const [subscriber, witness] = await Promise.all([notifications('grace'), notifications('ada')]);
       await Promise.all([subscriber.invoke('Subscribe', 'orders'), witness.invoke('Subscribe', 'orders')]);
       await subscriber.invoke('Unsubscribe', 'orders');
       const shipped = recordCalls(subscriber, 'orderShipped');
@@ -260,7 +280,7 @@ describe('sample app', () => {
       const script = await fetch(app.url('/app.js'));
       expect(script.status).toBe(200);
       expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-      expect(await script.text()).toContain("withUrl(path + query)");
+      expect(await script.text()).toContain('accessTokenFactory: () => accessToken');
 
       const bundle = await fetch(app.url('/lib/signalr.min.js'));
       expect(bundle.status).toBe(200);

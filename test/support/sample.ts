@@ -1,0 +1,38 @@
+import { SignalRServer } from '../../src/signalr.server.js';
+import type { TestApp } from './app.js';
+import { waitUntil } from './wait.js';
+
+/** The sample's demo users and their passwords (sample/auth/users.service.ts, listed in the README). */
+export const SAMPLE_PASSWORDS = { ada: 'lovelace', bob: 'builder', grace: 'hopper' } as const;
+export type SampleUser = keyof typeof SAMPLE_PASSWORDS;
+
+/** POSTs `/api/auth/login` with a JSON body and returns the raw response. */
+export function postLogin(app: TestApp, body: unknown): Promise<Response> {
+  return fetch(app.url('/api/auth/login'), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Logs a demo user in through the sample's login endpoint and returns the access token. */
+export async function sampleLogin(app: TestApp, user: SampleUser): Promise<string> {
+  const response = await postLogin(app, { username: user, password: SAMPLE_PASSWORDS[user] });
+  if (response.status !== 200) throw new Error(`login of ${user} answered ${response.status}`);
+  return ((await response.json()) as { accessToken: string }).accessToken;
+}
+
+/** The decoded header and payload of a JWT (not verified: for assertions only). */
+export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
+  return { header, payload };
+}
+
+/**
+ * Waits until the server has no connection left: earlier tests' clients may still be saying goodbye
+ * (their `userDisconnected` would reach the next test's connections).
+ */
+export function quiet(app: TestApp): Promise<void> {
+  const server = app.app.get(SignalRServer);
+  return waitUntil(() => server.stats().running === 0 && server.stats().registered === 0);
+}
