@@ -7,7 +7,8 @@ export { InjectHubContext, getHubContextToken } from './decorators/inject-hub-co
 export { Hub } from './hub/hub.js';
 export type { HubDecoratorAndBase } from './hub/hub.js';
 export { HubCallerContext } from './hub/hub-caller-context.js';
-export { Caller, ConnectionId, HubUser } from './hub/hub-params.js';
+export { Caller, ConnectionId, HubUser, StreamCancellation } from './hub/hub-params.js';
+export { UPLOAD_BUFFER_CAPACITY } from './hub/hub-streams.js';
 export { HubException } from './hub/hub-exception.js';
 export { HubContext } from './clients/hub-context.js';
 export type { ClientOf, TypedHubContext } from './clients/hub-context.js';
@@ -19,8 +20,11 @@ export type {
   ClientMethods,
   ReservedClientMethodName,
   ReservedClientMethodError,
+  SingleClientProxy,
   TypedClientProxy,
+  TypedSingleClientProxy,
 } from './clients/client-proxy.js';
+export { ClientResultTexts } from './lifetime/client-results.js';
 // The client helper's types (its runtime lives in the separate `nestjs-signalr/client` entry).
 export type { ServerMethodArgs, ServerMethodName, ServerMethodResult, ServerMethods, TypedHubConnection } from './client/index.js';
 export { GroupManager } from './clients/group-manager.js';

@@ -28,3 +28,7 @@ export const DEFAULT_HUB_OPTIONS = {
 export const MAX_SWEEP_INTERVAL = 1_000;
 /** How long a closing WebSocket may wait for the client's close frame (ASP.NET's CloseTimeout). */
 export const WEBSOCKET_CLOSE_TIMEOUT = 5_000;
+/** Default of the module option `shutdownTimeout`: how long shutdown waits for invocations, then for onDisconnected. */
+export const DEFAULT_SHUTDOWN_TIMEOUT = 5_000;
+/** During shutdown a WebSocket gets this long to answer the close frame before it is cut off. */
+export const SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT = 1_000;

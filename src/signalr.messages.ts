@@ -46,6 +46,11 @@ export const InvocationTexts = {
     `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
   nonStreamingWithStream: (target: string) =>
     `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
+  /** An error thrown while a stream produces items; HubException details always reach the client. */
+  streamFailed: (error: unknown, detailed: boolean, isHubException: boolean) =>
+    withDetail('An error occurred on the server while streaming results.', error, detailed || isHubException),
+  invocationIdInUse: (id: string) => `Invocation ID '${id}' is already in use.`,
+  streamCount: (sent: number, expected: number) => `Client sent ${sent} stream(s), Hub method expects ${expected}.`,
 };
 
 export const HttpTexts = {
@@ -57,6 +62,8 @@ export const HttpTexts = {
   deleteNotLongPolling: 'Cannot terminate this connection using the DELETE endpoint.',
   nonIntegerVersion: 'The client requested a non-integer protocol version.',
   unsupportedVersion: (version: number) => `The client requested version '${version}', but the server does not support this version.`,
+  /** New connections refused while the server shuts down (503). */
+  shuttingDown: 'The server is shutting down.',
 };
 
 export const LogTexts = {
@@ -68,5 +75,7 @@ export const LogTexts = {
     `Hub ${hub} is request-scoped or depends on a request-scoped provider; hubs must be singletons (the caller reaches methods through this.context).`,
   hubNotProvided: (hub: string) =>
     `HubContext for ${hub} was injected, but ${hub} is not a provider of this application: its sends reach nobody.`,
+  shutdownTimedOut: (hub: string, pending: number, what: string) =>
+    `Shutdown of hub ${hub}: ${pending} connection(s) still ${what} after the shutdown timeout; not waiting for them.`,
   noHttpServer: 'SignalRModule found no HTTP server (is this a standalone application context?); hubs are not served.',
 };

@@ -21,7 +21,7 @@ import { MessageType } from './protocol/hub-messages.js';
 import type { HubProtocol } from './protocol/hub-protocol.js';
 import { JsonHubProtocol } from './protocol/json-hub-protocol.js';
 import { MessagePackHubProtocol } from './protocol/messagepack-hub-protocol.js';
-import { DEFAULT_HUB_OPTIONS } from './signalr.constants.js';
+import { DEFAULT_HUB_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './signalr.constants.js';
 import { LogTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
@@ -99,13 +99,27 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     forwardFastifyBindings(this.adapterHost.httpAdapter, server);
   }
 
-  /** Stops routing, then closes every connection (allowing clients to reconnect elsewhere) and awaits onDisconnected. */
+  /**
+   * Graceful shutdown, before Nest closes the HTTP server (which stays the app's to close): hub paths
+   * keep being served, but new connections get 503; running invocations may finish within
+   * `shutdownTimeout`; then every connection gets a Close that lets its client reconnect elsewhere,
+   * and onDisconnected hooks are awaited (bounded by the same timeout). Then the router steps aside.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    this.router.detach();
-    await Promise.all(this.handlers.map((handler) => handler.closeAll({ type: MessageType.Close, allowReconnect: true })));
+    for (const endpoint of this.endpoints) endpoint.draining = true;
+    const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    await Promise.all(this.handlers.map((handler) => handler.closeAll({ type: MessageType.Close, allowReconnect: true }, timeout)));
     this.ticker?.stop();
     for (const endpoint of this.endpoints) endpoint.close();
+    // A long poll outstanding at close got the Close. A long-polling client between two polls has it
+    // queued; its connection is dropped now rather than kept for that poll (up to the disconnect timeout).
     this.connections.clear();
+    this.router.detach();
+  }
+
+  /** True once shutdown began: new connections are refused with 503. */
+  get draining(): boolean {
+    return this.endpoints.some((endpoint) => endpoint.draining);
   }
 
   /** Live counts, for leak checks: connections by token (negotiated included) and running connections. */
@@ -120,7 +134,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const groups = this.registry.groupsFor(hub.metatype);
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
-    const handler = new HubConnectionHandler(dispatcher, lifetime, protocols, (connection) => this.connections.release(connection));
+    const handler = new HubConnectionHandler(dispatcher, lifetime, protocols, (connection) => this.connections.release(connection), hub.name);
     this.handlers.push(handler);
     const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
     const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));

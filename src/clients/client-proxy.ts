@@ -1,4 +1,5 @@
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
+import { ClientResultTexts, splitSignal } from '../lifetime/client-results.js';
 
 /**
  * A set of clients to call a method on, as ASP.NET Core's `IClientProxy`. `send` resolves once the
@@ -12,12 +13,31 @@ export interface ClientProxy {
 }
 
 /**
- * Names a typed proxy never turns into client calls: `send` is the untyped call, `then` keeps proxies
- * from looking like promises, `toJSON` keeps them serializable, and `Object.prototype`'s members
+ * One connection, which can also answer: ASP.NET Core's `ISingleClientProxy`, offered by `client(id)`
+ * and `caller`.
+ */
+export interface SingleClientProxy extends ClientProxy {
+  /**
+   * Invokes `method` on the client and resolves with what its handler returns (client results). A
+   * last argument that is an `AbortSignal` is not sent: it cancels the wait (`AbortSignal.timeout(ms)`
+   * for a timeout). Rejects with a `HubException` carrying the client's error, an `IOException`-named
+   * error when the connection does not exist or disconnects, and `Invocation canceled by the server.`
+   * on cancellation. Not allowed inside `onConnected`.
+   *
+   * @example
+   * const answer = await this.clients.caller.invoke<string>('confirm', 'Delete?', AbortSignal.timeout(10_000));
+   */
+  invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
+}
+
+/**
+ * Names a typed proxy never turns into client calls: `send` is the untyped call, `invoke` the
+ * client-result call (a real member of single-client targets), `then` keeps proxies from looking
+ * like promises, `toJSON` keeps them serializable, and `Object.prototype`'s members
  * (`toString`, `valueOf`, `constructor`, ...) keep their usual meaning. A client interface that
  * declares one of them gets a proxy type on which every call fails to type-check, naming the clash.
  */
-export type ReservedClientMethodName = 'send' | 'then' | 'toJSON' | keyof Object;
+export type ReservedClientMethodName = 'send' | 'invoke' | 'then' | 'toJSON' | keyof Object;
 
 /**
  * The constraint `Hub<TClient>` puts on a client interface: no reserved name (see `ReservedClientMethodName`),
@@ -65,9 +85,14 @@ export type TypedClientProxy<TClient> =
       ? ClientProxy & ClientMethods<TClient>
       : ReservedClientMethodError<Extract<keyof TClient, ReservedClientMethodName> & string>;
 
+/** A single-client target's proxy: a typed proxy that also offers `invoke` (client results). */
+export type TypedSingleClientProxy<TClient> =
+  TypedClientProxy<TClient> extends ClientProxy ? TypedClientProxy<TClient> & SingleClientProxy : TypedClientProxy<TClient>;
+
 type Target =
   | { kind: 'all'; except?: readonly string[] }
-  | { kind: 'connection'; id: string }
+  /** `invokeAllowed` is false while the caller's onConnected runs (hub scopes only). */
+  | { kind: 'connection'; id: string; invokeAllowed?: () => boolean }
   | { kind: 'connections'; ids: readonly string[] }
   | { kind: 'group'; name: string; except?: readonly string[] }
   | { kind: 'groups'; names: readonly string[] }
@@ -110,6 +135,18 @@ export class TargetedClientProxy implements ClientProxy {
       return Promise.reject(new TypeError('The client method name must be a non-empty string.'));
     }
     return this.#dispatch(method, args);
+  }
+
+  /** A real member, so the typed-call trap never sees it; only single-client targets accept it. */
+  invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    const target = this.#target;
+    if (target.kind !== 'connection') return Promise.reject(new TypeError('Client results need a single-client target (client(id) or caller).'));
+    if (typeof method !== 'string' || method.length === 0) {
+      return Promise.reject(new TypeError('The client method name must be a non-empty string.'));
+    }
+    if (target.invokeAllowed !== undefined && !target.invokeAllowed()) return Promise.reject(new Error(ClientResultTexts.notInOnConnected));
+    const call = splitSignal(args);
+    return this.#lifetime.invokeConnection<T>(target.id, method, call.args, call.signal);
   }
 
   #dispatch(method: string, args: unknown[]): Promise<void> {

@@ -11,7 +11,7 @@ export class ConnectionScope implements HubCallScope {
   private callerClients: HubCallerClients | null = null;
 
   constructor(
-    connection: HubConnection,
+    private readonly connection: HubConnection,
     private readonly lifetime: HubLifetimeManager,
     readonly groups: GroupManager,
   ) {
@@ -19,6 +19,9 @@ export class ConnectionScope implements HubCallScope {
   }
 
   get clients(): HubCallerClients {
-    return (this.callerClients ??= new HubCallerClients(this.lifetime, this.context.connectionId));
+    return (this.callerClients ??= new HubCallerClients(this.lifetime, this.context.connectionId, this.invokeAllowed));
   }
+
+  /** Client results wait for a Completion, which onConnected must not hold up (as in ASP.NET Core). */
+  private readonly invokeAllowed = (): boolean => this.connection.hubConnected;
 }

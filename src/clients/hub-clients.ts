@@ -1,5 +1,5 @@
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
-import { TargetedClientProxy, type TypedClientProxy } from './client-proxy.js';
+import { TargetedClientProxy, type TypedClientProxy, type TypedSingleClientProxy } from './client-proxy.js';
 
 type Target = ConstructorParameters<typeof TargetedClientProxy>[1];
 
@@ -20,6 +20,9 @@ function proxy<TClient>(lifetime: HubLifetimeManager, target: Target, memoize = 
 export class HubClients<TClient = any> {
   private allProxy: TypedClientProxy<TClient> | null = null;
 
+  /** @internal Whether client results are allowed now (a hub scope refuses them during onConnected). */
+  protected readonly invokeAllowed: (() => boolean) | undefined = undefined;
+
   /** @internal */
   constructor(protected readonly lifetime: HubLifetimeManager) {}
 
@@ -33,9 +36,9 @@ export class HubClients<TClient = any> {
     return proxy<TClient>(this.lifetime, { kind: 'all', except: excludedConnectionIds });
   }
 
-  /** One connection. */
-  client(connectionId: string): TypedClientProxy<TClient> {
-    return proxy<TClient>(this.lifetime, { kind: 'connection', id: connectionId });
+  /** One connection; it also offers `invoke` (client results). */
+  client(connectionId: string): TypedSingleClientProxy<TClient> {
+    return proxy<TClient>(this.lifetime, { kind: 'connection', id: connectionId, invokeAllowed: this.invokeAllowed }) as TypedSingleClientProxy<TClient>;
   }
 
   /** The listed connections. */
@@ -78,20 +81,24 @@ export class HubClients<TClient = any> {
  * await this.clients.othersInGroup(room).userJoined(room, this.context.userIdentifier);
  */
 export class HubCallerClients<TClient = any> extends HubClients<TClient> {
-  private callerProxy: TypedClientProxy<TClient> | null = null;
+  private callerProxy: TypedSingleClientProxy<TClient> | null = null;
+  protected override readonly invokeAllowed: (() => boolean) | undefined;
   private othersProxy: TypedClientProxy<TClient> | null = null;
 
   /** @internal */
   constructor(
     lifetime: HubLifetimeManager,
     private readonly connectionId: string,
+    invokeAllowed?: () => boolean,
   ) {
     super(lifetime);
+    this.invokeAllowed = invokeAllowed;
   }
 
-  /** The connection that invoked the method. */
-  get caller(): TypedClientProxy<TClient> {
-    return (this.callerProxy ??= proxy<TClient>(this.lifetime, { kind: 'connection', id: this.connectionId }, true));
+  /** The connection that invoked the method; it also offers `invoke` (client results). */
+  get caller(): TypedSingleClientProxy<TClient> {
+    const target = { kind: 'connection', id: this.connectionId, invokeAllowed: this.invokeAllowed } as const;
+    return (this.callerProxy ??= proxy<TClient>(this.lifetime, target, true) as TypedSingleClientProxy<TClient>);
   }
 
   /** Every connection except the caller. */

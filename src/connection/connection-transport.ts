@@ -13,8 +13,11 @@ export interface ConnectionTransport {
   send(data: Buffer, binary: boolean): void;
   /** Bytes handed to the transport and not yet written to the network. */
   readonly bufferedAmount: number;
-  /** Ends the transport once what was sent so far is out. */
-  close(): void;
+  /**
+   * Ends the transport once what was sent so far is out. A WebSocket whose peer does not answer the
+   * close frame within `closeTimeout` ms (default WEBSOCKET_CLOSE_TIMEOUT) is cut off.
+   */
+  close(closeTimeout?: number): void;
   /** Stops reading from the peer until `resume()` (inbound backpressure). */
   pause(): void;
   resume(): void;

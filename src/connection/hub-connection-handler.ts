@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { findHandshakeRecord, parseHandshakeRequest, writeHandshakeResponse } from '../protocol/handshake-protocol.js';
-import { CloseMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
+import { CloseMessage, CompletionMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
-import { CloseTexts, HandshakeTexts } from '../signalr.messages.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
+import { CloseTexts, HandshakeTexts, LogTexts } from '../signalr.messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import type { ConnectionController, ConnectionState, HubConnection } from './hub-connection.js';
@@ -13,7 +14,11 @@ import type { Sweepable } from './keep-alive.js';
 export interface ConnectionDispatcher {
   onConnected(connection: HubConnection): void | Promise<void>;
   onDisconnected(connection: HubConnection, error: Error | undefined): void | Promise<void>;
-  /** Handles a hub message; returns a promise while an invocation is still running. */
+  /**
+   * Handles a hub message; returns a promise while an invocation is still running (it holds an
+   * invocation slot), or, for any other message (a StreamItem into a full upload buffer), while the
+   * connection's dispatch must wait.
+   */
   dispatch(connection: HubConnection, message: HubMessage): void | Promise<void>;
 }
 
@@ -21,11 +26,16 @@ export interface ConnectionDispatcher {
 export interface ConnectionLifetime {
   onConnected(connection: HubConnection): void;
   onDisconnected(connection: HubConnection): void;
+  /** Settles the client-result call a Completion answers; false when it answers none. */
+  tryCompleteClientResult?(connection: HubConnection, message: CompletionMessage): boolean;
 }
 
 /** Inbound backpressure: stop reading above the high mark, resume at the low mark. */
 const INBOUND_HIGH_WATER = 64;
 const INBOUND_LOW_WATER = 16;
+
+/** How often shutdown re-checks whether a connection's invocations have finished. */
+const DRAIN_CHECK_INTERVAL = 10;
 
 const CLOSE_PLAIN: CloseMessage = { type: MessageType.Close };
 const EMPTY = Buffer.alloc(0);
@@ -47,12 +57,18 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   private readonly connections = new Set<HubConnection>();
   private readonly pingBytes = new Map<HubProtocol, Buffer>();
   private readonly endWaiters = new Map<HubConnection, Array<() => void>>();
+  /** Connections whose dispatch waits for the hub layer (a full upload buffer), whatever the message. */
+  private readonly held = new Set<HubConnection>();
+  /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
+  private transportCloseTimeout: number | undefined;
 
   constructor(
     private readonly dispatcher: ConnectionDispatcher,
     private readonly lifetime: ConnectionLifetime,
     private readonly protocols: ReadonlyMap<string, HubProtocol>,
     private readonly onEnded: (connection: HubConnection) => void,
+    /** For log lines. */
+    private readonly hubName = 'hub',
   ) {}
 
   get connectionCount(): number {
@@ -166,7 +182,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     connection.flush();
     connection.closeError = error;
     this.settle(connection);
-    connection.transport?.close();
+    connection.transport?.close(this.transportCloseTimeout);
   }
 
   /** `Context.abort()`: a plain Close, as ASP.NET Core sends. */
@@ -181,11 +197,37 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
   }
 
-  /** Closes every connection, e.g. on shutdown, and waits until each has run its disconnect hooks. */
-  async closeAll(message: CloseMessage): Promise<void> {
-    const running = [...this.connections];
-    for (const connection of running) this.close(connection, message, undefined);
-    await Promise.all(running.map((connection) => this.ended(connection)));
+  /**
+   * Shutdown: each connection's running invocations may finish (their Completions go out before the
+   * Close) for up to `timeout` ms, then every connection is closed with `message` whether or not
+   * they did, and its onDisconnected is awaited for up to `timeout` ms more. Never throws.
+   */
+  async closeAll(message: CloseMessage, timeout = DEFAULT_SHUTDOWN_TIMEOUT): Promise<void> {
+    // A client that does not answer the close frame must not hold the app's server open for long.
+    this.transportCloseTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
+    const deadline = Date.now() + timeout;
+    const abandoned = await Promise.all([...this.connections].map((connection) => this.drainThenClose(connection, message, deadline)));
+    const busy = abandoned.filter(Boolean).length;
+    if (busy > 0) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, busy, 'running invocations'));
+    // Connections whose transport started while the others drained are closed too.
+    const remaining = [...this.connections];
+    for (const connection of remaining) this.close(connection, message, undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, timeout, true)));
+    const hung = await Promise.race([Promise.all(remaining.map((connection) => this.ended(connection))).then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (hung) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
+  }
+
+  /** Waits until `connection` runs no invocation (or `deadline` passes), then closes it; true when it was still busy. */
+  private async drainThenClose(connection: HubConnection, message: CloseMessage, deadline: number): Promise<boolean> {
+    // activeInvocations is a counter without an event (pump/handle keep it): re-checked on a short timer.
+    while (connection.activeInvocations > 0 && connection.state !== 'closed' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(DRAIN_CHECK_INTERVAL, deadline - Date.now()))));
+    }
+    const busy = connection.activeInvocations > 0 && connection.state !== 'closed';
+    this.close(connection, message, undefined);
+    return busy;
   }
 
   /** Handshake timeout, keep-alive pings and client timeout, on the shared tick. */
@@ -273,6 +315,15 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   }
 
   private enqueue(connection: HubConnection, message: HubMessage): void {
+    // A client result's Completion may answer the very hub method that holds this connection's last
+    // invocation slot, so it must not queue behind invocations waiting for that slot; it settles on
+    // receipt (in receipt order among Completions). Other Completions (ends of client streams) keep
+    // their place behind the stream items they follow. Pings (once connected) only arm the client timeout.
+    if (message.type === MessageType.Ping && connection.state === 'connected') {
+      connection.clientTimeoutArmed = true;
+      return;
+    }
+    if (message.type === MessageType.Completion && this.lifetime.tryCompleteClientResult?.(connection, message)) return;
     const queue = (connection.inbound ??= []);
     queue.push(message);
     if (queue.length > INBOUND_HIGH_WATER && !connection.readingPaused) {
@@ -287,6 +338,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     if (queue === null) return;
     const slots = connection.options.maximumParallelInvocationsPerClient;
     while (queue.length > 0 && connection.state === 'connected') {
+      if (this.held.size !== 0 && this.held.has(connection)) break;
       const message = queue[0];
       const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
       if (isInvocation && connection.activeInvocations >= slots) break;
@@ -319,11 +371,14 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
           return;
         }
         if (pending !== undefined) {
-          connection.activeInvocations++;
+          const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
+          if (isInvocation) connection.activeInvocations++;
+          else this.held.add(connection);
           pending
             .catch((error) => this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
             .finally(() => {
-              connection.activeInvocations--;
+              if (isInvocation) connection.activeInvocations--;
+              else this.held.delete(connection);
               this.pump(connection);
             });
         }
@@ -344,6 +399,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   private finish(connection: HubConnection): void {
     if (connection.protocol !== null) this.lifetime.onDisconnected(connection);
     this.connections.delete(connection);
+    this.held.delete(connection);
     connection.release();
     this.onEnded(connection);
     const waiters = this.endWaiters.get(connection);

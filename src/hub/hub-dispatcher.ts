@@ -2,16 +2,36 @@ import { Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { ConnectionDispatcher } from '../connection/hub-connection-handler.js';
 import type { HubConnection } from '../connection/hub-connection.js';
-import { HubMessage, InvocationMessage, MessageType, StreamInvocationMessage } from '../protocol/hub-messages.js';
+import {
+  CancelInvocationMessage,
+  CompletionMessage,
+  HubMessage,
+  InvocationMessage,
+  MessageType,
+  StreamInvocationMessage,
+  StreamItemMessage,
+} from '../protocol/hub-messages.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { InvocationTexts } from '../signalr.messages.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
 import { describeInvocationError } from './hub-errors.js';
+import { HubException } from './hub-exception.js';
 import type { HubInvokerFactory } from './hub-invoker.factory.js';
 import { HubCallScope, invokeInScope } from './hub.js';
+import {
+  ConnectionStreams,
+  discardStream,
+  isStreamResult,
+  runStream,
+  RunningStream,
+  streamCompletion,
+  UploadStream,
+} from './hub-streams.js';
 
 type HubMethod = (...args: unknown[]) => unknown;
 type Pipeline = ReturnType<HubInvokerFactory['create']>;
+
+const NO_UPLOADS: UploadStream[] = [];
 
 interface HubLifecycle {
   onConnected?: HubMethod;
@@ -33,6 +53,9 @@ export class HubDispatcher implements ConnectionDispatcher {
   /** Per method: its pipeline, or null when it is called directly. */
   private readonly pipelines = new Map<HubMethodDescriptor, Pipeline | null>();
 
+  /** Streams of each connection, both ways; created on a connection's first stream. */
+  private readonly streams = new WeakMap<HubConnection, ConnectionStreams>();
+
   constructor(
     private readonly hub: HubDescriptor,
     private readonly createScope: (connection: HubConnection) => HubCallScope,
@@ -51,6 +74,11 @@ export class HubDispatcher implements ConnectionDispatcher {
   }
 
   onDisconnected(connection: HubConnection, error: Error | undefined): void | Promise<void> {
+    const streams = this.streams.get(connection);
+    if (streams !== undefined) {
+      this.streams.delete(connection);
+      streams.closeAll();
+    }
     const hook = (this.hub.instance as HubLifecycle).onDisconnected;
     if (typeof hook !== 'function' || connection.hubScope === null) return;
     const result = invokeInScope(connection.hubScope as HubCallScope, this.hub.instance, hook, [error]);
@@ -62,7 +90,15 @@ export class HubDispatcher implements ConnectionDispatcher {
       case MessageType.Invocation:
         return this.invoke(connection, message);
       case MessageType.StreamInvocation:
-        return this.refuseStream(connection, message);
+        return this.stream(connection, message);
+      case MessageType.StreamItem:
+        return this.uploadItem(connection, message);
+      case MessageType.Completion:
+        this.completeUpload(connection, message);
+        return;
+      case MessageType.CancelInvocation:
+        this.cancel(connection, message);
+        return;
       default:
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
         this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
@@ -76,45 +112,59 @@ export class HubDispatcher implements ConnectionDispatcher {
       this.sendError(connection, message, InvocationTexts.methodNotFound(message.target));
       return;
     }
-    if (message.arguments.length !== method.parameterCount) {
-      const error = new InvalidDataError(InvocationTexts.argumentCount(message.arguments.length, method.parameterCount));
-      this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
-      return;
-    }
+    const uploads = this.bindUploads(connection, message, method);
+    if (uploads === null) return;
+    const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
+    const pending = this.call(connection, method, args, undefined, (value) => this.complete(connection, message, value), (error) => this.fail(connection, message, method, error));
+    if (uploads.length === 0) return pending;
+    // A method reading uploads runs beside the connection's other messages (its uploads' items among
+    // them), as in ASP.NET Core; uploads still open when it finishes are completed.
+    const closeUploads = () => this.closeUploads(connection, message.streamIds!, uploads);
+    if (pending === undefined) closeUploads();
+    else void pending.finally(closeUploads);
+  }
+
+  /**
+   * Calls a hub method directly or through its pipeline, in the caller's scope, and hands the outcome
+   * to `done` or `failed`; returns a promise only while the method is still running.
+   */
+  private call(
+    connection: HubConnection,
+    method: HubMethodDescriptor,
+    args: unknown[],
+    signal: AbortSignal | undefined,
+    done: (value: unknown) => void,
+    failed: (error: unknown) => void,
+  ): void | Promise<void> {
     const scope = connection.hubScope as HubCallScope;
     const pipeline = this.pipelineFor(method);
-    if (pipeline !== null) return this.invokeThroughPipeline(connection, message, method, pipeline, scope);
+    if (pipeline !== null) return this.invokeThroughPipeline(method, args, signal, pipeline, scope, done, failed);
     let result: unknown;
     try {
-      result = invokeInScope(scope, this.hub.instance, method.handler, message.arguments);
+      result = invokeInScope(scope, this.hub.instance, method.handler, args);
     } catch (error) {
-      this.fail(connection, message, method, error);
+      failed(error);
       return;
     }
-    if (isPromiseLike(result)) {
-      return Promise.resolve(result).then(
-        (value) => this.complete(connection, message, value),
-        (error) => this.fail(connection, message, method, error),
-      );
-    }
-    this.complete(connection, message, result);
+    if (isPromiseLike(result)) return Promise.resolve(result).then(done, failed);
+    done(result);
   }
 
   /** Guards, interceptors and pipes run inside the caller's scope; errors go to the method's filters first. */
   private invokeThroughPipeline(
-    connection: HubConnection,
-    message: InvocationMessage,
     method: HubMethodDescriptor,
+    values: unknown[],
+    signal: AbortSignal | undefined,
     pipeline: Pipeline,
     scope: HubCallScope,
+    done: (value: unknown) => void,
+    failed: (error: unknown) => void,
   ): Promise<void> {
-    const args = [scope.context, message.arguments, method.name];
+    // The ws layout [caller, data, pattern], plus the stream's cancellation signal for @StreamCancellation().
+    const args = [scope.context, values, method.name, signal];
     return Promise.resolve(invokeInScope(scope, this.hub.instance, pipeline.invoke as HubMethod, args)).then(
-      (value) => this.complete(connection, message, value),
-      (error) => this.filterError(error, pipeline, args).then(
-        (value) => this.complete(connection, message, value),
-        (unhandled) => this.fail(connection, message, method, unhandled),
-      ),
+      done,
+      (error) => this.filterError(error, pipeline, args).then(done, failed),
     );
   }
 
@@ -134,21 +184,174 @@ export class HubDispatcher implements ConnectionDispatcher {
     return pipeline;
   }
 
-  /** No hub method streams yet, so every StreamInvocation targets a non-streaming method or none. */
-  private refuseStream(connection: HubConnection, message: StreamInvocationMessage): void {
+  /**
+   * A StreamInvocation: the method is called (holding the invocation slot until it returns), and if it
+   * returns an AsyncIterable or Observable, its items go out in the background, beside the
+   * connection's other invocations, as in ASP.NET Core.
+   */
+  private stream(connection: HubConnection, message: StreamInvocationMessage): void | Promise<void> {
     const method = this.hub.methods.get(message.target.toLowerCase());
-    const error = method === undefined
-      ? InvocationTexts.methodNotFound(message.target)
-      : InvocationTexts.nonStreamingWithStream(message.target);
-    this.sendError(connection, message, error);
+    if (method === undefined) {
+      this.sendError(connection, message, InvocationTexts.methodNotFound(message.target));
+      return;
+    }
+    const streams = this.streamsOf(connection);
+    const id = message.invocationId;
+    if (streams.running.has(id)) {
+      this.sendError(connection, message, InvocationTexts.invocationIdInUse(id));
+      return;
+    }
+    const uploads = this.bindUploads(connection, message, method);
+    if (uploads === null) return;
+    const stream = new RunningStream(id);
+    if (uploads.length > 0) stream.uploads = uploads;
+    streams.running.set(id, stream);
+    const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
+    const failed = (error: unknown) => {
+      if (stream.done) return;
+      this.endStream(connection, stream);
+      this.fail(connection, message, method, error);
+    };
+    const started = this.call(connection, method, args, stream.signal, (value) => this.startStream(connection, message, stream, value, failed), failed);
+    // With uploads, the method's items arrive as later messages: it must not hold the slot meanwhile.
+    return uploads.length === 0 ? started : undefined;
+  }
+
+  private startStream(
+    connection: HubConnection,
+    message: StreamInvocationMessage,
+    stream: RunningStream,
+    value: unknown,
+    failed: (error: unknown) => void,
+  ): void {
+    if (!isStreamResult(value)) {
+      if (stream.done) return;
+      this.endStream(connection, stream);
+      this.sendError(connection, message, InvocationTexts.nonStreamingWithStream(message.target));
+      return;
+    }
+    if (stream.done) {
+      discardStream(value); // cancelled (or the connection ended) while the method was running
+      return;
+    }
+    const scope = connection.hubScope as HubCallScope;
+    const finish = (ended: RunningStream, error: unknown) => this.finishStream(connection, ended, error);
+    const running = invokeInScope(scope, this, runStream as HubMethod, [connection, stream, value, finish]) as Promise<void>;
+    void running.catch(failed);
+  }
+
+  /** The stream's last message: a Completion without result, or with the error text of its failure. */
+  private finishStream(connection: HubConnection, stream: RunningStream, error: unknown): void {
+    if (stream.done) return;
+    this.endStream(connection, stream);
+    if (error === undefined) {
+      connection.write(streamCompletion(stream.invocationId));
+      return;
+    }
+    const detailed = connection.options.enableDetailedErrors;
+    const isHubException = error instanceof HubException;
+    if (!isHubException) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : String(error));
+    connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
+  }
+
+  /** Marks a stream over without firing its signal, and forgets it (its uploads end too). */
+  private endStream(connection: HubConnection, stream: RunningStream): void {
+    stream.done = true;
+    stream.subscription = null;
+    if (stream.uploads !== null) this.closeUploads(connection, null, stream.uploads);
+    const streams = this.streams.get(connection);
+    if (streams?.running.get(stream.invocationId) === stream) streams.running.delete(stream.invocationId);
+  }
+
+  /** CancelInvocation: the producer stops, the method's signal fires, and the final Completion goes out now. */
+  private cancel(connection: HubConnection, message: CancelInvocationMessage): void {
+    const streams = this.streams.get(connection);
+    const stream = streams?.running.get(message.invocationId);
+    if (stream === undefined) return; // unknown or finished: ignored, as in .NET
+    streams!.running.delete(message.invocationId);
+    stream.stop();
+    connection.write(streamCompletion(stream.invocationId));
+  }
+
+  /**
+   * Binds the invocation's `streamIds` to the method's parameters after the sent arguments, in order.
+   * Returns the upload iterables (none without streamIds), or null after answering a count mismatch.
+   */
+  private bindUploads(
+    connection: HubConnection,
+    message: InvocationMessage | StreamInvocationMessage,
+    method: HubMethodDescriptor,
+  ): UploadStream[] | null {
+    const streamIds = message.streamIds;
+    const sent = message.arguments.length;
+    const expected = method.parameterCount;
+    if (streamIds === undefined || streamIds.length === 0 || sent > expected) {
+      if (sent === expected) return NO_UPLOADS;
+      const error = new InvalidDataError(InvocationTexts.argumentCount(sent, expected));
+      this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
+      return null;
+    }
+    if (streamIds.length !== expected - sent) {
+      const error = new HubException(InvocationTexts.streamCount(streamIds.length, expected - sent));
+      this.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
+      return null;
+    }
+    const uploads = this.streamsOf(connection).uploads;
+    return streamIds.map((id) => {
+      const upload = new UploadStream();
+      uploads.get(id)?.close(); // a repeated id replaces the earlier registration, as .NET's StreamTracker
+      uploads.set(id, upload);
+      return upload;
+    });
+  }
+
+  /** Completes uploads whose method finished; ids are forgotten only while they still name these uploads. */
+  private closeUploads(connection: HubConnection, ids: string[] | null, uploads: UploadStream[]): void {
+    const registered = this.streams.get(connection)?.uploads;
+    for (const upload of uploads) upload.close();
+    if (registered === undefined) return;
+    if (ids !== null) {
+      for (let i = 0; i < ids.length; i++) if (registered.get(ids[i]) === uploads[i]) registered.delete(ids[i]);
+      return;
+    }
+    for (const [id, upload] of registered) if (uploads.includes(upload)) registered.delete(id);
+  }
+
+  /** A client StreamItem: fed to its upload; while the upload is full, the connection's dispatch waits. */
+  private uploadItem(connection: HubConnection, message: StreamItemMessage): void | Promise<void> {
+    return this.streams.get(connection)?.uploads.get(message.invocationId)?.push(message.item);
+  }
+
+  /** A client Completion of an upload; false when the id names no upload (unknown ids are ignored). */
+  completeUpload(connection: HubConnection, message: CompletionMessage): boolean {
+    const uploads = this.streams.get(connection)?.uploads;
+    const upload = uploads?.get(message.invocationId);
+    if (upload === undefined) return false;
+    uploads!.delete(message.invocationId);
+    upload.complete(message.error);
+    return true;
+  }
+
+  private streamsOf(connection: HubConnection): ConnectionStreams {
+    let streams = this.streams.get(connection);
+    if (streams === undefined) {
+      streams = new ConnectionStreams();
+      this.streams.set(connection, streams);
+    }
+    return streams;
   }
 
   private complete(connection: HubConnection, message: InvocationMessage, value: unknown): void {
+    if (isStreamResult(value)) {
+      discardStream(value);
+      this.sendError(connection, message, InvocationTexts.streamingWithInvoke(message.target));
+      return;
+    }
     if (message.invocationId === undefined) return;
     connection.write({ type: MessageType.Completion, invocationId: message.invocationId, result: value === undefined ? null : value });
   }
 
-  private fail(connection: HubConnection, message: InvocationMessage, method: HubMethodDescriptor, error: unknown): void {
+  private fail(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, method: HubMethodDescriptor, error: unknown): void {
     const { text, expected } = describeInvocationError(message.target, error, connection.options.enableDetailedErrors);
     if (!expected) {
       this.logger.error(`Failed to invoke hub method '${method.name}'.`, error instanceof Error ? error.stack : String(error));

@@ -18,12 +18,13 @@ export const HubParamType = {
   ConnectionId: 21,
   User: 22,
   Arguments: 23,
+  StreamCancellation: 24,
 } as const;
 
 /** Where parameter metadata of hub methods is kept, user decorators and positional arguments together. */
 export const HUB_PARAMS_METADATA = 'signalr:hub-params';
 
-type HubInvocationArgs = [caller: HubCallerContext, args: unknown[], methodName: string];
+type HubInvocationArgs = [caller: HubCallerContext, args: unknown[], methodName: string, signal?: AbortSignal];
 
 /** Gives each parameter its value from the invocation, for Nest's external context creator. */
 export const hubParamsFactory = {
@@ -40,6 +41,8 @@ export const hubParamsFactory = {
         return caller.user;
       case HubParamType.Arguments:
         return values;
+      case HubParamType.StreamCancellation:
+        return (args as HubInvocationArgs)[3];
       default:
         return undefined;
     }
@@ -78,6 +81,18 @@ export const ConnectionId = (): ParameterDecorator => hubParam(HubParamType.Conn
  * whoAmI(@HubUser() user: { sub: string }) { return user.sub; }
  */
 export const HubUser = (): ParameterDecorator => hubParam(HubParamType.User);
+
+/**
+ * Injects the `AbortSignal` of a streaming invocation: it fires when the client cancels the stream
+ * (disposes its subscription) or the connection ends. It is `undefined` for a plain invocation. The
+ * parameter takes no client argument. Upload streams take the parameters after the sent arguments.
+ *
+ * @example
+ * async *counter(count: number, @StreamCancellation() signal: AbortSignal) {
+ *   for (let i = 0; i < count && !signal.aborted; i++) { yield i; await delay(100, undefined, { signal }); }
+ * }
+ */
+export const StreamCancellation = (): ParameterDecorator => hubParam(HubParamType.StreamCancellation);
 
 interface ParamMetadata {
   index: number;

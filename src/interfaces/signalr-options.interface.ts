@@ -66,6 +66,12 @@ export interface SignalRModuleOptions extends HubOptions {
   authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
   /** Computes the user identifier that `user()`/`users()` target. Default: the user's `sub`. */
   userIdProvider?: (user: unknown) => string | null | undefined;
+  /**
+   * On shutdown (`app.close()`, SIGTERM with shutdown hooks): how long in-flight invocations may run
+   * before every connection is closed anyway, and then how long onDisconnected hooks are awaited.
+   * Default 5000 ms.
+   */
+  shutdownTimeout?: number;
 }
 
 /** Hub options after defaults were applied. */

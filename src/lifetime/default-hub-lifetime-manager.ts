@@ -1,5 +1,6 @@
 import type { HubConnection } from '../connection/hub-connection.js';
-import { MessageType } from '../protocol/hub-messages.js';
+import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
+import { ClientResults } from './client-results.js';
 import { HubLifetimeManager } from './hub-lifetime-manager.js';
 import { SerializedHubMessage } from './serialized-hub-message.js';
 
@@ -25,6 +26,7 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
   private readonly connections = new Map<string, HubConnection>();
   private readonly groups = new Map<string, Set<HubConnection>>();
   private readonly users = new Map<string, Set<HubConnection>>();
+  private readonly results = new ClientResults();
 
   get connectionCount(): number {
     return this.connections.size;
@@ -32,6 +34,11 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
 
   get groupCount(): number {
     return this.groups.size;
+  }
+
+  /** Client-result calls still awaiting their Completion (for leak checks). */
+  get pendingClientResults(): number {
+    return this.results.pendingCount;
   }
 
   onConnected(connection: HubConnection): void {
@@ -108,6 +115,14 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
       if (connections !== undefined) for (const connection of connections) connection.writeSerialized(message);
     }
     return DONE;
+  }
+
+  override invokeConnection<T = unknown>(connectionId: string, method: string, args: unknown[], signal?: AbortSignal): Promise<T> {
+    return this.results.invoke<T>(this.connections.get(connectionId), connectionId, method, args, signal);
+  }
+
+  override tryCompleteClientResult(connection: HubConnection, message: CompletionMessage): boolean {
+    return this.results.tryComplete(connection, message);
   }
 
   /** Idempotent; a connection that is unknown or gone is ignored, as in ASP.NET Core. */

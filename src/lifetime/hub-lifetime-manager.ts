@@ -1,5 +1,6 @@
 import type { ConnectionLifetime } from '../connection/hub-connection-handler.js';
 import type { HubConnection } from '../connection/hub-connection.js';
+import type { CompletionMessage } from '../protocol/hub-messages.js';
 
 /**
  * Fan-out for one hub: which connections a send reaches, and group membership. The in-memory
@@ -17,6 +18,20 @@ export abstract class HubLifetimeManager implements ConnectionLifetime {
   abstract sendGroups(groupNames: readonly string[], method: string, args: unknown[]): Promise<void>;
   abstract sendUser(userId: string, method: string, args: unknown[]): Promise<void>;
   abstract sendUsers(userIds: readonly string[], method: string, args: unknown[]): Promise<void>;
+
+  /**
+   * Invokes `method` on one connection and resolves with the client's result (ASP.NET Core's
+   * InvokeConnectionAsync); `signal` cancels the wait. Like .NET's virtual, a manager that does not
+   * support client results rejects.
+   */
+  invokeConnection<T = unknown>(_connectionId: string, _method: string, _args: unknown[], _signal?: AbortSignal): Promise<T> {
+    return Promise.reject(new Error(`${this.constructor.name} does not support client results.`));
+  }
+
+  /** Settles the client-result call a Completion answers; false when it answers none of this manager's calls. */
+  tryCompleteClientResult(_connection: HubConnection, _message: CompletionMessage): boolean {
+    return false;
+  }
 
   abstract addToGroup(connectionId: string, groupName: string): Promise<void>;
   abstract removeFromGroup(connectionId: string, groupName: string): Promise<void>;

@@ -56,6 +56,11 @@ export class HubEndpoint {
   private readonly sendQueues = new WeakMap<HubConnection, Promise<void>>();
   /** Browser origins allowed (options.cors); null when the hub has no origin checks. */
   private readonly cors: CorsPolicy | null;
+  /**
+   * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
+   * the requests of running connections (sends, polls, DELETE) are still served until they close.
+   */
+  draining = false;
 
   constructor(
     readonly path: string,
@@ -96,6 +101,7 @@ export class HubEndpoint {
 
   private async negotiate(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') return sendText(res, 405);
+    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     const request = toHubRequest(req);
     const version = readNegotiateVersion(request.query);
     if ('error' in version) return sendJson(res, 200, JSON.stringify({ error: version.error }));
@@ -105,6 +111,7 @@ export class HubEndpoint {
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const request = toHubRequest(req);
     const token = request.query.get('id');
     const existing = token === null ? undefined : this.registry.get(token);
@@ -114,6 +121,7 @@ export class HubEndpoint {
 
     const user = await this.identify(request);
     if (user === REFUSED) return rejectUpgrade(socket, 401);
+    if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     // Without an id the client skipped negotiation: the connection starts here (negotiate version 0).
     const connection = existing ?? this.registry.create(this.path, this.options, 0);
     if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
@@ -152,8 +160,10 @@ export class HubEndpoint {
     res: ServerResponse,
     connection: HubConnection,
   ): Promise<void> {
+    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
+    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
     this.assignUser(connection, user);
     if (transport === 'ServerSentEvents') {

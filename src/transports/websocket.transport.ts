@@ -38,12 +38,12 @@ export class WebSocketTransport implements ConnectionTransport {
     return this.socket.bufferedAmount;
   }
 
-  close(): void {
+  close(closeTimeout = WEBSOCKET_CLOSE_TIMEOUT): void {
     const state = this.socket.readyState;
     if (state === WebSocket.CLOSED || state === WebSocket.CLOSING) return;
     this.socket.close(1000);
     // A client that never answers the close frame is cut off, as ASP.NET Core does after CloseTimeout.
-    this.closeTimer = setTimeout(() => this.socket.terminate(), WEBSOCKET_CLOSE_TIMEOUT);
+    this.closeTimer = setTimeout(() => this.socket.terminate(), closeTimeout);
     this.closeTimer.unref();
   }
 

@@ -1,0 +1,109 @@
+import { Logger } from '@nestjs/common';
+import type { HubConnection } from '../connection/hub-connection.js';
+import { HubException } from '../hub/hub-exception.js';
+import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
+
+/** The server-side texts of client results, ASP.NET Core's byte for byte. */
+export const ClientResultTexts = {
+  doesNotExist: (connectionId: string) => `Connection '${connectionId}' does not exist.`,
+  disconnected: (connectionId: string) => `Connection '${connectionId}' disconnected.`,
+  canceled: 'Invocation canceled by the server.',
+  notInOnConnected: 'Client results inside OnConnectedAsync Hub methods are not allowed.',
+  wrongConnection: (connectionId: string, invocationId: string) =>
+    `Connection ID '${connectionId}' is not valid for invocation ID '${invocationId}'.`,
+};
+
+/** .NET's IOException: the connection is unknown or went away. */
+function ioException(message: string): Error {
+  const error = new Error(message);
+  error.name = 'IOException';
+  return error;
+}
+
+/**
+ * The signal of a client-result call: its last argument when that is an `AbortSignal` (it is not
+ * sent to the client). `AbortSignal.timeout(ms)` gives a timeout.
+ */
+export function splitSignal(args: unknown[]): { args: unknown[]; signal: AbortSignal | undefined } {
+  const last = args[args.length - 1];
+  return last instanceof AbortSignal ? { args: args.slice(0, -1), signal: last } : { args, signal: undefined };
+}
+
+interface Pending {
+  connection: HubConnection;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Removes the disconnect and cancellation listeners. */
+  cleanup(): void;
+}
+
+/**
+ * Ids of server-to-client invocations, unique per process. The `s` prefix keeps them apart from the
+ * client's own stream ids (plain numbers), as in ASP.NET Core's in-memory manager.
+ */
+let lastId = 0;
+
+/**
+ * Pending client results of one lifetime manager (ASP.NET Core's ClientResultsManager): sends an
+ * Invocation with an id to one connection and settles its promise with the Completion that comes
+ * back, or on disconnect or cancellation. Every outcome removes the entry and its listeners.
+ */
+export class ClientResults {
+  private readonly logger = new Logger('SignalR:ClientResults');
+  private readonly pending = new Map<string, Pending>();
+
+  /** Calls awaiting their Completion (for leak checks). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  invoke<T>(connection: HubConnection | undefined, connectionId: string, method: string, args: unknown[], signal?: AbortSignal): Promise<T> {
+    if (connection === undefined || !connection.isOpen) return Promise.reject(ioException(ClientResultTexts.doesNotExist(connectionId)));
+    if (signal?.aborted) return Promise.reject(new Error(ClientResultTexts.canceled));
+    const invocationId = `s${++lastId}`;
+    return new Promise<T>((resolve, reject) => {
+      const closed = connection.abortSignal;
+      const onClosed = () => this.settle(invocationId)?.reject(ioException(ClientResultTexts.disconnected(connectionId)));
+      const onCanceled = () => this.settle(invocationId)?.reject(new Error(ClientResultTexts.canceled));
+      closed.addEventListener('abort', onClosed, { once: true });
+      signal?.addEventListener('abort', onCanceled, { once: true });
+      this.pending.set(invocationId, {
+        connection,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        cleanup: () => {
+          closed.removeEventListener('abort', onClosed);
+          signal?.removeEventListener('abort', onCanceled);
+        },
+      });
+      connection.write({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
+    });
+  }
+
+  /**
+   * Settles the call a Completion answers; false when it answers none (a late answer to a canceled
+   * call, or the end of a client-to-server stream), so the message takes its usual path.
+   */
+  tryComplete(connection: HubConnection, message: CompletionMessage): boolean {
+    const entry = this.pending.get(message.invocationId);
+    if (entry === undefined) return false;
+    if (entry.connection !== connection) {
+      // .NET aborts the offending connection; here its answer is dropped and the call keeps waiting.
+      this.logger.warn(ClientResultTexts.wrongConnection(connection.connectionId, message.invocationId));
+      return true;
+    }
+    this.settle(message.invocationId);
+    if (message.error !== undefined) entry.reject(new HubException(message.error));
+    else entry.resolve(message.result);
+    return true;
+  }
+
+  /** Forgets a pending call and its listeners; undefined when it was already settled. */
+  private settle(invocationId: string): Pending | undefined {
+    const entry = this.pending.get(invocationId);
+    if (entry === undefined) return undefined;
+    this.pending.delete(invocationId);
+    entry.cleanup();
+    return entry;
+  }
+}
