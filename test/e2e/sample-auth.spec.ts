@@ -1,14 +1,13 @@
 import { HttpTransportType, HubConnection } from '@microsoft/signalr';
 import { JwtService } from '@nestjs/jwt';
-import { AppModule } from '../../sample/app.module.js';
 import type { Order } from '../../sample/orders/orders.service.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { token as handMadeToken } from '../fixtures/auth-tokens.js';
-import { startApp, TestApp } from '../support/app.js';
-import { buildClient, nextCall, recordCalls, stopAll } from '../support/client.js';
+import type { TestApp } from '../support/app.js';
+import { buildClient, nextCall, recordCalls } from '../support/client.js';
 import { request } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
-import { decodeJwt, postLogin, quiet, SAMPLE_PASSWORDS, sampleLogin, SampleUser } from '../support/sample.js';
+import { decodeJwt, postLogin, SAMPLE_PASSWORDS, SampleUser, useSampleApp } from '../support/sample.js';
 
 /** What the official client reports when negotiate answers 401 with an empty body. */
 const UNAUTHORIZED = "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'";
@@ -30,20 +29,11 @@ function tamper(signed: string, claims: Record<string, unknown>): string {
  * that do not verify.
  */
 describe('sample app: login, tokens and roles', () => {
+  const sample = useSampleApp();
+  const tokens = sample.tokens;
   let app: TestApp;
-  const tokens = {} as Record<SampleUser, string>;
-
-  beforeAll(async () => {
-    app = await startApp({ imports: [AppModule] });
-    for (const user of ['ada', 'bob', 'grace'] as const) tokens[user] = await sampleLogin(app, user);
-  });
-  afterEach(async () => {
-    await stopAll();
-    await quiet(app);
-  });
-  afterAll(async () => {
-    await stopAll();
-    await app.close();
+  beforeAll(() => {
+    app = sample.app;
   });
 
   /** Starts an official client of `/hubs/<hub>` as `user` (its token from the login endpoint), anonymous without one. */

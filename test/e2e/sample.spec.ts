@@ -1,10 +1,9 @@
 import type { HubConnection } from '@microsoft/signalr';
 import { readFileSync } from 'fs';
-import { AppModule } from '../../sample/app.module.js';
 import type { Order } from '../../sample/orders/orders.service.js';
-import { startApp, TestApp } from '../support/app.js';
-import { buildClient, nextCall, recordCalls, stopAll } from '../support/client.js';
-import { quiet, sampleLogin, SampleUser } from '../support/sample.js';
+import type { TestApp } from '../support/app.js';
+import { buildClient, nextCall, recordCalls } from '../support/client.js';
+import { SampleUser, useSampleApp } from '../support/sample.js';
 
 const HUB_ERROR = (method: string, message: string) =>
   `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
@@ -14,19 +13,11 @@ const HUB_ERROR = (method: string, message: string) =>
  * login endpoint (sample-auth.spec.ts tests the login and the refusals).
  */
 describe('sample app', () => {
+  const sample = useSampleApp();
+  const tokens = sample.tokens;
   let app: TestApp;
-  const tokens = {} as Record<SampleUser, string>;
-  beforeAll(async () => {
-    app = await startApp({ imports: [AppModule] });
-    for (const user of ['ada', 'bob', 'grace'] as const) tokens[user] = await sampleLogin(app, user);
-  });
-  afterEach(async () => {
-    await stopAll();
-    await quiet(app);
-  });
-  afterAll(async () => {
-    await stopAll();
-    await app.close();
+  beforeAll(() => {
+    app = sample.app;
   });
 
   /** A client of the hub, signed in as `user` (its token from the login endpoint), anonymous without one. */

@@ -1,5 +1,7 @@
+import { AppModule } from '../../sample/app.module.js';
 import { SignalRServer } from '../../src/signalr.server.js';
-import type { TestApp } from './app.js';
+import { startApp, TestApp } from './app.js';
+import { stopAll } from './client.js';
 import { waitUntil } from './wait.js';
 
 /** The sample's demo users and their passwords (sample/auth/users.service.ts, listed in the README). */
@@ -35,4 +37,25 @@ export function decodeJwt(token: string): { header: Record<string, unknown>; pay
 export function quiet(app: TestApp): Promise<void> {
   const server = app.app.get(SignalRServer);
   return waitUntil(() => server.stats().running === 0 && server.stats().registered === 0);
+}
+
+/**
+ * Runs the sample app for a describe block: started once with its demo users signed in, every
+ * client stopped and the server quiet between tests, closed at the end.
+ */
+export function useSampleApp(): { app: TestApp; tokens: Record<SampleUser, string> } {
+  const sample = { app: undefined as unknown as TestApp, tokens: {} as Record<SampleUser, string> };
+  beforeAll(async () => {
+    sample.app = await startApp({ imports: [AppModule] });
+    for (const user of ['ada', 'bob', 'grace'] as const) sample.tokens[user] = await sampleLogin(sample.app, user);
+  });
+  afterEach(async () => {
+    await stopAll();
+    await quiet(sample.app);
+  });
+  afterAll(async () => {
+    await stopAll();
+    await sample.app.close();
+  });
+  return sample;
 }
