@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { findHandshakeRecord, parseHandshakeRequest, writeHandshakeResponse } from '../protocol/handshake-protocol.js';
+import { findHandshakeRecord, writeHandshakeResponse } from '../protocol/handshake-protocol.js';
 import { CloseMessage, CompletionMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
@@ -8,6 +8,7 @@ import { CloseTexts, HandshakeTexts, LogTexts } from '../signalr.messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import type { ConnectionController, ConnectionState, HubConnection } from './hub-connection.js';
+import { selectProtocol } from './handshake.js';
 import type { Sweepable } from './keep-alive.js';
 
 /** What the connection loop asks of the hub layer. */
@@ -280,28 +281,14 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
 
   /** Validates the handshake request; on success the response is the first thing written. */
   private completeHandshake(connection: HubConnection, buffer: Buffer, start: number, end: number): boolean {
-    let request;
-    try {
-      request = parseHandshakeRequest(buffer, start, end);
-    } catch (error) {
-      this.failHandshake(connection, HandshakeTexts.unexpected(error, connection.options.enableDetailedErrors));
-      return false;
-    }
-    const protocol = this.protocols.get(request.protocol);
-    if (protocol === undefined) {
-      this.failHandshake(connection, HandshakeTexts.unsupportedProtocol(request.protocol));
-      return false;
-    }
-    if (request.version > protocol.version) {
-      this.failHandshake(connection, HandshakeTexts.unsupportedVersion(request.version, protocol.name));
-      return false;
-    }
-    if (protocol.transferFormat === 'Binary' && connection.transport?.supportsBinary === false) {
-      this.failHandshake(connection, HandshakeTexts.unsupportedTransferFormat(protocol.name));
+    const supportsBinary = connection.transport?.supportsBinary !== false;
+    const outcome = selectProtocol(this.protocols, buffer, start, end, supportsBinary, connection.options.enableDetailedErrors);
+    if ('error' in outcome) {
+      this.failHandshake(connection, outcome.error);
       return false;
     }
     connection.writeBytes(writeHandshakeResponse());
-    connection.protocol = protocol;
+    connection.protocol = outcome.protocol;
     connection.state = 'connecting';
     connection.resolveHandshake?.(true);
     connection.resolveHandshake = null;
