@@ -1,9 +1,7 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
-import { JwtModule, JwtService } from '@nestjs/jwt';
-import { jwtAuthenticator, SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { IdentityHub, LastingIdentityHub } from '../fixtures/auth-identity.hubs.js';
-import { SECRET, token } from '../fixtures/auth-tokens.js';
+import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { waitUntil } from '../support/wait.js';
@@ -22,16 +20,7 @@ describe('closing connections when their token expires', () => {
   beforeAll(async () => {
     app = await startApp({
       imports: [
-        SignalRModule.forRootAsync({
-          imports: [JwtModule.register({ secret: SECRET })],
-          inject: [JwtService],
-          useFactory: (jwt: JwtService) => ({
-            authenticate: jwtAuthenticator(jwt),
-            requireAuthentication: true,
-            closeOnAuthenticationExpiration: true,
-            handshakeTimeout: 1000,
-          }),
-        }),
+        signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true, handshakeTimeout: 1000 }),
       ],
       providers: [IdentityHub, LastingIdentityHub],
     });

@@ -1,4 +1,3 @@
-import { HttpTransportType } from '@microsoft/signalr';
 import { PassportModule } from '@nestjs/passport';
 import { passportAuthenticator, SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
@@ -6,16 +5,10 @@ import { IdentityHub } from '../fixtures/auth-identity.hubs.js';
 import { JwtStrategy } from '../fixtures/auth-jwt.strategy.js';
 import { forgedTokens, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
-import { buildClient, connect, stopAll } from '../support/client.js';
+import { buildClient, connect, stopAll, TRANSPORTS, UNAUTHORIZED } from '../support/client.js';
 import { request } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
 
-const UNAUTHORIZED = "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'";
-const TRANSPORTS = [
-  ['WebSockets', HttpTransportType.WebSockets],
-  ['ServerSentEvents', HttpTransportType.ServerSentEvents],
-  ['LongPolling', HttpTransportType.LongPolling],
-] as const;
 
 /**
  * A @nestjs/passport strategy (passport-jwt) as the hub's authentication, with a user-id provider

@@ -4,21 +4,14 @@ import { generateKeyPairSync } from 'crypto';
 import { jwtAuthenticator, SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { IdentityHub, OpenIdentityHub, RequiredIdentityHub } from '../fixtures/auth-identity.hubs.js';
-import { forgedTokens, SECRET, token } from '../fixtures/auth-tokens.js';
+import { forgedTokens, signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
-import { buildClient, connect, recordCalls, stopAll } from '../support/client.js';
+import { buildClient, connect, recordCalls, stopAll, TRANSPORTS, UNAUTHORIZED } from '../support/client.js';
 import { EventStream, negotiate, request } from '../support/http.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { waitUntil } from '../support/wait.js';
 
 const HANDSHAKE = `{"protocol":"json","version":1}${RS}`;
-/** What the official client reports for a 401 with an empty body on negotiate (ASP.NET's functional tests expect it too). */
-const UNAUTHORIZED = "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'";
-const TRANSPORTS = [
-  ['WebSockets', HttpTransportType.WebSockets],
-  ['ServerSentEvents', HttpTransportType.ServerSentEvents],
-  ['LongPolling', HttpTransportType.LongPolling],
-] as const;
 /** Where the official Node client puts its token on the request that carries each transport. */
 const TOKEN_IN = { WebSockets: 'header', ServerSentEvents: 'query', LongPolling: 'header' } as const;
 
@@ -43,11 +36,7 @@ describe('JWT authentication with @nestjs/jwt', () => {
   beforeAll(async () => {
     app = await startApp({
       imports: [
-        SignalRModule.forRootAsync({
-          imports: [JwtModule.register({ secret: SECRET })],
-          inject: [JwtService],
-          useFactory: (jwt: JwtService) => ({ authenticate: jwtAuthenticator(jwt, { cookie: 'access_token' }) }),
-        }),
+        signalRWithJwt({ cookie: 'access_token' }),
       ],
       providers: [IdentityHub, RequiredIdentityHub],
     });
@@ -195,11 +184,7 @@ describe('module-wide requireAuthentication, and a hub that opts out', () => {
   beforeAll(async () => {
     app = await startApp({
       imports: [
-        SignalRModule.forRootAsync({
-          imports: [JwtModule.register({ secret: SECRET })],
-          inject: [JwtService],
-          useFactory: (jwt: JwtService) => ({ authenticate: jwtAuthenticator(jwt), requireAuthentication: true }),
-        }),
+        signalRWithJwt({ requireAuthentication: true }),
       ],
       providers: [IdentityHub, OpenIdentityHub],
     });

@@ -1,14 +1,12 @@
-import { JwtModule, JwtService } from '@nestjs/jwt';
 import { existsSync } from 'fs';
 import http, { Server } from 'http';
 import type { AddressInfo } from 'net';
 import type { Browser } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { StaticController } from '../../sample/static.controller.js';
-import { jwtAuthenticator, SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { RequiredIdentityHub } from '../fixtures/auth-identity.hubs.js';
-import { SECRET, token } from '../fixtures/auth-tokens.js';
+import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -72,14 +70,7 @@ describeInBrowser('the official browser client from another origin', () => {
     let allowedOrigin = '';
     app = await startApp({
       imports: [
-        SignalRModule.forRootAsync({
-          imports: [JwtModule.register({ secret: SECRET })],
-          inject: [JwtService],
-          useFactory: (jwt: JwtService) => ({
-            authenticate: jwtAuthenticator(jwt, { cookie: 'access_token' }),
-            cors: { origins: (origin: string) => origin === allowedOrigin },
-          }),
-        }),
+        signalRWithJwt({ cookie: 'access_token', cors: { origins: (origin: string) => origin === allowedOrigin } }),
       ],
       controllers: [StaticController],
       providers: [RequiredIdentityHub],

@@ -4,13 +4,11 @@ import type { Order } from '../../sample/orders/orders.service.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { token as handMadeToken } from '../fixtures/auth-tokens.js';
 import type { TestApp } from '../support/app.js';
-import { buildClient, nextCall, recordCalls } from '../support/client.js';
+import { buildClient, nextCall, recordCalls, UNAUTHORIZED } from '../support/client.js';
 import { request } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
 import { decodeJwt, postLogin, SAMPLE_PASSWORDS, SampleUser, useSampleApp } from '../support/sample.js';
 
-/** What the official client reports when negotiate answers 401 with an empty body. */
-const UNAUTHORIZED = "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'";
 const NOT_ADMIN = "Failed to invoke 'AdminBroadcast' because user is unauthorized";
 const HUB_ERROR = (method: string, message: string) => `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
 const ROLES = { ada: ['admin'], bob: ['user'], grace: ['user'] } as const;

@@ -1,5 +1,15 @@
 import { HubConnection, HubConnectionBuilder, HttpTransportType, IHttpConnectionOptions, LogLevel } from '@microsoft/signalr';
 
+/** What the official client's start() reports when negotiate answers 401 with an empty body. */
+export const UNAUTHORIZED = "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'";
+
+/** Every transport, named, for tests that run on each. */
+export const TRANSPORTS = [
+  ['WebSockets', HttpTransportType.WebSockets],
+  ['ServerSentEvents', HttpTransportType.ServerSentEvents],
+  ['LongPolling', HttpTransportType.LongPolling],
+] as const;
+
 /** Official client connections opened by a test, stopped by `stopAll()`. */
 const open = new Set<HubConnection>();
 
