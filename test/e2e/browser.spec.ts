@@ -5,6 +5,7 @@ import { AppModule } from '../../sample/app.module.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { startApp, TestApp } from '../support/app.js';
 import { decodeJwt, SAMPLE_PASSWORDS, SampleUser } from '../support/sample.js';
+import { recordPageProblems } from '../support/browser.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -105,21 +106,7 @@ describeInBrowser('sample page in Chromium', () => {
         });
       }
     });
-    page.on('console', (message) => {
-      // Failed loads are reported, with their URL, by the response listener below.
-      if (message.text().startsWith('Failed to load resource: the server responded with a status of')) return;
-      if (message.type() === 'error' || message.type() === 'warning') chat.problems.push(`${message.type()}: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => chat.problems.push(`pageerror: ${error.message}`));
-    page.on('response', (response) => {
-      if (response.status() < 400) return;
-      const url = new URL(response.url());
-      const failure = `${response.status()} ${response.request().method()} ${url.pathname}`;
-      // On stop() the official client POSTs its Close message without waiting while it closes the event
-      // stream, so the POST can reach the server after the connection is gone: 404, as from ASP.NET Core.
-      if (chat.stopping && failure === `404 POST ${url.pathname}` && url.pathname.startsWith('/hubs/')) return;
-      chat.problems.push(`response: ${failure}`);
-    });
+    recordPageProblems(page, chat.problems, () => chat.stopping);
 
     await page.goto(app.url('/'));
     return chat;

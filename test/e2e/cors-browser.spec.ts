@@ -8,6 +8,7 @@ import { SignalRServer } from '../../src/signalr.server.js';
 import { RequiredIdentityHub } from '../fixtures/auth-identity.hubs.js';
 import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
+import { recordPageProblems } from '../support/browser.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -103,9 +104,9 @@ describeInBrowser('the official browser client from another origin', () => {
       if (!options.webSocket) await context.addInitScript(() => void delete window.WebSocket);
       const page = await context.newPage();
       const problems: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error' || message.type() === 'warning') problems.push(message.text());
-      });
+      // The page POSTs to the hub only while starting, invoking (both checked by the result) and
+      // stopping, so a 404 on such a POST can only be the stop race recordPageProblems describes.
+      recordPageProblems(page, problems, () => true);
       await page.goto(`${origin}/`);
       const result = await page.evaluate(connectFromPage, `${app.baseUrl}/hubs/identity-required`);
       return { ...result, problems };
