@@ -23,6 +23,8 @@ export const DEFAULT_HUB_OPTIONS = {
   closeOnAuthenticationExpiration: false,
   /** No origin checks, no CORS headers (see HubOptions.cors). */
   cors: null as HubCorsOptions | null,
+  allowStatefulReconnects: false,
+  statefulReconnectBufferSize: 100_000,
 } as const;
 /** Upper bound of the sweep tick that drives pings and timeouts (ASP.NET's heartbeat is 1 s). */
 export const MAX_SWEEP_INTERVAL = 1_000;

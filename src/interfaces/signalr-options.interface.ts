@@ -53,6 +53,17 @@ export interface HubOptions {
    * no CORS headers. See {@link HubCorsOptions}.
    */
   cors?: HubCorsOptions | null;
+  /**
+   * Lets clients that ask for it (`withStatefulReconnect()`) re-attach a dropped WebSocket to the same
+   * connection, with every unacknowledged message replayed in order (ASP.NET Core's
+   * `AllowStatefulReconnects`). Default false.
+   */
+  allowStatefulReconnects?: boolean;
+  /**
+   * Bytes of sent but unacknowledged messages a stateful connection keeps for replay; beyond it
+   * sends wait for the client's acks (ASP.NET Core's `StatefulReconnectBufferSize`). Default 100,000.
+   */
+  statefulReconnectBufferSize?: number;
 }
 
 /** Options of `SignalRModule.forRoot()`: the defaults of every hub, plus module-wide settings. */
