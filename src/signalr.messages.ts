@@ -29,6 +29,8 @@ export const CloseTexts = {
     `The maximum message size of ${limit}B was exceeded. The message size can be configured in AddHubOptions.`,
   clientTimeout: "Client hasn't sent a message/ping within the configured ClientTimeoutInterval.",
   sendBufferFull: (limit: number) => `The connection's send buffer exceeded ${limit} bytes.`,
+  /** A client's Sequence message claiming more than it ever sent (stateful reconnect). */
+  sequenceTooLarge: "Sequence ID greater than amount of messages we've received.",
 };
 
 export const InvocationTexts = {

@@ -14,7 +14,7 @@ export function selectProtocol(
   end: number,
   transportSupportsBinary: boolean,
   detailedErrors: boolean,
-): { protocol: HubProtocol } | { error: string } {
+): { protocol: HubProtocol; version: number } | { error: string } {
   let request;
   try {
     request = parseHandshakeRequest(buffer, start, end);
@@ -27,5 +27,5 @@ export function selectProtocol(
   if (protocol.transferFormat === 'Binary' && !transportSupportsBinary) {
     return { error: HandshakeTexts.unsupportedTransferFormat(protocol.name) };
   }
-  return { protocol };
+  return { protocol, version: request.version };
 }

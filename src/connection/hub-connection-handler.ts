@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { findHandshakeRecord, writeHandshakeResponse } from '../protocol/handshake-protocol.js';
-import { CloseMessage, CompletionMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
+import { CloseMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
@@ -9,27 +9,12 @@ import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import type { ConnectionController, ConnectionState, HubConnection } from './hub-connection.js';
 import { selectProtocol } from './handshake.js';
+import type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
+import { MessageReplay } from './message-replay.js';
+import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import type { Sweepable } from './keep-alive.js';
 
-/** What the connection loop asks of the hub layer. */
-export interface ConnectionDispatcher {
-  onConnected(connection: HubConnection): void | Promise<void>;
-  onDisconnected(connection: HubConnection, error: Error | undefined): void | Promise<void>;
-  /**
-   * Handles a hub message; returns a promise while an invocation is still running (it holds an
-   * invocation slot), or, for any other message (a StreamItem into a full upload buffer), while the
-   * connection's dispatch must wait.
-   */
-  dispatch(connection: HubConnection, message: HubMessage): void | Promise<void>;
-}
-
-/** What the connection loop tells the fan-out layer. */
-export interface ConnectionLifetime {
-  onConnected(connection: HubConnection): void;
-  onDisconnected(connection: HubConnection): void;
-  /** Settles the client-result call a Completion answers; false when it answers none. */
-  tryCompleteClientResult?(connection: HubConnection, message: CompletionMessage): boolean;
-}
+export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 
 /** Inbound backpressure: stop reading above the high mark, resume at the low mark. */
 const INBOUND_HIGH_WATER = 64;
@@ -62,6 +47,11 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   private readonly held = new Set<HubConnection>();
   /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
   private transportCloseTimeout: number | undefined;
+  /** A detached stateful connection whose client did not come back in time. */
+  private readonly endDetached = (connection: HubConnection) => this.settle(connection);
+  /** A stateful connection whose client broke the protocol (a Sequence beyond what it sent). */
+  private readonly failStateful = (connection: HubConnection, error: Error) =>
+    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
 
   constructor(
     private readonly dispatcher: ConnectionDispatcher,
@@ -169,11 +159,28 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     this.pump(connection);
   }
 
-  /** The transport ended on its own (the peer went away). */
-  transportClosed(connection: HubConnection, error?: Error): void {
-    if (connection.state === 'closed') return;
+  /**
+   * The transport ended on its own (the peer went away). A stateful connection whose socket broke
+   * off waits for its client to re-attach instead; a transport already replaced is ignored.
+   */
+  transportClosed(connection: HubConnection, error?: Error, transport?: ConnectionTransport): void {
+    if (connection.state === 'closed' || (transport !== undefined && transport !== connection.transport)) return;
     connection.closeError = error;
+    if (error !== undefined && connection.replay !== null) {
+      connection.detachedAt = Date.now();
+      return;
+    }
     this.settle(connection);
+  }
+
+  /** A new WebSocket for a stateful connection (stateful reconnect): it replaces the old one. */
+  reattach(connection: HubConnection, transport: ConnectionTransport): void {
+    const previous = connection.transport;
+    connection.closeError = undefined;
+    connection.attach(transport);
+    if (connection.readingPaused) transport.pause();
+    // A socket the client gave up on may still look open here: it goes now, without ending the connection.
+    previous?.close(0);
   }
 
   /** Ends a connection: the Close message (if any) goes out first, then the transport closes. */
@@ -236,6 +243,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     for (const connection of this.connections) {
       connection.transport?.tick?.(now);
       const options = connection.options;
+      if (connection.replay !== null && sweepStateful(connection, connection.replay, now, this.endDetached)) continue;
       if (connection.state === 'handshaking') {
         if (now - connection.createdAt >= options.handshakeTimeout) this.failHandshake(connection, HandshakeTexts.canceled);
       } else if (connection.state === 'connected' || connection.state === 'connecting') {
@@ -289,6 +297,10 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     }
     connection.writeBytes(writeHandshakeResponse());
     connection.protocol = outcome.protocol;
+    // Stateful reconnect needs all of: the hub allows it, negotiate asked, WebSockets, handshake version 2.
+    if (connection.statefulRequested && outcome.version >= 2 && connection.transport?.name === 'WebSockets') {
+      connection.replay = new MessageReplay(connection.options.statefulReconnectBufferSize);
+    }
     connection.state = 'connecting';
     connection.resolveHandshake?.(true);
     connection.resolveHandshake = null;
@@ -310,6 +322,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       connection.clientTimeoutArmed = true;
       return;
     }
+    if (connection.replay !== null && !acceptStateful(connection, connection.replay, message, this.failStateful)) return;
     if (message.type === MessageType.Completion && this.lifetime.tryCompleteClientResult?.(connection, message)) return;
     const queue = (connection.inbound ??= []);
     queue.push(message);

@@ -1,8 +1,9 @@
-import type { HubMessage } from '../protocol/hub-messages.js';
+import { HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
+import { isSequenced, MessageReplay } from './message-replay.js';
 import { scheduleFlush } from './write-scheduler.js';
 
 export type ConnectionState = 'negotiated' | 'handshaking' | 'connecting' | 'connected' | 'closed';
@@ -37,6 +38,12 @@ export class HubConnection {
   hubScope: unknown = null;
   /** Who ends this connection on request; one reference instead of a closure per connection. */
   controller: ConnectionController | null = null;
+  /** Set by negotiate when the client asked for stateful reconnect and the hub allows it. */
+  statefulRequested = false;
+  /** Replay state once stateful reconnect is in use (WebSockets, handshake version 2); else null. */
+  replay: MessageReplay | null = null;
+  /** When a stateful connection lost its WebSocket (awaiting a re-attach); 0 while attached. */
+  detachedAt = 0;
   /** Cleared once a slow consumer is being closed, so the Close message itself can go out. */
   private watchSendLimit = true;
 
@@ -88,17 +95,23 @@ export class HubConnection {
 
   /** Encodes and queues one message. */
   write(message: HubMessage): void {
-    if (this.protocol) this.writeBytes(this.protocol.writeMessage(message));
+    if (this.protocol === null) return;
+    const bytes = this.protocol.writeMessage(message);
+    if (this.replay !== null && isSequenced(message.type)) this.writeSequenced(bytes);
+    else this.writeBytes(bytes);
   }
 
-  /** Queues bytes prepared for many recipients; no copy, no allocation beyond the queue slot. */
+  /** Queues an invocation prepared for many recipients; no copy, no allocation beyond the queue slot. */
   writeSerialized(message: SerializedMessage): void {
-    if (this.protocol !== null) this.writeBytes(message.bytesFor(this.protocol));
+    if (this.protocol === null) return;
+    const bytes = message.bytesFor(this.protocol);
+    if (this.replay !== null) this.writeSequenced(bytes);
+    else this.writeBytes(bytes);
   }
 
   /** Queues raw bytes; they leave at the end of the tick together with anything else queued. */
   writeBytes(bytes: Buffer): void {
-    if (this.transport === null || this.state === 'closed') return;
+    if (this.transport === null || this.state === 'closed' || this.detachedAt !== 0) return;
     if (this.pendingFirst === null) {
       this.pendingFirst = bytes;
       scheduleFlush(this);
@@ -106,6 +119,47 @@ export class HubConnection {
       (this.pendingRest ??= []).push(bytes);
     }
     this.pendingBytes += bytes.length;
+  }
+
+  /** The client acknowledged messages up to `sequenceId`: they are dropped and waiting ones may go. */
+  acknowledge(sequenceId: number): void {
+    const replay = this.replay;
+    if (replay === null) return;
+    replay.acknowledge(sequenceId);
+    if (this.detachedAt === 0) this.sendReleased(replay);
+  }
+
+  /**
+   * A new WebSocket took over a stateful connection: the Sequence message goes first, then every
+   * message the client has not acknowledged, in order.
+   */
+  attach(transport: ConnectionTransport): void {
+    const replay = this.replay!;
+    this.transport = transport;
+    this.detachedAt = 0;
+    this.lastReceivedAt = Date.now();
+    // What the old socket left half-read or unsent is void: the replay covers what matters.
+    this.receiveBuffer = null;
+    this.pendingFirst = null;
+    this.pendingRest = null;
+    this.pendingBytes = 0;
+    this.writeBytes(this.protocol!.writeMessage({ type: MessageType.Sequence, sequenceId: replay.rewind() }));
+    this.sendReleased(replay);
+  }
+
+  /** Keeps a sequenced message for replay; it goes out now unless detached or the unacknowledged window is full. */
+  private writeSequenced(bytes: Buffer): void {
+    const replay = this.replay!;
+    if (replay.add(bytes)) this.writeBytes(bytes);
+    // Waiting for acks must not grow memory without bound either.
+    if (this.watchSendLimit && replay.keptBytes > this.options.maximumSendBufferSize) {
+      this.watchSendLimit = false;
+      this.controller?.sendBufferFull(this);
+    }
+  }
+
+  private sendReleased(replay: MessageReplay): void {
+    for (let bytes = replay.nextToSend(); bytes !== null; bytes = replay.nextToSend()) this.writeBytes(bytes);
   }
 
   /** Hands everything queued to the transport as one message. Never throws. */
@@ -151,5 +205,6 @@ export class HubConnection {
     this.itemsMap = null;
     this.controller = null;
     this.hubScope = null;
+    this.replay = null;
   }
 }

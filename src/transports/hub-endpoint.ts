@@ -14,7 +14,7 @@ import { HttpTexts } from '../signalr.messages.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
-import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
+import { negotiateResponse, readNegotiateVersion, wantsStatefulReconnect } from './negotiate.js';
 import { ServerSentEventsTransport } from './server-sent-events.transport.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
@@ -27,7 +27,7 @@ export interface EndpointIdentity {
 /** Ways past the message-size limit a single WebSocket frame may go before `ws` refuses it outright. */
 const FRAME_ALLOWANCE = 4;
 
-function toHubRequest(req: IncomingMessage): HubRequest {
+export function toHubRequest(req: IncomingMessage): HubRequest {
   const url = req.url ?? '/';
   const parsed = new URL(url, 'http://localhost');
   const headers = req.headers;
@@ -107,6 +107,7 @@ export class HubEndpoint {
     if ('error' in version) return sendJson(res, 200, JSON.stringify({ error: version.error }));
     if ((await this.identify(request)) === REFUSED) return sendText(res, 401);
     const connection = this.registry.create(this.path, this.options, version.version);
+    connection.statefulRequested = this.options.allowStatefulReconnects && wantsStatefulReconnect(request.query);
     sendJson(res, 200, negotiateResponse(version.version, connection, this.transports));
   }
 
@@ -117,7 +118,10 @@ export class HubEndpoint {
     const existing = token === null ? undefined : this.registry.get(token);
     if (token !== null && existing === undefined) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
     if (!this.transports.includes('WebSockets')) return rejectUpgrade(socket, 404, HttpTexts.transportNotSupported('WebSockets'));
-    if (existing !== undefined && existing.state !== 'negotiated') return this.rejectTaken(existing, socket);
+    if (existing !== undefined && existing.state !== 'negotiated') {
+      if (existing.replay !== null && existing.state !== 'closed') return this.reattach(req, socket, head, request, existing);
+      return this.rejectTaken(existing, socket);
+    }
 
     const user = await this.identify(request);
     if (user === REFUSED) return rejectUpgrade(socket, 401);
@@ -131,6 +135,20 @@ export class HubEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const transport = new WebSocketTransport(ws, connection, this.handler);
       void this.handler.run(connection, transport, request);
+    });
+  }
+
+  /**
+   * Stateful reconnect: the client's new WebSocket for a connection that still exists takes over
+   * from the old one (no negotiate, no handshake). The request is authenticated like any other.
+   */
+  private async reattach(req: IncomingMessage, socket: Duplex, head: Buffer, request: HubRequest, connection: HubConnection): Promise<void> {
+    if ((await this.identify(request)) === REFUSED) return rejectUpgrade(socket, 401);
+    if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // The connection may have ended while the upgrade completed: then the new socket just closes.
+      if (connection.state === 'closed') return ws.close(1000);
+      this.handler.reattach(connection, new WebSocketTransport(ws, connection, this.handler));
     });
   }
 

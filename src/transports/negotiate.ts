@@ -29,8 +29,19 @@ export function readNegotiateVersion(query: URLSearchParams): { version: number 
 
 /** The negotiate response body, with .NET's property order. */
 export function negotiateResponse(version: number, connection: HubConnection, transports: readonly TransportName[]): string {
-  const body: Record<string, unknown> = { negotiateVersion: version, connectionId: connection.connectionId };
+  // .NET's property order: the stateful reconnect flag first, and only when granted (JS rejects an unsolicited one).
+  const body: Record<string, unknown> = connection.statefulRequested ? { useStatefulReconnect: true } : {};
+  body.negotiateVersion = version;
+  body.connectionId = connection.connectionId;
   if (version >= 1) body.connectionToken = connection.connectionToken;
   body.availableTransports = transports.map((transport) => ({ transport, transferFormats: TRANSFER_FORMATS[transport] }));
   return JSON.stringify(body);
+}
+
+/** Whether the client asked for stateful reconnect (`useStatefulReconnect=true`; key and value case-insensitive, as .NET). */
+export function wantsStatefulReconnect(query: URLSearchParams): boolean {
+  for (const [key, value] of query) {
+    if (key.toLowerCase() === 'usestatefulreconnect') return value.trim().toLowerCase() === 'true';
+  }
+  return false;
 }

@@ -20,11 +20,14 @@ export class WebSocketTransport implements ConnectionTransport {
     connection: HubConnection,
     handler: HubConnectionHandler,
   ) {
-    socket.on('message', (data: Buffer) => handler.receive(connection, data));
+    // After a stateful re-attach the old socket may still deliver a little: only the current one counts.
+    socket.on('message', (data: Buffer) => {
+      if (connection.transport === this) handler.receive(connection, data);
+    });
     socket.on('close', (code: number) => {
       if (this.closeTimer !== null) clearTimeout(this.closeTimer);
       this.closeTimer = null;
-      handler.transportClosed(connection, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose());
+      handler.transportClosed(connection, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
     });
     // Socket errors are followed by 'close', which ends the connection.
     socket.on('error', () => undefined);
