@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EXCEPTION_FILTERS_METADATA, GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA } from '@nestjs/common/constants';
 import { ApplicationConfig, ExternalContextCreator } from '@nestjs/core';
+import { isObservable, Observable } from 'rxjs';
 // Internal: the ws-style ArgumentsHost that exception filters receive. Kept to this one file.
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
@@ -12,6 +13,34 @@ export type PipelineInvoker = (caller: unknown, args: unknown[], methodName: str
 /** The exception filters of one method (method, hub, global), as Nest resolves them. */
 interface FilterChain {
   invokeCustomFilters(exception: unknown, host: ExecutionContextHost): unknown;
+}
+
+/**
+ * Nest's pipeline turns an Observable result into its last value (it awaits results), which would
+ * collapse a streaming method's items into one. Boxed on the way in and unboxed on the way out,
+ * the Observable reaches the dispatcher whole; async iterables pass through as they are.
+ */
+class ObservableBox {
+  constructor(readonly observable: Observable<unknown>) {}
+}
+
+function box(result: unknown): unknown {
+  return isObservable(result) ? new ObservableBox(result) : result;
+}
+
+function unboxObservable(result: unknown): unknown {
+  return result instanceof ObservableBox ? result.observable : result;
+}
+
+/** The hub method with its Observable results boxed; it carries the method's metadata, which guards and interceptors read from the handler. */
+function boxingObservables(handler: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+  const boxing = function (this: unknown, ...args: unknown[]): unknown {
+    const result = handler.apply(this, args);
+    return result instanceof Promise ? result.then(box) : box(result);
+  };
+  Object.defineProperty(boxing, 'name', { value: handler.name });
+  for (const key of Reflect.getOwnMetadataKeys(handler)) Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, handler), boxing);
+  return boxing;
 }
 
 /** The context type guards see from `getType()`: ws, so existing ws-aware guards and filters work on hubs. */
@@ -50,9 +79,9 @@ export class HubInvokerFactory {
   }
 
   create(hub: HubDescriptor, method: HubMethodDescriptor): { invoke: PipelineInvoker; filters: FilterChain } {
-    const invoke = this.contextCreator.create(
+    const pipeline = this.contextCreator.create(
       hub.instance as Record<string, (...args: unknown[]) => unknown>,
-      method.handler,
+      boxingObservables(method.handler),
       method.methodName,
       HUB_PARAMS_METADATA,
       hubParamsFactory,
@@ -61,7 +90,10 @@ export class HubInvokerFactory {
       // Filters run here, not in the creator: its fallback logs every error, expected ones included.
       { guards: true, interceptors: true, filters: false },
       HUB_CONTEXT_TYPE,
-    ) as PipelineInvoker;
+    ) as (...args: unknown[]) => Promise<unknown>;
+    const invoke = function (this: unknown, ...args: unknown[]): Promise<unknown> {
+      return Promise.resolve(pipeline.apply(this, args)).then(unboxObservable);
+    } as PipelineInvoker;
     // Internal: the creator's filter resolver, so method, hub and global filters come in Nest's order.
     const filterContext = (this.contextCreator as unknown as {
       filtersContextCreator: { create(instance: object, callback: Function, moduleKey: string): FilterChain };

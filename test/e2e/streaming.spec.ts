@@ -2,7 +2,7 @@ import { HttpTransportType, HubConnection, HubConnectionBuilder, IStreamResult, 
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
-import { StreamServerHub } from '../fixtures/stream-server.hub.js';
+import { CountingInterceptor, StreamServerHub } from '../fixtures/stream-server.hub.js';
 import { StreamUploadHub } from '../fixtures/stream-upload.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { buildClient, stopAll } from '../support/client.js';
@@ -89,6 +89,17 @@ describe('Streaming', () => {
 
     it('streams an Observable’s items in order, then completes', async () => {
       expect(await collect(client.stream('Numbers', 4))).toEqual({ items: [0, 1, 2, 3] });
+    });
+
+    it('streams an Observable’s items through guards and interceptors (not just its last value)', async () => {
+      const calls = CountingInterceptor.calls;
+      expect(await collect(client.stream('GuardedNumbers', 3))).toEqual({ items: [0, 1, 2] });
+      expect(await collect(client.stream('LaterNumbers', 2))).toEqual({ items: [0, 1] });
+      expect(CountingInterceptor.calls).toBe(calls + 2);
+      expect(await collect(client.stream('GuardedNumbers', 13))).toEqual({
+        items: [],
+        error: "Failed to invoke 'GuardedNumbers' because user is unauthorized",
+      });
     });
 
     it('runs the generator body in the caller’s scope', async () => {
