@@ -26,3 +26,19 @@ export interface ConnectionTransport {
   /** True while a closed connection still holds bytes its client has yet to collect (long polling). */
   readonly lingering?: boolean;
 }
+
+/** What a transport needs of the connection it carries: whether it is still the current one, and its timeouts. */
+export interface TransportOwner {
+  transport: ConnectionTransport | null;
+  readonly options: { readonly pollTimeout: number; readonly disconnectTimeout: number };
+}
+
+/**
+ * Where a transport reports what arrives and its end: the hub connection loop, or any other
+ * connection handler. `binary` tells a WebSocket's binary frames from text ones (HTTP bodies: false).
+ */
+export interface TransportEvents<T extends TransportOwner> {
+  receive(owner: T, data: Buffer, binary: boolean): void;
+  /** The transport ended on its own; `transport` names which one, so a replaced transport's end is ignored. */
+  transportClosed(owner: T, error?: Error, transport?: ConnectionTransport): void;
+}

@@ -1,7 +1,5 @@
 import type { ServerResponse } from 'http';
-import type { ConnectionTransport } from '../connection/connection-transport.js';
-import type { HubConnection } from '../connection/hub-connection.js';
-import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
+import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
 
 const NO_CACHE = {
   'Cache-Control': 'no-cache, no-store',
@@ -26,7 +24,7 @@ export function answerFirstPoll(res: ServerResponse): void {
  * queued; the client sends with POST and ends with DELETE. Between polls the connection is inactive
  * and is disposed after the disconnect timeout. No pings: the polls keep it alive.
  */
-export class LongPollingTransport implements ConnectionTransport {
+export class LongPollingTransport<T extends TransportOwner = TransportOwner> implements ConnectionTransport {
   readonly name = 'LongPolling' as const;
   readonly supportsBinary = true;
   private queued: Buffer[] = [];
@@ -41,8 +39,8 @@ export class LongPollingTransport implements ConnectionTransport {
   private told = false;
 
   constructor(
-    private readonly connection: HubConnection,
-    private readonly handler: HubConnectionHandler,
+    private readonly owner: T,
+    private readonly events: TransportEvents<T>,
   ) {
     this.idleSince = Date.now();
   }
@@ -100,7 +98,7 @@ export class LongPollingTransport implements ConnectionTransport {
     this.ended = true;
     this.told = true;
     if (this.poll !== null) this.endPoll(204);
-    this.handler.transportClosed(this.connection, undefined);
+    this.events.transportClosed(this.owner, undefined, this);
   }
 
   pause(): void {}
@@ -109,7 +107,7 @@ export class LongPollingTransport implements ConnectionTransport {
 
   /** Poll timeout (an empty 200, so the client polls again) and disposal of an inactive connection. */
   tick(now: number): void {
-    const options = this.connection.options;
+    const options = this.owner.options;
     if (this.poll !== null) {
       if (now - this.pollStartedAt >= options.pollTimeout) {
         answer(this.poll, 200, null, 'text/plain');
@@ -121,7 +119,7 @@ export class LongPollingTransport implements ConnectionTransport {
       this.queuedBytes = 0;
       this.ended = true;
       this.told = true; // nobody is polling any more
-      this.handler.transportClosed(this.connection, undefined);
+      this.events.transportClosed(this.owner, undefined, this);
     }
   }
 

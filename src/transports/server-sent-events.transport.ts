@@ -1,7 +1,5 @@
 import type { ServerResponse } from 'http';
-import type { ConnectionTransport } from '../connection/connection-transport.js';
-import type { HubConnection } from '../connection/hub-connection.js';
-import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
+import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -43,21 +41,21 @@ export function formatEvent(payload: Buffer): Buffer {
  * Server-Sent Events: server-to-client messages as events on one long response; the client sends
  * with POST. Text only, so binary hub protocols are refused at the handshake.
  */
-export class ServerSentEventsTransport implements ConnectionTransport {
+export class ServerSentEventsTransport<T extends TransportOwner = TransportOwner> implements ConnectionTransport {
   readonly name = 'ServerSentEvents' as const;
   readonly supportsBinary = false;
 
   constructor(
     private readonly res: ServerResponse,
-    connection: HubConnection,
-    handler: HubConnectionHandler,
+    owner: T,
+    events: TransportEvents<T>,
   ) {
     res.writeHead(200, STREAM_HEADERS);
     // EventSource fires `open` only once data arrives: a comment line gets it there at once.
     res.write(':\r\n');
     res.socket?.setNoDelay(true);
     // The client ends the stream by closing the EventSource: a clean end of the connection.
-    res.on('close', () => handler.transportClosed(connection, undefined));
+    res.on('close', () => events.transportClosed(owner, undefined, this));
   }
 
   send(data: Buffer): void {

@@ -1,7 +1,5 @@
 import { WebSocket } from 'ws';
-import type { ConnectionTransport } from '../connection/connection-transport.js';
-import type { HubConnection } from '../connection/hub-connection.js';
-import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
+import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 
 const TEXT_FRAME = { binary: false };
@@ -10,24 +8,24 @@ const BINARY_FRAME = { binary: true };
 const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
 
 /** The WebSocket transport: one `ws` socket carrying a connection's messages both ways. */
-export class WebSocketTransport implements ConnectionTransport {
+export class WebSocketTransport<T extends TransportOwner = TransportOwner> implements ConnectionTransport {
   readonly name = 'WebSockets' as const;
   readonly supportsBinary = true;
   private closeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: WebSocket,
-    connection: HubConnection,
-    handler: HubConnectionHandler,
+    owner: T,
+    events: TransportEvents<T>,
   ) {
     // After a stateful re-attach the old socket may still deliver a little: only the current one counts.
-    socket.on('message', (data: Buffer) => {
-      if (connection.transport === this) handler.receive(connection, data);
+    socket.on('message', (data: Buffer, binary: boolean) => {
+      if (owner.transport === this) events.receive(owner, data, binary);
     });
     socket.on('close', (code: number) => {
       if (this.closeTimer !== null) clearTimeout(this.closeTimer);
       this.closeTimer = null;
-      handler.transportClosed(connection, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
+      events.transportClosed(owner, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
     });
     // Socket errors are followed by 'close', which ends the connection.
     socket.on('error', () => undefined);
