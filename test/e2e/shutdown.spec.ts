@@ -13,6 +13,7 @@ import { waitUntil } from '../support/wait.js';
 
 const HUB = '/hubs/shutdown';
 const SHUTTING_DOWN = 'The server is shutting down.';
+const TRANSPORT_LIST = [HttpTransportType.WebSockets, HttpTransportType.ServerSentEvents, HttpTransportType.LongPolling];
 const CANCELED = 'Invocation canceled due to the underlying connection being closed.';
 
 /** The official clients of this file: they reconnect on their own, so each test stops them. */
@@ -165,6 +166,29 @@ describe('graceful shutdown', () => {
     journal.latch('never').open();
     await waitUntil(() => journal.events.includes('finished never'));
     expect(server.stats()).toEqual({ registered: 0, running: 0 });
+  });
+
+  it('does not wait for open streams: they end with their connections at once', async () => {
+    const { app, journal } = await start();
+    const clients = await Promise.all(TRANSPORT_LIST.map((transport) => connectReconnecting(app.url(HUB), transport)));
+    const outcomes = clients.map(
+      ({ client }) =>
+        new Promise<string>((resolve) => {
+          let first = true;
+          client.stream('Ticks').subscribe({
+            next: () => {
+              if (first) (first = false), resolve('streaming');
+            },
+            error: () => undefined,
+            complete: () => undefined,
+          });
+        }),
+    );
+    expect(await Promise.all(outcomes)).toEqual(['streaming', 'streaming', 'streaming']);
+
+    // The default drain timeout is 5 s: streams must not hold it.
+    expect(await timed(app.close())).toBeLessThan(2000);
+    expect(journal.events.filter((event) => event === 'ticks ended')).toHaveLength(3);
   });
 
   it('cuts off a WebSocket that does not answer the close frame after 1 s, not the usual 5 s', async () => {
