@@ -3,14 +3,19 @@ import { JwtService } from '@nestjs/jwt';
 import { jwtAuthenticator, SignalRModule } from '../src/index.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ChatHub } from './chat/chat.hub.js';
+import { DashboardHub } from './dashboard/dashboard.hub.js';
+import { MetricsService } from './dashboard/metrics.service.js';
 import { NotificationHub } from './notifications/notification.hub.js';
+import { UserConnections } from './notifications/user-connections.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
 import { StaticController } from './static.controller.js';
 
 /**
- * The sample app: login (`POST /api/auth/login` returns a JWT), a chat hub open to anonymous users,
- * a notification hub for signed-in users fed by a REST API, and a browser page at `/`.
+ * The sample app: login (`POST /api/auth/login` returns a JWT), a chat hub open to anonymous users
+ * (with a live feed uploaded as a stream), a notification hub for signed-in users fed by a REST API
+ * (which also asks owners to confirm a cancellation, a client result), a dashboard hub streaming
+ * metrics, and a browser page at `/`.
  * Everything lives in memory, so `npm start` needs nothing else running.
  */
 @Module({
@@ -28,6 +33,6 @@ import { StaticController } from './static.controller.js';
     }),
   ],
   controllers: [OrdersController, StaticController],
-  providers: [ChatHub, NotificationHub, OrdersService],
+  providers: [ChatHub, NotificationHub, DashboardHub, MetricsService, UserConnections, OrdersService],
 })
 export class AppModule {}

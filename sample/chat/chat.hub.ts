@@ -5,6 +5,7 @@ import { RolesGuard } from '../roles/roles.guard.js';
 import { AnnouncementDto } from './announcement.dto.js';
 import { displayName } from '../auth/identity.js';
 import { requireText } from '../validation.js';
+import { MetricsService } from '../dashboard/metrics.service.js';
 
 /** Where a connection keeps the rooms it joined; `context.items` dies with the connection, as its groups do. */
 const ROOMS = Symbol('rooms');
@@ -20,17 +21,25 @@ const ROOMS = Symbol('rooms');
  * - `privateMessage(fromUser, text)`: to every connection of the addressed user, nobody else
  * - `userConnected(user)` / `userDisconnected(user)`: to everyone else on the hub
  * - `announcement(text, level, fromUser)`: to everyone, from `adminBroadcast` (admins only)
+ * - `feedStarted(user)`, `feedLine(user, line)`, `feedEnded(user, lines)`: to everyone else, from a
+ *   `shareFeed` upload
  *
  * Bad input throws HubException, whose message reaches the caller:
  * "An unexpected error occurred invoking 'SendMessage' on the server. HubException: Message must not be empty."
  */
-@Hub('/hubs/chat')
+@Hub('/hubs/chat', { allowStatefulReconnects: true })
 export class ChatHub extends Hub {
+  constructor(private readonly metrics: MetricsService) {
+    super();
+  }
+
   async onConnected(): Promise<void> {
+    this.metrics.connected('chat');
     await this.clients.others.send('userConnected', this.userName);
   }
 
   async onDisconnected(): Promise<void> {
+    this.metrics.disconnected('chat');
     const name = this.userName;
     // Groups forget the connection by themselves; the rooms set is only there to tell their members.
     for (const room of this.rooms) await this.clients.othersInGroup(room).send('userLeft', room, name);
@@ -39,6 +48,7 @@ export class ChatHub extends Hub {
 
   async sendMessage(message: string): Promise<void> {
     const text = requireText(message, 'Message');
+    this.metrics.countMessage();
     await this.clients.all.send('message', this.userName, text);
   }
 
@@ -51,22 +61,48 @@ export class ChatHub extends Hub {
   }
 
   async leaveRoom(room: string): Promise<void> {
-    const name = this.requireMembership(room);
+    const name = requireMembership(this.rooms, room);
     await this.groups.removeFromGroup(this.context.connectionId, name);
     this.rooms.delete(name);
     await this.clients.group(name).send('userLeft', name, this.userName);
   }
 
   async sendToRoom(room: string, message: string): Promise<void> {
-    const name = this.requireMembership(room);
+    const name = requireMembership(this.rooms, room);
     const text = requireText(message, 'Message');
+    this.metrics.countMessage();
     await this.clients.group(name).send('roomMessage', name, this.userName, text);
   }
 
   async sendPrivate(userId: string, message: string): Promise<void> {
     const to = requireText(userId, 'User');
     const text = requireText(message, 'Message');
+    this.metrics.countMessage();
     await this.clients.user(to).send('privateMessage', this.userName, text);
+  }
+
+  /**
+   * The live feed, an upload stream: the client passes a `Subject` (`invoke('ShareFeed', subject)`)
+   * and every line it pushes reaches everyone else as `feedLine(user, line)`, between `feedStarted`
+   * and `feedEnded(user, lines)`. Completing the subject returns the number of lines shared. The
+   * upload holds no invocation slot, so the same connection keeps chatting meanwhile; a bad line
+   * ends the feed with a HubException (the server then completes the upload).
+   */
+  async shareFeed(lines: AsyncIterable<string>): Promise<number> {
+    const name = this.userName;
+    let count = 0;
+    await this.clients.others.send('feedStarted', name);
+    try {
+      for await (const line of lines) {
+        const text = requireText(line, 'Feed line');
+        count++;
+        this.metrics.countMessage();
+        await this.clients.others.send('feedLine', name, text);
+      }
+    } finally {
+      await this.clients.others.send('feedEnded', name, count);
+    }
+    return count;
   }
 
   /**
@@ -90,10 +126,14 @@ export class ChatHub extends Hub {
     if (rooms === undefined) items.set(ROOMS, (rooms = new Set()));
     return rooms;
   }
+}
 
-  private requireMembership(room: unknown): string {
-    const name = requireText(room, 'Room');
-    if (!this.rooms.has(name)) throw new HubException(`You are not in room '${name}'.`);
-    return name;
-  }
+/**
+ * The room, if the caller is in it. A function, not a method: every method of a hub is invocable by
+ * clients, TypeScript's `private` ones included.
+ */
+function requireMembership(rooms: Set<string>, room: unknown): string {
+  const name = requireText(room, 'Room');
+  if (!rooms.has(name)) throw new HubException(`You are not in room '${name}'.`);
+  return name;
 }

@@ -1,7 +1,11 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { HubContext, InjectHubContext } from '../../src/index.js';
 import { NotificationHub, ORDERS_TOPIC } from '../notifications/notification.hub.js';
+import { UserConnections } from '../notifications/user-connections.js';
 import { Order, OrdersService } from './orders.service.js';
+
+/** How long the owner has to answer a cancellation request. */
+export const CONFIRM_TIMEOUT_MS = 60_000;
 
 function requireField(body: Record<string, unknown> | undefined, field: string): string {
   const value = body?.[field];
@@ -14,6 +18,7 @@ function requireField(body: Record<string, unknown> | undefined, field: string):
 export class OrdersController {
   constructor(
     private readonly orders: OrdersService,
+    private readonly userConnections: UserConnections,
     @InjectHubContext(NotificationHub) private readonly notifications: HubContext,
   ) {}
 
@@ -31,14 +36,52 @@ export class OrdersController {
   @Post(':id/ship')
   @HttpCode(200)
   async ship(@Param('id') id: string): Promise<Order> {
+    const order = this.pending(id);
+    this.orders.markShipped(order);
+    await this.tell('orderShipped', order);
+    return order;
+  }
+
+  /**
+   * A client result: the server asks the owner's browser `Confirm(question)` and waits for its true or
+   * false (at most CONFIRM_TIMEOUT_MS) before cancelling. 409 when the owner declines, is not online
+   * or does not answer.
+   */
+  @Post(':id/cancel')
+  @HttpCode(200)
+  async cancel(@Param('id') id: string): Promise<Order> {
+    const order = this.pending(id);
+    const connectionId = this.userConnections.newest(order.customer);
+    if (connectionId === undefined) throw new ConflictException(`${order.customer} is not online to confirm cancelling order '${id}'.`);
+    let confirmed: unknown;
+    try {
+      confirmed = await this.notifications.clients
+        .client(connectionId)
+        .invoke('Confirm', `Cancel your order #${order.id} (${order.item})?`, AbortSignal.timeout(CONFIRM_TIMEOUT_MS));
+    } catch (error) {
+      // The browser's error (a HubException), its connection closing, or the timeout.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ConflictException(`${order.customer} did not confirm cancelling order '${id}': ${reason}`);
+    }
+    if (confirmed !== true) throw new ConflictException(`${order.customer} declined cancelling order '${id}'.`);
+    this.pending(id); // it may have shipped while the owner was deciding
+    this.orders.markCancelled(order);
+    await this.tell('orderCancelled', order);
+    return order;
+  }
+
+  /** The order, if it exists and is still pending; 404 or 409 otherwise. */
+  private pending(id: string): Order {
     const order = this.orders.find(id);
     if (order === undefined) throw new NotFoundException(`Order '${id}' does not exist.`);
-    if (order.status === 'shipped') throw new ConflictException(`Order '${id}' has already shipped.`);
-    this.orders.markShipped(order);
-    // Subscribers of the topic and the owner's every connection. Targets are not deduplicated (as in
-    // ASP.NET Core): an owner who also subscribed gets both.
-    await this.notifications.clients.group(ORDERS_TOPIC).send('orderShipped', order);
-    await this.notifications.clients.user(order.customer).send('orderShipped', order);
+    if (order.status !== 'pending') throw new ConflictException(`Order '${id}' has already ${order.status === 'shipped' ? 'shipped' : 'been cancelled'}.`);
     return order;
+  }
+
+  /** Subscribers of the topic and the owner's every connection. */
+  private async tell(event: 'orderShipped' | 'orderCancelled', order: Order): Promise<void> {
+    // Targets are not deduplicated (as in ASP.NET Core): an owner who also subscribed gets both.
+    await this.notifications.clients.group(ORDERS_TOPIC).send(event, order);
+    await this.notifications.clients.user(order.customer).send(event, order);
   }
 }

@@ -5,7 +5,7 @@ export interface Order {
   /** User name of the owner, the one `clients.user(...)` reaches. */
   customer: string;
   item: string;
-  status: 'pending' | 'shipped';
+  status: 'pending' | 'shipped' | 'cancelled';
 }
 
 /** Orders in memory, for the demo. */
@@ -30,6 +30,11 @@ export class OrdersService {
 
   markShipped(order: Order): Order {
     order.status = 'shipped';
+    return order;
+  }
+
+  markCancelled(order: Order): Order {
+    order.status = 'cancelled';
     return order;
   }
 }

@@ -2,13 +2,19 @@
 // served by the app at /lib/signalr.min.js.
 'use strict';
 
+// Which instance served this page (and holds its connections): with `npm run start:cluster`, two ports.
+document.getElementById('instance').textContent = `instance ${location.host}`;
+
 const $ = (id) => document.getElementById(id);
 let chat = null;
 let notifications = null;
+let dashboard = null;
+let metrics = null; // the subscription to the dashboard's stream
+let feed = null; // the Subject of the live feed while sharing
 // The access token from POST /api/auth/login, in memory only: a reload signs out. Null: anonymous.
 let accessToken = null;
 let userName = null;
-const shipped = new Set(); // an owner who also subscribed gets orderShipped twice
+const told = new Set(); // an owner who also subscribed gets orderShipped (or orderCancelled) twice
 
 function show(listId, text, className) {
   const item = document.createElement('li');
@@ -41,6 +47,9 @@ function build(path) {
   return new signalR.HubConnectionBuilder()
     .withUrl(path, options)
     .withAutomaticReconnect()
+    // A dropped WebSocket re-attaches to the same connection and replays what was lost, so streams,
+    // uploads and groups survive it; the other reconnects (a new connection) remain the fallback.
+    .withStatefulReconnect()
     .configureLogging(signalR.LogLevel.Warning)
     .build();
 }
@@ -55,20 +64,29 @@ async function connect(name) {
   chat.on('userConnected', (user) => show('chat', `${user} connected`, 'notice'));
   chat.on('userDisconnected', (user) => show('chat', `${user} disconnected`, 'notice'));
   chat.on('announcement', (text, level, from) => show('announcements', `[${level}] ${from}: ${text}`, level));
+  chat.on('feedStarted', (user) => show('feed-list', `${user} started sharing`, 'notice'));
+  chat.on('feedLine', (user, line) => show('feed-list', `${user}: ${line}`));
+  chat.on('feedEnded', (user, lines) => show('feed-list', `${user} stopped sharing (${lines} ${lines === 1 ? 'line' : 'lines'})`, 'notice'));
   chat.onreconnecting(() => ($('status').textContent = 'reconnecting…'));
   chat.onreconnected(() => ($('status').textContent = `connected as ${name}`));
   chat.onclose(() => ($('status').textContent = 'disconnected'));
   const started = [chat.start()];
 
+  dashboard = build('/hubs/dashboard');
+  // An ordinary reconnect is a new connection, where the old stream is gone: subscribe again. A
+  // stateful reconnect keeps the connection, and the stream, without any of these events.
+  dashboard.onreconnecting(() => dashboardStatus('reconnecting…'));
+  dashboard.onreconnected(watchMetrics);
+  dashboard.onclose(() => dashboardStatus('off'));
+  started.push(dashboard.start().then(watchMetrics));
+
   // The notification hub refuses anonymous users (401): only signed-in users connect to it.
   if (accessToken) {
     notifications = build('/hubs/notifications');
-    notifications.on('orderShipped', (order) => {
-      if (shipped.has(order.id)) return;
-      shipped.add(order.id);
-      show('notifications', `Order #${order.id} (${order.item}) for ${order.customer} has shipped`);
-      refreshOrders().catch(failed);
-    });
+    notifications.on('orderShipped', (order) => tell(order, 'has shipped'));
+    notifications.on('orderCancelled', (order) => tell(order, 'was cancelled'));
+    // A client result: the server waits for what this handler returns.
+    notifications.on('Confirm', (question) => ask(question));
     started.push(notifications.start());
   }
 
@@ -78,9 +96,22 @@ async function connect(name) {
   await refreshOrders();
 }
 
+function tell(order, what) {
+  const key = `${order.id} ${what}`;
+  if (told.has(key)) return;
+  told.add(key);
+  show('notifications', `Order #${order.id} (${order.item}) for ${order.customer} ${what}`);
+  refreshOrders().catch(failed);
+}
+
 async function disconnect() {
-  await Promise.all([chat?.stop(), notifications?.stop()]);
-  chat = notifications = null;
+  const connections = [chat, notifications, dashboard];
+  // Forgotten before they stop, so that what they cancel (an open feed) is not reported as an error.
+  chat = notifications = dashboard = metrics = null;
+  feed?.complete();
+  feed = null;
+  answerPending?.(false); // a question left open: nobody is there to answer it
+  await Promise.all(connections.map((connection) => connection?.stop()));
   accessToken = userName = null;
   $('logout').disabled = true;
 }
@@ -95,10 +126,90 @@ async function refreshOrders() {
       const ship = document.createElement('button');
       ship.textContent = 'Ship';
       ship.onclick = () => fetch(`/orders/${order.id}/ship`, { method: 'POST' }).then(refreshOrders).catch(failed);
-      item.append(ship);
+      const cancel = document.createElement('button');
+      cancel.textContent = 'Cancel';
+      cancel.onclick = () => cancelOrder(order, cancel);
+      item.append(ship, ' ', cancel);
     }
     $('order-list').append(item);
   }
+}
+
+/** Asks the server to cancel; it answers once the owner's page has confirmed or declined. */
+function cancelOrder(order, button) {
+  button.disabled = true;
+  button.textContent = `asking ${order.customer}…`;
+  fetch(`/orders/${order.id}/cancel`, { method: 'POST' })
+    .then(async (response) => {
+      if (!response.ok) throw new Error((await response.json()).message);
+    })
+    .catch((error) => show('notifications', error.message, 'error'))
+    .finally(() => refreshOrders().catch(failed));
+}
+
+// Questions from the server, one at a time: a later one waits until the earlier is answered.
+let questions = Promise.resolve();
+let answerPending = null; // answers the question on screen
+
+/** Shows `question` in the page's dialog and resolves with the answer: true for Yes, false for No. */
+function ask(question) {
+  const answer = questions.then(
+    () =>
+      new Promise((resolve) => {
+        $('confirm-question').textContent = question;
+        $('confirm').hidden = false;
+        const reply = (value) => {
+          $('confirm').hidden = true;
+          $('confirm-yes').onclick = $('confirm-no').onclick = answerPending = null;
+          resolve(value);
+        };
+        answerPending = reply;
+        $('confirm-yes').onclick = () => reply(true);
+        $('confirm-no').onclick = () => reply(false);
+        $('confirm-yes').focus();
+      }),
+  );
+  questions = answer;
+  return answer;
+}
+
+function dashboardStatus(text) {
+  $('dashboard-status').textContent = text;
+}
+
+/** (Re)subscribes to the metrics stream at the chosen interval; disposing the old one cancels it on the server. */
+function watchMetrics() {
+  metrics?.dispose();
+  let lastTick = 0;
+  let missed = 0;
+  const rates = [];
+  metrics = dashboard.stream('Metrics', Number($('interval').value)).subscribe({
+    next: (snapshot) => {
+      missed += snapshot.tick - lastTick - 1; // the ticks have no gaps unless updates were lost
+      lastTick = snapshot.tick;
+      rates.push(snapshot.messages.perSecond);
+      if (rates.length > 30) rates.shift();
+      render(snapshot, rates, missed);
+    },
+    complete: () => dashboardStatus('ended'),
+    error: (error) => dashboardStatus(`stopped: ${error.message}`),
+  });
+  dashboardStatus('live');
+}
+
+function render(snapshot, rates, missed) {
+  const { chat: inChat, notifications: inNotifications, dashboard: onDashboard } = snapshot.connections;
+  $('m-connections').textContent = String(inChat + inNotifications + onDashboard);
+  $('m-connections-detail').textContent = `chat ${inChat} · notifications ${inNotifications} · dashboard ${onDashboard}`;
+  $('m-rate').textContent = String(snapshot.messages.perSecond);
+  const top = Math.max(1, ...rates);
+  const points = rates.map((rate, i) => `${i * 2},${(20 - (rate / top) * 18).toFixed(1)}`);
+  $('m-spark').setAttribute('points', points.join(' '));
+  $('m-heap').textContent = `${snapshot.memoryMb.heapUsed} MB`;
+  $('m-rss').textContent = `RSS ${snapshot.memoryMb.rss} MB`;
+  $('m-lag').textContent = `${snapshot.eventLoopLagMs} ms`;
+  $('m-tick').textContent = `#${snapshot.tick}`;
+  $('m-uptime').textContent = `up ${snapshot.uptimeSeconds} s${missed > 0 ? `, ${missed} missed` : ''}`;
 }
 
 function connected(connection, hint = 'Connect first.') {
@@ -192,6 +303,40 @@ onSubmit(
   },
   'notifications',
 );
+
+$('interval').onchange = () => dashboard && watchMetrics();
+
+// The live feed: the first line opens an upload (invoke with a Subject), later lines go up the same
+// stream, and Stop completes it; the invocation then returns how many lines were shared.
+onSubmit(
+  'feed',
+  () => {
+    const line = $('feed-line').value;
+    if (feed === null) startFeed(connected(chat));
+    feed.next(line);
+    show('feed-list', `you: ${line.trim()}`, 'mine');
+    $('feed-line').value = '';
+  },
+  'feed-list',
+);
+
+function startFeed(connection) {
+  const subject = new signalR.Subject();
+  feed = subject;
+  $('feed-stop').disabled = false;
+  show('feed-list', 'you started sharing', 'notice');
+  connection
+    .invoke('ShareFeed', subject)
+    // Only while still connected: a logout ends the feed too, and cancels this invocation.
+    .then((lines) => connection === chat && show('feed-list', `you stopped sharing (${lines} ${lines === 1 ? 'line' : 'lines'})`, 'notice'))
+    .catch((error) => connection === chat && show('feed-list', error.message, 'error'))
+    .finally(() => {
+      if (feed === subject) feed = null;
+      $('feed-stop').disabled = feed === null;
+    });
+}
+
+$('feed-stop').onclick = () => feed?.complete();
 
 $('subscribe').onclick = () => {
   Promise.resolve()

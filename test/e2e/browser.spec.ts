@@ -1,30 +1,13 @@
-import { existsSync } from 'fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
-import { AppModule } from '../../sample/app.module.js';
-import { SignalRServer } from '../../src/signalr.server.js';
-import { startApp, TestApp } from '../support/app.js';
-import { decodeJwt, SAMPLE_PASSWORDS, SampleUser } from '../support/sample.js';
-import { recordPageProblems } from '../support/browser.js';
-import { waitUntil } from '../support/wait.js';
+import { decodeJwt } from '../support/sample.js';
+import { describeInBrowser, listShows, SamplePage as ChatPage, useSampleBrowser } from '../support/browser.js';
 
 /**
  * The sample page in headless Chromium (Debian's `chromium` package, driven by playwright-core, which
  * downloads nothing): the official browser bundle the sample serves, two users logging in and chatting,
  * over WebSockets and again in pages without WebSocket, where the client falls back to Server-Sent
  * Events; the admin broadcast, a per-user notification, and what anonymous users and wrong passwords get.
+ * browser-live.spec.ts drives the dashboard, the live feed and the confirmation dialog.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /**
  * The page globals the functions handed to page.evaluate / waitForFunction use: they run in Chromium,
  * and the project compiles without the DOM library, so they are declared here, for this file only.
@@ -35,98 +18,9 @@ declare const document: {
   querySelectorAll(selector: string): Iterable<{ textContent: string | null; className: string }>;
 };
 
-const installed = existsSync(CHROMIUM);
-if (!installed && process.env.CI) {
-  throw new Error(`${CHROMIUM} is missing on CI: .ci/run must install Debian's chromium package (apt-get install -y chromium).`);
-}
-const describeInBrowser = installed ? describe : describe.skip;
-if (!installed) console.warn(`browser.spec.ts skipped: ${CHROMIUM} is not installed (apt-get install chromium); CI always runs it.`);
-
-/** One user's page and what it did on the network. */
-interface ChatPage {
-  page: Page;
-  context: BrowserContext;
-  /**
-   * URLs of WebSockets the page opened (the sample connects to /hubs/chat, and once logged in to
-   * /hubs/notifications), with an `access_token` shown as `<sub of the token>`.
-   */
-  sockets: string[];
-  /** HTTP requests to the hubs: method, resource type, path with query (tokens as above) and the sub of a bearer header. */
-  hubRequests: Array<{ method: string; type: string; url: string; bearer: string | null }>;
-  /** Console warnings and errors, and uncaught page errors. */
-  problems: string[];
-  /** Set once the page logs out: its client is stopping. */
-  stopping: boolean;
-}
-
-describeInBrowser('sample page in Chromium', () => {
-  let app: TestApp;
-  let browser: Browser;
-  const pages: ChatPage[] = [];
-
-  beforeAll(async () => {
-    app = await startApp({ imports: [AppModule] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  });
-  afterEach(async () => {
-    await Promise.all(pages.splice(0).map(({ context }) => context.close()));
-    const server = app.app.get(SignalRServer);
-    await waitUntil(() => server.stats().running === 0 && server.stats().registered === 0);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
-
-  /** A URL with its `access_token` replaced by `<sub>`, the user the token names. */
-  function showToken(address: string): string {
-    const url = new URL(address);
-    const token = url.searchParams.get('access_token');
-    if (token === null) return address;
-    return url.toString().replace(/([?&]access_token=)[^&]+/, `$1<${String(decodeJwt(token).payload.sub)}>`);
-  }
-
-  /** Opens the page in a context of its own, recording what it does. */
-  async function newPage(options: { webSocket: boolean }): Promise<ChatPage> {
-    const context = await browser.newContext();
-    if (!options.webSocket) await context.addInitScript(() => void delete window.WebSocket);
-    const page = await context.newPage();
-    const chat: ChatPage = { page, context, sockets: [], hubRequests: [], problems: [], stopping: false };
-    pages.push(chat);
-    page.on('websocket', (socket) => chat.sockets.push(showToken(socket.url())));
-    page.on('request', (request) => {
-      const url = new URL(showToken(request.url()));
-      if (url.pathname.startsWith('/hubs/')) {
-        const bearer = /^Bearer (.+)$/.exec(request.headers()['authorization'] ?? '');
-        chat.hubRequests.push({
-          method: request.method(),
-          type: request.resourceType(),
-          url: decodeURIComponent(url.pathname + url.search),
-          bearer: bearer === null ? null : String(decodeJwt(bearer[1]).payload.sub),
-        });
-      }
-    });
-    recordPageProblems(page, chat.problems, () => chat.stopping);
-
-    await page.goto(app.url('/'));
-    return chat;
-  }
-
-  /**
-   * Opens the page and logs in as `name` with its demo password (`anonymous`: both fields left empty),
-   * through the page's login form.
-   */
-  async function open(name: SampleUser | 'anonymous', options: { webSocket: boolean }): Promise<ChatPage> {
-    const chat = await newPage(options);
-    const { page } = chat;
-    if (name !== 'anonymous') {
-      await page.fill('#name', name);
-      await page.fill('#password', SAMPLE_PASSWORDS[name]);
-    }
-    await page.click('#login button:not(#logout)');
-    await page.waitForFunction((who) => document.getElementById('status')!.textContent === `connected as ${who}`, name);
-    return chat;
-  }
+describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
+  const sample = useSampleBrowser();
+  const { newPage, open } = sample;
 
   /** Waits until the page's chat list (newest first) is exactly `expected`; on timeout, says what it holds. */
   async function chatShows({ page }: ChatPage, expected: string[]): Promise<void> {
@@ -153,21 +47,6 @@ describeInBrowser('sample page in Chromium', () => {
     await page.fill('#private-message', text);
     await page.click('#send-private button');
     await page.waitForFunction(() => document.getElementById('private-message')!.value === '');
-  }
-
-  /** Waits until the list `listId` (newest first) is exactly `expected`, as [text, class] pairs. */
-  async function listShows({ page }: ChatPage, listId: string, expected: Array<[string, string]>): Promise<void> {
-    const selector = `#${listId} li`;
-    const read = () => page.$$eval(selector, (items) => items.map((item) => [item.textContent, item.className]));
-    try {
-      await page.waitForFunction(
-        ([query, want]) => JSON.stringify([...document.querySelectorAll(query)].map((item) => [item.textContent, item.className])) === want,
-        [selector, JSON.stringify(expected)] as const,
-        { timeout: 5000 },
-      );
-    } catch {
-      expect(await read()).toEqual(expected);
-    }
   }
 
   async function announce({ page }: ChatPage, text: string, level: 'info' | 'warning'): Promise<void> {
@@ -208,14 +87,15 @@ describeInBrowser('sample page in Chromium', () => {
     for (const [name, chat] of [['ada', both[0]], ['bob', both[1]]] as const) {
       // Browsers cannot set headers on WebSockets: the token travels as `access_token` in the URL.
       expect([...chat.sockets].sort()).toEqual(
-        ['chat', 'notifications'].map((hub) =>
+        ['chat', 'dashboard', 'notifications'].map((hub) =>
           expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/hubs/${hub}\\?id=[^&]+&access_token=<${name}>$`)),
         ),
       );
       // Only the negotiates travel over HTTP, with the token as a bearer header; everything else went through the sockets.
       expect(chat.hubRequests.map(({ method, url, bearer }) => `${method} ${url} as ${bearer}`).sort()).toEqual([
-        `POST /hubs/chat/negotiate?negotiateVersion=1 as ${name}`,
-        `POST /hubs/notifications/negotiate?negotiateVersion=1 as ${name}`,
+        `POST /hubs/chat/negotiate?negotiateVersion=1&useStatefulReconnect=true as ${name}`,
+        `POST /hubs/dashboard/negotiate?negotiateVersion=1&useStatefulReconnect=true as ${name}`,
+        `POST /hubs/notifications/negotiate?negotiateVersion=1&useStatefulReconnect=true as ${name}`,
       ]);
       expect(chat.problems).toEqual([]);
     }
@@ -229,7 +109,7 @@ describeInBrowser('sample page in Chromium', () => {
       // Per hub: one negotiate, one event stream (its token in the URL: EventSource sets no headers), and
       // everything the client sends as POSTs to the connection's URL with a bearer header (the handshake and
       // the invocations at least); nothing else, so no long polling either.
-      for (const hub of ['chat', 'notifications']) {
+      for (const hub of ['chat', 'dashboard', 'notifications']) {
         const requests = chat.hubRequests.filter(({ url }) => url.startsWith(`/hubs/${hub}`));
         const stream = requests.find(({ type }) => type === 'eventsource');
         expect(stream).toEqual({
@@ -240,10 +120,11 @@ describeInBrowser('sample page in Chromium', () => {
         });
         const connectionUrl = stream!.url.replace(`&access_token=<${name}>`, '');
         const posts = requests.filter(({ method, url }) => method === 'POST' && url === connectionUrl);
-        expect(posts.length).toBeGreaterThanOrEqual(hub === 'chat' ? 2 : 1);
+        // The handshake, and on the chat the invocations, on the dashboard its stream's.
+        expect(posts.length).toBeGreaterThanOrEqual(hub === 'notifications' ? 1 : 2);
         expect(requests.map(({ method, url, bearer }) => `${method} ${url} as ${bearer}`).sort()).toEqual(
           [
-            `POST /hubs/${hub}/negotiate?negotiateVersion=1 as ${name}`,
+            `POST /hubs/${hub}/negotiate?negotiateVersion=1&useStatefulReconnect=true as ${name}`,
             `GET ${stream!.url} as null`,
             ...posts.map(() => `POST ${connectionUrl} as ${name}`),
           ].sort(),
@@ -258,7 +139,9 @@ describeInBrowser('sample page in Chromium', () => {
     const ada = await open('ada', { webSocket: true });
     await sendToAll(anonymous, 'hi, who is there?');
     await chatShows(ada, ['anonymous: hi, who is there?']);
-    expect(anonymous.sockets).toEqual([expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\/hubs\/chat\?id=[^&]+$/)]);
+    expect([...anonymous.sockets].sort()).toEqual(
+      ['chat', 'dashboard'].map((hub) => expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/hubs/${hub}\\?id=[^&]+$`))),
+    );
     await anonymous.page.click('#subscribe');
     await listShows(anonymous, 'notifications', [['Log in to get notifications.', 'error']]);
     expect(anonymous.problems).toEqual([]);
@@ -302,11 +185,11 @@ describeInBrowser('sample page in Chromium', () => {
     await bob.page.fill('#item', 'Bricks');
     await bob.page.click('#orders button:not(#subscribe)');
     await bob.page.waitForFunction(() => [...document.querySelectorAll('#order-list li')].some((item) => item.textContent!.includes('Bricks for bob: pending')));
-    const orders = (await (await fetch(app.url('/orders'))).json()) as Array<{ id: string; item: string }>;
+    const orders = (await (await fetch(sample.app.url('/orders'))).json()) as Array<{ id: string; item: string }>;
     const order = orders.find(({ item }) => item === 'Bricks')!;
 
     // Shipped from outside the page, as `curl -X POST /orders/<id>/ship` would.
-    expect((await fetch(app.url(`/orders/${order.id}/ship`), { method: 'POST' })).status).toBe(200);
+    expect((await fetch(sample.app.url(`/orders/${order.id}/ship`), { method: 'POST' })).status).toBe(200);
     await listShows(bob, 'notifications', [[`Order #${order.id} (Bricks) for bob has shipped`, '']]);
     // Grace's page got nothing: what was sent to her connection before has arrived once a later call returns.
     await grace.page.click('#subscribe');

@@ -185,6 +185,10 @@ describe('sample app', () => {
         new Error(HUB_ERROR('LeaveRoom', "You are not in room 'nowhere'.")),
       );
       await expect(ada.invoke('SendPrivate', '', 'hi')).rejects.toThrow(new Error(HUB_ERROR('SendPrivate', 'User must not be empty.')));
+      // Helpers of the hub are not hub methods.
+      await expect(ada.invoke('RequireMembership', 'nowhere')).rejects.toThrow(
+        new Error("Failed to invoke 'RequireMembership' due to an error on the server. HubException: Method does not exist."),
+      );
 
       const echo = nextCall(ada, 'message');
       await ada.invoke('SendMessage', 'still here');

@@ -1,4 +1,42 @@
-import type { Page } from 'playwright-core';
+import { existsSync } from 'fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { AppModule } from '../../sample/app.module.js';
+import { SignalRServer } from '../../src/signalr.server.js';
+import { startApp, TestApp } from './app.js';
+import { decodeJwt, SAMPLE_PASSWORDS, SampleUser } from './sample.js';
+import { waitUntil } from './wait.js';
+
+/**
+ * The page globals the functions handed to page.evaluate / waitForFunction use: they run in Chromium,
+ * and the project compiles without the DOM library, so they are declared here, for this file only.
+ */
+declare const document: {
+  getElementById(id: string): { textContent: string | null; value: string } | null;
+  querySelectorAll(selector: string): Iterable<{ textContent: string | null; className: string }>;
+};
+
+/** Debian's Chromium, which playwright-core drives (it downloads no browser). */
+export const CHROMIUM = '/usr/bin/chromium';
+/** Without the background-networking flags Chromium keeps dialling Google's hosts, which this network refuses. */
+export const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** `describe` when Chromium is installed; else `describe.skip` with a warning (and an error on CI, which must have it). */
+export function describeInBrowser(spec: string): jest.Describe {
+  if (existsSync(CHROMIUM)) return describe;
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing on CI: .ci/run must install Debian's chromium package (apt-get install -y chromium).`);
+  console.warn(`${spec} skipped: ${CHROMIUM} is not installed (apt-get install chromium); CI always runs it.`);
+  return describe.skip;
+}
 
 /**
  * Records what a page reports as wrong into `problems`: console errors and warnings, page errors, and
@@ -21,4 +59,128 @@ export function recordPageProblems(page: Page, problems: string[], isStopping: (
     if (isStopping() && failure === `404 POST ${url.pathname}` && url.pathname.startsWith('/hubs/')) return;
     problems.push(`response: ${failure}`);
   });
+}
+
+/** One user's sample page and what it did on the network. */
+export interface SamplePage {
+  page: Page;
+  context: BrowserContext;
+  /**
+   * URLs of WebSockets the page opened (the sample connects to /hubs/chat and /hubs/dashboard, and once
+   * logged in to /hubs/notifications), with an `access_token` shown as `<sub of the token>`.
+   */
+  sockets: string[];
+  /** HTTP requests to the hubs: method, resource type, path with query (tokens as above) and the sub of a bearer header. */
+  hubRequests: Array<{ method: string; type: string; url: string; bearer: string | null }>;
+  /** Console warnings and errors, and uncaught page errors. */
+  problems: string[];
+  /** Set once the page logs out: its client is stopping. */
+  stopping: boolean;
+}
+
+/** A URL with its `access_token` replaced by `<sub>`, the user the token names. */
+export function showToken(address: string): string {
+  const url = new URL(address);
+  const token = url.searchParams.get('access_token');
+  if (token === null) return address;
+  return url.toString().replace(/([?&]access_token=)[^&]+/, `$1<${String(decodeJwt(token).payload.sub)}>`);
+}
+
+/**
+ * The sample app and one Chromium for a describe block; pages opened with `newPage`/`open` are closed
+ * after each test, and the server is quiet before the next.
+ */
+export function useSampleBrowser() {
+  const state = { app: undefined as unknown as TestApp, browser: undefined as unknown as Browser };
+  const pages: SamplePage[] = [];
+
+  beforeAll(async () => {
+    state.app = await startApp({ imports: [AppModule] });
+    state.browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  });
+  afterEach(async () => {
+    await Promise.all(pages.splice(0).map(({ context }) => context.close()));
+    const server = state.app.app.get(SignalRServer);
+    await waitUntil(() => server.stats().running === 0 && server.stats().registered === 0);
+  });
+  afterAll(async () => {
+    await state.browser?.close();
+    await state.app?.close();
+  });
+
+  /** Opens the page in a context of its own, recording what it does. */
+  async function newPage(options: { webSocket: boolean }): Promise<SamplePage> {
+    const context = await state.browser.newContext();
+    if (!options.webSocket) await context.addInitScript(() => void delete (globalThis as { WebSocket?: unknown }).WebSocket);
+    const page = await context.newPage();
+    const sample: SamplePage = { page, context, sockets: [], hubRequests: [], problems: [], stopping: false };
+    pages.push(sample);
+    page.on('websocket', (socket) => sample.sockets.push(showToken(socket.url())));
+    page.on('request', (request) => {
+      const url = new URL(showToken(request.url()));
+      if (url.pathname.startsWith('/hubs/')) {
+        const bearer = /^Bearer (.+)$/.exec(request.headers()['authorization'] ?? '');
+        sample.hubRequests.push({
+          method: request.method(),
+          type: request.resourceType(),
+          url: decodeURIComponent(url.pathname + url.search),
+          bearer: bearer === null ? null : String(decodeJwt(bearer[1]).payload.sub),
+        });
+      }
+    });
+    recordPageProblems(page, sample.problems, () => sample.stopping);
+    await page.goto(state.app.url('/'));
+    return sample;
+  }
+
+  /**
+   * Opens the page and logs in as `name` with its demo password (`anonymous`: both fields left empty),
+   * through the page's login form.
+   */
+  async function open(name: SampleUser | 'anonymous', options: { webSocket: boolean }): Promise<SamplePage> {
+    const sample = await newPage(options);
+    const { page } = sample;
+    if (name !== 'anonymous') {
+      await page.fill('#name', name);
+      await page.fill('#password', SAMPLE_PASSWORDS[name]);
+    }
+    await page.click('#login button:not(#logout)');
+    await page.waitForFunction((who) => document.getElementById('status')!.textContent === `connected as ${who}`, name);
+    return sample;
+  }
+
+  return {
+    get app() {
+      return state.app;
+    },
+    get browser() {
+      return state.browser;
+    },
+    newPage,
+    open,
+  };
+}
+
+/** Waits until the list `listId` (newest first) is exactly `expected`, as [text, class] pairs; on timeout, says what it holds. */
+export async function listShows({ page }: SamplePage, listId: string, expected: Array<[string, string]>): Promise<void> {
+  const selector = `#${listId} li`;
+  const read = () => page.$$eval(selector, (items) => items.map((item) => [item.textContent, item.className]));
+  try {
+    await page.waitForFunction(
+      ([query, want]) => JSON.stringify([...document.querySelectorAll(query)].map((item) => [item.textContent, item.className])) === want,
+      [selector, JSON.stringify(expected)] as const,
+      { timeout: 5000 },
+    );
+  } catch {
+    expect(await read()).toEqual(expected);
+  }
+}
+
+/** Waits until the element's text is `expected`; on timeout, fails with what it shows. */
+export async function textShows({ page }: SamplePage, id: string, expected: string, timeout = 5000): Promise<void> {
+  try {
+    await page.waitForFunction(([element, want]) => document.getElementById(element)!.textContent === want, [id, expected] as const, { timeout });
+  } catch {
+    expect(await page.textContent(`#${id}`)).toBe(expected);
+  }
 }

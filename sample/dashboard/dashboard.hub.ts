@@ -1,0 +1,78 @@
+import { IntervalHistogram, monitorEventLoopDelay } from 'perf_hooks';
+import { setTimeout as delay } from 'timers/promises';
+import { Hub, HubException, StreamCancellation } from '../../src/index.js';
+import { MetricsService, MetricsSnapshot } from './metrics.service.js';
+
+/** The shortest and longest update interval a client may ask for, in milliseconds. */
+export const METRICS_INTERVAL = { min: 100, max: 60_000 } as const;
+
+/**
+ * The live dashboard: `connection.stream('Metrics', intervalMs)` sends a MetricsSnapshot at once and
+ * then every `intervalMs`, until the client disposes its subscription or the connection ends. Open to
+ * anonymous users, like the chat. With stateful reconnect a dropped WebSocket comes back to the same
+ * connection, so the stream goes on without a gap (the `tick` numbers show it).
+ */
+@Hub('/hubs/dashboard', { allowStatefulReconnects: true })
+export class DashboardHub extends Hub {
+  constructor(private readonly counters: MetricsService) {
+    super();
+  }
+
+  onConnected(): void {
+    this.counters.connected('dashboard');
+  }
+
+  onDisconnected(): void {
+    this.counters.disconnected('dashboard');
+  }
+
+  /**
+   * Not a generator itself, so that a bad interval fails the call ("An unexpected error occurred
+   * invoking 'Metrics' on the server. HubException: ...") before any stream starts.
+   */
+  metrics(intervalMs: number, @StreamCancellation() signal: AbortSignal): AsyncIterable<MetricsSnapshot> {
+    if (!Number.isInteger(intervalMs) || intervalMs < METRICS_INTERVAL.min || intervalMs > METRICS_INTERVAL.max) {
+      throw new HubException(`Interval must be a whole number of milliseconds from ${METRICS_INTERVAL.min} to ${METRICS_INTERVAL.max}.`);
+    }
+    return updates(this.counters, intervalMs, signal);
+  }
+}
+
+/** How often the event-loop histogram samples, in milliseconds. */
+const LAG_RESOLUTION_MS = 10;
+
+/**
+ * The 99th percentile of event-loop delay in nanoseconds. The histogram records the time between its
+ * samples, so an idle loop shows the resolution itself: only what lies beyond it is lag. An empty
+ * histogram reports its lowest bucket, not 0.
+ */
+function lagBeyondResolution(lag: IntervalHistogram): number {
+  return lag.count === 0 ? 0 : Math.max(0, lag.percentile(99) - LAG_RESOLUTION_MS * 1e6);
+}
+
+/**
+ * One client's updates. Dispose (or the end of the connection) fires `signal`: the pending wait
+ * rejects, the loop ends and `finally` stops this stream's event-loop histogram. A function rather
+ * than a method: every public method of a hub is invocable, TypeScript's `private` included.
+ */
+async function* updates(counters: MetricsService, intervalMs: number, signal: AbortSignal): AsyncGenerator<MetricsSnapshot> {
+  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  lag.enable();
+  counters.streams.running++;
+  counters.streams.started++;
+  try {
+    let previous: { at: number; messages: number } | null = null;
+    for (let tick = 1; !signal.aborted; tick++) {
+      const snapshot = counters.snapshot(tick, previous, lagBeyondResolution(lag));
+      lag.reset();
+      previous = { at: Date.parse(snapshot.at), messages: snapshot.messages.total };
+      yield snapshot;
+      await delay(intervalMs, undefined, { signal });
+    }
+  } catch (error) {
+    if (!signal.aborted) throw error; // the wait rejects with an AbortError on cancellation: not a failure
+  } finally {
+    lag.disable();
+    counters.streams.running--;
+  }
+}
