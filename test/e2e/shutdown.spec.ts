@@ -188,7 +188,8 @@ describe('graceful shutdown', () => {
 
     // The default drain timeout is 5 s: streams must not hold it.
     expect(await timed(app.close())).toBeLessThan(2000);
-    expect(journal.events.filter((event) => event === 'ticks ended')).toHaveLength(3);
+    // Each generator was told to return; one that was awaiting its timer runs its finally when that fires.
+    await waitUntil(() => journal.events.filter((event) => event === 'ticks ended').length === 3);
   });
 
   it('cuts off a WebSocket that does not answer the close frame after 1 s, not the usual 5 s', async () => {
