@@ -1,7 +1,12 @@
 import type { IncomingMessage, Server, ServerResponse } from 'http';
 import type { Duplex } from 'stream';
 import { rejectUpgrade } from './http-responses.js';
-import type { HubEndpoint } from './hub-endpoint.js';
+
+/** What the router serves at a path: a hub's endpoint or a connection handler's. */
+export interface RoutedEndpoint {
+  handleRequest(req: IncomingMessage, res: ServerResponse, isNegotiate: boolean): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -15,7 +20,7 @@ const NEGOTIATE_SUFFIX = '/negotiate';
  * destroys upgrades it does not own never sees a hub's upgrade.
  */
 export class HubHttpRouter {
-  private readonly endpoints = new Map<string, HubEndpoint>();
+  private readonly endpoints = new Map<string, RoutedEndpoint>();
   private server: Server | null = null;
   private requestListeners: RequestListener[] = [];
   private upgradeListeners: UpgradeListener[] = [];
@@ -23,7 +28,7 @@ export class HubHttpRouter {
   private readonly onUpgrade: UpgradeListener = (req, socket, head) => this.routeUpgrade(req, socket, head);
 
   /** Routes `path` (matched case-insensitively, as ASP.NET Core does) to an endpoint. */
-  add(path: string, endpoint: HubEndpoint): void {
+  add(path: string, endpoint: RoutedEndpoint): void {
     this.endpoints.set(path.toLowerCase(), endpoint);
   }
 
@@ -71,7 +76,7 @@ export class HubHttpRouter {
     for (const listener of this.upgradeListeners) listener.call(this.server, req, socket, head);
   }
 
-  private match(url: string | undefined): { endpoint: HubEndpoint; negotiate: boolean } | null {
+  private match(url: string | undefined): { endpoint: RoutedEndpoint; negotiate: boolean } | null {
     if (url === undefined) return null;
     const queryStart = url.indexOf('?');
     let path = (queryStart === -1 ? url : url.slice(0, queryStart)).toLowerCase();

@@ -1,6 +1,13 @@
-import type { HubConnection } from '../connection/hub-connection.js';
 import type { TransportName } from '../connection/connection-transport.js';
 import { HttpTexts } from '../signalr.messages.js';
+
+/** What negotiate tells about a connection. */
+interface NegotiatedConnection {
+  readonly connectionId: string;
+  readonly connectionToken: string;
+  /** Stateful reconnect was asked for and granted (hubs only). */
+  readonly statefulRequested?: boolean;
+}
 
 /** Highest negotiate version this server speaks. */
 export const MAX_NEGOTIATE_VERSION = 1;
@@ -28,7 +35,7 @@ export function readNegotiateVersion(query: URLSearchParams): { version: number 
 }
 
 /** The negotiate response body, with .NET's property order. */
-export function negotiateResponse(version: number, connection: HubConnection, transports: readonly TransportName[]): string {
+export function negotiateResponse(version: number, connection: NegotiatedConnection, transports: readonly TransportName[]): string {
   // .NET's property order: the stateful reconnect flag first, and only when granted (JS rejects an unsolicited one).
   const body: Record<string, unknown> = connection.statefulRequested ? { useStatefulReconnect: true } : {};
   body.negotiateVersion = version;

@@ -1,0 +1,274 @@
+import { parse as parseCookies } from 'cookie';
+import type { IncomingMessage, ServerResponse } from 'http';
+import type { Duplex } from 'stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { CorsPolicy, type HubCorsOptions } from '../auth/cors-policy.js';
+import type { ConnectionTransport, TransportEvents, TransportName, TransportOwner } from '../connection/connection-transport.js';
+import type { HubRequest } from '../interfaces/hub-request.interface.js';
+import { InvalidDataError } from '../protocol/protocol-errors.js';
+import { HttpTexts } from '../signalr.messages.js';
+import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
+import type { RoutedEndpoint } from './http-router.js';
+import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
+import { readNegotiateVersion } from './negotiate.js';
+import { ServerSentEventsTransport } from './server-sent-events.transport.js';
+import { WebSocketTransport } from './websocket.transport.js';
+
+/** Who the caller is, decided from the HTTP request that carries a connection. */
+export interface EndpointIdentity {
+  authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
+  userIdProvider: (user: unknown) => string | null | undefined;
+}
+
+/** What every endpoint's connections have: ids, a state that starts at 'negotiated', and the transport. */
+export interface EndpointConnection extends TransportOwner {
+  readonly connectionId: string;
+  readonly connectionToken: string;
+  state: string;
+}
+
+/** The settings an endpoint's HTTP surface depends on. */
+export interface EndpointSettings {
+  readonly transports: readonly TransportName[];
+  readonly cors: HubCorsOptions | null;
+  readonly requireAuthentication: boolean;
+  /** `ws`'s limit on one frame (the connection loop may apply finer limits of its own). */
+  readonly maxFrameSize: number;
+}
+
+export function toHubRequest(req: IncomingMessage): HubRequest {
+  const url = req.url ?? '/';
+  const parsed = new URL(url, 'http://localhost');
+  const headers = req.headers;
+  let cookies: Record<string, string | undefined> | undefined;
+  // Nothing here refers to `req` itself: a long-lived connection must not keep the request alive.
+  return {
+    method: req.method ?? 'GET',
+    url,
+    path: parsed.pathname,
+    query: parsed.searchParams,
+    headers,
+    get cookies() {
+      return (cookies ??= headers.cookie ? parseCookies(headers.cookie) : {});
+    },
+    remoteAddress: req.socket.remoteAddress,
+  };
+}
+
+/** The user for a request: undefined when anonymous, or REFUSED. */
+export const REFUSED: unique symbol = Symbol('refused');
+
+/**
+ * The HTTP surface of one connection endpoint, as ASP.NET Core's HttpConnectionDispatcher: negotiate,
+ * WebSocket upgrades (with or without negotiate), event streams, polls, sends and DELETE, with the
+ * reference's status codes. What a connection is and what runs on it (the hub protocol loop, or a
+ * raw connection handler) is the subclass's part.
+ */
+export abstract class ConnectionEndpoint<C extends EndpointConnection> implements RoutedEndpoint {
+  protected readonly wss: WebSocketServer;
+  /** The tail of each connection's POST queue: sends are applied one request at a time, as .NET does. */
+  private readonly sendQueues = new WeakMap<C, Promise<void>>();
+  /** Browser origins allowed; null when the endpoint has no origin checks. */
+  private readonly cors: CorsPolicy | null;
+  /**
+   * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
+   * the requests of running connections (sends, polls, DELETE) are still served until they close.
+   */
+  draining = false;
+
+  constructor(
+    readonly path: string,
+    private readonly settings: EndpointSettings,
+    protected readonly identity: EndpointIdentity,
+    /** Where transports report what they receive and their end. */
+    private readonly events: TransportEvents<C>,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: settings.maxFrameSize,
+      // Text is checked by whoever reads it, with the protocol's error instead of a 1007 close.
+      skipUTF8Validation: true,
+    });
+    this.cors = settings.cors ? new CorsPolicy(settings.cors) : null;
+  }
+
+  /** The connection a token names, if it is still known. */
+  protected abstract find(token: string): C | undefined;
+  /** A new connection (version 0 uses the id as the token); `negotiate` is null when the client skipped negotiation. */
+  protected abstract create(negotiateVersion: number, negotiate: HubRequest | null): C;
+  protected abstract negotiateBody(negotiateVersion: number, connection: C): string;
+  /** The request that starts a transport decided who the user is. */
+  protected abstract claim(connection: C, user: unknown): void;
+  /** The transport started: the connection's life begins. */
+  protected abstract start(connection: C, transport: ConnectionTransport, request: HubRequest): void;
+  /** A POST's body for a connection on SSE or long polling; throws InvalidDataError (413) when too large. */
+  protected abstract receiveBody(req: IncomingMessage, connection: C): Promise<void>;
+  /** A WebSocket upgrade whose connection never started (the socket went away during the upgrade). */
+  protected abstract abandon(connection: C): void;
+
+  /** A WebSocket for a connection that already has a transport: refused (hubs may re-attach instead). */
+  protected upgradeTaken(_req: IncomingMessage, socket: Duplex, _head: Buffer, _request: HubRequest, connection: C): void | Promise<void> {
+    this.rejectTaken(connection, socket);
+  }
+
+  /** Requests on `{path}/negotiate` and on `{path}` that are not upgrades. */
+  handleRequest(req: IncomingMessage, res: ServerResponse, isNegotiate: boolean): void {
+    // A refused origin (403) or a preflight (204) is answered by the CORS policy; others get its headers.
+    if (this.cors !== null && this.cors.handleRequest(req, res)) return;
+    const work = isNegotiate ? this.negotiate(req, res) : this.handleTransportRequest(req, res);
+    work.catch(() => {
+      if (!res.headersSent) sendText(res, 500);
+      else res.destroy();
+    });
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.cors !== null && !this.cors.allowsUpgrade(req)) return rejectUpgrade(socket, 403);
+    this.upgrade(req, socket, head).catch(() => rejectUpgrade(socket, 500));
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+
+  private async negotiate(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return sendText(res, 405);
+    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
+    const request = toHubRequest(req);
+    const version = readNegotiateVersion(request.query);
+    if ('error' in version) return sendJson(res, 200, JSON.stringify({ error: version.error }));
+    if ((await this.identify(request)) === REFUSED) return sendText(res, 401);
+    const connection = this.create(version.version, request);
+    sendJson(res, 200, this.negotiateBody(version.version, connection));
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
+    const request = toHubRequest(req);
+    const token = request.query.get('id');
+    const existing = token === null ? undefined : this.find(token);
+    if (token !== null && existing === undefined) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+    if (!this.settings.transports.includes('WebSockets')) return rejectUpgrade(socket, 404, HttpTexts.transportNotSupported('WebSockets'));
+    if (existing !== undefined && existing.state !== 'negotiated') return this.upgradeTaken(req, socket, head, request, existing);
+
+    const user = await this.identify(request);
+    if (user === REFUSED) return rejectUpgrade(socket, 401);
+    if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
+    // Without an id the client skipped negotiation: the connection starts here (negotiate version 0).
+    const connection = existing ?? this.create(0, null);
+    if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
+    this.claim(connection, user);
+    let upgraded = false;
+    // A socket that goes away during the upgrade never reaches the callback: its connection goes too.
+    socket.once('close', () => {
+      if (!upgraded) this.abandon(connection);
+    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      upgraded = true;
+      this.start(connection, this.webSocketTransport(ws, connection), request);
+    });
+  }
+
+  /** A WebSocket transport for `connection` on `ws`. */
+  protected webSocketTransport(ws: WebSocket, connection: C): WebSocketTransport<C> {
+    return new WebSocketTransport(ws, connection, this.events);
+  }
+
+  /** Every other request on the path: SSE streams, polls, sends and deletes. */
+  private async handleTransportRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return sendText(res, 405);
+    const request = toHubRequest(req);
+    const connection = this.lookup(request, res);
+    if (connection === null) return;
+    if (method === 'POST') return this.receiveSend(req, res, connection);
+    if (method === 'DELETE') return this.terminate(res, connection);
+
+    const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
+    if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+    const current = connection.transport;
+    if (current === null) return this.startHttpTransport(wanted, request, res, connection);
+    if (current.name !== wanted) return sendText(res, 400, HttpTexts.cannotChangeTransport);
+    if (current instanceof LongPollingTransport) return current.accept(res);
+    sendText(res, 409); // a second event stream for one connection
+  }
+
+  /** The request that starts an HTTP transport also decides who the connection's user is. */
+  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, connection: C): Promise<void> {
+    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
+    const user = await this.identify(request);
+    if (user === REFUSED) return sendText(res, 401);
+    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
+    if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
+    this.claim(connection, user);
+    if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.events), request);
+    // The first poll starts the connection and returns at once, empty.
+    this.start(connection, new LongPollingTransport(connection, this.events), request);
+    answerFirstPoll(res);
+  }
+
+  /** Client-to-server bytes for SSE and long polling; one POST per connection at a time, in order. */
+  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: C): Promise<void> {
+    if (connection.transport?.name === 'WebSockets') return sendText(res, 405, HttpTexts.postOnWebSocket);
+    const previous = this.sendQueues.get(connection);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    this.sendQueues.set(connection, mine);
+    try {
+      await previous;
+      if (connection.state === 'closed') return sendText(res, 404);
+      await this.receiveBody(req, connection);
+      sendText(res, 200);
+    } catch (error) {
+      // A body that breaks off is 400; bytes beyond the limit (where one applies to a body) are 413.
+      if (!res.headersSent) sendText(res, error instanceof InvalidDataError ? 413 : 400);
+    } finally {
+      release();
+      if (this.sendQueues.get(connection) === mine) this.sendQueues.delete(connection);
+    }
+  }
+
+  private terminate(res: ServerResponse, connection: C): void {
+    const transport = connection.transport;
+    if (!(transport instanceof LongPollingTransport)) return sendText(res, 400, HttpTexts.deleteNotLongPolling);
+    transport.terminate();
+    sendText(res, 202);
+  }
+
+  private lookup(request: HubRequest, res: ServerResponse): C | null {
+    const token = request.query.get('id');
+    if (token === null || token === '') {
+      sendText(res, 400, HttpTexts.connectionIdRequired);
+      return null;
+    }
+    const connection = this.find(token);
+    if (connection === undefined) {
+      sendText(res, 404, HttpTexts.connectionNotFound);
+      return null;
+    }
+    return connection;
+  }
+
+  /** A connection that already has a transport: a different kind is refused with 400, a second socket with 409. */
+  protected rejectTaken(connection: C, socket: Duplex): void {
+    const current = connection.transport?.name;
+    if (current !== undefined && current !== 'WebSockets') rejectUpgrade(socket, 400, HttpTexts.cannotChangeTransport);
+    else rejectUpgrade(socket, 409);
+  }
+
+  /**
+   * The user for this request, undefined when anonymous, or REFUSED when `authenticate` threw or,
+   * with `requireAuthentication`, found no user.
+   */
+  protected async identify(request: HubRequest): Promise<unknown> {
+    let user: unknown;
+    try {
+      user = await this.identity.authenticate?.(request);
+    } catch {
+      return REFUSED;
+    }
+    return (user === undefined || user === null) && this.settings.requireAuthentication ? REFUSED : user;
+  }
+}
