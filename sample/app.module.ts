@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { jwtAuthenticator, SignalRModule } from '../src/index.js';
+import { jwtAuthenticator, redisBackplane, SignalRModule } from '../src/index.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ChatHub } from './chat/chat.hub.js';
 import { DashboardHub } from './dashboard/dashboard.hub.js';
@@ -16,7 +16,8 @@ import { StaticController } from './static.controller.js';
  * (with a live feed uploaded as a stream), a notification hub for signed-in users fed by a REST API
  * (which also asks owners to confirm a cancellation, a client result), a dashboard hub streaming
  * metrics, and a browser page at `/`.
- * Everything lives in memory, so `npm start` needs nothing else running.
+ * Everything lives in memory, so `npm start` needs nothing else running; with REDIS_URL set, several
+ * instances form one cluster on that Redis (`npm run start:cluster`).
  */
 @Module({
   imports: [
@@ -29,6 +30,8 @@ import { StaticController } from './static.controller.js';
         // browsers' WebSockets and event streams carry it). No token: anonymous. A token that does not
         // verify (bad signature, `alg: none`, expired): 401. The verified payload is the user.
         authenticate: jwtAuthenticator(jwt, { algorithms: ['HS256'] }),
+        // With REDIS_URL (as `npm run start:cluster` sets it), instances share hubs through Redis.
+        backplane: process.env.REDIS_URL ? redisBackplane({ url: process.env.REDIS_URL }) : undefined,
       }),
     }),
   ],

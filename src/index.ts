@@ -29,6 +29,11 @@ export { ClientResultTexts } from './lifetime/client-results.js';
 export type { ServerMethodArgs, ServerMethodName, ServerMethodResult, ServerMethods, TypedHubConnection } from './client/index.js';
 export { GroupManager } from './clients/group-manager.js';
 export { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
+export type { HubBackplane } from './lifetime/hub-backplane.js';
+export type { HubPresence, PresenceEvent, PresenceSubscription } from './lifetime/hub-presence.js';
+// Scale-out on Redis (needs the optional `ioredis` package, loaded only when a backplane is made).
+export { redisBackplane } from './redis/redis-backplane.js';
+export type { RedisBackplaneOptions } from './redis/redis-backplane.js';
 export type { TransportName } from './connection/connection-transport.js';
 export { extractAccessToken } from './auth/access-token.js';
 export type { AccessTokenSources } from './auth/access-token.js';
@@ -37,3 +42,8 @@ export type { JwtAuthenticatorOptions, JwtVerifier } from './auth/jwt-authentica
 export { passportAuthenticator } from './auth/passport-authenticator.js';
 export type { PassportAuthenticatorOptions, PassportLike, PassportRequest } from './auth/passport-authenticator.js';
 export type { HubCorsOptions } from './auth/cors-policy.js';
+// Raw connections without the hub protocol (ASP.NET Core's MapConnectionHandler).
+export { ConnectionHandler } from './connection-handlers/connection-handler.decorator.js';
+export type { ConnectionHandlerOptions, OnRawConnection } from './connection-handlers/connection-handler.decorator.js';
+export { RawConnection } from './connection-handlers/raw-connection.js';
+export type { RawMessage } from './connection-handlers/raw-connection-state.js';

@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { ConnectionHandlerExplorer } from './connection-handlers/connection-handler-explorer.js';
 import { knownHubClasses } from './decorators/hub-classes.js';
 import { getHubContextToken } from './decorators/inject-hub-context.decorator.js';
 import { HubExplorer } from './hub/hub-explorer.js';
@@ -41,7 +42,7 @@ function withHubContexts(module: DynamicModule): DynamicModule {
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [HubExplorer, HubInvokerFactory, SignalRHubRegistry, SignalRServer],
+  providers: [HubExplorer, ConnectionHandlerExplorer, HubInvokerFactory, SignalRHubRegistry, SignalRServer],
   exports: [SignalRHubRegistry],
 })
 export class SignalRModule extends ConfigurableModuleClass {

@@ -1,8 +1,13 @@
-import { Injectable, Type } from '@nestjs/common';
+import { Inject, Injectable, Optional, Type } from '@nestjs/common';
 import { GroupManager } from './clients/group-manager.js';
 import { HubContext } from './clients/hub-context.js';
+import type { SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
 import { DefaultHubLifetimeManager } from './lifetime/default-hub-lifetime-manager.js';
 import type { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
+import type { HubProtocol } from './protocol/hub-protocol.js';
+import { JsonHubProtocol } from './protocol/json-hub-protocol.js';
+import { MessagePackHubProtocol } from './protocol/messagepack-hub-protocol.js';
+import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 
 interface HubState {
   lifetime: HubLifetimeManager;
@@ -10,10 +15,20 @@ interface HubState {
   context: HubContext | null;
 }
 
-/** One lifetime manager per hub class, shared by the hub's connections and every HubContext of it. */
+/**
+ * One lifetime manager per hub class, shared by the hub's connections and every HubContext of it:
+ * the backplane's when the module has one, in memory otherwise.
+ */
 @Injectable()
 export class SignalRHubRegistry {
   private readonly hubs = new Map<Type<unknown>, HubState>();
+  /** The protocol instances every connection writes with; a backplane prepares bytes for the same ones. */
+  readonly protocols: ReadonlyMap<string, HubProtocol> = new Map<string, HubProtocol>([
+    ['json', new JsonHubProtocol()],
+    ['messagepack', new MessagePackHubProtocol()],
+  ]);
+
+  constructor(@Optional() @Inject(SIGNALR_MODULE_OPTIONS) private readonly options: SignalRModuleOptions | null = null) {}
 
   lifetimeFor(hub: Type<unknown>): HubLifetimeManager {
     return this.state(hub).lifetime;
@@ -33,10 +48,18 @@ export class SignalRHubRegistry {
     return [...this.hubs].filter(([, state]) => state.context !== null).map(([hub]) => hub);
   }
 
+  /** On shutdown, after every connection closed: each manager lets go, then the backplane's connections close. */
+  async close(): Promise<void> {
+    const states = [...this.hubs.values()];
+    await Promise.all(states.map((state) => state.lifetime.close().catch(() => undefined)));
+    await this.options?.backplane?.close();
+  }
+
   private state(hub: Type<unknown>): HubState {
     let state = this.hubs.get(hub);
     if (state === undefined) {
-      const lifetime = new DefaultHubLifetimeManager();
+      const backplane = this.options?.backplane;
+      const lifetime = backplane ? backplane.createLifetimeManager(hub, this.protocols) : new DefaultHubLifetimeManager();
       state = { lifetime, groups: new GroupManager(lifetime), context: null };
       this.hubs.set(hub, state);
     }

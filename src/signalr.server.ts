@@ -9,8 +9,11 @@ import {
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'http';
 import { ConnectionScope } from './clients/connection-scope.js';
+import { ConnectionHandlerExplorer, resolveConnectionHandlerOptions, type ConnectionHandlerDescriptor } from './connection-handlers/connection-handler-explorer.js';
+import { RawConnectionEndpoint } from './connection-handlers/raw-connection-endpoint.js';
 import { HubConnectionHandler } from './connection/hub-connection-handler.js';
 import { KeepAliveTicker } from './connection/keep-alive.js';
+import { reachableFirst } from './lifetime/reachable-first.js';
 import type { HubDescriptor } from './hub/hub-descriptor.js';
 import { HubDispatcher } from './hub/hub-dispatcher.js';
 import { HubExplorer, normalizeHubPath } from './hub/hub-explorer.js';
@@ -18,9 +21,6 @@ import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
 import type { ResolvedHubOptions, SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
 import { forwardFastifyBindings } from './platforms/fastify.js';
 import { MessageType } from './protocol/hub-messages.js';
-import type { HubProtocol } from './protocol/hub-protocol.js';
-import { JsonHubProtocol } from './protocol/json-hub-protocol.js';
-import { MessagePackHubProtocol } from './protocol/messagepack-hub-protocol.js';
 import { DEFAULT_HUB_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './signalr.constants.js';
 import { LogTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
@@ -56,8 +56,10 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private readonly router = new HubHttpRouter();
   private readonly handlers: HubConnectionHandler[] = [];
   private readonly endpoints: HubEndpoint[] = [];
-  private readonly protocols: ReadonlyMap<string, HubProtocol> = new Map<string, HubProtocol>([['json', new JsonHubProtocol()], ['messagepack', new MessagePackHubProtocol()]]);
   private hubs: HubDescriptor[] = [];
+  /** `@ConnectionHandler()` providers: raw connections without the hub protocol. */
+  private connectionHandlers: ConnectionHandlerDescriptor[] = [];
+  private readonly rawEndpoints: RawConnectionEndpoint[] = [];
   private ticker: KeepAliveTicker | null = null;
 
   constructor(
@@ -67,16 +69,18 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly adapterHost: HttpAdapterHost,
     private readonly appConfig: ApplicationConfig,
     private readonly invokers: HubInvokerFactory,
+    private readonly connectionHandlerExplorer: ConnectionHandlerExplorer,
   ) {}
 
   onModuleInit(): void {
     this.hubs = this.explorer.explore();
+    this.connectionHandlers = this.connectionHandlerExplorer.explore(this.hubs);
   }
 
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (!server) {
-      if (this.hubs.length > 0) this.logger.warn(LogTexts.noHttpServer);
+      if (this.hubs.length > 0 || this.connectionHandlers.length > 0) this.logger.warn(LogTexts.noHttpServer);
       return;
     }
     const served = new Set(this.hubs.map((hub) => hub.metatype));
@@ -91,7 +95,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
       this.router.add(path, endpoint);
       this.logger.log(`Mapped hub ${hub.name} at ${path}`);
     }
-    if (this.hubs.length === 0) return;
+    this.serveConnectionHandlers();
+    if (this.hubs.length === 0 && this.rawEndpoints.length === 0) return;
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));
     this.ticker.add(this.connections);
     for (const handler of this.handlers) this.ticker.add(handler);
@@ -107,14 +112,21 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
    */
   async beforeApplicationShutdown(): Promise<void> {
     for (const endpoint of this.endpoints) endpoint.draining = true;
+    for (const endpoint of this.rawEndpoints) endpoint.draining = true;
     const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
-    await Promise.all(this.handlers.map((handler) => handler.closeAll({ type: MessageType.Close, allowReconnect: true }, timeout)));
+    await Promise.all([
+      ...this.handlers.map((handler) => handler.closeAll({ type: MessageType.Close, allowReconnect: true }, timeout)),
+      ...this.rawEndpoints.map((endpoint) => endpoint.closeAll(timeout)),
+    ]);
+    for (const endpoint of this.rawEndpoints) endpoint.close();
     this.ticker?.stop();
     for (const endpoint of this.endpoints) endpoint.close();
     // A long poll outstanding at close got the Close. A long-polling client between two polls has it
     // queued; its connection is dropped now rather than kept for that poll (up to the disconnect timeout).
     this.connections.clear();
     this.router.detach();
+    // After every connection left (their presence and subscriptions with them): the backplane's Redis connections close.
+    await this.registry.close();
   }
 
   /** True once shutdown began: new connections are refused with 503. */
@@ -122,24 +134,41 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     return this.endpoints.some((endpoint) => endpoint.draining);
   }
 
-  /** Live counts, for leak checks: connections by token (negotiated included) and running connections. */
+  /** Live counts, for leak checks: connections by token (negotiated included) and running connections, raw ones included. */
   stats(): { registered: number; running: number } {
     let running = 0;
+    let registered = this.connections.size;
     for (const handler of this.handlers) running += handler.connectionCount;
-    return { registered: this.connections.size, running };
+    for (const endpoint of this.rawEndpoints) {
+      const counts = endpoint.stats();
+      registered += counts.registered;
+      running += counts.running;
+    }
+    return { registered, running };
   }
 
   private serve(hub: HubDescriptor, path: string, options: ResolvedHubOptions): HubEndpoint {
     const lifetime = this.registry.lifetimeFor(hub.metatype);
     const groups = this.registry.groupsFor(hub.metatype);
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
-    const protocols = new Map([...this.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
-    const handler = new HubConnectionHandler(dispatcher, lifetime, protocols, (connection) => this.connections.release(connection), hub.name);
+    const protocols = new Map([...this.registry.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
+    const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.connections.release(connection), hub.name);
     this.handlers.push(handler);
     const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
     const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
     this.endpoints.push(endpoint);
     return endpoint;
+  }
+
+  private serveConnectionHandlers(): void {
+    const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
+    for (const handler of this.connectionHandlers) {
+      const path = this.routePath(handler.path);
+      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, resolveConnectionHandlerOptions(this.options, handler), identity);
+      this.rawEndpoints.push(endpoint);
+      this.router.add(path, endpoint);
+      this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
+    }
   }
 
   private routePath(hubPath: string): string {

@@ -1,4 +1,5 @@
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
+import type { HubPresence } from '../lifetime/hub-presence.js';
 import { GroupManager } from './group-manager.js';
 import { HubClients, type HubCallerClients } from './hub-clients.js';
 
@@ -29,9 +30,21 @@ export class HubContext<THub = unknown, TClient = ClientOf<THub>> {
   readonly groups: GroupManager;
 
   /** @internal */
-  constructor(lifetime: HubLifetimeManager) {
+  constructor(private readonly lifetime: HubLifetimeManager) {
     this.clients = new HubClients(lifetime);
     this.groups = new GroupManager(lifetime);
+  }
+
+  /**
+   * Who is connected to the hub, by user: on every instance with a backplane, in this process
+   * without one (see `HubPresence`).
+   *
+   * @example
+   * const online = await this.chat.presence.onlineUsers(); // Map { 'ada' => 2 }
+   * this.chat.presence.subscribe(({ type, userId }) => this.audit.log(`${userId} ${type}`));
+   */
+  get presence(): HubPresence {
+    return this.lifetime.presence;
   }
 
   /** Only ties the type parameter to a hub class; holds nothing. */

@@ -1,5 +1,6 @@
 import type { HubCorsOptions } from '../auth/cors-policy.js';
 import type { TransportName } from '../connection/connection-transport.js';
+import type { HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubRequest } from './hub-request.interface.js';
 
 /** Transports a hub can offer, in the order negotiate lists them (clients try them in that order). */
@@ -83,6 +84,11 @@ export interface SignalRModuleOptions extends HubOptions {
    * Default 5000 ms.
    */
   shutdownTimeout?: number;
+  /**
+   * Spreads every hub across instances, e.g. `redisBackplane({ url })`: sends, groups, client
+   * results and presence then reach connections on any instance. Default none: in memory, one process.
+   */
+  backplane?: HubBackplane;
 }
 
 /** Hub options after defaults were applied. */

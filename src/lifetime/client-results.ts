@@ -31,10 +31,25 @@ export function splitSignal(args: unknown[]): { args: unknown[]; signal: AbortSi
 
 interface Pending {
   connection: HubConnection;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
+  /** The client answered. */
+  complete(message: CompletionMessage): void;
+  /** The connection closed or the caller canceled first. */
+  fail(error: Error): void;
   /** Removes the disconnect and cancellation listeners. */
   cleanup(): void;
+}
+
+/** How a forwarded call (one a backplane relays for another instance) ends. */
+export interface ForwardedCall {
+  /** The client's Completion, as it arrived. */
+  completed(message: CompletionMessage): void;
+  /** The connection closed before the client answered. */
+  disconnected(): void;
+}
+
+/** .NET's IOException: the connection is unknown or went away. */
+export function clientResultIoError(message: string): Error {
+  return ioException(message);
 }
 
 /**
@@ -62,21 +77,40 @@ export class ClientResults {
     if (signal?.aborted) return Promise.reject(new Error(ClientResultTexts.canceled));
     const invocationId = `s${++lastId}`;
     return new Promise<T>((resolve, reject) => {
-      const closed = connection.abortSignal;
-      const onClosed = () => this.settle(invocationId)?.reject(ioException(ClientResultTexts.disconnected(connectionId)));
-      const onCanceled = () => this.settle(invocationId)?.reject(new Error(ClientResultTexts.canceled));
-      closed.addEventListener('abort', onClosed, { once: true });
-      signal?.addEventListener('abort', onCanceled, { once: true });
-      this.pending.set(invocationId, {
-        connection,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        cleanup: () => {
-          closed.removeEventListener('abort', onClosed);
-          signal?.removeEventListener('abort', onCanceled);
-        },
+      this.track(connection, invocationId, signal, {
+        complete: (message) => (message.error !== undefined ? reject(new HubException(message.error)) : resolve(message.result as T)),
+        fail: reject,
       });
       connection.write({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
+    });
+  }
+
+  /**
+   * Waits for the Completion of an invocation another instance sent to this local connection (the
+   * caller already wrote the invocation, with `invocationId`, to it).
+   */
+  forward(connection: HubConnection, invocationId: string, call: ForwardedCall): void {
+    if (!connection.isOpen) {
+      call.disconnected();
+      return;
+    }
+    this.track(connection, invocationId, undefined, { complete: (message) => call.completed(message), fail: () => call.disconnected() });
+  }
+
+  private track(connection: HubConnection, invocationId: string, signal: AbortSignal | undefined, outcome: Pick<Pending, 'complete' | 'fail'>): void {
+    const closed = connection.abortSignal;
+    const connectionId = connection.connectionId;
+    const onClosed = () => this.settle(invocationId)?.fail(ioException(ClientResultTexts.disconnected(connectionId)));
+    const onCanceled = () => this.settle(invocationId)?.fail(new Error(ClientResultTexts.canceled));
+    closed.addEventListener('abort', onClosed, { once: true });
+    signal?.addEventListener('abort', onCanceled, { once: true });
+    this.pending.set(invocationId, {
+      connection,
+      ...outcome,
+      cleanup: () => {
+        closed.removeEventListener('abort', onClosed);
+        signal?.removeEventListener('abort', onCanceled);
+      },
     });
   }
 
@@ -93,8 +127,7 @@ export class ClientResults {
       return true;
     }
     this.settle(message.invocationId);
-    if (message.error !== undefined) entry.reject(new HubException(message.error));
-    else entry.resolve(message.result);
+    entry.complete(message);
     return true;
   }
 

@@ -2,6 +2,7 @@ import type { HubConnection } from '../connection/hub-connection.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
 import { ClientResults } from './client-results.js';
 import { HubLifetimeManager } from './hub-lifetime-manager.js';
+import { type HubPresence, PresenceListeners, presenceSubscription } from './hub-presence.js';
 import { SerializedHubMessage } from './serialized-hub-message.js';
 
 const DONE = Promise.resolve();
@@ -27,6 +28,8 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
   private readonly groups = new Map<string, Set<HubConnection>>();
   private readonly users = new Map<string, Set<HubConnection>>();
   private readonly results = new ClientResults();
+  private readonly presenceListeners = new PresenceListeners();
+  private presenceView: HubPresence | null = null;
 
   get connectionCount(): number {
     return this.connections.size;
@@ -44,13 +47,13 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
   onConnected(connection: HubConnection): void {
     this.connections.set(connection.connectionId, connection);
     const userId = connection.userIdentifier;
-    if (userId !== null) addTo(this.users, userId, connection);
+    if (userId !== null && addTo(this.users, userId, connection)) this.presenceListeners.emit('joined', userId);
   }
 
   onDisconnected(connection: HubConnection): void {
     this.connections.delete(connection.connectionId);
     const userId = connection.userIdentifier;
-    if (userId !== null) removeFrom(this.users, userId, connection);
+    if (userId !== null && removeFrom(this.users, userId, connection)) this.presenceListeners.emit('left', userId);
     if (connection.groups !== null) {
       for (const groupName of connection.groups) removeFrom(this.groups, groupName, connection);
       connection.groups = null;
@@ -117,6 +120,15 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
     return DONE;
   }
 
+  /** Presence in this process: the user index itself, so it costs nothing extra per connection. */
+  override get presence(): HubPresence {
+    return (this.presenceView ??= {
+      onlineUsers: () => Promise.resolve(new Map([...this.users].map(([userId, set]) => [userId, set.size]))),
+      connectionCount: (userId) => Promise.resolve(this.users.get(userId)?.size ?? 0),
+      subscribe: (listener) => presenceSubscription(this.presenceListeners.add(listener)),
+    });
+  }
+
   override invokeConnection<T = unknown>(connectionId: string, method: string, args: unknown[], signal?: AbortSignal): Promise<T> {
     return this.results.invoke<T>(this.connections.get(connectionId), connectionId, method, args, signal);
   }
@@ -145,16 +157,19 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
   }
 }
 
-function addTo(index: Map<string, Set<HubConnection>>, key: string, connection: HubConnection): void {
+/** True when the entry was created. */
+function addTo(index: Map<string, Set<HubConnection>>, key: string, connection: HubConnection): boolean {
   let set = index.get(key);
+  const created = set === undefined;
   if (set === undefined) index.set(key, (set = new Set()));
   set.add(connection);
+  return created;
 }
 
-/** Removes the connection and drops the entry once empty, so nothing lingers. */
-function removeFrom(index: Map<string, Set<HubConnection>>, key: string, connection: HubConnection): void {
+/** Removes the connection and drops the entry once empty, so nothing lingers; true when it was dropped. */
+function removeFrom(index: Map<string, Set<HubConnection>>, key: string, connection: HubConnection): boolean {
   const set = index.get(key);
-  if (set === undefined) return;
-  set.delete(connection);
+  if (set === undefined || !set.delete(connection)) return false;
   if (set.size === 0) index.delete(key);
+  return set.size === 0;
 }

@@ -1,6 +1,12 @@
 import type { ConnectionLifetime } from '../connection/hub-connection-handler.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import type { CompletionMessage } from '../protocol/hub-messages.js';
+import { type HubPresence, presenceSubscription } from './hub-presence.js';
+
+const unsupportedPresence = (name: string): HubPresence => {
+  const refuse = () => Promise.reject(new Error(`${name} does not track presence.`));
+  return { onlineUsers: refuse, connectionCount: refuse, subscribe: () => presenceSubscription(() => undefined) };
+};
 
 /**
  * Fan-out for one hub: which connections a send reaches, and group membership. The in-memory
@@ -35,4 +41,22 @@ export abstract class HubLifetimeManager implements ConnectionLifetime {
 
   abstract addToGroup(connectionId: string, groupName: string): Promise<void>;
   abstract removeFromGroup(connectionId: string, groupName: string): Promise<void>;
+
+  /** Who is connected, by user (see `HubPresence`); a manager that does not track it rejects. */
+  get presence(): HubPresence {
+    return unsupportedPresence(this.constructor.name);
+  }
+
+  /**
+   * Settles once a new connection can be reached by sends from anywhere (a backplane subscribes its
+   * channels first); undefined when that is immediate. The hub's onConnected runs after it.
+   */
+  whenReachable(_connection: HubConnection): Promise<void> | undefined {
+    return undefined;
+  }
+
+  /** Releases what the manager holds outside the process (on app shutdown, after its connections closed). */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

@@ -1,0 +1,207 @@
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'crypto';
+import type { IncomingMessage } from 'http';
+import { WebSocket } from 'ws';
+import type { ConnectionTransport } from '../connection/connection-transport.js';
+import type { HubRequest } from '../interfaces/hub-request.interface.js';
+import { InvalidDataError } from '../protocol/protocol-errors.js';
+import { SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
+import { ConnectionEndpoint, type EndpointIdentity } from '../transports/connection-endpoint.js';
+import { negotiateResponse } from '../transports/negotiate.js';
+import type { WebSocketTransport } from '../transports/websocket.transport.js';
+import type { OnRawConnection } from './connection-handler.decorator.js';
+import { RawConnection } from './raw-connection.js';
+import { RawConnectionState, type RawConnectionCloser, type ResolvedConnectionHandlerOptions } from './raw-connection-state.js';
+
+/** 16 random bytes, base64url, as connection ids and tokens are made for hubs. */
+function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** Bytes of a POST that are binary for the client (the official clients label them so); anything else is text. */
+function isBinaryBody(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/octet-stream');
+}
+
+/** One POST body is one message; beyond the size limit it is refused (413). */
+async function readBody(req: IncomingMessage, limit: number | null): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of req) {
+    length += (chunk as Buffer).length;
+    if (limit !== null && length > limit) throw new InvalidDataError(`The message exceeds ${limit} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
+}
+
+/**
+ * A close frame without a status is answered with 1000, as ASP.NET Core does: `ws` would answer
+ * with none, which a browser reports as 1005 instead of a clean 1000.
+ */
+function answerEmptyCloseWithNormal(socket: WebSocket): void {
+  const close = socket.close.bind(socket);
+  socket.close = (code?: number, reason?: string | Buffer) => close(code ?? 1000, reason);
+}
+
+/**
+ * The raw side of one `@ConnectionHandler()` (ASP.NET Core's MapConnectionHandler): the shared
+ * endpoint's negotiate, transports and status codes, without a handshake or hub protocol. The handler
+ * gets the connection as soon as its transport starts; the connection ends when the handler returns.
+ */
+export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState> implements RawConnectionCloser {
+  private readonly logger = new Logger('SignalR');
+  private readonly byToken = new Map<string, RawConnectionState>();
+  /** Ended long-polling connections kept for their client's last poll, with the time they ended. */
+  private readonly lingering = new Map<RawConnectionState, number>();
+  private readonly running = new Map<RawConnectionState, Promise<void>>();
+  private readonly timer: NodeJS.Timeout;
+  /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
+  private closeTimeout: number | undefined;
+
+  constructor(
+    path: string,
+    /** The handler's class name, for log lines. */
+    readonly name: string,
+    private readonly handler: OnRawConnection,
+    readonly options: ResolvedConnectionHandlerOptions,
+    identity: EndpointIdentity,
+  ) {
+    const limit = options.maximumReceiveMessageSize;
+    super(path, { ...options, maxFrameSize: limit ?? 100 * 1024 * 1024 }, identity, {
+      receive: (connection, data, binary) => connection.receive(binary ? data : data.toString('utf8')),
+      transportClosed: (connection, _error, transport) => this.transportClosed(connection, transport),
+    });
+    const tick = Math.max(10, Math.min(1_000, Math.floor(Math.min(options.pollTimeout, options.disconnectTimeout) / 4)));
+    this.timer = setInterval(() => this.sweep(Date.now()), tick);
+    this.timer.unref();
+  }
+
+  /** Connections by token (negotiated ones included) and connections whose handler runs. */
+  stats(): { registered: number; running: number } {
+    return { registered: this.byToken.size, running: this.running.size };
+  }
+
+  /** Ends a connection from the server side: the transport closes (a long poll's client still gets a 204). */
+  end(connection: RawConnectionState, failed: boolean): void {
+    const transport = connection.transport;
+    connection.ended();
+    // 1011 (internal error) when the handler failed, as ASP.NET Core closes after an exception.
+    if (failed && connection.webSocket?.readyState === WebSocket.OPEN) connection.webSocket.close(1011);
+    transport?.close(this.closeTimeout);
+    this.release(connection);
+  }
+
+  /** Shutdown: ends every connection and waits (at most `timeout` ms) for the handlers to return. */
+  async closeAll(timeout: number): Promise<void> {
+    this.draining = true;
+    this.closeTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
+    for (const connection of [...this.running.keys()]) this.end(connection, false);
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)));
+    await Promise.race([Promise.all(this.running.values()), expired]);
+    clearTimeout(timer);
+    if (this.running.size > 0) this.logger.warn(`Shutdown of connection handler ${this.name}: ${this.running.size} handler(s) still running after the shutdown timeout; not waiting for them.`);
+  }
+
+  override close(): void {
+    clearInterval(this.timer);
+    super.close();
+    this.byToken.clear();
+    this.lingering.clear();
+  }
+
+  protected find(token: string): RawConnectionState | undefined {
+    return this.byToken.get(token);
+  }
+
+  protected create(negotiateVersion: number): RawConnectionState {
+    const connectionId = newId();
+    const token = negotiateVersion >= 1 ? newId() : connectionId;
+    const connection = new RawConnectionState(connectionId, token, this.options);
+    this.byToken.set(token, connection);
+    return connection;
+  }
+
+  protected negotiateBody(negotiateVersion: number, connection: RawConnectionState): string {
+    return negotiateResponse(negotiateVersion, connection, this.options.transports);
+  }
+
+  protected claim(connection: RawConnectionState, user: unknown): void {
+    connection.state = 'connected';
+    connection.user = user;
+  }
+
+  protected override webSocketTransport(ws: WebSocket, connection: RawConnectionState): WebSocketTransport<RawConnectionState> {
+    answerEmptyCloseWithNormal(ws);
+    connection.webSocket = ws;
+    return super.webSocketTransport(ws, connection);
+  }
+
+  protected start(connection: RawConnectionState, transport: ConnectionTransport, request: HubRequest): void {
+    connection.transport = transport;
+    connection.request = request;
+    connection.closer = this;
+    this.running.set(connection, this.run(connection));
+  }
+
+  /** One POST body is one message, text unless labelled binary; a handler that is behind holds the POST back. */
+  protected async receiveBody(req: IncomingMessage, connection: RawConnectionState): Promise<void> {
+    const body = await readBody(req, this.options.maximumReceiveMessageSize);
+    await connection.room();
+    if (body.length > 0) connection.receive(isBinaryBody(req) ? body : body.toString('utf8'));
+  }
+
+  protected abandon(connection: RawConnectionState): void {
+    this.end(connection, false);
+  }
+
+  /** The client side of a transport is gone (socket closed, stream closed, DELETE, no poll for too long). */
+  private transportClosed(connection: RawConnectionState, transport?: ConnectionTransport): void {
+    if (transport !== undefined && connection.transport !== transport) return;
+    connection.ended();
+    this.release(connection);
+  }
+
+  private async run(connection: RawConnectionState): Promise<void> {
+    let failed = false;
+    try {
+      await this.handler.onConnected(new RawConnection(connection));
+    } catch (error) {
+      failed = true;
+      this.logger.error(`Error in connection handler ${this.name} (connection ${connection.connectionId}).`, error instanceof Error ? error.stack : String(error));
+    } finally {
+      this.end(connection, failed);
+      this.running.delete(connection);
+    }
+  }
+
+  /** Forgets an ended connection, unless its client has yet to collect the final answer of a long poll. */
+  private release(connection: RawConnectionState): void {
+    if (connection.transport?.lingering) {
+      if (!this.lingering.has(connection)) this.lingering.set(connection, Date.now());
+      return;
+    }
+    this.lingering.delete(connection);
+    if (this.byToken.get(connection.connectionToken) === connection) this.byToken.delete(connection.connectionToken);
+  }
+
+  private sweep(now: number): void {
+    for (const connection of this.byToken.values()) {
+      if (connection.state === 'negotiated' && now - connection.createdAt >= this.options.disconnectTimeout) {
+        // Never started: gone, and a send waiting for room in its queue is let go.
+        connection.ended();
+        this.byToken.delete(connection.connectionToken);
+      } else {
+        connection.transport?.tick?.(now);
+      }
+    }
+    // A lingering connection goes once its client collected the last answer, or after the disconnect timeout.
+    for (const [connection, since] of this.lingering) {
+      if (connection.transport?.lingering && now - since < this.options.disconnectTimeout) continue;
+      this.lingering.delete(connection);
+      if (this.byToken.get(connection.connectionToken) === connection) this.byToken.delete(connection.connectionToken);
+    }
+  }
+}

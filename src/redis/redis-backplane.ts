@@ -1,0 +1,158 @@
+import type { Type } from '@nestjs/common';
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+import type { HubBackplane } from '../lifetime/hub-backplane.js';
+import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
+import type { HubProtocol } from '../protocol/hub-protocol.js';
+import { RedisHubLifetimeManager } from './redis-hub-lifetime-manager.js';
+import { type RedisClient, RedisLink } from './redis-link.js';
+import { RedisTexts } from './redis-texts.js';
+
+/**
+ * Options of `redisBackplane()`. Give exactly one of `url`, `client`, `redis` or `cluster`.
+ *
+ * @example
+ * redisBackplane({ redis: { host: 'redis', port: 6379, password: process.env.REDIS_PASSWORD }, channelPrefix: 'shop:' })
+ * redisBackplane({ cluster: { nodes: [{ host: 'redis-0', port: 6379 }] }, hubName: (hub) => `Shop.Hubs.${hub.name}` })
+ */
+export interface RedisBackplaneOptions {
+  /** A Redis URL, e.g. `redis://127.0.0.1:6379/0` or `rediss://user:pass@host:6380`. */
+  url?: string;
+  /**
+   * An ioredis client (`Redis` or `Cluster`) the app made. It publishes; its `duplicate()` subscribes.
+   * The app keeps owning it: shutdown closes only the duplicate. Make it with
+   * `enableOfflineQueue: false` so that nothing queues while Redis is down.
+   */
+  client?: RedisClient;
+  /** ioredis connection options (host, port, password, tls, db...). */
+  redis?: RedisOptions;
+  /** A Redis Cluster: its startup nodes and ioredis cluster options. */
+  cluster?: { nodes: ClusterNode[]; options?: ClusterOptions };
+  /**
+   * Prepended to every channel name without a separator, as StackExchange.Redis's `ChannelPrefix`:
+   * give ASP.NET Core's instances the same prefix to share a Redis with them. Default none.
+   */
+  channelPrefix?: string;
+  /**
+   * The hub's name in channel names (ASP.NET Core's `{p}` is the hub's full .NET type name, e.g.
+   * `MyApp.Hubs.ChatHub`; return that to join a fleet of ASP.NET Core instances). Default: the hub
+   * class's name.
+   */
+  hubName?: (hub: Type<unknown>) => string;
+  /** How long a group add/remove for a connection on another instance waits for its ack. Default 30,000 ms (ASP.NET Core's). */
+  ackTimeout?: number;
+  /** How often an instance renews its presence; entries of an instance silent for 3 beats expire. Default 5,000 ms. */
+  presenceHeartbeat?: number;
+  /** Longest wait for a Redis reply to a publish or script (ioredis `commandTimeout`). Default 5,000 ms. */
+  commandTimeout?: number;
+}
+
+/** Resolved settings a hub's manager reads. */
+export interface RedisBackplaneSettings {
+  channelPrefix: string;
+  ackTimeout: number;
+  presenceHeartbeat: number;
+}
+
+/** Reconnect backoff: 100 ms doubling to 2 s, with jitter so instances do not retry in step. */
+function retryStrategy(times: number): number {
+  return Math.min(100 * 2 ** Math.min(times - 1, 5), 2_000) + Math.floor(Math.random() * 100);
+}
+
+function loadIoredis(): typeof import('ioredis') {
+  try {
+    // Required here, not imported at the top, so apps without a backplane never load it.
+    return require('ioredis') as typeof import('ioredis');
+  } catch {
+    throw new Error(RedisTexts.missingIoredis);
+  }
+}
+
+/** ioredis settings of both connections: fail fast while down (no offline queue), reconnect forever. */
+function connectionDefaults(commandTimeout: number): RedisOptions {
+  return { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResubscribe: false, retryStrategy, commandTimeout, lazyConnect: false };
+}
+
+class RedisBackplane implements HubBackplane {
+  private link: RedisLink | null = null;
+  private readonly prefixes = new Set<string>();
+  private readonly settings: RedisBackplaneSettings;
+
+  constructor(private readonly options: RedisBackplaneOptions) {
+    const given = ['url', 'client', 'redis', 'cluster'].filter((key) => options[key as keyof RedisBackplaneOptions] !== undefined);
+    if (given.length !== 1) throw new Error(RedisTexts.noConnection);
+    this.settings = {
+      channelPrefix: options.channelPrefix ?? '',
+      ackTimeout: options.ackTimeout ?? 30_000,
+      presenceHeartbeat: options.presenceHeartbeat ?? 5_000,
+    };
+  }
+
+  createLifetimeManager(hub: Type<unknown>, protocols: ReadonlyMap<string, HubProtocol>): HubLifetimeManager {
+    const prefix = `${this.settings.channelPrefix}${this.options.hubName?.(hub) ?? hub.name}`;
+    // One link routes each channel to one handler: two apps (or two hub classes with one name) on
+    // one backplane would steal each other's channels.
+    if (this.prefixes.has(prefix)) throw new Error(RedisTexts.prefixInUse(prefix));
+    this.prefixes.add(prefix);
+    return new RedisHubLifetimeManager(this.connect(), prefix, protocols, this.settings);
+  }
+
+  async close(): Promise<void> {
+    const link = this.link;
+    this.link = null;
+    this.prefixes.clear();
+    await link?.close();
+  }
+
+  /** The shared link, made on first use (again after a close, for an app that is started anew). */
+  private connect(): RedisLink {
+    if (this.link !== null) return this.link;
+    const { Redis, Cluster } = loadIoredis();
+    const defaults = connectionDefaults(this.options.commandTimeout ?? 5_000);
+    const options = this.options;
+    let publisher: RedisClient;
+    let subscriber: RedisClient;
+    if (options.client !== undefined) {
+      publisher = options.client;
+      // Both Redis and Cluster have duplicate(); TypeScript cannot call the union of their signatures.
+      subscriber = (options.client as { duplicate(): RedisClient }).duplicate();
+    } else if (options.cluster !== undefined) {
+      const clusterOptions: ClusterOptions = { ...options.cluster.options, enableOfflineQueue: false, clusterRetryStrategy: retryStrategy };
+      clusterOptions.redisOptions = { ...defaults, ...options.cluster.options?.redisOptions };
+      publisher = new Cluster(options.cluster.nodes, clusterOptions);
+      subscriber = new Cluster(options.cluster.nodes, clusterOptions);
+    } else if (options.url !== undefined) {
+      publisher = new Redis(options.url, defaults);
+      subscriber = new Redis(options.url, defaults);
+    } else {
+      publisher = new Redis({ ...options.redis, ...defaults });
+      subscriber = new Redis({ ...options.redis, ...defaults });
+    }
+    return (this.link = new RedisLink(publisher, subscriber, options.client === undefined));
+  }
+}
+
+/**
+ * Scales hubs out over Redis, wire-compatible with ASP.NET Core's Redis backplane: every target,
+ * group changes and client results reach connections on any instance. Pass it as `backplane` to
+ * `SignalRModule.forRoot()` (or return it from `forRootAsync`'s factory). Needs the `ioredis`
+ * package, loaded only when a backplane is made.
+ *
+ * Channels are `{channelPrefix}{hubName}:all`, `:group:{name}`, `:connection:{id}`, `:user:{id}` and
+ * `:internal:groups|ack:{server}|return:{server}`, MessagePack envelopes as ASP.NET Core's. While
+ * Redis is unreachable, sends still reach this instance's connections and what they would publish is
+ * dropped (counted; one warning per outage); group changes and client results for connections
+ * elsewhere reject at once. Nothing is queued. Presence entries of a dead instance expire after
+ * three missed heartbeats.
+ *
+ * @example
+ * SignalRModule.forRoot({ backplane: redisBackplane({ url: process.env.REDIS_URL, channelPrefix: 'chat-app:' }) })
+ *
+ * @example
+ * SignalRModule.forRootAsync({
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ backplane: redisBackplane({ url: config.get('REDIS_URL') }) }),
+ * })
+ */
+export function redisBackplane(options: RedisBackplaneOptions): HubBackplane {
+  return new RedisBackplane(options);
+}

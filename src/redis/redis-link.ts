@@ -1,0 +1,147 @@
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'crypto';
+import { hostname } from 'os';
+import type { Cluster, Redis } from 'ioredis';
+import { RedisTexts } from './redis-texts.js';
+
+export type RedisClient = Redis | Cluster;
+
+/** How long a SUBSCRIBE may take before a connection or group join goes ahead without it. */
+const SUBSCRIBE_WAIT = 5_000;
+
+type Handler = (message: Buffer) => void;
+
+/** What a hub's manager hears about the link's health. */
+export interface LinkListener {
+  /** Redis is reachable again (channels were resubscribed). */
+  up(): void;
+  /** Redis became unreachable; answers awaited through it may be lost. */
+  down(): void;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message;
+  return String(error);
+}
+
+/**
+ * One publisher and one subscriber connection per instance, shared by every hub: literal channel
+ * subscriptions (no patterns) with one handler each, resubscribed after every reconnect, and the
+ * outage bookkeeping (one warning per outage, a count of sends that could not be published).
+ */
+export class RedisLink {
+  private readonly logger = new Logger('SignalR:Redis');
+  private readonly handlers = new Map<string, Handler>();
+  private readonly listeners = new Set<LinkListener>();
+  /** The instance's name on the backplane: `{host}_{32 hex digits}`, as ASP.NET Core's. */
+  readonly serverName = `${hostname()}_${randomBytes(16).toString('hex')}`;
+  private wasUp = false;
+  private markFirstReady!: () => void;
+  /** Settles when the first connection is ready and its channels are subscribed, or Redis proved unreachable. */
+  private readonly firstReady = new Promise<void>((resolve) => (this.markFirstReady = resolve));
+  private inOutage = false;
+  private dropped = 0;
+  private droppedInOutage = 0;
+  private closed = false;
+
+  constructor(
+    readonly publisher: RedisClient,
+    readonly subscriber: RedisClient,
+    /** Whether closing the link quits the publisher (false when the app handed its own client in). */
+    private readonly ownsPublisher: boolean,
+  ) {
+    for (const client of [publisher, subscriber]) {
+      // An 'error' listener keeps ioredis's connection errors from becoming uncaught exceptions.
+      client.on('error', (error: unknown) => this.failed(error));
+      client.on('close', () => this.failed(new Error('connection closed')));
+      client.on('ready', () => this.ready());
+    }
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.handlers.get(channel.toString())?.(message));
+    if (this.isUp) this.ready();
+  }
+
+  /** Both connections are ready: sends can be published and channels are subscribed. */
+  get isUp(): boolean {
+    return this.publisher.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  /** Sends that could not be published since the link was made. */
+  get droppedSends(): number {
+    return this.dropped;
+  }
+
+  addListener(listener: LinkListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Routes `channel` to `handler` and subscribes it; settles once Redis confirmed, at once while
+   * Redis is unreachable (the channel is subscribed on reconnect), and after at most 5 s.
+   */
+  listen(channel: string, handler: Handler): Promise<void> {
+    this.handlers.set(channel, handler);
+    // Still connecting for the first time: the channel is subscribed with the others once ready.
+    if (this.subscriber.status !== 'ready') return this.inOutage || this.closed ? Promise.resolve() : bounded(this.firstReady);
+    return bounded(this.subscriber.subscribe(channel));
+  }
+
+  unlisten(channel: string): void {
+    if (!this.handlers.delete(channel)) return;
+    if (this.subscriber.status === 'ready') this.subscriber.unsubscribe(channel).catch(() => undefined);
+  }
+
+  /** Resolves with the number of receivers; rejects while Redis is unreachable (nothing is queued). */
+  publish(channel: string, payload: Buffer): Promise<number> {
+    if (this.publisher.status !== 'ready') return Promise.reject(new Error(RedisTexts.unavailable));
+    return this.publisher.publish(channel, payload);
+  }
+
+  /** A send that reached local connections but not Redis: counted, reported when Redis is back. */
+  countDropped(): void {
+    this.dropped++;
+    this.droppedInOutage++;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    const quit = (client: RedisClient) => (client.status === 'ready' ? client.quit().then(() => undefined, () => client.disconnect()) : (client.disconnect(), Promise.resolve()));
+    await Promise.all([quit(this.subscriber), this.ownsPublisher ? quit(this.publisher) : Promise.resolve()]);
+  }
+
+  private failed(error: unknown): void {
+    if (this.closed || this.inOutage) return;
+    if (this.wasUp || this.publisher.status !== 'ready' || this.subscriber.status !== 'ready') {
+      this.inOutage = true;
+      this.droppedInOutage = 0;
+      this.markFirstReady();
+      this.logger.warn(RedisTexts.outage(describe(error)));
+      for (const listener of [...this.listeners]) listener.down();
+    }
+  }
+
+  private ready(): void {
+    if (this.closed || !this.isUp) return;
+    const channels = [...this.handlers.keys()];
+    const resubscribed = channels.length > 0 ? bounded(this.subscriber.subscribe(...channels)) : Promise.resolve();
+    void resubscribed.then(() => {
+      if (this.closed || !this.isUp) return;
+      this.markFirstReady();
+      if (this.inOutage) this.logger.log(RedisTexts.recovered(this.droppedInOutage));
+      this.inOutage = false;
+      this.wasUp = true;
+      for (const listener of [...this.listeners]) listener.up();
+    });
+  }
+}
+
+/** A Redis reply awaited for at most SUBSCRIBE_WAIT; failures and timeouts both just settle. */
+function bounded(reply: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT)));
+  return Promise.race([reply.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,120 @@
+import { randomBytes } from 'crypto';
+import { ClientResultTexts, clientResultIoError } from '../lifetime/client-results.js';
+import { HubException } from '../hub/hub-exception.js';
+import type { CompletionMessage } from '../protocol/hub-messages.js';
+import { RedisTexts } from './redis-texts.js';
+
+interface AckWaiter {
+  resolve(): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Group commands awaiting the owning instance's ack (ASP.NET Core's AckHandler), each with a timeout. */
+export class AckWaiters {
+  private readonly waiting = new Map<number, AckWaiter>();
+  private lastId = 0;
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** A new ack id and the promise its ack settles; `timeoutError` is the rejection when none comes. */
+  create(timeout: number, timeoutError: () => Error): { ackId: number; acked: Promise<void> } {
+    // Int32 on the wire, as .NET reads it.
+    this.lastId = this.lastId >= 0x7fffffff ? 1 : this.lastId + 1;
+    const ackId = this.lastId;
+    const acked = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(ackId)?.reject(timeoutError()), timeout);
+      timer.unref();
+      this.waiting.set(ackId, { resolve, reject, timer });
+    });
+    return { ackId, acked };
+  }
+
+  ack(ackId: number): void {
+    this.settle(ackId)?.resolve();
+  }
+
+  fail(ackId: number, error: Error): void {
+    this.settle(ackId)?.reject(error);
+  }
+
+  failAll(error: Error): void {
+    for (const ackId of [...this.waiting.keys()]) this.fail(ackId, error);
+  }
+
+  private settle(ackId: number): AckWaiter | undefined {
+    const waiter = this.waiting.get(ackId);
+    if (waiter === undefined) return undefined;
+    this.waiting.delete(ackId);
+    clearTimeout(waiter.timer);
+    return waiter;
+  }
+}
+
+interface RemoteCall {
+  connectionId: string;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  cleanup(): void;
+}
+
+/**
+ * Client-result calls this instance sent to connections on other instances, by invocation id. Ids
+ * are ASP.NET Core's Redis ids: a random 128-bit value in base64 without its `==` (22 characters).
+ */
+export class RemoteResults {
+  private readonly calls = new Map<string, RemoteCall>();
+
+  get size(): number {
+    return this.calls.size;
+  }
+
+  /** Registers a call before it is published (the answer may overtake the publish's reply). */
+  create<T>(connectionId: string, signal: AbortSignal | undefined): { invocationId: string; result: Promise<T> } {
+    const invocationId = randomBytes(16).toString('base64').slice(0, 22);
+    const result = new Promise<T>((resolve, reject) => {
+      const onCanceled = () => this.settle(invocationId)?.reject(new Error(ClientResultTexts.canceled));
+      signal?.addEventListener('abort', onCanceled, { once: true });
+      this.calls.set(invocationId, {
+        connectionId,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        cleanup: () => signal?.removeEventListener('abort', onCanceled),
+      });
+    });
+    return { invocationId, result };
+  }
+
+  /** The owning instance answered with the client's Completion. */
+  complete(message: CompletionMessage): void {
+    const call = this.settle(message.invocationId);
+    if (call === undefined) return;
+    if (message.error === undefined) call.resolve(message.result);
+    else if (message.error === RedisTexts.remoteDisconnected) call.reject(clientResultIoError(ClientResultTexts.disconnected(call.connectionId)));
+    else call.reject(new HubException(message.error));
+  }
+
+  /** Nobody received the invocation: no instance has that connection. */
+  notFound(invocationId: string): void {
+    const call = this.settle(invocationId);
+    call?.reject(clientResultIoError(ClientResultTexts.doesNotExist(call.connectionId)));
+  }
+
+  fail(invocationId: string, error: Error): void {
+    this.settle(invocationId)?.reject(error);
+  }
+
+  failAll(error: Error): void {
+    for (const invocationId of [...this.calls.keys()]) this.fail(invocationId, error);
+  }
+
+  private settle(invocationId: string): RemoteCall | undefined {
+    const call = this.calls.get(invocationId);
+    if (call === undefined) return undefined;
+    this.calls.delete(invocationId);
+    call.cleanup();
+    return call;
+  }
+}

@@ -1,0 +1,135 @@
+import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
+import { waitUntil } from '../support/wait.js';
+import { ClusterInstance, freePort, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
+
+const HUB = '/hubs/cluster';
+const OUTAGE = /^warn SignalR:Redis: Redis backplane unreachable \(.+\); serving this instance's connections only, reconnecting with backoff\.$/;
+const RECOVERED = /^log SignalR:Redis: Redis backplane connected again; (\d+) send\(s\) could not be published during the outage\.$/;
+const UNAVAILABLE = 'Error: The Redis backplane is not connected; only connections on this instance can be reached right now.';
+
+const opened = new Set<HubConnection>();
+
+async function member(instance: ClusterInstance, user: string) {
+  const connection = new HubConnectionBuilder()
+    .withUrl(instance.url(`${HUB}?user=${user}`), { transport: HttpTransportType.WebSockets })
+    .configureLogging(LogLevel.None)
+    .build();
+  opened.add(connection);
+  const hits: string[] = [];
+  connection.on('hit', (label: string) => hits.push(label));
+  connection.on('confirm', (text: string) => `yes:${text}`);
+  await connection.start();
+  return { connection, hits, id: await connection.invoke<string>('WhoAmI') };
+}
+
+/** Sends `label` to all from `from` until `to` receives it (the instances resubscribe after a reconnect). */
+async function untilDelivered(from: HubConnection, to: string[], label: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; !to.includes(`${label}-${attempt - 1}`); attempt++) {
+    if (Date.now() > deadline) throw new Error(`'${label}' never arrived`);
+    await from.invoke('All', `${label}-${attempt}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const outageLines = (instance: ClusterInstance) => instance.logs.filter((line) => OUTAGE.test(line));
+const recoveredLines = (instance: ClusterInstance) => instance.logs.filter((line) => RECOVERED.test(line));
+
+describe('Redis backplane faults (instances in separate processes)', () => {
+  let redis: RedisServer;
+  const instances: ClusterInstance[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
+    await killInstances();
+    await redis?.close();
+  });
+
+  it('Redis stops and comes back: local service goes on, one warning, sends reach only local clients, then everything resumes', async () => {
+    const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
+    instances.push(a, b);
+    const a1 = await member(a, 'ada');
+    const a2 = await member(a, 'alan');
+    const b1 = await member(b, 'bob');
+    await untilDelivered(a1.connection, b1.hits, 'warm-up');
+
+    await redis.stop();
+    await waitUntil(() => outageLines(a).length === 1 && outageLines(b).length === 1, 5000);
+
+    // Many sends during the outage: every one reaches the local clients, resolves, and is not queued.
+    for (let i = 0; i < 20; i++) await a1.connection.invoke('All', `during-${i}`);
+    const during = () => a2.hits.filter((hit) => hit.startsWith('during-'));
+    await waitUntil(() => during().length >= 20);
+    expect(during()).toEqual(Array.from({ length: 20 }, (_, i) => `during-${i}`));
+    expect(await a1.connection.invoke('Ask', b1.id, 'confirm', 'x')).toBe(UNAVAILABLE);
+    expect(await a1.connection.invoke('JoinOther', b1.id, 'g')).toBe(UNAVAILABLE);
+    expect(await a1.connection.invoke('Ask', a2.id, 'confirm', 'local')).toBe('result: "yes:local"');
+    expect(await (await fetch(a.url('/cluster/presence'))).json()).toEqual({ error: UNAVAILABLE.slice('Error: '.length) });
+    expect(outageLines(a)).toHaveLength(1); // once per outage, not per send
+
+    await redis.start();
+    await waitUntil(() => recoveredLines(a).length === 1 && recoveredLines(b).length === 1, 10_000);
+    expect(RECOVERED.exec(recoveredLines(a)[0])![1]).toBe('20');
+    expect(b1.hits.filter((hit) => hit.startsWith('during-'))).toEqual([]); // at-most-once: lost, never replayed
+
+    await untilDelivered(a1.connection, b1.hits, 'after');
+    expect(await a1.connection.invoke('Ask', b1.id, 'confirm', 'x')).toBe('result: "yes:x"');
+    expect(await b1.connection.invoke('Join', 'room')).toBeNull();
+    expect(await a1.connection.invoke('JoinOther', a2.id, 'room')).toBe('result: "ok"');
+    // The restarted Redis is empty: presence was written again by every instance.
+    const presence = async () => (await fetch(b.url('/cluster/presence'))).json();
+    const deadline = Date.now() + 5000;
+    while (JSON.stringify(await presence()) !== JSON.stringify({ ada: 1, alan: 1, bob: 1 }) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await presence()).toEqual({ ada: 1, alan: 1, bob: 1 });
+    expect(outageLines(a)).toHaveLength(1);
+    await Promise.all([a.stop(), b.stop()]);
+  }, 40_000);
+
+  it('Redis unreachable at start: the instance serves its own clients, then joins the cluster once Redis is up', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const a = await startInstance(url);
+    await waitUntil(() => outageLines(a).length === 1, 5000);
+    const a1 = await member(a, 'ada');
+    const a2 = await member(a, 'alan');
+    await a1.connection.invoke('All', 'local');
+    await waitUntil(() => a2.hits.includes('local'));
+
+    const late = await startRedisOn(port);
+    try {
+      const b = await startInstance(url);
+      const b1 = await member(b, 'bob');
+      await waitUntil(() => recoveredLines(a).length === 1, 10_000);
+      await untilDelivered(a1.connection, b1.hits, 'joined');
+      await untilDelivered(b1.connection, a2.hits, 'back');
+      expect(outageLines(b)).toEqual([]);
+      await Promise.all([a.stop(), b.stop()]);
+    } finally {
+      await late.close();
+    }
+  }, 40_000);
+});
+
+/** A redis-server on a given port (the test above needs one where an instance already looks). */
+async function startRedisOn(port: number): Promise<{ close(): Promise<void> }> {
+  const { spawn } = await import('child_process');
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}

@@ -1,0 +1,157 @@
+import { ChildProcess, spawn } from 'child_process';
+import { createServer } from 'net';
+
+/**
+ * A private `redis-server` on a free port (never the shared 6379), without persistence, for one test
+ * file. `stop()` kills it like a crash (SIGKILL), `start()` brings it back on the same port with an
+ * empty dataset, `close()` ends it for good.
+ */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  readonly running: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.resume();
+    child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited with ${code} before it was ready:\n${output}`)));
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new Error('redis-server is not installed: apt-get install redis-server (.ci/run installs it)') : error),
+    );
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Starts a private redis-server on a free port and waits until it accepts connections. */
+export async function startRedis(): Promise<RedisServer> {
+  let port = 0;
+  let child: ChildProcess | null = null;
+  for (let attempt = 0; child === null; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch(port);
+    } catch (error) {
+      if (attempt >= 3) throw error; // the port was taken between the probe and the start
+    }
+  }
+  let current: ChildProcess | null = child;
+  const server: RedisServer = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get running() {
+      return current !== null;
+    },
+    async start() {
+      if (current === null) current = await launch(port);
+    },
+    async stop() {
+      const running = current;
+      current = null;
+      if (running === null) return;
+      running.kill('SIGKILL');
+      await exited(running);
+    },
+    async restart() {
+      await server.stop();
+      await server.start();
+    },
+    close: () => server.stop(),
+  };
+  return server;
+}
+
+/** One app instance of test/fixtures/redis-cluster.app.js, in a process of its own. */
+export interface ClusterInstance {
+  readonly port: number;
+  url(path: string): string;
+  /** Lines the instance printed as `log <level> <context>: <message>`, without the `log ` prefix. */
+  readonly logs: string[];
+  /** SIGTERM: Nest's graceful shutdown; resolves when the process is gone. */
+  stop(): Promise<void>;
+  /** SIGKILL: the instance dies without a word. */
+  kill(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Starts a cluster instance on a free port using the Redis at `redisUrl`; resolves once it listens. */
+export function startInstance(redisUrl: string, env: Record<string, string> = {}): Promise<ClusterInstance> {
+  const script = require('path').join(__dirname, '..', 'fixtures', 'redis-cluster.app.js');
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, REDIS_URL: redisUrl, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  const logs: string[] = [];
+  let errors = '';
+  child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    let pending = '';
+    child.once('exit', (code) => reject(new Error(`cluster instance exited with ${code} before listening:\n${errors}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line.startsWith('log ')) logs.push(line.slice(4));
+        const listening = /^listening (\d+)$/.exec(line);
+        if (listening) {
+          const port = Number(listening[1]);
+          const signal = async (name: NodeJS.Signals) => {
+            if (child.exitCode !== null || child.signalCode !== null) return;
+            child.kill(name);
+            await exited(child);
+          };
+          resolve({ port, url: (path) => `http://127.0.0.1:${port}${path}`, logs, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') });
+        }
+      }
+    });
+  });
+}
+
+/** Kills every instance still running (for afterAll). */
+export async function killInstances(): Promise<void> {
+  await Promise.all(
+    [...running].map((child) => {
+      child.kill('SIGKILL');
+      return exited(child);
+    }),
+  );
+}
