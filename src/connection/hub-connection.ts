@@ -115,8 +115,10 @@ export class HubConnection {
     if (this.pendingFirst === null) {
       this.pendingFirst = bytes;
       scheduleFlush(this);
+    } else if (this.pendingRest === null) {
+      this.pendingRest = [this.pendingFirst, bytes];
     } else {
-      (this.pendingRest ??= []).push(bytes);
+      this.pendingRest.push(bytes);
     }
     this.pendingBytes += bytes.length;
   }
@@ -167,7 +169,7 @@ export class HubConnection {
     const first = this.pendingFirst;
     if (first === null) return;
     const rest = this.pendingRest;
-    const data = rest === null ? first : Buffer.concat([first, ...rest], this.pendingBytes);
+    const data = rest === null ? first : Buffer.concat(rest, this.pendingBytes);
     this.pendingFirst = null;
     this.pendingRest = null;
     this.pendingBytes = 0;

@@ -1,5 +1,5 @@
 import { parse as parseCookies } from 'cookie';
-import type { IncomingMessage, ServerResponse } from 'http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CorsPolicy, type HubCorsOptions } from '../auth/cors-policy.js';
@@ -36,23 +36,39 @@ export interface EndpointSettings {
   readonly maxFrameSize: number;
 }
 
+/**
+ * The request as hub code sees it. A connection keeps it for its whole life, so it holds only the
+ * strings it was made from: path, query and cookies are derived on use (the query anew each time,
+ * so no parsed URL stays behind per connection), and nothing refers to the socket or `req`.
+ */
+class IncomingHubRequest implements HubRequest {
+  private parsedCookies: Record<string, string | undefined> | null = null;
+
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly headers: IncomingHttpHeaders,
+    readonly remoteAddress: string | undefined,
+  ) {}
+
+  get path(): string {
+    const queryStart = this.url.indexOf('?');
+    return new URL(queryStart === -1 ? this.url : this.url.slice(0, queryStart), 'http://localhost').pathname;
+  }
+
+  get query(): URLSearchParams {
+    const queryStart = this.url.indexOf('?');
+    return new URLSearchParams(queryStart === -1 ? '' : this.url.slice(queryStart + 1));
+  }
+
+  get cookies(): Record<string, string | undefined> {
+    const cookie = this.headers.cookie;
+    return (this.parsedCookies ??= cookie ? parseCookies(cookie) : {});
+  }
+}
+
 export function toHubRequest(req: IncomingMessage): HubRequest {
-  const url = req.url ?? '/';
-  const parsed = new URL(url, 'http://localhost');
-  const headers = req.headers;
-  let cookies: Record<string, string | undefined> | undefined;
-  // Nothing here refers to `req` itself: a long-lived connection must not keep the request alive.
-  return {
-    method: req.method ?? 'GET',
-    url,
-    path: parsed.pathname,
-    query: parsed.searchParams,
-    headers,
-    get cookies() {
-      return (cookies ??= headers.cookie ? parseCookies(headers.cookie) : {});
-    },
-    remoteAddress: req.socket.remoteAddress,
-  };
+  return new IncomingHubRequest(req.method ?? 'GET', req.url ?? '/', req.headers, req.socket.remoteAddress);
 }
 
 /** The user for a request: undefined when anonymous, or REFUSED. */

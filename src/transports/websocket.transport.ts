@@ -7,6 +7,23 @@ const BINARY_FRAME = { binary: true };
 /** Close codes that end a connection cleanly (normal, going away, no status). */
 const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
 
+/** Where a socket's listeners find their transport: shared listeners instead of closures per socket. */
+const TRANSPORT = Symbol('transport');
+type TransportSocket = WebSocket & { [TRANSPORT]: WebSocketTransport<TransportOwner> };
+
+// After a stateful re-attach the old socket may still deliver a little: only the current one counts.
+function onMessage(this: WebSocket, data: Buffer, binary: boolean): void {
+  const transport = (this as TransportSocket)[TRANSPORT];
+  if (transport.owner.transport === transport) transport.events.receive(transport.owner, data, binary);
+}
+
+function onClose(this: WebSocket, code: number): void {
+  (this as TransportSocket)[TRANSPORT].closed(code);
+}
+
+// Socket errors are followed by 'close', which ends the connection.
+function onError(): void {}
+
 /** The WebSocket transport: one `ws` socket carrying a connection's messages both ways. */
 export class WebSocketTransport<T extends TransportOwner = TransportOwner> implements ConnectionTransport {
   readonly name = 'WebSockets' as const;
@@ -15,20 +32,20 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
 
   constructor(
     private readonly socket: WebSocket,
-    owner: T,
-    events: TransportEvents<T>,
+    readonly owner: T,
+    readonly events: TransportEvents<T>,
   ) {
-    // After a stateful re-attach the old socket may still deliver a little: only the current one counts.
-    socket.on('message', (data: Buffer, binary: boolean) => {
-      if (owner.transport === this) events.receive(owner, data, binary);
-    });
-    socket.on('close', (code: number) => {
-      if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-      this.closeTimer = null;
-      events.transportClosed(owner, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
-    });
-    // Socket errors are followed by 'close', which ends the connection.
-    socket.on('error', () => undefined);
+    (socket as TransportSocket)[TRANSPORT] = this as unknown as WebSocketTransport<TransportOwner>;
+    socket.on('message', onMessage);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+  }
+
+  /** The socket closed, whoever closed it. */
+  closed(code: number): void {
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+    this.events.transportClosed(this.owner, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
   }
 
   send(data: Buffer, binary: boolean): void {
