@@ -48,11 +48,22 @@ export function writeLengthPrefix(length: number): Buffer {
   return Buffer.from(bytes);
 }
 
-/** Frames one payload: prefix and payload in a single buffer, the payload copied once. */
+/**
+ * Frames one payload: prefix and payload in a single buffer, the payload copied once. The prefix is
+ * written in place (no intermediate prefix buffer): this runs once per message sent.
+ */
 export function writeBinaryRecord(payload: Uint8Array): Buffer {
-  const prefix = writeLengthPrefix(payload.length);
-  const out = Buffer.allocUnsafe(prefix.length + payload.length);
-  prefix.copy(out, 0);
-  out.set(payload, prefix.length);
+  const length = payload.length;
+  if (length > MAX_RECORD_LENGTH) throw new RangeError('Messages bigger than 2GB are not supported.');
+  const prefixSize = length < 0x80 ? 1 : length < 0x4000 ? 2 : length < 0x200000 ? 3 : length < 0x10000000 ? 4 : 5;
+  const out = Buffer.allocUnsafe(prefixSize + length);
+  let rest = length;
+  let at = 0;
+  while (rest >= 0x80) {
+    out[at++] = (rest & 0x7f) | 0x80;
+    rest = Math.floor(rest / 128);
+  }
+  out[at] = rest;
+  out.set(payload, prefixSize);
   return out;
 }

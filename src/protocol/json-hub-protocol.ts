@@ -23,29 +23,16 @@ export class JsonHubProtocol implements HubProtocol {
   }
 
   writeMessage(message: HubMessage): Buffer {
-    const wire = toWireObject(message);
-    // The replacer makes stringify about twice as slow, so it runs only for payloads with binary values.
-    return writeTextRecord(carriesBinary(message) ? JSON.stringify(wire, binaryAsBase64) : JSON.stringify(wire));
+    if (message.type === MessageType.Ping) return PING_RECORD;
+    return writeTextRecord(messageText(message));
   }
 }
+
+/** `{"type":6}` and RS: every Ping is the same bytes, so they are made once. */
+const PING_RECORD = writeTextRecord('{"type":6}');
 
 /** Nesting past which the binary scan stops looking and lets the replacer handle the payload. */
 const BINARY_SCAN_DEPTH = 64;
-
-/** Whether a message's payload (arguments, item or result) holds a Uint8Array/Buffer anywhere. */
-function carriesBinary(message: HubMessage): boolean {
-  switch (message.type) {
-    case MessageType.Invocation:
-    case MessageType.StreamInvocation:
-      return containsBinary(message.arguments, 0);
-    case MessageType.StreamItem:
-      return containsBinary(message.item, 0);
-    case MessageType.Completion:
-      return containsBinary(message.result, 0);
-    default:
-      return false;
-  }
-}
 
 function containsBinary(value: unknown, depth: number): boolean {
   if (value === null || typeof value !== 'object') return false;
@@ -173,45 +160,58 @@ function readHeaders(json: JsonObject): MessageHeaders | undefined {
   return headers as MessageHeaders;
 }
 
-/** Builds the object .NET would write: `type` first, optional members only when set. */
-function toWireObject(message: HubMessage): JsonObject {
+/**
+ * The JSON text .NET would write: `type` first, optional members only when set. Written member by
+ * member rather than by stringifying a wrapper object (about twice as fast for the small messages of
+ * the hot path); each value still goes through JSON.stringify, so escaping, toJSON, and members whose
+ * value JSON cannot hold (left out) behave as before. One difference: a value's toJSON receives ''
+ * as its key instead of the member name.
+ */
+function messageText(message: HubMessage): string {
   switch (message.type) {
     case MessageType.Invocation:
     case MessageType.StreamInvocation: {
-      const out: JsonObject = { type: message.type };
-      if (message.headers && Object.keys(message.headers).length > 0) out.headers = message.headers;
-      if (message.invocationId) out.invocationId = message.invocationId;
-      out.target = message.target;
-      out.arguments = message.arguments;
-      if (message.streamIds && message.streamIds.length > 0) out.streamIds = message.streamIds;
-      return out;
+      let text = `{"type":${message.type}` + headersText(message.headers);
+      if (message.invocationId) text += member('invocationId', JSON.stringify(message.invocationId));
+      text += member('target', JSON.stringify(message.target));
+      text += member('arguments', payloadText(message.arguments));
+      if (message.streamIds && message.streamIds.length > 0) text += member('streamIds', JSON.stringify(message.streamIds));
+      return text + '}';
     }
     case MessageType.StreamItem:
-      return withHeaders(message.headers, { type: message.type, invocationId: message.invocationId, item: message.item ?? null });
+      return `{"type":${message.type}${headersText(message.headers)}${member('invocationId', JSON.stringify(message.invocationId))}${member('item', payloadText(message.item ?? null))}}`;
     case MessageType.Completion: {
-      const out = withHeaders(message.headers, { type: message.type, invocationId: message.invocationId });
-      if (message.error !== undefined) out.error = message.error;
-      else if ('result' in message) out.result = message.result ?? null;
-      return out;
+      let text = `{"type":${message.type}${headersText(message.headers)}${member('invocationId', JSON.stringify(message.invocationId))}`;
+      if (message.error !== undefined) text += member('error', JSON.stringify(message.error));
+      else if ('result' in message) text += member('result', payloadText(message.result ?? null));
+      return text + '}';
     }
     case MessageType.CancelInvocation:
-      return withHeaders(message.headers, { type: message.type, invocationId: message.invocationId });
+      return `{"type":${message.type}${headersText(message.headers)}${member('invocationId', JSON.stringify(message.invocationId))}}`;
     case MessageType.Ping:
-      return { type: message.type };
+      return `{"type":${message.type}}`;
     case MessageType.Close: {
-      const out: JsonObject = { type: message.type };
-      if (message.error) out.error = message.error;
-      if (message.allowReconnect) out.allowReconnect = true;
-      return out;
+      let text = `{"type":${message.type}`;
+      if (message.error) text += member('error', JSON.stringify(message.error));
+      if (message.allowReconnect) text += ',"allowReconnect":true';
+      return text + '}';
     }
     case MessageType.Ack:
     case MessageType.Sequence:
-      return { type: message.type, sequenceId: message.sequenceId };
+      return `{"type":${message.type}${member('sequenceId', JSON.stringify(message.sequenceId))}}`;
   }
 }
 
-function withHeaders(headers: MessageHeaders | undefined, body: JsonObject): JsonObject {
-  if (!headers || Object.keys(headers).length === 0) return body;
-  const { type, ...rest } = body;
-  return { type, headers, ...rest };
+/** `,"name":text`, or nothing when JSON has no value for it (undefined, a function), as stringify leaves such members out. */
+function member(name: string, text: string | undefined): string {
+  return text === undefined ? '' : `,"${name}":${text}`;
+}
+
+function headersText(headers: MessageHeaders | undefined): string {
+  return headers && Object.keys(headers).length > 0 ? `,"headers":${JSON.stringify(headers)}` : '';
+}
+
+/** A payload (arguments, item, result); the base64 replacer, twice as slow, only where binary values are. */
+function payloadText(value: unknown): string | undefined {
+  return containsBinary(value, 0) ? JSON.stringify(value, binaryAsBase64) : JSON.stringify(value);
 }

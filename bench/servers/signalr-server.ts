@@ -1,0 +1,62 @@
+/*
+ * nestjs-signalr under test: a minimal Nest app with one hub, built from this repo's sources. The same
+ * server answers JSON and MessagePack clients. With REDIS_URL set, the Redis backplane is used (when the
+ * tree has one). BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes).
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'net';
+import * as signalr from '../../src/index.js';
+import { getHubContextToken, Hub, HubContext, SignalRModule } from '../../src/index.js';
+import { BenchServer, hostServer } from './host.js';
+
+let connections = 0;
+
+@Hub('/hubs/bench')
+class BenchHub extends Hub {
+  onConnected() {
+    connections++;
+  }
+
+  onDisconnected() {
+    connections--;
+  }
+
+  Echo(value: unknown) {
+    return value;
+  }
+
+  Join(group: string) {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+}
+
+function backplaneOption(): Record<string, unknown> {
+  const url = process.env.REDIS_URL;
+  if (!url) return {};
+  const redisBackplane = (signalr as Record<string, unknown>).redisBackplane as ((options: { url: string }) => unknown) | undefined;
+  if (redisBackplane === undefined) throw new Error('this tree has no redisBackplane export yet');
+  return { backplane: redisBackplane({ url }) };
+}
+
+void hostServer(async (): Promise<BenchServer> => {
+  const sendBuffer = process.env.BENCH_SEND_BUFFER ? Number(process.env.BENCH_SEND_BUFFER) : undefined;
+
+  @Module({
+    imports: [SignalRModule.forRoot({ ...(sendBuffer ? { maximumSendBufferSize: sendBuffer } : {}), ...backplaneOption() })],
+    providers: [BenchHub],
+  })
+  class BenchModule {}
+
+  const app = await NestFactory.create(BenchModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const hub = app.get<HubContext>(getHubContextToken(BenchHub));
+  return {
+    port: (app.getHttpServer().address() as AddressInfo).port,
+    broadcast: (payload) => void hub.clients.all.send('b', payload),
+    sendToGroup: (group, payload) => void hub.clients.group(group).send('b', payload),
+    connectionCount: () => connections,
+    close: () => app.close(),
+  };
+});

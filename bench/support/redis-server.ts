@@ -1,0 +1,64 @@
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import * as net from 'net';
+import { sleep } from './clock.js';
+import { GENERATOR_CPU } from './suite.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A throwaway redis-server on a free port (never the shared 6379), nothing persisted, pinned with
+ * the generator so the servers under test keep their core.
+ */
+export class RedisServer {
+  private process: ChildProcess | null = null;
+  port = 0;
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'];
+    this.process = spawn('taskset', ['-c', String(GENERATOR_CPU), 'redis-server', ...args], { stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      try {
+        if (this.cli('PING').trim() === 'PONG') return;
+      } catch {
+        // not up yet
+      }
+      await sleep(25);
+    }
+    throw new Error(`redis-server did not start on port ${this.port}`);
+  }
+
+  cli(...args: string[]): string {
+    return execFileSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8' });
+  }
+
+  /** Calls of PUBLISH and SPUBLISH so far (INFO commandstats). */
+  publishCount(): number {
+    const stats = this.cli('INFO', 'commandstats');
+    let calls = 0;
+    for (const match of stats.matchAll(/^cmdstat_s?publish:calls=(\d+)/gm)) calls += Number(match[1]);
+    return calls;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (child === null || child.exitCode !== null) return;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await gone;
+    this.process = null;
+  }
+}

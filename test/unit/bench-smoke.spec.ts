@@ -1,0 +1,111 @@
+/*
+ * Keeps every benchmark script runnable: the suite runs at tiny sizes (--smoke) and its JSON output is
+ * checked for shape and delivery counts. No timing is asserted; the figures are meaningless at this size.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { hasRedisBackplane } from '../../bench/workloads/cluster.js';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+type Figures = Record<string, number>;
+interface Table {
+  workload: string;
+  cases: Record<string, Record<string, Figures>>;
+}
+
+/** Runs bench/run.sh with --smoke and returns its tables. */
+async function runBench(args: string[]): Promise<Table[]> {
+  const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-')), 'out.json');
+  const child = spawn('bash', [path.join(ROOT, 'bench', 'run.sh'), ...args, '--smoke', '--json', json], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0) throw new Error(`bench/run.sh ${args.join(' ')} exited with ${code}:\n${output}`);
+  return JSON.parse(fs.readFileSync(json, 'utf8')) as Table[];
+}
+
+function table(tables: Table[], workload: string): Table {
+  const found = tables.find((candidate) => candidate.workload === workload);
+  if (found === undefined) throw new Error(`no ${workload} table`);
+  return found;
+}
+
+function contendersOf(t: Table): string[][] {
+  return Object.values(t.cases).map((row) => Object.keys(row).sort());
+}
+
+describe('benchmark suite (smoke sizes)', () => {
+  const resultsFile = path.join(ROOT, 'bench', 'RESULTS.md');
+  const resultsBefore = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : null;
+
+  afterAll(() => {
+    // Smoke runs never append to the results file.
+    expect(fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : null).toBe(resultsBefore);
+  });
+
+  it('broadcasts to every contender and each connection receives every message', async () => {
+    const tables = await runBench(['broadcast']);
+    expect(tables.map((t) => t.workload)).toEqual(['broadcast']);
+    const broadcast = table(tables, 'broadcast');
+    expect(Object.keys(broadcast.cases)).toEqual(['20 conns, 64 B, burst', '20 conns, 64 B, steady 2k msg/s']);
+    expect(contendersOf(broadcast)).toEqual([
+      ['nest-ws', 'raw-ws', 'signalr-json', 'signalr-msgpack', 'socketio'],
+      ['nest-ws', 'raw-ws', 'signalr-json', 'signalr-msgpack', 'socketio'],
+    ]);
+    for (const row of Object.values(broadcast.cases)) {
+      for (const figures of Object.values(row)) {
+        expect(figures.lost).toBe(0);
+        expect(Number.isFinite(figures.p50)).toBe(true);
+        expect(Number.isFinite(figures.cpuUs)).toBe(true);
+      }
+    }
+  }, 60_000);
+
+  it('runs the echo, groups, memory, churn, cluster and slow-consumer workloads', async () => {
+    const tables = await runBench(['echo', 'groups', 'memory', 'churn', 'cluster', 'slow', '--only', 'signalr-json,socketio']);
+    expect(tables.map((t) => t.workload)).toEqual(['echo', 'groups', 'memory', 'churn', 'cluster', 'slow']);
+    const both = ['signalr-json', 'socketio'];
+
+    const echo = table(tables, 'echo');
+    expect(Object.keys(echo.cases)).toEqual(['1 client(s), closed loop', '5 client(s), closed loop', '5 clients, open loop at ½ own ceiling']);
+    for (const row of Object.values(echo.cases)) {
+      expect(Object.keys(row).sort()).toEqual(both);
+      for (const figures of Object.values(row)) expect(Number.isFinite(figures.p99)).toBe(true);
+    }
+
+    for (const row of Object.values(table(tables, 'groups').cases)) {
+      expect(Object.keys(row).sort()).toEqual(both);
+      for (const figures of Object.values(row)) expect(figures.lost).toBe(0);
+    }
+
+    const memory = table(tables, 'memory').cases['20 connections'];
+    expect(Object.keys(memory).sort()).toEqual(both);
+    for (const figures of Object.values(memory)) expect(Number.isFinite(figures.heap)).toBe(true);
+
+    const churn = table(tables, 'churn').cases['2 in flight'];
+    expect(Object.keys(churn).sort()).toEqual(both);
+    for (const figures of Object.values(churn)) expect(figures.errors).toBe(0);
+
+    const cluster = table(tables, 'cluster');
+    expect(Object.keys(cluster.cases)).toEqual(['1 instance, no Redis, steady 2k msg/s', '2 instances, burst', '2 instances, steady 2k msg/s']);
+    for (const [caseName, row] of Object.entries(cluster.cases)) {
+      expect(Object.keys(row).sort()).toEqual(hasRedisBackplane() ? both : ['socketio']);
+      for (const figures of Object.values(row)) {
+        expect(figures.lost).toBe(0);
+        // Exactly one PUBLISH per send across two instances; none without Redis.
+        expect(figures.publishes).toBe(caseName.startsWith('2 instances') ? 1 : 0);
+      }
+    }
+
+    const slow = table(tables, 'slow');
+    expect(Object.keys(slow.cases)).toEqual(['no slow consumers', '2 slow consumers']);
+    for (const row of Object.values(slow.cases)) {
+      expect(Object.keys(row).sort()).toEqual(both);
+      for (const figures of Object.values(row)) expect(figures.lost).toBe(0);
+    }
+  }, 90_000);
+});
