@@ -14,8 +14,15 @@ import { negotiateResponse, wantsStatefulReconnect } from './negotiate.js';
 
 export { toHubRequest, type EndpointIdentity } from './connection-endpoint.js';
 
-/** Ways past the message-size limit a single WebSocket frame may go before `ws` refuses it outright. */
-const FRAME_ALLOWANCE = 4;
+/**
+ * How many times the message-size limit one WebSocket frame may hold before `ws` refuses it (1009).
+ * The official clients batch whatever was sent while a send was in flight into one frame, so a burst
+ * of small messages arrives as one large frame: the limit applies to each message in it, and the
+ * frame as a whole only needs a bound on what `ws` buffers before handing it over.
+ */
+const FRAME_ALLOWANCE = 128;
+/** The least a frame may hold whatever the message limit: 4 MiB. */
+const MIN_FRAME_SIZE = 4 * 1024 * 1024;
 
 /**
  * One hub's HTTP surface: the shared endpoint with hub connections, run by the hub connection loop.
@@ -39,7 +46,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
         cors: options.cors,
         requireAuthentication: options.requireAuthentication,
         // Frames may batch several messages; the per-message limit is enforced by the connection loop.
-        maxFrameSize: limit === null ? 100 * 1024 * 1024 : Math.max(limit * FRAME_ALLOWANCE, 64 * 1024),
+        maxFrameSize: limit === null ? 100 * 1024 * 1024 : Math.max(limit * FRAME_ALLOWANCE, MIN_FRAME_SIZE),
       },
       identity,
       handler,

@@ -123,8 +123,8 @@ describe('Streaming', () => {
       await waitUntil(() => streams.tickerStats.finished === before.finished + 1);
       expect(streams.tickerStats.aborted).toBe(before.aborted + 1);
       const produced = streams.tickerStats.produced;
+      // How many more it made before the cancel arrived depends on the transport's round trip.
       expect(produced - before.produced).toBeGreaterThanOrEqual(3);
-      expect(produced - before.produced).toBeLessThanOrEqual(5);
       // The generator is closed: a few round trips later it has produced nothing more.
       for (let i = 0; i < 3; i++) expect(await client.invoke('Plain')).toBe(42);
       expect(streams.tickerStats.produced).toBe(produced);
