@@ -5,6 +5,7 @@ import { SignalRHubRegistry } from '../../src/signalr.registry.js';
 import { ClusterControllerModule, ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { RedisServer, startRedis } from '../support/redis.js';
+import { RedisClusterServer, startRedisCluster } from '../support/redis-cluster-mode.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -17,10 +18,16 @@ interface Layout {
   start(): Promise<TestApp[]>;
   /** What adding an unknown connection to a group gives: ASP.NET Core's in-memory no-op, or the Redis ack timeout. */
   unknownGroupAdd: string;
+  /**
+   * False where a cross-instance client result cannot be relied on: in a Redis Cluster, PUBLISH counts
+   * only the subscribers of the node it reached, so "no receiver" does not mean "no such connection".
+   */
+  clientResultsAcrossInstances?: false;
   stop?(): Promise<void>;
 }
 
 let redis: RedisServer | null = null;
+let redisCluster: RedisClusterServer | null = null;
 
 const layouts: Layout[] = [
   {
@@ -47,6 +54,39 @@ const layouts: Layout[] = [
     },
   },
 ];
+
+/**
+ * Redis Cluster mode is opt-in (SIGNALR_TEST_REDIS_CLUSTER=1) until it is reliable: ioredis sends
+ * each PUBLISH to a random node, so messages of one channel can overtake each other across nodes and
+ * PUBLISH counts only that node's subscribers; runs of this layout also lost a message now and then.
+ */
+if (process.env.SIGNALR_TEST_REDIS_CLUSTER === '1') {
+  layouts.push({
+    name: 'Redis Cluster manager (two instances, a three-node Redis Cluster)',
+    clientResultsAcrossInstances: false,
+    start: async () => {
+      redisCluster = await startRedisCluster(3);
+      const app = () =>
+        startApp({
+          imports: [
+            SignalRModule.forRoot({
+              ...clusterIdentity,
+              backplane: redisBackplane({ cluster: { nodes: redisCluster!.nodes }, ackTimeout: 300, presenceHeartbeat: 200 }),
+            }),
+            ClusterControllerModule,
+          ],
+          providers: [ClusterHub],
+        });
+      return [await app(), await app()];
+    },
+    unknownGroupAdd:
+      "Error: No instance acknowledged adding connection 'unknown' to group 'g' within 300 ms: no instance owns that connection, or it is unreachable.",
+    stop: async () => {
+      await redisCluster?.close();
+      redisCluster = null;
+    },
+  });
+}
 
 describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
   let apps: TestApp[];
@@ -117,7 +157,7 @@ describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
     expect(await members[0].connection.invoke('JoinOther', 'unknown', 'g')).toBe(layout.unknownGroupAdd);
   });
 
-  it('client results from a hub method and from HubContext', async () => {
+  (layout.clientResultsAcrossInstances === false ? it.skip : it)('client results from a hub method and from HubContext', async () => {
     expect(await members[0].connection.invoke('Ask', id(3), 'confirm', 'q')).toBe('result: "yes:q"');
     expect(await members[3].connection.invoke('Ask', id(2), 'confirm', 'q')).toBe('result: "yes:q"');
     await expect(context(apps.length - 1).clients.client(id(0)).invoke('confirm', 'ctx')).resolves.toBe('yes:ctx');
