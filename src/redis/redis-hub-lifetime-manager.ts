@@ -231,11 +231,12 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
 
   /** LinkListener: Redis is back; channels were resubscribed, presence is written again. */
   up(): void {
-    this.redisPresence.sync();
+    this.redisPresence.reconnected();
   }
 
   /** LinkListener: answers to calls in flight may never arrive, so they fail now rather than hang. */
   down(): void {
+    this.redisPresence.lost();
     this.acks.failAll(new Error(RedisTexts.connectionLost));
     this.remoteResults.failAll(new Error(RedisTexts.connectionLost));
   }

@@ -108,6 +108,7 @@ export class RedisLink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.markFirstReady(); // what waits for a first connection that will never come settles now
     this.handlers.clear();
     const quit = (client: RedisClient) => (client.status === 'ready' ? client.quit().then(() => undefined, () => client.disconnect()) : (client.disconnect(), Promise.resolve()));
     await Promise.all([quit(this.subscriber), this.ownsPublisher ? quit(this.publisher) : Promise.resolve()]);
@@ -142,6 +143,7 @@ export class RedisLink {
 /** A Redis reply awaited for at most SUBSCRIBE_WAIT; failures and timeouts both just settle. */
 function bounded(reply: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT)));
+  // Unref'd: a bound on a wait is no reason to keep the process alive.
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT).unref()));
   return Promise.race([reply.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
 }

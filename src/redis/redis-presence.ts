@@ -4,6 +4,7 @@ import type { HubPresence, PresenceEvent, PresenceSubscription } from '../lifeti
 import { PresenceListeners, presenceSubscription } from '../lifetime/hub-presence.js';
 import type { RedisChannels } from './redis-channels.js';
 import type { RedisLink } from './redis-link.js';
+import { PresenceView } from './redis-presence-view.js';
 import { RedisTexts } from './redis-texts.js';
 
 /*
@@ -47,7 +48,11 @@ if delta < 0 and total <= 0 then redis.call('PUBLISH', ARGV[2], '-' .. ARGV[4]) 
 return total
 `;
 
-/** KEYS servers, users; ARGV serverKeyPrefix, channel, server, ttl, then user/count pairs: replaces this instance's entries. */
+/**
+ * KEYS servers, users; ARGV serverKeyPrefix, channel, server, ttl, then user/count pairs: replaces
+ * this instance's entries; returns the live instances. An instance that registers anew is published
+ * as `*name`, so that listeners know whom to wait for after an outage.
+ */
 const SYNC = `${REAP}
 local key = ARGV[1] .. ARGV[3]
 local counts = {}
@@ -65,15 +70,21 @@ for user, delta in pairs(counts) do
     if before > 0 and total <= 0 then redis.call('PUBLISH', ARGV[2], '-' .. user) end
   end
 end
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then redis.call('PUBLISH', ARGV[2], '*' .. ARGV[3]) end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[3])
-return 1
+return redis.call('ZRANGE', KEYS[1], 0, -1)
 `;
 
-/** KEYS servers, users; ARGV serverKeyPrefix, channel, server, ttl. 0: this instance was reaped (resync). */
+/** KEYS servers, users; ARGV serverKeyPrefix, channel, server, ttl. The live instances, or 0: this instance was reaped (resync). */
 const HEARTBEAT = `${REAP}
 if not redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[3])
-return 1
+return redis.call('ZRANGE', KEYS[1], 0, -1)
+`;
+
+/** KEYS servers, users; ARGV serverKeyPrefix, channel: the live instances. */
+const SERVERS = `${REAP}
+return redis.call('ZRANGE', KEYS[1], 0, -1)
 `;
 
 /** KEYS servers, users; ARGV serverKeyPrefix, channel, server: removes this instance's entries. */
@@ -92,6 +103,11 @@ redis.call('ZREM', KEYS[1], ARGV[3])
 return 1
 `;
 
+/** KEYS servers, users; ARGV serverKeyPrefix, channel: { live instances, user/count pairs }. */
+const SNAPSHOT = `${REAP}
+return { redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGETALL', KEYS[2]) }
+`;
+
 /** KEYS servers, users; ARGV serverKeyPrefix, channel, userId or '': the totals after reaping. */
 const READ = `${REAP}
 if ARGV[3] ~= '' then return redis.call('HGET', KEYS[2], ARGV[3]) end
@@ -105,10 +121,22 @@ function sha1(script: string): string {
   return hash;
 }
 
+/** How often a recovering instance looks whether the instances it knew are registered again. */
+const RECOVERY_POLL = 100;
+/**
+ * How long a live instance may take to come back after Redis does: the default reconnect backoff
+ * (2.1 s at most) plus resubscribing, with room for a busy machine. A recovery waits at least this
+ * long, and at least one ttl, for the instances it knew.
+ */
+const RECONNECT_ALLOWANCE = 5_000;
+
 /**
  * Presence of one hub across the cluster. Counts change with one script per local connect or
  * disconnect of a user; the full local counts are written again after every reconnect to Redis and
  * whenever a heartbeat finds this instance reaped (it was silent too long), so the totals heal.
+ * Events reach listeners through a PresenceView: after an outage, once every instance known before
+ * it is registered again (or could have expired), the totals are read once and only real changes
+ * are told.
  */
 export class RedisPresence implements HubPresence {
   private readonly logger = new Logger('SignalR:Redis');
@@ -117,8 +145,15 @@ export class RedisPresence implements HubPresence {
   private readonly keys: [string, string];
   private readonly serverKeyPrefix: string;
   private readonly ttl: number;
+  private readonly view = new PresenceView((type, userId) => this.listeners.emit(type, userId));
   private timer: NodeJS.Timeout | null = null;
   private listening: Promise<void> | null = null;
+  /** The live instances, as the last script that listed them saw them. */
+  private servers: string[] = [];
+  /** The instances live before the last outage: a recovery waits for them to register again. */
+  private serversBeforeOutage: string[] = [];
+  /** Counts recoveries: a newer one supersedes any still waiting. */
+  private recoveries = 0;
 
   constructor(
     private readonly link: RedisLink,
@@ -136,7 +171,7 @@ export class RedisPresence implements HubPresence {
     if (this.timer !== null) return;
     this.timer = setInterval(() => this.beat(), this.heartbeat);
     this.timer.unref();
-    this.sync();
+    void this.sync();
   }
 
   /** Stops the heartbeat and removes this instance's entries (its users leave unless connected elsewhere). */
@@ -146,6 +181,7 @@ export class RedisPresence implements HubPresence {
     this.local.clear();
     if (this.listening !== null) this.link.unlisten(this.channels.presence);
     this.listening = null;
+    this.view.forget();
     await this.run(LEAVE, [this.link.serverName]).catch(() => undefined);
   }
 
@@ -156,18 +192,32 @@ export class RedisPresence implements HubPresence {
     if (!this.link.isUp) return; // written by the sync that follows the reconnect
     this.run(CHANGE, [this.link.serverName, userId, String(delta)]).then(
       (total) => {
-        if (total === -1) this.sync();
+        if (total === -1) void this.sync();
       },
       () => undefined,
     );
   }
 
   /** Writes every local count again (after a reconnect, or when this instance was reaped). */
-  sync(): void {
-    if (!this.link.isUp) return;
+  sync(): Promise<void> {
+    if (!this.link.isUp) return Promise.resolve();
     const pairs: string[] = [];
     for (const [userId, count] of this.local) pairs.push(userId, String(count));
-    this.run(SYNC, [this.link.serverName, String(this.ttl), ...pairs]).catch((error) => this.logger.debug(`Presence sync failed: ${error}`));
+    return this.run(SYNC, [this.link.serverName, String(this.ttl), ...pairs]).then(
+      (servers) => this.sawServers(servers),
+      (error) => this.logger.debug(`Presence sync failed: ${error}`),
+    );
+  }
+
+  /** The link went down: presence messages may be missed until the next recovery. */
+  lost(): void {
+    if (this.view.known) this.serversBeforeOutage = this.servers;
+    this.view.lost();
+  }
+
+  /** The link is back: write this instance's counts, then recover the listeners' view. */
+  reconnected(): void {
+    void this.sync().then(() => (this.listening !== null ? this.recover() : undefined));
   }
 
   onlineUsers(): Promise<Map<string, number>> {
@@ -185,15 +235,14 @@ export class RedisPresence implements HubPresence {
 
   subscribe(listener: (event: PresenceEvent) => void): PresenceSubscription {
     const remove = this.listeners.add(listener);
-    this.listening ??= this.link.listen(this.channels.presence, (message) => {
-      const text = message.toString();
-      this.listeners.emit(text[0] === '+' ? 'joined' : 'left', text.slice(1));
-    });
+    this.listening ??= this.link.listen(this.channels.presence, (message) => this.heard(message.toString())).then(() => this.recover());
     return presenceSubscription(() => {
       remove();
       if (this.listeners.size === 0 && this.listening !== null) {
         this.listening = null;
         this.link.unlisten(this.channels.presence);
+        this.view.forget();
+        this.serversBeforeOutage = [];
       }
     }, this.listening);
   }
@@ -202,10 +251,52 @@ export class RedisPresence implements HubPresence {
     if (!this.link.isUp) return;
     this.run(HEARTBEAT, [this.link.serverName, String(this.ttl)]).then(
       (alive) => {
-        if (alive === 0) this.sync();
+        if (alive === 0) void this.sync();
+        else this.sawServers(alive);
       },
       () => undefined,
     );
+  }
+
+  /** `+user` / `-user` go to the view; `*server` (an instance registered) is remembered. */
+  private heard(text: string): void {
+    if (text[0] !== '*') this.view.heard(text);
+    else if (!this.servers.includes(text.slice(1))) this.servers = [...this.servers, text.slice(1)];
+  }
+
+  private sawServers(reply: unknown): void {
+    if (Array.isArray(reply)) this.servers = reply.map(String);
+  }
+
+  /**
+   * Brings the view back after it lost track: waits until every instance live before the outage is
+   * registered again (a restarted Redis is empty until each has written its counts) or could have
+   * expired (one ttl, and at least RECONNECT_ALLOWANCE), then reads the totals once. Never
+   * rejects; a new outage starts it over.
+   */
+  private async recover(): Promise<void> {
+    if (this.view.known || !this.link.isUp) return;
+    const attempt = ++this.recoveries;
+    const superseded = () => attempt !== this.recoveries || this.listening === null || !this.link.isUp || this.view.known;
+    const expected = this.serversBeforeOutage;
+    const deadline = Date.now() + Math.max(this.ttl, RECONNECT_ALLOWANCE);
+    try {
+      while (expected.length > 0 && Date.now() < deadline) {
+        const live = new Set((await this.run(SERVERS, [])) as string[]);
+        if (expected.every((server) => live.has(server))) break;
+        await new Promise((resolve) => setTimeout(resolve, RECOVERY_POLL).unref());
+        if (superseded()) return;
+      }
+      if (superseded()) return;
+      const token = this.view.reading();
+      const [servers, entries] = (await this.run(SNAPSHOT, [])) as [string[], string[]];
+      this.sawServers(servers);
+      this.view.read(token, entries.filter((_, i) => i % 2 === 0));
+      if (this.view.known) this.serversBeforeOutage = [];
+    } catch (error) {
+      this.view.lost(); // stops keeping what is heard for a read that failed; the next reconnect retries
+      this.logger.debug(`Presence recovery failed: ${error}`);
+    }
   }
 
   private read(userId: string): Promise<unknown> {

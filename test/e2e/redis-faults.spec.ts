@@ -88,6 +88,53 @@ describe('Redis backplane faults (instances in separate processes)', () => {
     await Promise.all([a.stop(), b.stop()]);
   }, 40_000);
 
+  it('after a Redis restart, presence tells only real changes: no second `joined`, one `left` for who left during the outage', async () => {
+    const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
+    instances.push(a, b);
+    const events = async (instance: ClusterInstance) =>
+      ((await (await fetch(instance.url('/cluster/presence-events'))).json()) as Array<{ type: string; userId: string }>).map(({ type, userId }) => `${type} ${userId}`);
+    /** Waits until both instances told exactly `expected` (polling their HTTP endpoint), then checks it. */
+    const bothTold = async (expected: string[]) => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && JSON.stringify([await events(a), await events(b)]) !== JSON.stringify([expected, expected])) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect([await events(a), await events(b)]).toEqual([expected, expected]);
+    };
+    const told: string[] = [];
+    const arrive = async (instance: ClusterInstance, user: string) => {
+      const joined = await member(instance, user);
+      told.push(`joined ${user}`);
+      await bothTold(told);
+      return joined;
+    };
+    await arrive(a, 'ada');
+    await arrive(a, 'alan');
+    await arrive(b, 'bob');
+    const carol = (await arrive(b, 'carol')).connection;
+    const ada2 = await member(b, 'ada'); // ada on both instances: she stays online while one of her connections closes
+
+    await redis.stop();
+    await waitUntil(() => outageLines(a).length === 1 && outageLines(b).length === 1, 5000);
+    await carol.stop(); // carol really leaves while Redis is down
+    await ada2.connection.stop(); // ada does not: her connection on the first instance stays
+    const dan = await member(a, 'dan'); // dan really arrives while Redis is down
+
+    await redis.start();
+    await waitUntil(() => recoveredLines(a).length === 1 && recoveredLines(b).length === 1, 10_000);
+    // Each instance tells the difference once, after both wrote their users to the empty Redis.
+    told.push('left carol', 'joined dan');
+    await bothTold(told);
+    expect(await (await fetch(b.url('/cluster/presence'))).json()).toEqual({ ada: 1, alan: 1, bob: 1, dan: 1 });
+
+    // Events flow as before afterwards, and nothing late slipped in between.
+    await arrive(b, 'eve');
+    await dan.connection.stop();
+    told.push('left dan');
+    await bothTold(told);
+    await Promise.all([a.stop(), b.stop()]);
+  }, 40_000);
+
   it('Redis unreachable at start: the instance serves its own clients, then joins the cluster once Redis is up', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;

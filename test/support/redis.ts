@@ -111,7 +111,20 @@ const running = new Set<ChildProcess>();
 
 /** Starts a cluster instance on a free port using the Redis at `redisUrl`; resolves once it listens. */
 export function startInstance(redisUrl: string, env: Record<string, string> = {}): Promise<ClusterInstance> {
-  const script = require('path').join(__dirname, '..', 'fixtures', 'redis-cluster.app.js');
+  return spawnInstance('redis-cluster.app.js', redisUrl, env);
+}
+
+/**
+ * Starts the sample app (test/fixtures/sample-cluster.app.js) on a free port using the Redis at
+ * `redisUrl`, signing tokens with `jwtSecret` (instances of one cluster must share it).
+ */
+export function startSampleInstance(redisUrl: string, jwtSecret: string): Promise<ClusterInstance> {
+  return spawnInstance('sample-cluster.app.js', redisUrl, { JWT_SECRET: jwtSecret });
+}
+
+/** Runs test/fixtures/`fixture` in a child process; resolves once it printed `listening <port>`. */
+function spawnInstance(fixture: string, redisUrl: string, env: Record<string, string>): Promise<ClusterInstance> {
+  const script = require('path').join(__dirname, '..', 'fixtures', fixture);
   const child = spawn(process.execPath, [script], {
     env: { ...process.env, REDIS_URL: redisUrl, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -123,7 +136,7 @@ export function startInstance(redisUrl: string, env: Record<string, string> = {}
   child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   return new Promise((resolve, reject) => {
     let pending = '';
-    child.once('exit', (code) => reject(new Error(`cluster instance exited with ${code} before listening:\n${errors}`)));
+    child.once('exit', (code) => reject(new Error(`${fixture} exited with ${code} before listening:\n${errors}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       let newline: number;
