@@ -5,23 +5,28 @@ import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { GroupManager } from './group-manager.js';
 import { HubCallerClients } from './hub-clients.js';
 
-/** The caller scope of one connection, made once when it connects and reused by every call. */
+/**
+ * The caller scope of one connection, made once when it connects and reused by every call. It
+ * lives as long as the connection, so its context and clients are made on first use (an idle
+ * connection whose hub never reads them pays for neither).
+ */
 export class ConnectionScope implements HubCallScope {
-  readonly context: HubCallerContext;
+  private callerContext: HubCallerContext | null = null;
   private callerClients: HubCallerClients | null = null;
 
   constructor(
     private readonly connection: HubConnection,
     private readonly lifetime: HubLifetimeManager,
     readonly groups: GroupManager,
-  ) {
-    this.context = new HubCallerContext(connection);
+  ) {}
+
+  get context(): HubCallerContext {
+    return (this.callerContext ??= new HubCallerContext(this.connection));
   }
 
   get clients(): HubCallerClients {
-    return (this.callerClients ??= new HubCallerClients(this.lifetime, this.context.connectionId, this.invokeAllowed));
+    const connection = this.connection;
+    // Client results wait for a Completion, which onConnected must not hold up (as in ASP.NET Core).
+    return (this.callerClients ??= new HubCallerClients(this.lifetime, connection.connectionId, () => connection.hubConnected));
   }
-
-  /** Client results wait for a Completion, which onConnected must not hold up (as in ASP.NET Core). */
-  private readonly invokeAllowed = (): boolean => this.connection.hubConnected;
 }

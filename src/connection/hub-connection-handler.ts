@@ -7,11 +7,12 @@ import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../s
 import { CloseTexts, HandshakeTexts, LogTexts } from '../signalr.messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
-import type { ConnectionController, ConnectionState, HubConnection } from './hub-connection.js';
+import type { ConnectionController, HubConnection } from './hub-connection.js';
 import { selectProtocol } from './handshake.js';
 import type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
+import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
 import type { Sweepable } from './keep-alive.js';
 
 export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
@@ -20,11 +21,9 @@ export type { ConnectionDispatcher, ConnectionLifetime } from './connection-cont
 const INBOUND_HIGH_WATER = 64;
 const INBOUND_LOW_WATER = 16;
 
-/** How often shutdown re-checks whether a connection's invocations have finished. */
-const DRAIN_CHECK_INTERVAL = 10;
-
 const CLOSE_PLAIN: CloseMessage = { type: MessageType.Close };
 const EMPTY = Buffer.alloc(0);
+const DONE = Promise.resolve();
 
 function closeWithError(error: unknown, detailed: boolean, allowReconnect: boolean): CloseMessage {
   return { type: MessageType.Close, error: CloseTexts.withError(error, detailed), allowReconnect };
@@ -42,7 +41,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   private readonly logger = new Logger('SignalR');
   private readonly connections = new Set<HubConnection>();
   private readonly pingBytes = new Map<HubProtocol, Buffer>();
-  private readonly endWaiters = new Map<HubConnection, Array<() => void>>();
+  private readonly endWaiters = new EndWaiters();
   /** Connections whose dispatch waits for the hub layer (a full upload buffer), whatever the message. */
   private readonly held = new Set<HubConnection>();
   /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
@@ -66,45 +65,69 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     return this.connections.size;
   }
 
-  /** The life of one connection, from its transport's start to the end of onDisconnected. */
-  async run(connection: HubConnection, transport: ConnectionTransport, request: HubRequest): Promise<void> {
+  /**
+   * Starts the life of one connection: handshake, onConnected, messages, close, onDisconnected. Each
+   * step calls the next (completeHandshake, settle) instead of one async function awaiting them: a
+   * suspended async frame (its generator, registers and promises) cost ~700 B per idle connection.
+   */
+  run(connection: HubConnection, transport: ConnectionTransport, request: HubRequest): void {
     connection.transport = transport;
     connection.request = request;
     connection.state = 'handshaking';
     connection.createdAt = connection.lastReceivedAt = connection.lastSentAt = Date.now();
     connection.controller = this;
+    connection.awaiting = 'handshake';
     this.connections.add(connection);
+    // Bytes POSTed before the transport started (HTTP transports) are read now.
+    if (connection.receiveBuffer !== null) this.receive(connection, EMPTY);
+  }
+
+  /** The handshake succeeded: the lifetime manager, then the hub's onConnected, then the messages. */
+  private connected(connection: HubConnection): void {
+    let pending: void | Promise<void>;
     try {
-      const waiting = this.handshake(connection);
-      // Bytes POSTed before the transport started (HTTP transports) are read now.
-      if (connection.receiveBuffer !== null) this.receive(connection, EMPTY);
-      if (!(await waiting)) return;
-
       this.lifetime.onConnected(connection);
-      try {
-        await this.dispatcher.onConnected(connection);
-        connection.hubConnected = true;
-      } catch (error) {
-        this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.hubPath}.`, asError(error).stack);
-        this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
-        return;
-      }
-
-      // The state may have moved on while onConnected ran (the client can leave meanwhile).
-      if ((connection.state as ConnectionState) === 'connecting') {
-        connection.state = 'connected';
-        this.pump(connection);
-      }
-      const error = await this.closed(connection);
-
-      try {
-        await this.dispatcher.onDisconnected(connection, error);
-      } catch (hookError) {
-        this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.hubPath}.`, asError(hookError).stack);
-      }
-    } finally {
-      this.finish(connection);
+      pending = this.dispatcher.onConnected(connection);
+    } catch (error) {
+      return this.connectFailed(connection, error);
     }
+    if (pending === undefined) this.opened(connection);
+    else pending.then(() => this.opened(connection), (error) => this.connectFailed(connection, error));
+  }
+
+  private connectFailed(connection: HubConnection, error: unknown): void {
+    this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.hubPath}.`, asError(error).stack);
+    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
+    this.finish(connection);
+  }
+
+  /** onConnected completed: onDisconnected is owed from now on. */
+  private opened(connection: HubConnection): void {
+    connection.hubConnected = true;
+    // The state may have moved on while onConnected ran (the client can leave meanwhile).
+    if (connection.state === 'connecting') {
+      connection.state = 'connected';
+      this.pump(connection);
+    }
+    if (connection.state === 'closed') void DONE.then(() => this.disconnected(connection));
+    else connection.awaiting = 'end';
+  }
+
+  /** The connection closed after onConnected: the hub's onDisconnected, then the end. */
+  private disconnected(connection: HubConnection): void {
+    let pending: void | Promise<void>;
+    try {
+      pending = this.dispatcher.onDisconnected(connection, connection.closeError);
+    } catch (error) {
+      return this.disconnectFailed(connection, error);
+    }
+    if (pending === undefined) this.finish(connection);
+    else pending.then(() => this.finish(connection), (error) => this.disconnectFailed(connection, error));
+  }
+
+  private disconnectFailed(connection: HubConnection, error: unknown): void {
+    this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.hubPath}.`, asError(error).stack);
+    this.finish(connection);
   }
 
   /** Bytes from the transport: the handshake first, then hub messages. */
@@ -214,28 +237,21 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     // A client that does not answer the close frame must not hold the app's server open for long.
     this.transportCloseTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
     const deadline = Date.now() + timeout;
-    const abandoned = await Promise.all([...this.connections].map((connection) => this.drainThenClose(connection, message, deadline)));
+    const abandoned = await Promise.all(
+      [...this.connections].map(async (connection) => {
+        // Awaits only while invocations run: an idle connection closes at once.
+        const busy = connection.activeInvocations > 0 && (await invocationsDrained(connection, deadline));
+        this.close(connection, message, undefined);
+        return busy;
+      }),
+    );
     const busy = abandoned.filter(Boolean).length;
     if (busy > 0) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, busy, 'running invocations'));
     // Connections whose transport started while the others drained are closed too.
     const remaining = [...this.connections];
     for (const connection of remaining) this.close(connection, message, undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, timeout, true)));
-    const hung = await Promise.race([Promise.all(remaining.map((connection) => this.ended(connection))).then(() => false), timedOut]);
-    clearTimeout(timer);
-    if (hung) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
-  }
-
-  /** Waits until `connection` runs no invocation (or `deadline` passes), then closes it; true when it was still busy. */
-  private async drainThenClose(connection: HubConnection, message: CloseMessage, deadline: number): Promise<boolean> {
-    // activeInvocations is a counter without an event (pump/handle keep it): re-checked on a short timer.
-    while (connection.activeInvocations > 0 && connection.state !== 'closed' && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(DRAIN_CHECK_INTERVAL, deadline - Date.now()))));
-    }
-    const busy = connection.activeInvocations > 0 && connection.state !== 'closed';
-    this.close(connection, message, undefined);
-    return busy;
+    const ended = remaining.map((connection) => (this.connections.has(connection) ? this.endWaiters.wait(connection) : undefined));
+    if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
   }
 
   /** Handshake timeout, keep-alive pings and client timeout, on the shared tick. */
@@ -265,28 +281,6 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     }
   }
 
-  private handshake(connection: HubConnection): Promise<boolean> {
-    return new Promise((resolve) => {
-      connection.resolveHandshake = resolve;
-    });
-  }
-
-  private closed(connection: HubConnection): Promise<Error | undefined> {
-    if (connection.state === 'closed') return Promise.resolve(connection.closeError);
-    return new Promise((resolve) => {
-      connection.resolveClosed = resolve;
-    });
-  }
-
-  private ended(connection: HubConnection): Promise<void> {
-    if (!this.connections.has(connection)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const waiters = this.endWaiters.get(connection);
-      if (waiters) waiters.push(resolve);
-      else this.endWaiters.set(connection, [resolve]);
-    });
-  }
-
   /** Validates the handshake request; on success the response is the first thing written. */
   private completeHandshake(connection: HubConnection, buffer: Buffer, start: number, end: number): boolean {
     const supportsBinary = connection.transport?.supportsBinary !== false;
@@ -302,8 +296,9 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       connection.replay = new MessageReplay(connection.options.statefulReconnectBufferSize);
     }
     connection.state = 'connecting';
-    connection.resolveHandshake?.(true);
-    connection.resolveHandshake = null;
+    connection.awaiting = null;
+    // onConnected starts once this read is parsed, so the messages that came with the handshake queue first.
+    void DONE.then(() => this.connected(connection));
     return true;
   }
 
@@ -386,14 +381,14 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     }
   }
 
-  /** Marks the connection closed and wakes whoever waits on the handshake or on the end. */
+  /** Marks the connection closed and moves on whatever waited for it: a pending handshake ends, a connected hub gets onDisconnected. */
   private settle(connection: HubConnection): void {
     connection.markClosed();
-    const resolveHandshake = connection.resolveHandshake;
-    const resolveClosed = connection.resolveClosed;
-    connection.resolveHandshake = connection.resolveClosed = null;
-    resolveHandshake?.(false);
-    resolveClosed?.(connection.closeError);
+    const awaiting = connection.awaiting;
+    connection.awaiting = null;
+    // Never synchronously: whoever closed the connection finishes first (its transport closes, its Close goes out).
+    if (awaiting === 'handshake') void DONE.then(() => this.finish(connection));
+    else if (awaiting === 'end') void DONE.then(() => this.disconnected(connection));
   }
 
   private finish(connection: HubConnection): void {
@@ -402,11 +397,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     this.held.delete(connection);
     connection.release();
     this.onEnded(connection);
-    const waiters = this.endWaiters.get(connection);
-    if (waiters) {
-      this.endWaiters.delete(connection);
-      for (const resolve of waiters) resolve();
-    }
+    this.endWaiters.release(connection);
   }
 
   private ping(protocol: HubProtocol): Buffer {

@@ -6,6 +6,19 @@ import type { ConnectionTransport } from './connection-transport.js';
 import { isSequenced, MessageReplay } from './message-replay.js';
 import { scheduleFlush } from './write-scheduler.js';
 
+/**
+ * The origin of the times a connection keeps, one ms before this module loaded so a time taken
+ * later is never 0 (detachedAt's "attached"). Offsets stay small integers for 24 days of uptime;
+ * past that they are stored boxed, as plain Date.now() values would be from the start.
+ */
+const EPOCH = Date.now() - 1;
+
+/** `time` as an offset from EPOCH; `| 0` keeps it a small integer (a subtraction of two times gives a boxed double). */
+function tickOf(time: number): number {
+  const tick = time - EPOCH;
+  return tick >= -0x80000000 && tick <= 0x7fffffff ? tick | 0 : tick;
+}
+
 export type ConnectionState = 'negotiated' | 'handshaking' | 'connecting' | 'connected' | 'closed';
 
 /** Ends connections for hub code (`abort()`) and for the write path (a slow consumer). */
@@ -42,14 +55,16 @@ export class HubConnection {
   statefulRequested = false;
   /** Replay state once stateful reconnect is in use (WebSockets, handshake version 2); else null. */
   replay: MessageReplay | null = null;
-  /** When a stateful connection lost its WebSocket (awaiting a re-attach); 0 while attached. */
-  detachedAt = 0;
   /** Cleared once a slow consumer is being closed, so the Close message itself can go out. */
   private watchSendLimit = true;
 
-  createdAt = Date.now();
-  lastReceivedAt = 0;
-  lastSentAt = 0;
+  // The times below are kept as ms since EPOCH: small integers stored in the object itself, where
+  // Date.now() values would be a boxed heap number each (48 B per connection).
+  private createdTick = tickOf(Date.now());
+  private receivedTick = 0;
+  private sentTick = 0;
+  /** 0 while attached. */
+  private detachedTick = 0;
   /** Client timeout counts only after the client's first Ping, as in ASP.NET Core. */
   clientTimeoutArmed = false;
 
@@ -63,8 +78,8 @@ export class HubConnection {
   hubConnected = false;
   /** Why the connection ended; handed to the hub's onDisconnected. */
   closeError: Error | undefined = undefined;
-  resolveHandshake: ((succeeded: boolean) => void) | null = null;
-  resolveClosed: ((error: Error | undefined) => void) | null = null;
+  /** What the connection loop waits for: the handshake, then (after onConnected) the end; null in between. */
+  awaiting: 'handshake' | 'end' | null = null;
 
   private itemsMap: Map<unknown, unknown> | null = null;
   private aborter: AbortController | null = null;
@@ -78,6 +93,38 @@ export class HubConnection {
     readonly hubPath: string,
     readonly options: ResolvedHubOptions,
   ) {}
+
+  /** When the connection was created, or its transport started (ms since the epoch, as Date.now()). */
+  get createdAt(): number {
+    return this.createdTick + EPOCH;
+  }
+  set createdAt(time: number) {
+    this.createdTick = tickOf(time);
+  }
+
+  /** When bytes last arrived (ms since the epoch). */
+  get lastReceivedAt(): number {
+    return this.receivedTick + EPOCH;
+  }
+  set lastReceivedAt(time: number) {
+    this.receivedTick = tickOf(time);
+  }
+
+  /** When bytes last left (ms since the epoch). */
+  get lastSentAt(): number {
+    return this.sentTick + EPOCH;
+  }
+  set lastSentAt(time: number) {
+    this.sentTick = tickOf(time);
+  }
+
+  /** When a stateful connection lost its WebSocket (awaiting a re-attach), ms since the epoch; 0 while attached. */
+  get detachedAt(): number {
+    return this.detachedTick === 0 ? 0 : this.detachedTick + EPOCH;
+  }
+  set detachedAt(time: number) {
+    this.detachedTick = time === 0 ? 0 : tickOf(time);
+  }
 
   /** Per-connection storage for hub code, kept until the connection ends. */
   get items(): Map<unknown, unknown> {
