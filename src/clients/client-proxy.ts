@@ -1,5 +1,6 @@
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import { ClientResultTexts, splitSignal } from '../lifetime/client-results.js';
+import { releaseCurrentInvocationSlot } from '../hub/hub.js';
 
 /**
  * A set of clients to call a method on, as ASP.NET Core's `IClientProxy`. `send` resolves once the
@@ -145,6 +146,8 @@ export class TargetedClientProxy implements ClientProxy {
       return Promise.reject(new TypeError('The client method name must be a non-empty string.'));
     }
     if (target.invokeAllowed !== undefined && !target.invokeAllowed()) return Promise.reject(new Error(ClientResultTexts.notInOnConnected));
+    // Waiting for a client must not hold the running invocation's slot (ASP.NET Core gives it back too).
+    releaseCurrentInvocationSlot();
     const call = splitSignal(args);
     return this.#lifetime.invokeConnection<T>(target.id, method, call.args, call.signal);
   }

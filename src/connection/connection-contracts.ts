@@ -1,16 +1,25 @@
 import type { CompletionMessage, HubMessage } from '../protocol/hub-messages.js';
 import type { HubConnection } from './hub-connection.js';
 
+/**
+ * One invocation's hold on its connection's invocation slots (maximumParallelInvocationsPerClient).
+ * A hub method that awaits a client result gives its slot back early, as ASP.NET Core does, so the
+ * same client's other invocations (the one that produces the answer, say) are not stuck behind it.
+ */
+export interface InvocationSlot {
+  released: boolean;
+}
+
 /** What the connection loop asks of the hub layer. */
 export interface ConnectionDispatcher {
   onConnected(connection: HubConnection): void | Promise<void>;
   onDisconnected(connection: HubConnection, error: Error | undefined): void | Promise<void>;
   /**
-   * Handles a hub message; returns a promise while an invocation is still running (it holds an
-   * invocation slot), or, for any other message (a StreamItem into a full upload buffer), while the
-   * connection's dispatch must wait.
+   * Handles a hub message; returns a promise while an invocation is still running (it holds `slot`
+   * unless released), or, for any other message (a StreamItem into a full upload buffer), while the
+   * connection's dispatch must wait. `slot` is given for invocations only.
    */
-  dispatch(connection: HubConnection, message: HubMessage): void | Promise<void>;
+  dispatch(connection: HubConnection, message: HubMessage, slot?: InvocationSlot): void | Promise<void>;
 }
 
 /** What the connection loop tells the fan-out layer. */

@@ -9,7 +9,7 @@ import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import type { ConnectionController, HubConnection } from './hub-connection.js';
 import { selectProtocol } from './handshake.js';
-import type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
+import type { ConnectionDispatcher, ConnectionLifetime, InvocationSlot } from './connection-contracts.js';
 import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
@@ -358,27 +358,43 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       case MessageType.Sequence:
         return; // only meaningful with stateful reconnect, which this connection did not negotiate
       default: {
+        const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
+        // An invocation holds a slot from dispatch on; a client-result call may give it back early.
+        const slot: InvocationSlot | undefined = isInvocation ? { released: false } : undefined;
+        if (slot !== undefined) connection.activeInvocations++;
         let pending: void | Promise<void>;
         try {
-          pending = this.dispatcher.dispatch(connection, message);
+          pending = this.dispatcher.dispatch(connection, message, slot);
         } catch (error) {
           this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack);
+          pending = undefined;
+        }
+        if (pending === undefined) {
+          if (slot !== undefined) this.releaseInvocationSlot(connection, slot);
           return;
         }
-        if (pending !== undefined) {
-          const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
-          if (isInvocation) connection.activeInvocations++;
-          else this.held.add(connection);
-          pending
-            .catch((error) => this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
-            .finally(() => {
-              if (isInvocation) connection.activeInvocations--;
-              else this.held.delete(connection);
-              this.pump(connection);
-            });
-        }
+        if (slot === undefined) this.held.add(connection);
+        pending
+          .catch((error) => this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
+          .finally(() => {
+            if (slot === undefined) this.held.delete(connection);
+            else if (!slot.released) {
+              slot.released = true;
+              connection.activeInvocations--;
+            }
+            this.pump(connection);
+          });
       }
     }
+  }
+
+  /** The slot goes back once: at the invocation's end, or earlier while it awaits a client result. */
+  releaseInvocationSlot(connection: HubConnection, slot: InvocationSlot): void {
+    if (slot.released) return;
+    slot.released = true;
+    connection.activeInvocations--;
+    // Not from inside the dispatch that is running: the next invocation starts on the next turn.
+    if (connection.inbound !== null && connection.inbound.length > 0) queueMicrotask(() => this.pump(connection));
   }
 
   /** Marks the connection closed and moves on whatever waited for it: a pending handshake ends, a connected hub gets onDisconnected. */

@@ -2,6 +2,7 @@ import { HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
+import type { InvocationSlot } from './connection-contracts.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import { isSequenced, MessageReplay } from './message-replay.js';
 import { scheduleFlush } from './write-scheduler.js';
@@ -25,6 +26,8 @@ export type ConnectionState = 'negotiated' | 'handshaking' | 'connecting' | 'con
 export interface ConnectionController {
   abort(connection: HubConnection): void;
   sendBufferFull(connection: HubConnection): void;
+  /** Gives an invocation's slot back before the invocation ends (it awaits a client result). */
+  releaseInvocationSlot(connection: HubConnection, slot: InvocationSlot): void;
 }
 
 /** Bytes prepared once for every recipient of a send, per hub protocol. */

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { ConnectionDispatcher } from '../connection/hub-connection-handler.js';
+import type { ConnectionDispatcher, InvocationSlot } from '../connection/connection-contracts.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import {
   CancelInvocationMessage,
@@ -17,7 +17,7 @@ import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
 import { describeInvocationError } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
 import type { HubInvokerFactory } from './hub-invoker.factory.js';
-import { HubCallScope, invokeInScope } from './hub.js';
+import { HubCallScope, InvocationScope, invokeInScope } from './hub.js';
 import {
   ConnectionStreams,
   discardStream,
@@ -85,10 +85,10 @@ export class HubDispatcher implements ConnectionDispatcher {
     if (isPromiseLike(result)) return Promise.resolve(result).then(() => undefined);
   }
 
-  dispatch(connection: HubConnection, message: HubMessage): void | Promise<void> {
+  dispatch(connection: HubConnection, message: HubMessage, slot?: InvocationSlot): void | Promise<void> {
     switch (message.type) {
       case MessageType.Invocation:
-        return this.invoke(connection, message);
+        return this.invoke(connection, message, slot);
       case MessageType.StreamInvocation:
         return this.stream(connection, message);
       case MessageType.StreamItem:
@@ -106,7 +106,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     }
   }
 
-  private invoke(connection: HubConnection, message: InvocationMessage): void | Promise<void> {
+  private invoke(connection: HubConnection, message: InvocationMessage, slot: InvocationSlot | undefined): void | Promise<void> {
     const method = this.hub.methods.get(message.target.toLowerCase());
     if (method === undefined) {
       this.sendError(connection, message, InvocationTexts.methodNotFound(message.target));
@@ -115,7 +115,9 @@ export class HubDispatcher implements ConnectionDispatcher {
     const uploads = this.bindUploads(connection, message, method);
     if (uploads === null) return;
     const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
-    const pending = this.call(connection, method, args, undefined, (value) => this.complete(connection, message, value), (error) => this.fail(connection, message, method, error));
+    // The invocation's own scope, so a client-result call inside it can give its slot back.
+    const scope = slot === undefined ? undefined : new InvocationScope(connection.hubScope as HubCallScope, connection, slot);
+    const pending = this.call(connection, method, args, undefined, (value) => this.complete(connection, message, value), (error) => this.fail(connection, message, method, error), scope);
     if (uploads.length === 0) return pending;
     // A method reading uploads runs beside the connection's other messages (its uploads' items among
     // them), as in ASP.NET Core; uploads still open when it finishes are completed.
@@ -135,8 +137,8 @@ export class HubDispatcher implements ConnectionDispatcher {
     signal: AbortSignal | undefined,
     done: (value: unknown) => void,
     failed: (error: unknown) => void,
+    scope = connection.hubScope as HubCallScope,
   ): void | Promise<void> {
-    const scope = connection.hubScope as HubCallScope;
     const pipeline = this.pipelineFor(method);
     if (pipeline !== null) return this.invokeThroughPipeline(method, args, signal, pipeline, scope, done, failed);
     let result: unknown;

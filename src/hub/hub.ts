@@ -4,6 +4,8 @@ import type { ClientInterface } from '../clients/client-proxy.js';
 import type { GroupManager } from '../clients/group-manager.js';
 import { hubClassDecorator } from '../decorators/hub.decorator.js';
 import type { HubOptions } from '../interfaces/signalr-options.interface.js';
+import type { InvocationSlot } from '../connection/connection-contracts.js';
+import type { HubConnection } from '../connection/hub-connection.js';
 import type { HubCallerContext } from './hub-caller-context.js';
 
 /** What a hub method sees of its caller: who it is, whom it can reach, and the hub's groups. */
@@ -14,6 +16,44 @@ export interface HubCallScope {
 }
 
 const scopes = new AsyncLocalStorage<HubCallScope>();
+
+/**
+ * The scope of one running invocation: its connection's scope, plus the invocation slot that a
+ * client-result call gives back (see `releaseCurrentInvocationSlot`). Made per invocation only.
+ */
+export class InvocationScope implements HubCallScope {
+  constructor(
+    private readonly base: HubCallScope,
+    private readonly connection: HubConnection,
+    private readonly slot: InvocationSlot,
+  ) {}
+
+  get context(): HubCallerContext {
+    return this.base.context;
+  }
+
+  get clients(): HubCallerClients {
+    return this.base.clients;
+  }
+
+  get groups(): GroupManager {
+    return this.base.groups;
+  }
+
+  releaseSlot(): void {
+    this.connection.controller?.releaseInvocationSlot(this.connection, this.slot);
+  }
+}
+
+/**
+ * Called when hub code starts waiting for a client result: the running invocation gives its slot
+ * back, as ASP.NET Core does, so the caller's next invocations (which may be what produces the
+ * answer) can run meanwhile. Outside an invocation it does nothing.
+ */
+export function releaseCurrentInvocationSlot(): void {
+  const scope = scopes.getStore();
+  if (scope instanceof InvocationScope) scope.releaseSlot();
+}
 
 function callMethod(instance: object, method: (...args: unknown[]) => unknown, args: unknown[]): unknown {
   return method.apply(instance, args);

@@ -15,6 +15,6 @@ export function reachableFirst(dispatcher: ConnectionDispatcher, lifetime: HubLi
       return reachable === undefined ? dispatcher.onConnected(connection) : reachable.then(() => dispatcher.onConnected(connection));
     },
     onDisconnected: (connection, error) => dispatcher.onDisconnected(connection, error),
-    dispatch: (connection, message) => dispatcher.dispatch(connection, message),
+    dispatch: (connection, message, slot) => dispatcher.dispatch(connection, message, slot),
   };
 }

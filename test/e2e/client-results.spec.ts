@@ -74,6 +74,8 @@ describe('Client results (server invokes one client and awaits its answer)', () 
       );
       return 'answered';
     });
+    // Answers only after a hub invocation of its own completes: the waiting method must give its slot back.
+    connection.on('AskBack', async (arg: string) => `got ${await connection.invoke('Echo', arg)}`);
     await connection.start();
     return { connection, id: connection.connectionId!, hangEntered, answerHang: (value: unknown) => answerHang(value), order };
   }
@@ -104,11 +106,18 @@ describe('Client results (server invokes one client and awaits its answer)', () 
       expect(pending()).toBe(0);
     });
 
-    it('a Completion queued behind a waiting invocation is still read (no deadlock with one slot)', async () => {
+    it('a method waiting for its caller gives the slot back: the caller’s next invocation runs meanwhile (as ASP.NET Core)', async () => {
       const answer = await client.connection.invoke('AskCaller', 'Reenter', 'r1');
       client.order.push(`ask: ${answer}`);
-      await client.connection.invoke('Echo', 'barrier'); // runs after the queued Echo
-      expect(client.order).toEqual(['ask: result: "answered"', 'echo: queued after r1']);
+      await client.connection.invoke('Echo', 'barrier');
+      expect(client.order).toEqual(['echo: queued after r1', 'ask: result: "answered"']);
+      expect(pending()).toBe(0);
+    });
+
+    it('a client may invoke the hub before it answers, with one invocation slot (no deadlock)', async () => {
+      expect(await client.connection.invoke('AskCaller', 'AskBack', 'x')).toBe('result: "got x"');
+      // The slot went back once: the next invocations run one at a time as before.
+      expect(await Promise.all([client.connection.invoke('Echo', 'a'), client.connection.invoke('Echo', 'b')])).toEqual(['a', 'b']);
       expect(pending()).toBe(0);
     });
   });
