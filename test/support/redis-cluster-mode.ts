@@ -1,10 +1,10 @@
-import { ChildProcess, execFile, spawn } from 'child_process';
+import { ChildProcess, execFile } from 'child_process';
 import { createServer } from 'net';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { promisify } from 'util';
-import { freePort } from './redis.js';
+import { freePort, launch } from './redis.js';
 
 const run = promisify(execFile);
 
@@ -29,27 +29,8 @@ async function freeClusterPort(): Promise<number> {
   }
 }
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
-        '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--dir', dir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.resume();
-    child.once('exit', (code) => reject(new Error(`redis-server (cluster) on port ${port} exited with ${code}:\n${output}`)));
-  });
+function launchClusterNode(port: number, dir: string): Promise<ChildProcess> {
+  return launch(port, ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--dir', dir]);
 }
 
 /** Starts `size` cluster-mode redis-servers, joins them into one cluster and waits until it serves every slot. */
@@ -70,7 +51,7 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterServer> {
   try {
     for (let i = 0; i < size; i++) {
       const port = await freeClusterPort();
-      children.push(await launch(port, dir));
+      children.push(await launchClusterNode(port, dir));
       ports.push(port);
     }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);

@@ -29,9 +29,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number): Promise<ChildProcess> {
+/** Starts `redis-server` on `port` (no persistence, plus `extraArgs`) and resolves once it accepts connections. */
+export function launch(port: number, extraArgs: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
