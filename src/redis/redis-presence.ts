@@ -17,10 +17,7 @@ import { RedisTexts } from './redis-texts.js';
  * once three heartbeats were missed, whichever instance runs a script next.
  */
 const REAP = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-for _, server in ipairs(dead) do
+local function drop_server(server)
   local key = ARGV[1] .. server
   local entries = redis.call('HGETALL', key)
   for i = 1, #entries, 2 do
@@ -33,6 +30,9 @@ for _, server in ipairs(dead) do
   redis.call('DEL', key)
   redis.call('ZREM', KEYS[1], server)
 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for _, server in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do drop_server(server) end
 `;
 
 /** KEYS servers, users; ARGV serverKeyPrefix, channel, server, userId, delta. -1: this instance is unknown (resync). */
@@ -89,17 +89,7 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 
 /** KEYS servers, users; ARGV serverKeyPrefix, channel, server: removes this instance's entries. */
 const LEAVE = `${REAP}
-local key = ARGV[1] .. ARGV[3]
-local entries = redis.call('HGETALL', key)
-for i = 1, #entries, 2 do
-  local total = redis.call('HINCRBY', KEYS[2], entries[i], -tonumber(entries[i + 1]))
-  if total <= 0 then
-    redis.call('HDEL', KEYS[2], entries[i])
-    redis.call('PUBLISH', ARGV[2], '-' .. entries[i])
-  end
-end
-redis.call('DEL', key)
-redis.call('ZREM', KEYS[1], ARGV[3])
+drop_server(ARGV[3])
 return 1
 `;
 
