@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # The workloads skip connection counts this limit cannot hold (each process holds one end of each).
 export BENCH_FD_LIMIT="$(ulimit -n)"
-exec node -r ./bench/support/register.js bench/run.ts "$@"
+exec node -r ./test/support/ts-register.js bench/run.ts "$@"

@@ -60,6 +60,15 @@ function echoText(size: number): string {
   return 'e'.repeat(Math.max(1, size));
 }
 
+/** Reads SignalR's handshake response at the start of `data` and reports ready: where messages begin, or -1 if it is incomplete. */
+function afterHandshake(data: Buffer, sink: FrameSink): number {
+  const end = data.indexOf(RS);
+  if (end === -1) return -1;
+  if (end > 2) throw new Error(`handshake refused: ${data.toString('utf8', 0, end)}`);
+  sink.ready();
+  return end + 1;
+}
+
 const signalrJson: WireProtocol = {
   name: 'signalr-json',
   path: '/hubs/bench',
@@ -69,14 +78,8 @@ const signalrJson: WireProtocol = {
   echoFrame: (size) => Buffer.from(`{"type":1,"invocationId":"1","target":"Echo","arguments":["${echoText(size)}"]}\u001e`),
   joinFrame: (group) => Buffer.from(`{"type":1,"invocationId":"1","target":"Join","arguments":["${group}"]}\u001e`),
   read(data, handshaken, sink) {
-    let offset = 0;
-    if (!handshaken) {
-      const end = data.indexOf(RS);
-      if (end === -1) return;
-      if (end > 2) throw new Error(`handshake refused: ${data.toString('utf8', 0, end)}`);
-      sink.ready();
-      offset = end + 1;
-    }
+    let offset = handshaken ? 0 : afterHandshake(data, sink);
+    if (offset === -1) return;
     while (offset < data.length) {
       const end = data.indexOf(RS, offset);
       if (end === -1) return;
@@ -102,14 +105,8 @@ const signalrMsgpack: WireProtocol = {
   echoFrame: (size) => msgpackFrame([1, {}, '1', 'Echo', [echoText(size)]]),
   joinFrame: (group) => msgpackFrame([1, {}, '1', 'Join', [group]]),
   read(data, handshaken, sink) {
-    let offset = 0;
-    if (!handshaken) {
-      const end = data.indexOf(RS);
-      if (end === -1) return;
-      if (end > 2) throw new Error(`handshake refused: ${data.toString('utf8', 0, end)}`);
-      sink.ready();
-      offset = end + 1;
-    }
+    let offset = handshaken ? 0 : afterHandshake(data, sink);
+    if (offset === -1) return;
     while (offset < data.length) {
       let length = 0;
       let shift = 1;

@@ -35,7 +35,7 @@ export function announceReady(info: Record<string, unknown>): void {
   process.send!({ ready: true, ...info });
 }
 
-const REGISTER = path.join(__dirname, 'register.js');
+const REGISTER = path.join(__dirname, '..', '..', 'test', 'support', 'ts-register.js');
 const TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 
 export interface ChildOptions {

@@ -47,7 +47,7 @@ export class Suite {
   constructor(readonly options: SuiteOptions) {}
 
   async start(): Promise<void> {
-    // One throwaway start per server script fills the transpile cache (register.js), so no measured
+    // One throwaway start per server script fills the transpile cache (test/support/ts-register.js), so no measured
     // process loads the TypeScript compiler.
     for (const script of new Set(Object.values(CONTENDERS).map((contender) => contender.server))) {
       const warm = new Child(script, []);

@@ -2,7 +2,7 @@
  * Prints the functions with the most self time in a V8 .cpuprofile (from node --cpu-prof), and the
  * same grouped by file, to read a server's hot path without DevTools:
  *
- *   node -r ./bench/support/register.js bench/tools/profile-top.ts /tmp/prof/CPU.*.cpuprofile [rows]
+ *   node -r ./test/support/ts-register.js bench/tools/profile-top.ts /tmp/prof/CPU.*.cpuprofile [rows]
  */
 import * as fs from 'fs';
 

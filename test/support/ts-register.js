@@ -1,41 +1,52 @@
 'use strict';
 /**
- * Lets a plain Node process (a test's child app) require the TypeScript sources directly: each file
- * is transpiled on require (no type check; `tsc --noEmit` covers that), and relative imports that
- * end in `.js` (as the sources write them) resolve to the `.ts` file. Transpiled output is cached
- * on disk by path, size and modification time, so the many child processes of a run pay for each
- * file once. Usage: `require('../support/ts-register.js')` first thing in the child's script.
+ * Lets a plain Node process require the repo's TypeScript sources without a build step: the test
+ * suite's child-process apps and the benchmark scripts (`node -r ./test/support/ts-register.js x.ts`).
+ * Each .ts file is transpiled on load with the repo's compiler options (tsconfig.json; no type
+ * check, `tsc --noEmit` covers that), and relative `./x.js` imports resolve to `./x.ts` as under
+ * ts-jest. Output is cached by content under node_modules/.cache, so the compiler loads only after an
+ * edit and the many child processes of a run pay for each file once.
  */
 const crypto = require('crypto');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const NodeModule = require('module');
-const ts = require('typescript');
 
-const compilerOptions = {
-  module: ts.ModuleKind.CommonJS,
-  target: ts.ScriptTarget.ES2022,
-  experimentalDecorators: true,
-  emitDecoratorMetadata: true,
-  useDefineForClassFields: false,
-  esModuleInterop: true,
-};
-const cacheDir = path.join(os.tmpdir(), `nestjs-signalr-ts-${ts.version}`);
-fs.mkdirSync(cacheDir, { recursive: true });
+const root = path.resolve(__dirname, '..', '..');
+const cacheDir = path.join(root, 'node_modules', '.cache', 'nestjs-signalr-ts');
+let compile = null;
+
+function compiler() {
+  if (compile !== null) return compile;
+  const ts = require('typescript');
+  const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    },
+  });
+  const compilerOptions = { ...config.options, sourceMap: false, inlineSourceMap: true, declaration: false, noEmit: false };
+  compile = (source, fileName) => ts.transpileModule(source, { compilerOptions, fileName }).outputText;
+  return compile;
+}
 
 function transpile(filename) {
-  const stat = fs.statSync(filename);
-  const key = crypto.createHash('sha1').update(`${filename}\0${stat.size}\0${stat.mtimeMs}`).digest('hex');
+  const source = fs.readFileSync(filename, 'utf8');
+  const key = crypto.createHash('sha1').update(filename).update('\0').update(source).digest('hex');
   const cached = path.join(cacheDir, `${key}.js`);
   try {
     return fs.readFileSync(cached, 'utf8');
   } catch {
-    const output = ts.transpileModule(fs.readFileSync(filename, 'utf8'), { compilerOptions, fileName: filename }).outputText;
-    // Written aside and renamed, so a concurrent reader never sees half a file.
-    const temporary = `${cached}.${process.pid}`;
-    fs.writeFileSync(temporary, output);
-    fs.renameSync(temporary, cached);
+    const output = compiler()(source, filename);
+    try {
+      fs.mkdirSync(cacheDir, { recursive: true });
+      // Written aside and renamed, so a concurrent reader never sees half a file.
+      const temporary = `${cached}.${process.pid}`;
+      fs.writeFileSync(temporary, output);
+      fs.renameSync(temporary, cached);
+    } catch {
+      // A cache that cannot be written only costs time.
+    }
     return output;
   }
 }
@@ -44,7 +55,7 @@ require.extensions['.ts'] = (module, filename) => module._compile(transpile(file
 
 const resolveFilename = NodeModule._resolveFilename;
 NodeModule._resolveFilename = function (request, parent, ...rest) {
-  if (request.startsWith('.') && request.endsWith('.js') && parent && parent.filename && parent.filename.endsWith('.ts')) {
+  if (request.endsWith('.js') && (request.startsWith('./') || request.startsWith('../')) && parent && parent.filename) {
     const candidate = path.resolve(path.dirname(parent.filename), `${request.slice(0, -3)}.ts`);
     if (fs.existsSync(candidate)) return candidate;
   }
