@@ -3,7 +3,7 @@ import { readFileSync } from 'fs';
 import type { Order } from '../../sample/orders/orders.service.js';
 import type { TestApp } from '../support/app.js';
 import { buildClient, nextCall, recordCalls } from '../support/client.js';
-import { SampleUser, useSampleApp } from '../support/sample.js';
+import { createOrder, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
 
 const HUB_ERROR = (method: string, message: string) =>
   `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
@@ -197,14 +197,7 @@ describe('sample app', () => {
   });
 
   describe('orders and notifications', () => {
-    const post = (path: string, body?: unknown) =>
-      fetch(app.url(path), {
-        method: 'POST',
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-
-    const createOrder = async (customer: string, item: string): Promise<Order> => (await post('/orders', { customer, item })).json() as Promise<Order>;
+    const post = (path: string, body?: unknown) => samplePost(app, path, body);
 
     it('pushes orderShipped to the topic subscribers and to the owner, and to nobody else', async () => {
       const [subscriber, owner, bystander] = await Promise.all([notifications('grace'), notifications('bob'), notifications('ada')]);
@@ -238,7 +231,7 @@ describe('sample app', () => {
       await subscriber.invoke('Unsubscribe', 'orders');
       const shipped = recordCalls(subscriber, 'orderShipped');
 
-      const order = await createOrder('nobody', 'Kettle');
+      const order = await createOrder(app, 'nobody', 'Kettle');
       const witnessed = nextCall(witness, 'orderShipped');
       expect((await post(`/orders/${order.id}/ship`)).status).toBe(200);
       expect(await witnessed).toEqual([{ ...order, status: 'shipped' }]);
@@ -251,7 +244,7 @@ describe('sample app', () => {
       expect(unknown.status).toBe(404);
       expect(await unknown.json()).toEqual({ statusCode: 404, error: 'Not Found', message: "Order 'does-not-exist' does not exist." });
 
-      const order = await createOrder('ada', 'Pen');
+      const order = await createOrder(app, 'ada', 'Pen');
       expect((await post(`/orders/${order.id}/ship`)).status).toBe(200);
       const again = await post(`/orders/${order.id}/ship`);
       expect(again.status).toBe(409);

@@ -1,4 +1,5 @@
 import { AppModule } from '../../sample/app.module.js';
+import type { Order } from '../../sample/orders/orders.service.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { startApp, TestApp } from './app.js';
 import { stopAll } from './client.js';
@@ -58,4 +59,18 @@ export function useSampleApp(): { app: TestApp; tokens: Record<SampleUser, strin
     await sample.app.close();
   });
   return sample;
+}
+
+/** POSTs to the sample app, with a JSON body when one is given. */
+export function samplePost(app: TestApp, path: string, body?: unknown): Promise<Response> {
+  return fetch(app.url(path), {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** Creates an order through the sample's REST API. */
+export async function createOrder(app: TestApp, customer: string, item: string): Promise<Order> {
+  return (await samplePost(app, '/orders', { customer, item })).json() as Promise<Order>;
 }
