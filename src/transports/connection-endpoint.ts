@@ -68,7 +68,7 @@ class IncomingHubRequest implements HubRequest {
   }
 }
 
-export function toHubRequest(req: IncomingMessage): HubRequest {
+function toHubRequest(req: IncomingMessage): HubRequest {
   return new IncomingHubRequest(req.method ?? 'GET', req.url ?? '/', keptHeaders(req.headers), req.socket.remoteAddress);
 }
 

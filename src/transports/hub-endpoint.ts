@@ -12,8 +12,6 @@ import type { ConnectionRegistry } from './connection-registry.js';
 import { rejectUpgrade } from './http-responses.js';
 import { negotiateResponse, wantsStatefulReconnect } from './negotiate.js';
 
-export { toHubRequest, type EndpointIdentity } from './connection-endpoint.js';
-
 /**
  * How many times the message-size limit one WebSocket frame may hold before `ws` refuses it (1009).
  * The official clients batch whatever was sent while a send was in flight into one frame, so a burst
