@@ -117,7 +117,10 @@ class RedisBackplane implements HubBackplane {
       subscriber = (options.client as { duplicate(): RedisClient }).duplicate();
     } else if (options.cluster !== undefined) {
       const clusterOptions: ClusterOptions = { ...options.cluster.options, enableOfflineQueue: false, clusterRetryStrategy: retryStrategy };
-      clusterOptions.redisOptions = { ...defaults, ...options.cluster.options?.redisOptions };
+      // The nodes keep ioredis's lazy connect: with no offline queue, a cluster refuses a command to a
+      // node that is still connecting, and an eager connect makes its ready check fail that way.
+      const { lazyConnect: _eager, ...nodeDefaults } = defaults;
+      clusterOptions.redisOptions = { ...nodeDefaults, ...options.cluster.options?.redisOptions };
       publisher = new Cluster(options.cluster.nodes, clusterOptions);
       subscriber = new Cluster(options.cluster.nodes, clusterOptions);
     } else if (options.url !== undefined) {

@@ -191,7 +191,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     const { invocationId, result } = this.remoteResults.create<T>(connectionId, signal);
     const message = new SerializedHubMessage({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
     const payload = wire.writeInvocation(undefined, this.encodings(message), { invocationId, returnChannel: this.returnChannel });
-    this.link.publish(this.channels.connection(connectionId), payload).then(
+    this.link.publishCounted(this.channels.connection(connectionId), payload).then(
       (receivers) => {
         if (receivers === 0) this.remoteResults.notFound(invocationId);
       },

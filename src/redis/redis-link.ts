@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { randomBytes } from 'crypto';
 import { hostname } from 'os';
 import type { Cluster, Redis } from 'ioredis';
+import { type PublishRoute, publishRoute } from './redis-publish-route.js';
 import { RedisTexts } from './redis-texts.js';
 
 export type RedisClient = Redis | Cluster;
@@ -43,6 +44,7 @@ export class RedisLink {
   private dropped = 0;
   private droppedInOutage = 0;
   private closed = false;
+  private readonly route: PublishRoute;
 
   constructor(
     readonly publisher: RedisClient,
@@ -50,6 +52,7 @@ export class RedisLink {
     /** Whether closing the link quits the publisher (false when the app handed its own client in). */
     private readonly ownsPublisher: boolean,
   ) {
+    this.route = publishRoute(publisher, this.serverName);
     for (const client of [publisher, subscriber]) {
       // An 'error' listener keeps ioredis's connection errors from becoming uncaught exceptions.
       client.on('error', (error: unknown) => this.failed(error));
@@ -96,7 +99,16 @@ export class RedisLink {
   /** Resolves with the number of receivers; rejects while Redis is unreachable (nothing is queued). */
   publish(channel: string, payload: Buffer): Promise<number> {
     if (this.publisher.status !== 'ready') return Promise.reject(new Error(RedisTexts.unavailable));
-    return this.publisher.publish(channel, payload);
+    return this.route.publish(channel, payload);
+  }
+
+  /**
+   * As `publish`, resolving with the subscribers of `channel` anywhere (in a Redis Cluster, on every
+   * node): for a send whose "no receiver" means "no such connection".
+   */
+  publishCounted(channel: string, payload: Buffer): Promise<number> {
+    if (this.publisher.status !== 'ready') return Promise.reject(new Error(RedisTexts.unavailable));
+    return this.route.publishCounted(channel, payload);
   }
 
   /** A send that reached local connections but not Redis: counted, reported when Redis is back. */
