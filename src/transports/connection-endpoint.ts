@@ -199,7 +199,10 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     const request = toHubRequest(req);
     const connection = this.lookup(request, res);
     if (connection === null) return;
-    if (method === 'POST') return this.receiveSend(req, res, connection);
+    if (method === 'POST') return this.receiveSend(req, res, connection, request);
+    // Every request after the one that started the transport is authenticated again, as ASP.NET
+    // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
+    if (connection.transport !== null && (await this.identify(request)) === REFUSED) return sendText(res, 401);
     if (method === 'DELETE') return this.terminate(res, connection);
 
     const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
@@ -226,7 +229,7 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
   }
 
   /** Client-to-server bytes for SSE and long polling; one POST per connection at a time, in order. */
-  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: C): Promise<void> {
+  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: C, request: HubRequest): Promise<void> {
     if (connection.transport?.name === 'WebSockets') return sendText(res, 405, HttpTexts.postOnWebSocket);
     const previous = this.sendQueues.get(connection);
     let release!: () => void;
@@ -234,6 +237,9 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     this.sendQueues.set(connection, mine);
     try {
       await previous;
+      if (connection.state === 'closed') return sendText(res, 404);
+      // Authenticated in the queue, so that sends keep their order whatever authentication costs.
+      if ((await this.identify(request)) === REFUSED) return sendText(res, 401);
       if (connection.state === 'closed') return sendText(res, 404);
       await this.receiveBody(req, connection);
       sendText(res, 200);

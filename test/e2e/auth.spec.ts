@@ -126,6 +126,30 @@ describe('JWT authentication with @nestjs/jwt', () => {
     expect(server.stats()).toEqual({ registered: before.registered + 1, running: before.running });
   });
 
+  it('authenticates every later poll, send and delete of an HTTP transport again: without a valid token each is 401 and changes nothing', async () => {
+    const bearer = { Authorization: `Bearer ${ada}` };
+    const { connectionToken } = await negotiate(required(), { headers: bearer });
+    const url = `${required()}?id=${connectionToken}`;
+    expect((await request(url, { headers: bearer })).status).toBe(200); // the first poll starts long polling
+    const handshake = `{"protocol":"json","version":1}${RS}`;
+    const invocation = `{"type":1,"invocationId":"1","target":"WhoAmI","arguments":[]}${RS}`;
+    for (const refused of [{}, { Authorization: `Bearer ${forgedTokens({ sub: 'ada' })[0][1]}` }]) {
+      expectUnauthorized(await request(url, { method: 'POST', headers: refused, body: handshake }));
+      expectUnauthorized(await request(url, { headers: refused }));
+      expectUnauthorized(await request(url, { method: 'DELETE', headers: refused }));
+    }
+    // Nothing the refused requests carried arrived: the handshake and the call go through now, in order.
+    expect((await request(url, { method: 'POST', headers: bearer, body: handshake + invocation })).status).toBe(200);
+    const replies: string[] = [];
+    while (!replies.join('').includes('"type":3')) {
+      const poll = await request(url, { headers: bearer });
+      expect(poll.status).toBe(200);
+      replies.push(poll.body.toString());
+    }
+    expect(replies.join('')).toMatch(new RegExp(`^\\{\\}${RS}\\{"type":3,"invocationId":"1","result":\\{"userIdentifier":"ada"`));
+    expect((await request(url, { method: 'DELETE', headers: bearer })).status).toBe(202);
+  });
+
   describe('user targets', () => {
     let alice: HubConnection[];
     let bob: HubConnection;
