@@ -12,6 +12,7 @@ import { ConnectionScope } from './clients/connection-scope.js';
 import { ConnectionHandlerExplorer, resolveConnectionHandlerOptions, type ConnectionHandlerDescriptor } from './connection-handlers/connection-handler-explorer.js';
 import { RawConnectionEndpoint } from './connection-handlers/raw-connection-endpoint.js';
 import { HubConnectionHandler } from './connection/hub-connection-handler.js';
+import type { HubConnection } from './connection/hub-connection.js';
 import { KeepAliveTicker } from './connection/keep-alive.js';
 import { reachableFirst } from './lifetime/reachable-first.js';
 import type { HubDescriptor } from './hub/hub-descriptor.js';
@@ -52,7 +53,7 @@ function resolveOptions(moduleOptions: SignalRModuleOptions, hub: HubDescriptor)
 @Injectable()
 export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('SignalR');
-  private readonly connections = new ConnectionRegistry();
+  private readonly connections = new ConnectionRegistry<HubConnection>((connection) => connection.options.disconnectTimeout);
   private readonly router = new HubHttpRouter();
   private readonly handlers: HubConnectionHandler[] = [];
   private readonly endpoints: HubEndpoint[] = [];

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { randomBytes } from 'crypto';
 import type { IncomingMessage } from 'http';
 import { WebSocket } from 'ws';
 import type { ConnectionTransport } from '../connection/connection-transport.js';
@@ -7,16 +6,12 @@ import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import { ConnectionEndpoint, type EndpointIdentity } from '../transports/connection-endpoint.js';
+import { ConnectionRegistry, newConnectionIds } from '../transports/connection-registry.js';
 import { negotiateResponse } from '../transports/negotiate.js';
 import type { WebSocketTransport } from '../transports/websocket.transport.js';
 import type { OnRawConnection } from './connection-handler.decorator.js';
 import { RawConnection } from './raw-connection.js';
 import { RawConnectionState, type RawConnectionCloser, type ResolvedConnectionHandlerOptions } from './raw-connection-state.js';
-
-/** 16 random bytes, base64url, as connection ids and tokens are made for hubs. */
-function newId(): string {
-  return randomBytes(16).toString('base64url');
-}
 
 /** Bytes of a POST that are binary for the client (the official clients label them so); anything else is text. */
 function isBinaryBody(req: IncomingMessage): boolean {
@@ -51,9 +46,8 @@ function answerEmptyCloseWithNormal(socket: WebSocket): void {
  */
 export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState> implements RawConnectionCloser {
   private readonly logger = new Logger('SignalR');
-  private readonly byToken = new Map<string, RawConnectionState>();
-  /** Ended long-polling connections kept for their client's last poll, with the time they ended. */
-  private readonly lingering = new Map<RawConnectionState, number>();
+  /** A negotiated connection that never got a transport goes, and a send waiting for room in its queue is let go. */
+  private readonly registry: ConnectionRegistry<RawConnectionState>;
   private readonly running = new Map<RawConnectionState, Promise<void>>();
   private readonly timer: NodeJS.Timeout;
   /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
@@ -72,6 +66,7 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
       receive: (connection, data, binary) => connection.receive(binary ? data : data.toString('utf8')),
       transportClosed: (connection, _error, transport) => this.transportClosed(connection, transport),
     });
+    this.registry = new ConnectionRegistry(() => options.disconnectTimeout, (connection) => connection.ended());
     const tick = Math.max(10, Math.min(1_000, Math.floor(Math.min(options.pollTimeout, options.disconnectTimeout) / 4)));
     this.timer = setInterval(() => this.sweep(Date.now()), tick);
     this.timer.unref();
@@ -79,7 +74,7 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
 
   /** Connections by token (negotiated ones included) and connections whose handler runs. */
   stats(): { registered: number; running: number } {
-    return { registered: this.byToken.size, running: this.running.size };
+    return { registered: this.registry.size, running: this.running.size };
   }
 
   /** Ends a connection from the server side: the transport closes (a long poll's client still gets a 204). */
@@ -89,7 +84,7 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     // 1011 (internal error) when the handler failed, as ASP.NET Core closes after an exception.
     if (failed && connection.webSocket?.readyState === WebSocket.OPEN) connection.webSocket.close(1011);
     transport?.close(this.closeTimeout);
-    this.release(connection);
+    this.registry.release(connection);
   }
 
   /** Shutdown: ends every connection and waits (at most `timeout` ms) for the handlers to return. */
@@ -108,20 +103,16 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
   override close(): void {
     clearInterval(this.timer);
     super.close();
-    this.byToken.clear();
-    this.lingering.clear();
+    this.registry.clear();
   }
 
   protected find(token: string): RawConnectionState | undefined {
-    return this.byToken.get(token);
+    return this.registry.get(token);
   }
 
   protected create(negotiateVersion: number): RawConnectionState {
-    const connectionId = newId();
-    const token = negotiateVersion >= 1 ? newId() : connectionId;
-    const connection = new RawConnectionState(connectionId, token, this.options);
-    this.byToken.set(token, connection);
-    return connection;
+    const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
+    return this.registry.add(new RawConnectionState(connectionId, connectionToken, this.options));
   }
 
   protected negotiateBody(negotiateVersion: number, connection: RawConnectionState): string {
@@ -161,7 +152,7 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
   private transportClosed(connection: RawConnectionState, transport?: ConnectionTransport): void {
     if (transport !== undefined && connection.transport !== transport) return;
     connection.ended();
-    this.release(connection);
+    this.registry.release(connection);
   }
 
   private async run(connection: RawConnectionState): Promise<void> {
@@ -177,31 +168,9 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     }
   }
 
-  /** Forgets an ended connection, unless its client has yet to collect the final answer of a long poll. */
-  private release(connection: RawConnectionState): void {
-    if (connection.transport?.lingering) {
-      if (!this.lingering.has(connection)) this.lingering.set(connection, Date.now());
-      return;
-    }
-    this.lingering.delete(connection);
-    if (this.byToken.get(connection.connectionToken) === connection) this.byToken.delete(connection.connectionToken);
-  }
-
+  /** Reaps what the registry reaps, and lets long polls notice their timeouts (raw connections have no keep-alive tick). */
   private sweep(now: number): void {
-    for (const connection of this.byToken.values()) {
-      if (connection.state === 'negotiated' && now - connection.createdAt >= this.options.disconnectTimeout) {
-        // Never started: gone, and a send waiting for room in its queue is let go.
-        connection.ended();
-        this.byToken.delete(connection.connectionToken);
-      } else {
-        connection.transport?.tick?.(now);
-      }
-    }
-    // A lingering connection goes once its client collected the last answer, or after the disconnect timeout.
-    for (const [connection, since] of this.lingering) {
-      if (connection.transport?.lingering && now - since < this.options.disconnectTimeout) continue;
-      this.lingering.delete(connection);
-      if (this.byToken.get(connection.connectionToken) === connection) this.byToken.delete(connection.connectionToken);
-    }
+    this.registry.sweep(now);
+    for (const connection of this.registry.values()) connection.transport?.tick?.(now);
   }
 }

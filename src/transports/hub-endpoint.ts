@@ -2,13 +2,13 @@ import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { authenticationExpiresAt } from '../auth/authentication-expiry.js';
 import type { ConnectionTransport, TransportName } from '../connection/connection-transport.js';
-import type { HubConnection } from '../connection/hub-connection.js';
+import { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { ConnectionEndpoint, REFUSED, type EndpointIdentity } from './connection-endpoint.js';
-import type { ConnectionRegistry } from './connection-registry.js';
+import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
 import { rejectUpgrade } from './http-responses.js';
 import { negotiateResponse, wantsStatefulReconnect } from './negotiate.js';
 
@@ -32,7 +32,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     path: string,
     readonly options: ResolvedHubOptions,
     private readonly handler: HubConnectionHandler,
-    private readonly registry: ConnectionRegistry,
+    private readonly registry: ConnectionRegistry<HubConnection>,
     identity: EndpointIdentity,
     readonly transports: readonly TransportName[],
   ) {
@@ -56,7 +56,8 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
   }
 
   protected create(negotiateVersion: number, negotiate: HubRequest | null): HubConnection {
-    const connection = this.registry.create(this.path, this.options, negotiateVersion);
+    const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
+    const connection = this.registry.add(new HubConnection(connectionId, connectionToken, this.path, this.options));
     // Only negotiate can ask for stateful reconnect (a client that skips it cannot).
     if (negotiate !== null) connection.statefulRequested = this.options.allowStatefulReconnects && wantsStatefulReconnect(negotiate.query);
     return connection;

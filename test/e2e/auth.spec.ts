@@ -133,7 +133,8 @@ describe('JWT authentication with @nestjs/jwt', () => {
     expect((await request(url, { headers: bearer })).status).toBe(200); // the first poll starts long polling
     const handshake = `{"protocol":"json","version":1}${RS}`;
     const invocation = `{"type":1,"invocationId":"1","target":"WhoAmI","arguments":[]}${RS}`;
-    for (const refused of [{}, { Authorization: `Bearer ${forgedTokens({ sub: 'ada' })[0][1]}` }]) {
+    const refusals: Array<Record<string, string>> = [{}, { Authorization: `Bearer ${forgedTokens({ sub: 'ada' })[0][1]}` }];
+    for (const refused of refusals) {
       expectUnauthorized(await request(url, { method: 'POST', headers: refused, body: handshake }));
       expectUnauthorized(await request(url, { headers: refused }));
       expectUnauthorized(await request(url, { method: 'DELETE', headers: refused }));

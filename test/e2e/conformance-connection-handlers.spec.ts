@@ -149,9 +149,11 @@ describe('Connection handlers (raw connections without the hub protocol)', () =>
     expect((await request(app.url(`/raw/members?id=${connectionToken}`))).status).toBe(401);
     const first = await request(app.url(`/raw/members?id=${connectionToken}`), { headers: { 'X-User': 'bob' } });
     expect(first.status).toBe(200);
-    const next = await request(app.url(`/raw/members?id=${connectionToken}`));
+    // Every later poll is authenticated again.
+    expect((await request(app.url(`/raw/members?id=${connectionToken}`))).status).toBe(401);
+    const next = await request(app.url(`/raw/members?id=${connectionToken}`), { headers: { 'X-User': 'bob' } });
     expect([next.status, next.body.toString()]).toEqual([200, 'welcome']);
-    expect((await request(app.url(`/raw/members?id=${connectionToken}`))).status).toBe(204);
+    expect((await request(app.url(`/raw/members?id=${connectionToken}`), { headers: { 'X-User': 'bob' } })).status).toBe(204);
     await waitUntil(() => stats().registered === 0 && stats().running === 0);
   });
 
