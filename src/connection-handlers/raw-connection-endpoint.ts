@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'http';
+import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
 import type { ConnectionTransport } from '../connection/connection-transport.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
@@ -124,10 +125,10 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     connection.user = user;
   }
 
-  protected override webSocketTransport(ws: WebSocket, connection: RawConnectionState): WebSocketTransport<RawConnectionState> {
+  protected override webSocketTransport(ws: WebSocket, connection: RawConnectionState, socket: Duplex): WebSocketTransport<RawConnectionState> {
     answerEmptyCloseWithNormal(ws);
     connection.webSocket = ws;
-    return super.webSocketTransport(ws, connection);
+    return super.webSocketTransport(ws, connection, socket);
   }
 
   protected start(connection: RawConnectionState, transport: ConnectionTransport, request: HubRequest): void {

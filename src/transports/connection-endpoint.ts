@@ -183,13 +183,13 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     socket.once('close', abandoned);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.removeListener('close', abandoned);
-      this.start(connection, this.webSocketTransport(ws, connection), request);
+      this.start(connection, this.webSocketTransport(ws, connection, socket), request);
     });
   }
 
   /** A WebSocket transport for `connection` on `ws`. */
-  protected webSocketTransport(ws: WebSocket, connection: C): WebSocketTransport<C> {
-    return new WebSocketTransport(ws, connection, this.events);
+  protected webSocketTransport(ws: WebSocket, connection: C, socket: Duplex): WebSocketTransport<C> {
+    return new WebSocketTransport(ws, connection, this.events, socket);
   }
 
   /** Every other request on the path: SSE streams, polls, sends and deletes. */

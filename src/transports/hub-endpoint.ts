@@ -102,7 +102,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // The connection may have ended while the upgrade completed: then the new socket just closes.
       if (connection.state === 'closed') return ws.close(1000);
-      this.handler.reattach(connection, this.webSocketTransport(ws, connection));
+      this.handler.reattach(connection, this.webSocketTransport(ws, connection, socket));
     });
   }
 }

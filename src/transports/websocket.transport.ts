@@ -1,3 +1,4 @@
+import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
@@ -6,6 +7,50 @@ const TEXT_FRAME = { binary: false };
 const BINARY_FRAME = { binary: true };
 /** Close codes that end a connection cleanly (normal, going away, no status). */
 const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
+
+/**
+ * A broadcast hands the same Buffer to every recipient's transport in one flush pass. From the second
+ * recipient on, that payload's frame (RFC 6455, unmasked, FIN) is built once and written to each
+ * socket as it is, instead of `ws` framing it again per socket. One entry per frame kind, so JSON and
+ * MessagePack recipients of one broadcast do not evict each other; a frame lives until the pass ends.
+ */
+interface SharedFrame {
+  payload: Buffer | null;
+  frame: Buffer | null;
+}
+const sharedFrames: [text: SharedFrame, binary: SharedFrame] = [
+  { payload: null, frame: null },
+  { payload: null, frame: null },
+];
+let frameReleaseScheduled = false;
+
+function releaseSharedFrames(): void {
+  frameReleaseScheduled = false;
+  for (const shared of sharedFrames) {
+    shared.payload = null;
+    shared.frame = null;
+  }
+}
+
+/** `payload` as one unmasked final frame: text (opcode 1) or binary (opcode 2). */
+function frameOf(payload: Buffer, binary: boolean): Buffer {
+  const length = payload.length;
+  const headerLength = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = binary ? 0x82 : 0x81;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 0x10000) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  payload.copy(frame, headerLength);
+  return frame;
+}
 
 /** Where a socket's listeners find their transport: shared listeners instead of closures per socket. */
 const TRANSPORT = Symbol('transport');
@@ -34,6 +79,8 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
     private readonly socket: WebSocket,
     readonly owner: T,
     readonly events: TransportEvents<T>,
+    /** The TCP socket under `socket` (this module performed the upgrade), for frames written as they are. */
+    private readonly stream: Duplex,
   ) {
     (socket as TransportSocket)[TRANSPORT] = this as unknown as WebSocketTransport<TransportOwner>;
     socket.on('message', onMessage);
@@ -49,7 +96,24 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
   }
 
   send(data: Buffer, binary: boolean): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(data, binary ? BINARY_FRAME : TEXT_FRAME);
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const shared = sharedFrames[binary ? 1 : 0];
+    if (shared.payload !== data) {
+      // Remembered, not framed: a payload sent once (an echo's completion) costs nothing extra.
+      shared.payload = data;
+      shared.frame = null;
+      this.socket.send(data, binary ? BINARY_FRAME : TEXT_FRAME);
+      return;
+    }
+    if (shared.frame === null) {
+      shared.frame = frameOf(data, binary);
+      if (!frameReleaseScheduled) {
+        frameReleaseScheduled = true;
+        queueMicrotask(releaseSharedFrames);
+      }
+    }
+    // Without compression `ws` writes each frame whole and at once, so frames never interleave.
+    this.stream.write(shared.frame);
   }
 
   get bufferedAmount(): number {

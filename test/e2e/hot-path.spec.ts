@@ -1,8 +1,10 @@
+import { NullLogger } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { SignalRModule } from '../../src/index.js';
 import { JsonHubProtocol } from '../../src/protocol/json-hub-protocol.js';
 import { BurstHub } from '../fixtures/burst.hub.js';
 import { startApp, TestApp } from '../support/app.js';
-import { parseRecords, RawSocket } from '../support/raw-socket.js';
+import { parseRecords, RawSocket, RS } from '../support/raw-socket.js';
 
 describe('hot path', () => {
   let app: TestApp;
@@ -35,6 +37,47 @@ describe('hot path', () => {
     } finally {
       writes.mockRestore();
       for (const socket of sockets) socket.close();
+    }
+  });
+
+  it('writes one frame per broadcast for all of its recipients: exact text and binary frames at every length encoding', async () => {
+    const json = await Promise.all(Array.from({ length: 3 }, () => RawSocket.handshaken(app.url('/hubs/burst'))));
+    const msgpack = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const socket = await RawSocket.open(app.url('/hubs/burst'));
+        socket.sendText(`{"protocol":"messagepack","version":1}${RS}`);
+        expect((await socket.nextFrame()).data.toString()).toBe(`{}${RS}`);
+        return socket;
+      }),
+    );
+    const reader = new MessagePackHubProtocol();
+    try {
+      // 7-bit, 16-bit and 64-bit payload lengths (RFC 6455 5.2), each to every recipient.
+      for (const size of [20, 300, 70_000]) {
+        const text = 'b'.repeat(size);
+        json[0].send({ type: 1, target: 'BroadcastRepeated', arguments: ['b', size] });
+        const texts = await Promise.all(json.map((socket) => socket.nextFrame()));
+        const expected = Buffer.from(`{"type":1,"target":"news","arguments":["${text}"]}${RS}`);
+        for (const frame of texts) {
+          expect(frame.binary).toBe(false);
+          expect({ length: frame.data.length, same: frame.data.equals(expected) }).toEqual({ length: expected.length, same: true });
+        }
+        const binaries = await Promise.all(msgpack.map((socket) => socket.nextFrame()));
+        for (const frame of binaries) {
+          expect(frame.binary).toBe(true);
+          const [message, ...more] = reader.parseMessages(frame.data.buffer.slice(frame.data.byteOffset, frame.data.byteOffset + frame.data.length) as ArrayBuffer, NullLogger.instance);
+          expect(more).toEqual([]);
+          expect({ ...message, arguments: undefined }).toEqual({ type: 1, headers: {}, target: 'news', arguments: undefined, streamIds: [] });
+          expect((message as { arguments: string[] }).arguments[0] === text).toBe(true);
+        }
+      }
+      // The sockets are still in step: each answers its own call with nothing else queued in between.
+      for (const socket of json) {
+        socket.send({ type: 1, invocationId: 'after', target: 'Burst', arguments: [0] });
+        expect(parseRecords((await socket.nextFrame()).data.toString())).toEqual([{ type: 3, invocationId: 'after', result: 0 }]);
+      }
+    } finally {
+      for (const socket of [...json, ...msgpack]) socket.close();
     }
   });
 });
