@@ -1,8 +1,9 @@
 import type { Type } from '@nestjs/common';
-import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import type { HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
+import { clusterSubscriber } from './redis-cluster-subscriber.js';
 import { RedisHubLifetimeManager } from './redis-hub-lifetime-manager.js';
 import { type RedisClient, RedisLink } from './redis-link.js';
 import { RedisTexts } from './redis-texts.js';
@@ -18,7 +19,8 @@ export interface RedisBackplaneOptions {
   /** A Redis URL, e.g. `redis://127.0.0.1:6379/0` or `rediss://user:pass@host:6380`. */
   url?: string;
   /**
-   * An ioredis client (`Redis` or `Cluster`) the app made. It publishes; its `duplicate()` subscribes.
+   * An ioredis client (`Redis` or `Cluster`) the app made. It publishes; its `duplicate()` subscribes
+   * (for a `Cluster`, one connection to one of its nodes).
    * The app keeps owning it: shutdown closes only the duplicate. Make it with
    * `enableOfflineQueue: false` so that nothing queues while Redis is down.
    */
@@ -113,8 +115,11 @@ class RedisBackplane implements HubBackplane {
     let subscriber: RedisClient;
     if (options.client !== undefined) {
       publisher = options.client;
-      // Both Redis and Cluster have duplicate(); TypeScript cannot call the union of their signatures.
-      subscriber = (options.client as { duplicate(): RedisClient }).duplicate();
+      const client = options.client as Cluster;
+      subscriber =
+        client.isCluster === true
+          ? clusterSubscriber(Redis, client, [], { ...defaults, ...client.options.redisOptions }, retryStrategy)
+          : (options.client as Redis).duplicate();
     } else if (options.cluster !== undefined) {
       const clusterOptions: ClusterOptions = { ...options.cluster.options, enableOfflineQueue: false, clusterRetryStrategy: retryStrategy };
       // The nodes keep ioredis's lazy connect: with no offline queue, a cluster refuses a command to a
@@ -122,7 +127,7 @@ class RedisBackplane implements HubBackplane {
       const { lazyConnect: _eager, ...nodeDefaults } = defaults;
       clusterOptions.redisOptions = { ...nodeDefaults, ...options.cluster.options?.redisOptions };
       publisher = new Cluster(options.cluster.nodes, clusterOptions);
-      subscriber = new Cluster(options.cluster.nodes, clusterOptions);
+      subscriber = clusterSubscriber(Redis, publisher, options.cluster.nodes, { ...defaults, ...options.cluster.options?.redisOptions }, retryStrategy);
     } else if (options.url !== undefined) {
       publisher = new Redis(options.url, defaults);
       subscriber = new Redis(options.url, defaults);

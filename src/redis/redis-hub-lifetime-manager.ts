@@ -344,7 +344,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
    */
   private publish(channelNames: string[], message: SerializedHubMessage, excluded: readonly string[] | undefined, mayEcho: boolean): Promise<void> {
     if (channelNames.length === 0) return DONE;
-    if (!this.link.isUp) {
+    if (!this.link.canPublish) {
       this.link.countDropped();
       return DONE;
     }

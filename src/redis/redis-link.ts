@@ -68,6 +68,11 @@ export class RedisLink {
     return this.publisher.status === 'ready' && this.subscriber.status === 'ready';
   }
 
+  /** Sends can be published (the subscriber may be moving to another node meanwhile). */
+  get canPublish(): boolean {
+    return this.publisher.status === 'ready';
+  }
+
   /** Sends that could not be published since the link was made. */
   get droppedSends(): number {
     return this.dropped;

@@ -12,6 +12,14 @@ const run = promisify(execFile);
 export interface RedisClusterServer {
   /** The startup nodes to give ioredis. */
   readonly nodes: Array<{ host: string; port: number }>;
+  /** Kills node `index` like a crash (SIGKILL); its nodes-<port>.conf stays, its dataset is lost. */
+  stop(index: number): Promise<void>;
+  /** Starts node `index` again on its port with its nodes-<port>.conf: the same node id and slots. */
+  start(index: number): Promise<void>;
+  /** Resolves once every running node reports cluster_state:ok (polling, up to `timeoutMs`). */
+  waitUntilOk(timeoutMs?: number): Promise<void>;
+  /** A redis-cli command on node `index`, e.g. `['cluster', 'keyslot', 'x']`: its stdout. */
+  cli(index: number, args: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -29,6 +37,24 @@ async function freeClusterPort(): Promise<number> {
   }
 }
 
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Polls `cluster info` on each port until it reports cluster_state:ok. */
+async function waitForOk(ports: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const port of ports) {
+    for (;;) {
+      const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']).catch(() => ({ stdout: '' }));
+      if (stdout.includes('cluster_state:ok')) break;
+      if (Date.now() > deadline) throw new Error(`Redis Cluster node ${port} never reached cluster_state:ok`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
 function launchClusterNode(port: number, dir: string): Promise<ChildProcess> {
   return launch(port, ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--dir', dir]);
 }
@@ -36,16 +62,17 @@ function launchClusterNode(port: number, dir: string): Promise<ChildProcess> {
 /** Starts `size` cluster-mode redis-servers, joins them into one cluster and waits until it serves every slot. */
 export async function startRedisCluster(size = 3): Promise<RedisClusterServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'signalr-redis-cluster-'));
-  const children: ChildProcess[] = [];
+  const children: Array<ChildProcess | null> = [];
   const ports: number[] = [];
+  const stop = async (index: number) => {
+    const child = children[index];
+    children[index] = null;
+    if (!child) return;
+    child.kill('SIGKILL');
+    await exited(child);
+  };
   const close = async () => {
-    await Promise.all(
-      children.map((child) => new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      })),
-    );
+    await Promise.all(children.map((_, index) => stop(index)));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -56,17 +83,20 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterServer> {
     }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes']);
     // Each node must see the whole cluster as ok before clients follow its slot map.
-    for (const port of ports) {
-      for (let attempt = 0; ; attempt++) {
-        const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
-        if (stdout.includes('cluster_state:ok')) break;
-        if (attempt > 200) throw new Error(`Redis Cluster node ${port} never reached cluster_state:ok`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    await waitForOk(ports, 10_000);
   } catch (error) {
     await close();
     throw error;
   }
-  return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), close };
+  return {
+    nodes: ports.map((port) => ({ host: '127.0.0.1', port })),
+    stop,
+    async start(index) {
+      if (children[index]) return;
+      children[index] = await launchClusterNode(ports[index], dir);
+    },
+    waitUntilOk: (timeoutMs = 15_000) => waitForOk(ports.filter((_, index) => children[index] !== null), timeoutMs),
+    cli: async (index, args) => (await run('redis-cli', ['-p', String(ports[index]), ...args])).stdout,
+    close,
+  };
 }
