@@ -83,6 +83,8 @@ export const REFUSED: unique symbol = Symbol('refused');
  */
 export abstract class ConnectionEndpoint<C extends EndpointConnection> implements RoutedEndpoint {
   protected readonly wss: WebSocketServer;
+  /** Whether a payload sent to many WebSockets may share one frame (see WebSocketTransport). */
+  protected readonly sharesFrames: boolean = false;
   /** The tail of each connection's POST queue: sends are applied one request at a time, as .NET does. */
   private readonly sendQueues = new WeakMap<C, Promise<void>>();
   /** Browser origins allowed; null when the endpoint has no origin checks. */
@@ -189,7 +191,7 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
 
   /** A WebSocket transport for `connection` on `ws`. */
   protected webSocketTransport(ws: WebSocket, connection: C, socket: Duplex): WebSocketTransport<C> {
-    return new WebSocketTransport(ws, connection, this.events, socket);
+    return new WebSocketTransport(ws, connection, this.events, socket, this.sharesFrames);
   }
 
   /** Every other request on the path: SSE streams, polls, sends and deletes. */

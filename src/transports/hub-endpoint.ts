@@ -28,6 +28,9 @@ const MIN_FRAME_SIZE = 4 * 1024 * 1024;
  * to its connection) and the user's identifier and authentication expiry.
  */
 export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
+  /** Hub messages are never changed once serialized, so a broadcast's recipients share its frame. */
+  protected override readonly sharesFrames = true;
+
   constructor(
     path: string,
     readonly options: ResolvedHubOptions,
