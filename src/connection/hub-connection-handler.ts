@@ -14,6 +14,8 @@ import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
 import type { Sweepable } from './keep-alive.js';
+import { dueOnTick, PingBytes } from './connection-timeouts.js';
+import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
 
 export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 
@@ -21,17 +23,8 @@ export type { ConnectionDispatcher, ConnectionLifetime } from './connection-cont
 const INBOUND_HIGH_WATER = 64;
 const INBOUND_LOW_WATER = 16;
 
-const CLOSE_PLAIN: CloseMessage = { type: MessageType.Close };
 const EMPTY = Buffer.alloc(0);
 const DONE = Promise.resolve();
-
-function closeWithError(error: unknown, detailed: boolean, allowReconnect: boolean): CloseMessage {
-  return { type: MessageType.Close, error: CloseTexts.withError(error, detailed), allowReconnect };
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
 /**
  * Runs every connection of one hub: handshake, connected, read and dispatch, close, disconnected.
@@ -40,7 +33,7 @@ function asError(error: unknown): Error {
 export class HubConnectionHandler implements Sweepable, ConnectionController {
   private readonly logger = new Logger('SignalR');
   private readonly connections = new Set<HubConnection>();
-  private readonly pingBytes = new Map<HubProtocol, Buffer>();
+  private readonly pings = new PingBytes();
   private readonly endWaiters = new EndWaiters();
   /** Connections whose dispatch waits for the hub layer (a full upload buffer), whatever the message. */
   private readonly held = new Set<HubConnection>();
@@ -258,25 +251,23 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   sweep(now: number): void {
     for (const connection of this.connections) {
       connection.transport?.tick?.(now);
-      const options = connection.options;
       if (connection.replay !== null && sweepStateful(connection, connection.replay, now, this.endDetached)) continue;
-      if (connection.state === 'handshaking') {
-        if (now - connection.createdAt >= options.handshakeTimeout) this.failHandshake(connection, HandshakeTexts.canceled);
-      } else if (connection.state === 'connected' || connection.state === 'connecting') {
-        if (connection.authExpiresAt !== null && now >= connection.authExpiresAt) {
-          // closeOnAuthenticationExpiration: a plain Close that lets the client reconnect with a fresh token.
+      switch (dueOnTick(connection, now)) {
+        case 'handshake-timeout':
+          this.failHandshake(connection, HandshakeTexts.canceled);
+          break;
+        case 'authentication-expired':
+          // A plain Close that lets the client reconnect with a fresh token.
           this.close(connection, { type: MessageType.Close, allowReconnect: true }, undefined);
-        } else if (connection.clientTimeoutArmed && now - connection.lastReceivedAt >= options.clientTimeoutInterval) {
-          const error = new Error(CloseTexts.clientTimeout);
-          error.name = 'OperationCanceledException';
-          this.close(connection, closeWithError(error, options.enableDetailedErrors, true), error);
-        } else if (
-          now - connection.lastSentAt >= options.keepAliveInterval &&
-          connection.protocol !== null &&
-          connection.transport?.name !== 'LongPolling' // long polling keeps itself alive; no pings there
-        ) {
-          connection.writeBytes(this.ping(connection.protocol));
+          break;
+        case 'client-timeout': {
+          const error = clientTimeoutError();
+          this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
+          break;
         }
+        case 'ping':
+          connection.writeBytes(this.pings.of(connection.protocol!));
+          break;
       }
     }
   }
@@ -414,14 +405,5 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     connection.release();
     this.onEnded(connection);
     this.endWaiters.release(connection);
-  }
-
-  private ping(protocol: HubProtocol): Buffer {
-    let bytes = this.pingBytes.get(protocol);
-    if (bytes === undefined) {
-      bytes = protocol.writeMessage({ type: MessageType.Ping });
-      this.pingBytes.set(protocol, bytes);
-    }
-    return bytes;
   }
 }
