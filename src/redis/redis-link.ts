@@ -9,6 +9,11 @@ export type RedisClient = Redis | Cluster;
 
 /** How long a SUBSCRIBE may take before a connection or group join goes ahead without it. */
 const SUBSCRIBE_WAIT = 5_000;
+/**
+ * How long startup waits for Redis after a first failed attempt before it goes ahead without it: a
+ * Redis started beside the app (docker compose) is usually there by then, and no outage is reported.
+ */
+const STARTUP_GRACE = 2_000;
 
 type Handler = (message: Buffer) => void;
 
@@ -41,6 +46,8 @@ export class RedisLink {
   /** Settles when the first connection is ready and its channels are subscribed, or Redis proved unreachable. */
   private readonly firstReady = new Promise<void>((resolve) => (this.markFirstReady = resolve));
   private inOutage = false;
+  /** The current outage was logged (a failure at startup is only once the grace has passed). */
+  private outageReported = false;
   private dropped = 0;
   private droppedInOutage = 0;
   private closed = false;
@@ -92,7 +99,7 @@ export class RedisLink {
   listen(channel: string, handler: Handler): Promise<void> {
     this.handlers.set(channel, handler);
     // Still connecting for the first time: the channel is subscribed with the others once ready.
-    if (this.subscriber.status !== 'ready') return this.inOutage || this.closed ? Promise.resolve() : bounded(this.firstReady);
+    if (this.subscriber.status !== 'ready') return this.outageReported || this.closed ? Promise.resolve() : bounded(this.firstReady);
     return bounded(this.subscriber.subscribe(channel));
   }
 
@@ -136,10 +143,19 @@ export class RedisLink {
     if (this.wasUp || this.publisher.status !== 'ready' || this.subscriber.status !== 'ready') {
       this.inOutage = true;
       this.droppedInOutage = 0;
-      this.markFirstReady();
-      this.logger.warn(RedisTexts.outage(describe(error)));
       for (const listener of [...this.listeners]) listener.down();
+      if (this.wasUp) return this.reportOutage(error);
+      setTimeout(() => {
+        if (this.inOutage && !this.wasUp && !this.outageReported && !this.closed) this.reportOutage(error);
+      }, STARTUP_GRACE).unref();
     }
+  }
+
+  /** One warning per outage; whatever waits for the first connection goes ahead without Redis. */
+  private reportOutage(error: unknown): void {
+    this.outageReported = true;
+    this.markFirstReady();
+    this.logger.warn(RedisTexts.outage(describe(error)));
   }
 
   private ready(): void {
@@ -149,7 +165,8 @@ export class RedisLink {
     void resubscribed.then(() => {
       if (this.closed || !this.isUp) return;
       this.markFirstReady();
-      if (this.inOutage) this.logger.log(RedisTexts.recovered(this.droppedInOutage));
+      if (this.outageReported) this.logger.log(RedisTexts.recovered(this.droppedInOutage));
+      this.outageReported = false;
       this.inOutage = false;
       this.wasUp = true;
       for (const listener of [...this.listeners]) listener.up();

@@ -1,4 +1,5 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
+import { createServer } from 'net';
 import { waitUntil } from '../support/wait.js';
 import { ClusterInstance, freePort, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
 
@@ -154,6 +155,31 @@ describe('Redis backplane faults (instances in separate processes)', () => {
       await untilDelivered(a1.connection, b1.hits, 'joined');
       await untilDelivered(b1.connection, a2.hits, 'back');
       expect(outageLines(b)).toEqual([]);
+      await Promise.all([a.stop(), b.stop()]);
+    } finally {
+      await late.close();
+    }
+  }, 40_000);
+
+  it('Redis that comes up just after an instance tried it: startup waits for it, no outage is reported, the first send crosses', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    // Until Redis runs, a stand-in on its port hangs up on whoever connects: the instance's first try fails.
+    const standIn = createServer((socket) => socket.destroy());
+    const tried = new Promise<void>((resolve) => standIn.once('connection', () => resolve()));
+    await new Promise<void>((resolve) => standIn.listen(port, '127.0.0.1', () => resolve()));
+    const starting = startInstance(url);
+    await tried;
+    await new Promise<void>((resolve) => standIn.close(() => resolve()));
+    const late = await startRedisOn(port);
+    try {
+      const a = await starting;
+      const b = await startInstance(url);
+      const a1 = await member(a, 'ada');
+      const b1 = await member(b, 'bob');
+      await a1.connection.invoke('All', 'first');
+      await waitUntil(() => b1.hits.includes('first'), 5000);
+      expect({ outages: outageLines(a), recoveries: recoveredLines(a) }).toEqual({ outages: [], recoveries: [] });
       await Promise.all([a.stop(), b.stop()]);
     } finally {
       await late.close();
