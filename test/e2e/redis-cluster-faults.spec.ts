@@ -1,48 +1,22 @@
-import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
+import { HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { LoggerService } from '@nestjs/common';
 import { Cluster } from 'ioredis';
 import { redisBackplane, SignalRModule } from '../../src/index.js';
 import { ClusterControllerModule, ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { RedisClusterServer, startRedisCluster } from '../support/redis-cluster-mode.js';
-import { waitUntil } from '../support/wait.js';
+import { ClusterMember, clusterMember, untilDelivered } from '../support/cluster-members.js';
+import { eventually, waitUntil } from '../support/wait.js';
 
 const HUB = '/hubs/cluster';
 const OUTAGE = /^warn SignalR:Redis: Redis backplane unreachable \(.+\); serving this instance's connections only, reconnecting with backoff\.$/;
 const RECOVERED = /^log SignalR:Redis: Redis backplane connected again; (\d+) send\(s\) could not be published during the outage\.$/;
 const UNAVAILABLE = 'The Redis backplane is not connected; only connections on this instance can be reached right now.';
 
-interface Member {
-  connection: HubConnection;
-  id: string;
-  hits: string[];
-}
-
 /** Nest's log lines as `<level> <context>: <message>` (the test apps log nothing otherwise). */
 function lineLogger(lines: string[]): LoggerService {
   const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
   return { log: push('log'), warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: () => undefined, verbose: () => undefined };
-}
-
-/** Polls `read` until it returns `expected` or the deadline passes, then returns the last value. */
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (JSON.stringify(last) !== JSON.stringify(expected) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    last = await read();
-  }
-  return last;
-}
-
-/** Sends `label-<n>` to all from `from` until `to` received one (what was sent before the backplane healed may be lost). */
-async function untilDelivered(from: HubConnection, to: string[], label: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; !to.some((hit) => hit.startsWith(`${label}-`)); attempt++) {
-    if (Date.now() > deadline) throw new Error(`'${label}' never arrived`);
-    await from.invoke('All', `${label}-${attempt}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**
@@ -70,20 +44,9 @@ describe('Redis Cluster backplane faults: nodes crash and come back', () => {
   let clusterClient: Cluster | undefined;
   const apps: TestApp[] = [];
   const logs: string[] = [];
-  const opened: HubConnection[] = [];
+  const opened = new Set<HubConnection>();
 
-  async function member(app: TestApp, user: string): Promise<Member> {
-    const connection = new HubConnectionBuilder()
-      .withUrl(app.url(`${HUB}?user=${user}`), { transport: HttpTransportType.WebSockets })
-      .configureLogging(LogLevel.None)
-      .build();
-    opened.push(connection);
-    const hits: string[] = [];
-    connection.on('hit', (label: string) => hits.push(label));
-    connection.on('confirm', (text: string) => `yes:${text}`);
-    await connection.start();
-    return { connection, hits, id: await connection.invoke<string>('WhoAmI') };
-  }
+  const member = (app: TestApp, user: string) => clusterMember(app, user, opened);
 
   /** The users online as `app` reads them, in a stable order (a Redis hash has none). */
   const presence = async (app: TestApp) => {
@@ -97,7 +60,7 @@ describe('Redis Cluster backplane faults: nodes crash and come back', () => {
   const recoveredLines = () => logs.filter((line) => RECOVERED.test(line));
 
   /** After a fault healed: both directions flow again, then sends arrive exactly once and in order. */
-  async function crossInstanceWorks(a1: Member, a2: Member, b1: Member, tag: string) {
+  async function crossInstanceWorks(a1: ClusterMember, a2: ClusterMember, b1: ClusterMember, tag: string) {
     await untilDelivered(a1.connection, b1.hits, `a-to-b-${tag}`);
     await untilDelivered(b1.connection, a2.hits, `b-to-a-${tag}`);
     for (const hits of [a1.hits, a2.hits, b1.hits]) hits.length = 0;
@@ -141,7 +104,7 @@ describe('Redis Cluster backplane faults: nodes crash and come back', () => {
   }, 30_000);
 
   afterAll(async () => {
-    await Promise.all(opened.map((connection) => connection.stop().catch(() => undefined)));
+    await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
     for (const app of apps) await app.close();
     clusterClient?.disconnect();
     await cluster?.close();
@@ -179,7 +142,7 @@ describe('Redis Cluster backplane faults: nodes crash and come back', () => {
       await waitUntil(() => a2.hits.includes(`local-${node}`));
       expect(await a1.connection.invoke('Ask', a2.id, 'confirm', `local-${node}`)).toBe(`result: "yes:local-${node}"`);
       const passing = new HubConnectionBuilder().withUrl(b.url(`${HUB}?user=bea`)).configureLogging(LogLevel.None).build();
-      opened.push(passing);
+      opened.add(passing);
       await passing.start(); // new connections are accepted too
       await passing.stop();
 

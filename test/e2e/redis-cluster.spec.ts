@@ -1,6 +1,6 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { waitUntil } from '../support/wait.js';
+import { eventually, waitUntil } from '../support/wait.js';
 import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
 
 const HUB = '/hubs/cluster';
@@ -13,17 +13,6 @@ interface Member {
 }
 
 const opened = new Set<HubConnection>();
-
-/** Polls an HTTP read until it returns `expected` (the instances converge through Redis), then returns it. */
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (JSON.stringify(last) !== JSON.stringify(expected) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    last = await read();
-  }
-  return last;
-}
 
 async function join(instance: ClusterInstance, name: string, user: string, transport: HttpTransportType, msgpack = false): Promise<Member> {
   const builder = new HubConnectionBuilder().withUrl(instance.url(`${HUB}?user=${user}`), { transport }).configureLogging(LogLevel.None);

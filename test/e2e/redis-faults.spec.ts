@@ -1,37 +1,16 @@
-import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
+import { HubConnection } from '@microsoft/signalr';
 import { createServer } from 'net';
-import { waitUntil } from '../support/wait.js';
+import { clusterMember, untilDelivered } from '../support/cluster-members.js';
+import { eventually, waitUntil } from '../support/wait.js';
 import { ClusterInstance, freePort, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
 
-const HUB = '/hubs/cluster';
 const OUTAGE = /^warn SignalR:Redis: Redis backplane unreachable \(.+\); serving this instance's connections only, reconnecting with backoff\.$/;
 const RECOVERED = /^log SignalR:Redis: Redis backplane connected again; (\d+) send\(s\) could not be published during the outage\.$/;
 const UNAVAILABLE = 'Error: The Redis backplane is not connected; only connections on this instance can be reached right now.';
 
 const opened = new Set<HubConnection>();
 
-async function member(instance: ClusterInstance, user: string) {
-  const connection = new HubConnectionBuilder()
-    .withUrl(instance.url(`${HUB}?user=${user}`), { transport: HttpTransportType.WebSockets })
-    .configureLogging(LogLevel.None)
-    .build();
-  opened.add(connection);
-  const hits: string[] = [];
-  connection.on('hit', (label: string) => hits.push(label));
-  connection.on('confirm', (text: string) => `yes:${text}`);
-  await connection.start();
-  return { connection, hits, id: await connection.invoke<string>('WhoAmI') };
-}
-
-/** Sends `label` to all from `from` until `to` receives it (the instances resubscribe after a reconnect). */
-async function untilDelivered(from: HubConnection, to: string[], label: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0; !to.includes(`${label}-${attempt - 1}`); attempt++) {
-    if (Date.now() > deadline) throw new Error(`'${label}' never arrived`);
-    await from.invoke('All', `${label}-${attempt}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const member = (instance: ClusterInstance, user: string) => clusterMember(instance, user, opened);
 
 const outageLines = (instance: ClusterInstance) => instance.logs.filter((line) => OUTAGE.test(line));
 const recoveredLines = (instance: ClusterInstance) => instance.logs.filter((line) => RECOVERED.test(line));
@@ -81,10 +60,8 @@ describe('Redis backplane faults (instances in separate processes)', () => {
     expect(await b1.connection.invoke('Join', 'room')).toBeNull();
     expect(await a1.connection.invoke('JoinOther', a2.id, 'room')).toBe('result: "ok"');
     // The restarted Redis is empty: presence was written again by every instance.
-    const presence = async () => (await fetch(b.url('/cluster/presence'))).json();
-    const deadline = Date.now() + 5000;
-    while (JSON.stringify(await presence()) !== JSON.stringify({ ada: 1, alan: 1, bob: 1 }) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(await presence()).toEqual({ ada: 1, alan: 1, bob: 1 });
+    const presence = async () => Object.fromEntries(Object.entries((await (await fetch(b.url('/cluster/presence'))).json()) as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)));
+    expect(await eventually(presence, { ada: 1, alan: 1, bob: 1 }, 5000)).toEqual({ ada: 1, alan: 1, bob: 1 });
     expect(outageLines(a)).toHaveLength(1);
     await Promise.all([a.stop(), b.stop()]);
   }, 60_000);

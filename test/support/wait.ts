@@ -9,3 +9,14 @@ export async function waitUntil(condition: () => boolean, timeoutMs = 5000): Pro
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/** Polls `read` until it returns `expected` (compared as JSON) or the deadline passes, then returns the last value. */
+export async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (JSON.stringify(last) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    last = await read();
+  }
+  return last;
+}
