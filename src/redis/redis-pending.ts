@@ -4,6 +4,37 @@ import { HubException } from '../hub/hub-exception.js';
 import type { CompletionMessage } from '../protocol/hub-messages.js';
 import { RedisTexts } from './redis-texts.js';
 
+/**
+ * Calls awaiting an answer from another instance, by id: each entry is settled once, and `release`
+ * frees what it holds (a timer, a listener) whichever way it ends.
+ */
+abstract class PendingCalls<K, E extends { reject(error: Error): void }> {
+  protected readonly entries = new Map<K, E>();
+
+  constructor(private readonly release: (entry: E) => void) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  fail(key: K, error: Error): void {
+    this.settle(key)?.reject(error);
+  }
+
+  failAll(error: Error): void {
+    for (const key of [...this.entries.keys()]) this.fail(key, error);
+  }
+
+  /** Removes the entry and releases what it holds; undefined when it was already settled. */
+  protected settle(key: K): E | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    this.entries.delete(key);
+    this.release(entry);
+    return entry;
+  }
+}
+
 interface AckWaiter {
   resolve(): void;
   reject(error: Error): void;
@@ -11,12 +42,11 @@ interface AckWaiter {
 }
 
 /** Group commands awaiting the owning instance's ack (ASP.NET Core's AckHandler), each with a timeout. */
-export class AckWaiters {
-  private readonly waiting = new Map<number, AckWaiter>();
+export class AckWaiters extends PendingCalls<number, AckWaiter> {
   private lastId = 0;
 
-  get size(): number {
-    return this.waiting.size;
+  constructor() {
+    super((waiter) => clearTimeout(waiter.timer));
   }
 
   /** A new ack id and the promise its ack settles; `timeoutError` is the rejection when none comes. */
@@ -27,29 +57,13 @@ export class AckWaiters {
     const acked = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.settle(ackId)?.reject(timeoutError()), timeout);
       timer.unref();
-      this.waiting.set(ackId, { resolve, reject, timer });
+      this.entries.set(ackId, { resolve, reject, timer });
     });
     return { ackId, acked };
   }
 
   ack(ackId: number): void {
     this.settle(ackId)?.resolve();
-  }
-
-  fail(ackId: number, error: Error): void {
-    this.settle(ackId)?.reject(error);
-  }
-
-  failAll(error: Error): void {
-    for (const ackId of [...this.waiting.keys()]) this.fail(ackId, error);
-  }
-
-  private settle(ackId: number): AckWaiter | undefined {
-    const waiter = this.waiting.get(ackId);
-    if (waiter === undefined) return undefined;
-    this.waiting.delete(ackId);
-    clearTimeout(waiter.timer);
-    return waiter;
   }
 }
 
@@ -64,11 +78,9 @@ interface RemoteCall {
  * Client-result calls this instance sent to connections on other instances, by invocation id. Ids
  * are ASP.NET Core's Redis ids: a random 128-bit value in base64 without its `==` (22 characters).
  */
-export class RemoteResults {
-  private readonly calls = new Map<string, RemoteCall>();
-
-  get size(): number {
-    return this.calls.size;
+export class RemoteResults extends PendingCalls<string, RemoteCall> {
+  constructor() {
+    super((call) => call.cleanup());
   }
 
   /** Registers a call before it is published (the answer may overtake the publish's reply). */
@@ -77,7 +89,7 @@ export class RemoteResults {
     const result = new Promise<T>((resolve, reject) => {
       const onCanceled = () => this.settle(invocationId)?.reject(new Error(ClientResultTexts.canceled));
       signal?.addEventListener('abort', onCanceled, { once: true });
-      this.calls.set(invocationId, {
+      this.entries.set(invocationId, {
         connectionId,
         resolve: resolve as (value: unknown) => void,
         reject,
@@ -100,21 +112,5 @@ export class RemoteResults {
   notFound(invocationId: string): void {
     const call = this.settle(invocationId);
     call?.reject(clientResultIoError(ClientResultTexts.doesNotExist(call.connectionId)));
-  }
-
-  fail(invocationId: string, error: Error): void {
-    this.settle(invocationId)?.reject(error);
-  }
-
-  failAll(error: Error): void {
-    for (const invocationId of [...this.calls.keys()]) this.fail(invocationId, error);
-  }
-
-  private settle(invocationId: string): RemoteCall | undefined {
-    const call = this.calls.get(invocationId);
-    if (call === undefined) return undefined;
-    this.calls.delete(invocationId);
-    call.cleanup();
-    return call;
   }
 }
