@@ -39,6 +39,21 @@ function releaseSharedFrames(): void {
   }
 }
 
+/**
+ * The frame to write for a hub payload, or null when `ws` should frame it: a large payload is framed
+ * here only once a second recipient in the same pass shows it is shared.
+ */
+function sharedFrameOf(data: Buffer, binary: boolean): Buffer | null {
+  const shared = sharedFrames[binary ? 1 : 0];
+  if (shared.payload === data) return (shared.frame ??= frameOf(data, binary));
+  shared.payload = data;
+  if (!releaseScheduled) {
+    releaseScheduled = true;
+    queueMicrotask(releaseSharedFrames);
+  }
+  return (shared.frame = data.length > SMALL_PAYLOAD ? null : frameOf(data, binary));
+}
+
 /** `payload` as one unmasked final frame: text (opcode 1) or binary (opcode 2). */
 function frameOf(payload: Buffer, binary: boolean): Buffer {
   const length = payload.length;
@@ -109,29 +124,9 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
 
   send(data: Buffer, binary: boolean): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    if (!this.sharesFrames) {
-      if (data.length > SMALL_PAYLOAD) this.socket.send(data, binary ? BINARY_FRAME : TEXT_FRAME);
-      else this.stream.write(frameOf(data, binary));
-      return;
-    }
-    const shared = sharedFrames[binary ? 1 : 0];
-    if (shared.payload !== data) {
-      shared.payload = data;
-      if (!releaseScheduled) {
-        releaseScheduled = true;
-        queueMicrotask(releaseSharedFrames);
-      }
-      if (data.length > SMALL_PAYLOAD) {
-        // Framed only if a second recipient comes: a large payload sent once is not copied.
-        shared.frame = null;
-        this.socket.send(data, binary ? BINARY_FRAME : TEXT_FRAME);
-        return;
-      }
-      shared.frame = frameOf(data, binary);
-    } else if (shared.frame === null) {
-      shared.frame = frameOf(data, binary);
-    }
-    this.stream.write(shared.frame);
+    const frame = this.sharesFrames ? sharedFrameOf(data, binary) : data.length <= SMALL_PAYLOAD ? frameOf(data, binary) : null;
+    if (frame === null) this.socket.send(data, binary ? BINARY_FRAME : TEXT_FRAME);
+    else this.stream.write(frame);
   }
 
   get bufferedAmount(): number {
