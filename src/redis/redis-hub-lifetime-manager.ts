@@ -224,8 +224,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   /** Stops listening and removes this instance's presence; the link itself is closed by the backplane. */
   override async close(): Promise<void> {
     this.removeListener();
-    this.acks.failAll(new Error(RedisTexts.connectionLost));
-    this.remoteResults.failAll(new Error(RedisTexts.connectionLost));
+    this.failCallsInFlight();
     await this.redisPresence.stop();
   }
 
@@ -237,8 +236,14 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   /** LinkListener: answers to calls in flight may never arrive, so they fail now rather than hang. */
   down(): void {
     this.redisPresence.lost();
-    this.acks.failAll(new Error(RedisTexts.connectionLost));
-    this.remoteResults.failAll(new Error(RedisTexts.connectionLost));
+    this.failCallsInFlight();
+  }
+
+  /** Group changes and client results awaiting another instance fail instead of waiting for answers that may never come. */
+  private failCallsInFlight(): void {
+    const error = new Error(RedisTexts.connectionLost);
+    this.acks.failAll(error);
+    this.remoteResults.failAll(error);
   }
 
   private addLocal(connection: HubConnection, groupName: string): Promise<void> {
