@@ -1,11 +1,11 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { HubContext, PresenceEvent, redisBackplane, SignalRModule } from '../../src/index.js';
+import { HubContext, PresenceEvent, redisBackplane, RedisBackplaneOptions, SignalRModule } from '../../src/index.js';
 import { SignalRHubRegistry } from '../../src/signalr.registry.js';
 import { ClusterControllerModule, ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
 import { startApp, TestApp } from '../support/app.js';
-import { RedisServer, startRedis } from '../support/redis.js';
-import { RedisClusterServer, startRedisCluster } from '../support/redis-cluster-mode.js';
+import { startRedis } from '../support/redis.js';
+import { startRedisCluster } from '../support/redis-cluster-mode.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -21,8 +21,29 @@ interface Layout {
   stop?(): Promise<void>;
 }
 
-let redis: RedisServer | null = null;
-let redisCluster: RedisClusterServer | null = null;
+/** What a Redis layout's group add for an unknown connection gives: the ack timeout. */
+const REDIS_UNKNOWN_GROUP_ADD =
+  "Error: No instance acknowledged adding connection 'unknown' to group 'g' within 300 ms: no instance owns that connection, or it is unreachable.";
+
+/** Two apps in this process, each with its own backplane on the Redis that `connect` names. */
+function redisLayout<S extends { close(): Promise<void> }>(name: string, startServer: () => Promise<S>, connect: (server: S) => RedisBackplaneOptions): Layout {
+  let server: S | null = null;
+  return {
+    name,
+    start: async () => {
+      const started = (server = await startServer());
+      const options = { ...connect(started), ackTimeout: 300, presenceHeartbeat: 200 };
+      const app = () =>
+        startApp({ imports: [SignalRModule.forRoot({ ...clusterIdentity, backplane: redisBackplane(options) }), ClusterControllerModule], providers: [ClusterHub] });
+      return [await app(), await app()];
+    },
+    unknownGroupAdd: REDIS_UNKNOWN_GROUP_ADD,
+    stop: async () => {
+      await server?.close();
+      server = null;
+    },
+  };
+}
 
 const layouts: Layout[] = [
   {
@@ -30,48 +51,8 @@ const layouts: Layout[] = [
     start: async () => [await startApp({ imports: [SignalRModule.forRoot(clusterIdentity), ClusterControllerModule], providers: [ClusterHub] })],
     unknownGroupAdd: 'result: "ok"',
   },
-  {
-    name: 'Redis manager (two instances)',
-    start: async () => {
-      redis = await startRedis();
-      const app = () =>
-        startApp({
-          imports: [SignalRModule.forRoot({ ...clusterIdentity, backplane: redisBackplane({ url: redis!.url, ackTimeout: 300, presenceHeartbeat: 200 }) }), ClusterControllerModule],
-          providers: [ClusterHub],
-        });
-      return [await app(), await app()];
-    },
-    unknownGroupAdd:
-      "Error: No instance acknowledged adding connection 'unknown' to group 'g' within 300 ms: no instance owns that connection, or it is unreachable.",
-    stop: async () => {
-      await redis?.close();
-      redis = null;
-    },
-  },
-  {
-    name: 'Redis Cluster manager (two instances, a three-node Redis Cluster)',
-    start: async () => {
-      redisCluster = await startRedisCluster(3);
-      const app = () =>
-        startApp({
-          imports: [
-            SignalRModule.forRoot({
-              ...clusterIdentity,
-              backplane: redisBackplane({ cluster: { nodes: redisCluster!.nodes }, ackTimeout: 300, presenceHeartbeat: 200 }),
-            }),
-            ClusterControllerModule,
-          ],
-          providers: [ClusterHub],
-        });
-      return [await app(), await app()];
-    },
-    unknownGroupAdd:
-      "Error: No instance acknowledged adding connection 'unknown' to group 'g' within 300 ms: no instance owns that connection, or it is unreachable.",
-    stop: async () => {
-      await redisCluster?.close();
-      redisCluster = null;
-    },
-  },
+  redisLayout('Redis manager (two instances)', () => startRedis(), (redis) => ({ url: redis.url })),
+  redisLayout('Redis Cluster manager (two instances, a three-node Redis Cluster)', () => startRedisCluster(3), (cluster) => ({ cluster: { nodes: cluster.nodes } })),
 ];
 
 describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
