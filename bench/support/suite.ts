@@ -78,11 +78,15 @@ export class Suite {
     console.log(`  [${table.workload}] ${caseName} · ${contender}: ${shown}`);
   }
 
-  /** Contenders in this repetition's order: forward, then backward, so drift hits all alike. */
-  order(contenders: ProtocolName[], rep: number): Contender[] {
+  /**
+   * Every repetition's contenders (those `--only` keeps), in its order: forward, then backward, so
+   * drift hits all alike.
+   */
+  *runs(contenders: ProtocolName[]): Generator<Contender> {
     const chosen = this.options.only === undefined ? contenders : contenders.filter((name) => this.options.only!.includes(name));
-    const list = rep % 2 === 0 ? chosen : [...chosen].reverse();
-    return list.map((name) => CONTENDERS[name]);
+    for (let rep = 0; rep < this.options.reps; rep++) {
+      for (const name of rep % 2 === 0 ? chosen : [...chosen].reverse()) yield CONTENDERS[name];
+    }
   }
 
   /** Starts a contender's server (pinned, --expose-gc), runs `body`, then stops it whatever happens. */

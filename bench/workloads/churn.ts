@@ -16,22 +16,20 @@ export async function churn(suite: Suite): Promise<void> {
     { key: 'p99', label: 'cycle p99 ms', digits: 2 },
     { key: 'errors', label: 'errors', digits: 0 },
   ]);
-  for (let rep = 0; rep < suite.options.reps; rep++) {
-    for (const contender of suite.order(ALL, rep)) {
-      await suite.withServer(contender, async (server, port) => {
-        const before = await server.call('stats');
-        const got = await suite.generator.call('churn', { port, protocol: contender.name, durationMs, concurrency });
-        const after = await server.call('stats');
-        if (got.errors > 0) console.log(`  ${contender.name}: ${got.errors} churn errors, last: ${got.lastError}`);
-        suite.record(table, `${concurrency} in flight`, contender.name, {
-          rate: got.cycles / (got.ms / 1000),
-          cpuMs: cpuMsBetween(before, after) / Math.max(1, got.cycles),
-          p50: got.latency.p50,
-          p99: got.latency.p99,
-          errors: got.errors,
-          genCpu: got.generatorCpu,
-        });
+  for (const contender of suite.runs(ALL)) {
+    await suite.withServer(contender, async (server, port) => {
+      const before = await server.call('stats');
+      const got = await suite.generator.call('churn', { port, protocol: contender.name, durationMs, concurrency });
+      const after = await server.call('stats');
+      if (got.errors > 0) console.log(`  ${contender.name}: ${got.errors} churn errors, last: ${got.lastError}`);
+      suite.record(table, `${concurrency} in flight`, contender.name, {
+        rate: got.cycles / (got.ms / 1000),
+        cpuMs: cpuMsBetween(before, after) / Math.max(1, got.cycles),
+        p50: got.latency.p50,
+        p99: got.latency.p99,
+        errors: got.errors,
+        genCpu: got.generatorCpu,
       });
-    }
+    });
   }
 }

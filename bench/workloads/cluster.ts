@@ -38,48 +38,46 @@ export async function cluster(suite: Suite): Promise<void> {
     const rate = steadyRate / count;
     return { sends: Math.max(1, Math.round((rate * steadyMs) / 1000)), rate };
   };
-  for (let rep = 0; rep < suite.options.reps; rep++) {
-    for (const contender of suite.order(contenders, rep)) {
-      // The same steady load on one instance without Redis: the latency Redis adds is the difference.
-      await suite.withServer(contender, async (server, port) => {
-        await suite.generator.call('connect', { port, protocol: contender.name, count });
-        const args = steadyArgs();
-        const got = await run(suite, server, args.sends * count, 'broadcast', { ...args, size: 64 });
-        suite.record(table, `1 instance, no Redis, steady ${steadyRate / 1000}k msg/s`, contender.name, { ...got, publishes: 0 });
-      });
-      const redis = new RedisServer();
-      await redis.start();
-      const env = { REDIS_URL: redis.url };
-      const options = { cpu: SERVER_CPU, env, nodeArgs: ['--expose-gc'] };
-      const nodes = [new Child(contender.server, [], options), new Child(contender.server, [], options)];
-      try {
-        const ports = await Promise.all(nodes.map(async (node) => (await node.ready).port as number));
-        for (const port of ports) await suite.generator.call('connect', { port, protocol: contender.name, count: count / 2 });
-        const phase = async (caseName: string, args: { sends: number; burst?: number; rate?: number }) => {
-          await Promise.all(nodes.map((node) => node.call('gc')));
-          await suite.generator.call('startReceive');
-          const before = await Promise.all(nodes.map((node) => node.call('stats')));
-          const publishedBefore = redis.publishCount();
-          await nodes[0].call('broadcast', { ...args, size: 64 });
-          const got = await suite.generator.call('awaitReceive', { expected: args.sends * count });
-          const after = await Promise.all(nodes.map((node) => node.call('stats')));
-          const cpuMs = cpuMsBetween(before[0], after[0]) + cpuMsBetween(before[1], after[1]);
-          suite.record(table, caseName, contender.name, {
-            rate: got.received / (got.ms / 1000),
-            cpuUs: (cpuMs * 1000) / got.received,
-            p50: got.latency.p50,
-            p99: got.latency.p99,
-            publishes: (redis.publishCount() - publishedBefore) / args.sends,
-            lost: args.sends * count - got.received,
-          });
-        };
-        await phase('2 instances, burst', { sends: Math.max(1, Math.round(burstDeliveries / count)), burst: 10 });
-        await phase(`2 instances, steady ${steadyRate / 1000}k msg/s`, steadyArgs());
-      } finally {
-        await suite.generator.call('closeAll').catch(() => undefined);
-        await Promise.all(nodes.map((node) => node.stop()));
-        await redis.stop();
-      }
+  for (const contender of suite.runs(contenders)) {
+    // The same steady load on one instance without Redis: the latency Redis adds is the difference.
+    await suite.withServer(contender, async (server, port) => {
+      await suite.generator.call('connect', { port, protocol: contender.name, count });
+      const args = steadyArgs();
+      const got = await run(suite, server, args.sends * count, 'broadcast', { ...args, size: 64 });
+      suite.record(table, `1 instance, no Redis, steady ${steadyRate / 1000}k msg/s`, contender.name, { ...got, publishes: 0 });
+    });
+    const redis = new RedisServer();
+    await redis.start();
+    const env = { REDIS_URL: redis.url };
+    const options = { cpu: SERVER_CPU, env, nodeArgs: ['--expose-gc'] };
+    const nodes = [new Child(contender.server, [], options), new Child(contender.server, [], options)];
+    try {
+      const ports = await Promise.all(nodes.map(async (node) => (await node.ready).port as number));
+      for (const port of ports) await suite.generator.call('connect', { port, protocol: contender.name, count: count / 2 });
+      const phase = async (caseName: string, args: { sends: number; burst?: number; rate?: number }) => {
+        await Promise.all(nodes.map((node) => node.call('gc')));
+        await suite.generator.call('startReceive');
+        const before = await Promise.all(nodes.map((node) => node.call('stats')));
+        const publishedBefore = redis.publishCount();
+        await nodes[0].call('broadcast', { ...args, size: 64 });
+        const got = await suite.generator.call('awaitReceive', { expected: args.sends * count });
+        const after = await Promise.all(nodes.map((node) => node.call('stats')));
+        const cpuMs = cpuMsBetween(before[0], after[0]) + cpuMsBetween(before[1], after[1]);
+        suite.record(table, caseName, contender.name, {
+          rate: got.received / (got.ms / 1000),
+          cpuUs: (cpuMs * 1000) / got.received,
+          p50: got.latency.p50,
+          p99: got.latency.p99,
+          publishes: (redis.publishCount() - publishedBefore) / args.sends,
+          lost: args.sends * count - got.received,
+        });
+      };
+      await phase('2 instances, burst', { sends: Math.max(1, Math.round(burstDeliveries / count)), burst: 10 });
+      await phase(`2 instances, steady ${steadyRate / 1000}k msg/s`, steadyArgs());
+    } finally {
+      await suite.generator.call('closeAll').catch(() => undefined);
+      await Promise.all(nodes.map((node) => node.stop()));
+      await redis.stop();
     }
   }
   table.notes.push(`Both instances share core ${SERVER_CPU}; Redis runs on the generator's core. The latency Redis adds: p50/p99 of the 2-instance steady rows against the 1-instance row.`);

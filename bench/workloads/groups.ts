@@ -21,16 +21,14 @@ export async function groups(suite: Suite): Promise<void> {
     { key: 'p99', label: 'p99 ms', digits: 2 },
     { key: 'lost', label: 'lost', digits: 0 },
   ]);
-  for (let rep = 0; rep < suite.options.reps; rep++) {
-    for (const contender of suite.order(ALL, rep)) {
-      await suite.withServer(contender, async (server, port) => {
-        await suite.generator.call('connect', { port, protocol: contender.name, count, groupSize: 10 });
-        const runGroups = (args: { rounds: number; rate?: number }) =>
-          run(suite, server, args.rounds * count, 'groups', { ...args, groups: groupCount, size: 64 });
-        suite.record(table, 'burst (one round of all groups per turn)', contender.name, await runGroups({ rounds: Math.max(1, Math.round(deliveries / count)) }));
-        const rate = steadyRate / count;
-        suite.record(table, `steady ${steadyRate / 1000}k msg/s`, contender.name, await runGroups({ rounds: Math.max(1, Math.round((rate * steadyMs) / 1000)), rate }));
-      });
-    }
+  for (const contender of suite.runs(ALL)) {
+    await suite.withServer(contender, async (server, port) => {
+      await suite.generator.call('connect', { port, protocol: contender.name, count, groupSize: 10 });
+      const runGroups = (args: { rounds: number; rate?: number }) =>
+        run(suite, server, args.rounds * count, 'groups', { ...args, groups: groupCount, size: 64 });
+      suite.record(table, 'burst (one round of all groups per turn)', contender.name, await runGroups({ rounds: Math.max(1, Math.round(deliveries / count)) }));
+      const rate = steadyRate / count;
+      suite.record(table, `steady ${steadyRate / 1000}k msg/s`, contender.name, await runGroups({ rounds: Math.max(1, Math.round((rate * steadyMs) / 1000)), rate }));
+    });
   }
 }

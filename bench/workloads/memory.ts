@@ -18,28 +18,26 @@ export async function memory(suite: Suite): Promise<void> {
     { key: 'connectMs', label: 'connect all, ms', digits: 0 },
   ]);
   const feasible = feasibleCounts(table, counts);
-  for (let rep = 0; rep < suite.options.reps; rep++) {
-    for (const contender of suite.order(ALL, rep)) {
-      for (const count of feasible) {
-        await suite.withServer(contender, async (server, port) => {
-          const start = (await server.call('gc')).memory;
-          const opened = await suite.generator.call('connect', { port, protocol: contender.name, count, concurrency: 100 });
-          await server.call('waitConnections', { count });
-          const loaded = (await server.call('gc')).memory;
-          await suite.generator.call('closeAll');
-          await server.call('waitConnections', { count: 0 });
-          await sleep(smoke ? 50 : 500);
-          const after = (await server.call('gc')).memory;
-          suite.record(table, `${count} connections`, contender.name, {
-            heap: (loaded.heapUsed - start.heapUsed) / count,
-            rss: (loaded.rss - start.rss) / count,
-            external: (loaded.external - start.external) / count,
-            heapAfter: (100 * after.heapUsed) / start.heapUsed,
-            rssAfter: (100 * after.rss) / start.rss,
-            connectMs: opened.ms,
-          });
+  for (const contender of suite.runs(ALL)) {
+    for (const count of feasible) {
+      await suite.withServer(contender, async (server, port) => {
+        const start = (await server.call('gc')).memory;
+        const opened = await suite.generator.call('connect', { port, protocol: contender.name, count, concurrency: 100 });
+        await server.call('waitConnections', { count });
+        const loaded = (await server.call('gc')).memory;
+        await suite.generator.call('closeAll');
+        await server.call('waitConnections', { count: 0 });
+        await sleep(smoke ? 50 : 500);
+        const after = (await server.call('gc')).memory;
+        suite.record(table, `${count} connections`, contender.name, {
+          heap: (loaded.heapUsed - start.heapUsed) / count,
+          rss: (loaded.rss - start.rss) / count,
+          external: (loaded.external - start.external) / count,
+          heapAfter: (100 * after.heapUsed) / start.heapUsed,
+          rssAfter: (100 * after.rss) / start.rss,
+          connectMs: opened.ms,
         });
-      }
+      });
     }
   }
   table.notes.push('"% of start": the server process after every connection closed, against the same process before the first one opened.');

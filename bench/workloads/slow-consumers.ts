@@ -26,27 +26,25 @@ export async function slowConsumers(suite: Suite): Promise<void> {
     { key: 'left', label: 'connections left', digits: 0 },
     { key: 'lost', label: 'healthy lost', digits: 0 },
   ]);
-  for (let rep = 0; rep < suite.options.reps; rep++) {
-    for (const contender of suite.order(CONTENDERS, rep)) {
-      for (const slowCount of [0, slow]) {
-        await suite.withServer(contender, async (server, port) => {
-          await suite.generator.call('connect', { port, protocol: contender.name, count: healthy + slowCount, slow: slowCount });
-          const start = (await server.call('gc')).memory;
-          const sends = Math.round((perConnectionRate * durationMs) / 1000);
-          const result = await run(suite, server, sends * healthy, 'broadcast', { sends, rate: perConnectionRate, size });
-          await sleep(100);
-          // After GC, so the growth is what the server still holds (queued bytes), not garbage.
-          const end = await server.call('gc');
-          suite.record(table, slowCount === 0 ? 'no slow consumers' : `${slowCount} slow consumers`, contender.name, {
-            p50: result.p50,
-            p99: result.p99,
-            rss: (end.memory.rss - start.rss) / 2 ** 20,
-            heapExt: (end.memory.heapUsed + end.memory.external - start.heapUsed - start.external) / 2 ** 20,
-            left: end.connections,
-            lost: result.lost,
-          });
+  for (const contender of suite.runs(CONTENDERS)) {
+    for (const slowCount of [0, slow]) {
+      await suite.withServer(contender, async (server, port) => {
+        await suite.generator.call('connect', { port, protocol: contender.name, count: healthy + slowCount, slow: slowCount });
+        const start = (await server.call('gc')).memory;
+        const sends = Math.round((perConnectionRate * durationMs) / 1000);
+        const result = await run(suite, server, sends * healthy, 'broadcast', { sends, rate: perConnectionRate, size });
+        await sleep(100);
+        // After GC, so the growth is what the server still holds (queued bytes), not garbage.
+        const end = await server.call('gc');
+        suite.record(table, slowCount === 0 ? 'no slow consumers' : `${slowCount} slow consumers`, contender.name, {
+          p50: result.p50,
+          p99: result.p99,
+          rss: (end.memory.rss - start.rss) / 2 ** 20,
+          heapExt: (end.memory.heapUsed + end.memory.external - start.heapUsed - start.external) / 2 ** 20,
+          left: end.connections,
+          lost: result.lost,
         });
-      }
+      });
     }
   }
   table.notes.push('nestjs-signalr closes a connection whose queued bytes pass maximumSendBufferSize (default 1 MiB) with a Close message; the other stacks buffer without limit.');
