@@ -1,7 +1,15 @@
 import { ALL } from '../support/contenders.js';
 import type { Child } from '../support/ipc.js';
-import { cpuMsBetween, feasibleCounts, Suite } from '../support/suite.js';
+import { cpuMsBetween, feasibleCounts, type MetricSpec, Suite } from '../support/suite.js';
 
+/** What a server-sent workload reports (broadcast, groups): rate, CPU per delivered message, latency, losses. */
+export const DELIVERY_METRICS: MetricSpec[] = [
+  { key: 'rate', label: 'delivered msg/s', digits: 0, ratio: true },
+  { key: 'cpuUs', label: 'server CPU µs/msg', digits: 3, ratio: true },
+  { key: 'p50', label: 'p50 ms', digits: 2 },
+  { key: 'p99', label: 'p99 ms', digits: 2 },
+  { key: 'lost', label: 'lost', digits: 0 },
+];
 /**
  * Workload 1: broadcast fan-out from the server. "burst": 10 broadcasts per event-loop turn as fast
  * as possible (a burst should leave each connection in one write); "steady": a fixed delivery rate,
@@ -15,13 +23,7 @@ export async function broadcast(suite: Suite): Promise<void> {
   const burstDeliveries = smoke ? 2000 : full ? 1_000_000 : 100_000;
   const steadyRate = smoke ? 2000 : 20_000; // delivered messages per second
   const steadyMs = smoke ? 100 : full ? 10_000 : 2000;
-  const table = suite.table('broadcast', 'Broadcast fan-out (server → all connections)', [
-    { key: 'rate', label: 'delivered msg/s', digits: 0, ratio: true },
-    { key: 'cpuUs', label: 'server CPU µs/msg', digits: 3, ratio: true },
-    { key: 'p50', label: 'p50 ms', digits: 2 },
-    { key: 'p99', label: 'p99 ms', digits: 2 },
-    { key: 'lost', label: 'lost', digits: 0 },
-  ]);
+  const table = suite.table('broadcast', 'Broadcast fan-out (server → all connections)', DELIVERY_METRICS);
   const feasible = feasibleCounts(table, counts);
   for (const contender of suite.runs(ALL)) {
     await suite.withServer(contender, async (server, port) => {

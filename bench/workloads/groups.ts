@@ -1,6 +1,6 @@
 import { ALL } from '../support/contenders.js';
 import { Suite } from '../support/suite.js';
-import { run } from './broadcast.js';
+import { DELIVERY_METRICS, run } from './broadcast.js';
 
 /**
  * Workload 3: sends to many small groups. Every connection joins one group of 10 (SignalR groups,
@@ -14,13 +14,7 @@ export async function groups(suite: Suite): Promise<void> {
   const steadyRate = smoke ? 2000 : 20_000;
   const steadyMs = smoke ? 100 : full ? 10_000 : 2000;
   const groupCount = Math.ceil(count / 10);
-  const table = suite.table('groups', `Group sends (${count} connections in ${groupCount} groups of 10, 64 B)`, [
-    { key: 'rate', label: 'delivered msg/s', digits: 0, ratio: true },
-    { key: 'cpuUs', label: 'server CPU µs/msg', digits: 3, ratio: true },
-    { key: 'p50', label: 'p50 ms', digits: 2 },
-    { key: 'p99', label: 'p99 ms', digits: 2 },
-    { key: 'lost', label: 'lost', digits: 0 },
-  ]);
+  const table = suite.table('groups', `Group sends (${count} connections in ${groupCount} groups of 10, 64 B)`, DELIVERY_METRICS);
   for (const contender of suite.runs(ALL)) {
     await suite.withServer(contender, async (server, port) => {
       await suite.generator.call('connect', { port, protocol: contender.name, count, groupSize: 10 });
