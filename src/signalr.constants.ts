@@ -15,6 +15,10 @@ export const DEFAULT_HUB_OPTIONS = {
   maximumParallelInvocationsPerClient: 1,
   /** Bytes a connection may have waiting to be sent before it is closed as a slow consumer. */
   maximumSendBufferSize: 1_048_576,
+  /** Caps of what one client can make the server hold; ASP.NET Core has none of them. */
+  maximumStreamsPerClient: 100,
+  maximumUploadsPerClient: 100,
+  maximumPendingClientResultsPerClient: 100,
   transports: ['WebSockets', 'ServerSentEvents', 'LongPolling'],
   protocols: ['json', 'messagepack'],
   pollTimeout: 90_000,

@@ -53,6 +53,22 @@ export const InvocationTexts = {
     withDetail('An error occurred on the server while streaming results.', error, detailed || isHubException),
   invocationIdInUse: (id: string) => `Invocation ID '${id}' is already in use.`,
   streamCount: (sent: number, expected: number) => `Client sent ${sent} stream(s), Hub method expects ${expected}.`,
+  /** A StreamInvocation beyond maximumStreamsPerClient (no ASP.NET Core counterpart). */
+  tooManyStreams: (target: string, limit: number) =>
+    `Failed to invoke '${target}' because the connection already has ${limit} stream(s) running, the maximum (maximumStreamsPerClient).`,
+  /** An invocation whose uploads would go beyond maximumUploadsPerClient (no ASP.NET Core counterpart). */
+  tooManyUploads: (target: string, limit: number) =>
+    `Failed to invoke '${target}' because the connection would have more than ${limit} client stream(s) open, the maximum (maximumUploadsPerClient).`,
+};
+
+const PENDING_CLIENT_RESULTS_CAP = '(maximumPendingClientResultsPerClient).';
+
+/** Client results beyond maximumPendingClientResultsPerClient (no ASP.NET Core counterpart). */
+export const ClientResultCapTexts = {
+  tooManyPending: (connectionId: string, limit: number) =>
+    `Connection '${connectionId}' already has ${limit} client result(s) pending, the maximum ${PENDING_CLIENT_RESULTS_CAP}`,
+  /** Whether an answer relayed by another instance is that refusal (it then rejects as the local one does). */
+  isTooManyPending: (text: string) => text.startsWith('Connection \'') && text.endsWith(PENDING_CLIENT_RESULTS_CAP),
 };
 
 export const HttpTexts = {

@@ -203,6 +203,12 @@ export class HubDispatcher implements ConnectionDispatcher {
       this.sendError(connection, message, InvocationTexts.invocationIdInUse(id));
       return;
     }
+    // Refused before binding or calling anything: the refusal costs its Completion and holds nothing.
+    const limit = connection.options.maximumStreamsPerClient;
+    if (streams.running.size >= limit) {
+      this.sendError(connection, message, InvocationTexts.tooManyStreams(message.target, limit));
+      return;
+    }
     const uploads = this.bindUploads(connection, message, method);
     if (uploads === null) return;
     const stream = new RunningStream(id);
@@ -277,7 +283,8 @@ export class HubDispatcher implements ConnectionDispatcher {
 
   /**
    * Binds the invocation's `streamIds` to the method's parameters after the sent arguments, in order.
-   * Returns the upload iterables (none without streamIds), or null after answering a count mismatch.
+   * Returns the upload iterables (none without streamIds), or null after answering a count mismatch
+   * or uploads beyond maximumUploadsPerClient (the method is then not called).
    */
   private bindUploads(
     connection: HubConnection,
@@ -299,6 +306,11 @@ export class HubDispatcher implements ConnectionDispatcher {
       return null;
     }
     const uploads = this.streamsOf(connection).uploads;
+    const limit = connection.options.maximumUploadsPerClient;
+    if (uploads.size + streamIds.length > limit) {
+      this.sendError(connection, message, InvocationTexts.tooManyUploads(message.target, limit));
+      return null;
+    }
     return streamIds.map((id) => {
       const upload = new UploadStream();
       uploads.get(id)?.close(); // a repeated id replaces the earlier registration, as .NET's StreamTracker

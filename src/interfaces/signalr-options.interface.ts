@@ -25,6 +25,24 @@ export interface HubOptions {
   maximumParallelInvocationsPerClient?: number;
   /** Bytes a connection may have queued for sending before it is closed as a slow consumer. Default 1 MiB. */
   maximumSendBufferSize?: number;
+  /**
+   * Server-to-client streams (`connection.stream(...)`) one connection may have running at once. A
+   * StreamInvocation beyond it is refused with an error Completion before the method is called; the
+   * connection stays open. ASP.NET Core has no such cap. Default 100.
+   */
+  maximumStreamsPerClient?: number;
+  /**
+   * Client-to-server streams (uploads: `Subject`s among a call's arguments) one connection may have
+   * open at once. An invocation whose uploads would go beyond it is refused with an error Completion
+   * before the method is called; the connection stays open. ASP.NET Core has no such cap. Default 100.
+   */
+  maximumUploadsPerClient?: number;
+  /**
+   * Client results (`clients.client(id).invoke(...)`, `clients.caller.invoke(...)`) one connection may
+   * have awaiting its answer at once, across all instances with a backplane. A call beyond it rejects
+   * at once, and nothing is sent to the client. ASP.NET Core has no such cap. Default 100.
+   */
+  maximumPendingClientResultsPerClient?: number;
   /** Transports offered, in negotiate's order. Default all three: WebSockets, ServerSentEvents, LongPolling. */
   transports?: readonly HubTransport[];
   /** Hub protocols accepted in the handshake. Default both: json and messagepack. */
