@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { HubConnection } from '../connection/hub-connection.js';
 import { HubException } from '../hub/hub-exception.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
+import { ClientResultCapTexts } from '../signalr.messages.js';
 
 /** The server-side texts of client results, ASP.NET Core's byte for byte. */
 export const ClientResultTexts = {
@@ -12,6 +13,8 @@ export const ClientResultTexts = {
   wrongConnection: (connectionId: string, invocationId: string) =>
     `Connection ID '${connectionId}' is not valid for invocation ID '${invocationId}'.`,
 };
+
+const noCleanup = () => undefined;
 
 /** .NET's IOException: the connection is unknown or went away. */
 function ioException(message: string): Error {
@@ -35,8 +38,17 @@ interface Pending {
   complete(message: CompletionMessage): void;
   /** The connection closed or the caller canceled first. */
   fail(error: Error): void;
-  /** Removes the disconnect and cancellation listeners. */
+  /** Removes the caller's cancellation listener. */
   cleanup(): void;
+}
+
+/**
+ * The pending calls of one connection, with the one listener on its abort signal that fails them
+ * all: a listener per call would pile up on the signal (Node warns beyond ten).
+ */
+interface ConnectionCalls {
+  readonly ids: Set<string>;
+  readonly onClosed: () => void;
 }
 
 /** How a forwarded call (one a backplane relays for another instance) ends. */
@@ -66,6 +78,8 @@ let lastId = 0;
 export class ClientResults {
   private readonly logger = new Logger('SignalR:ClientResults');
   private readonly pending = new Map<string, Pending>();
+  /** Per connection with pending calls: their ids; gone with its last call. */
+  private readonly byConnection = new Map<HubConnection, ConnectionCalls>();
 
   /** Calls awaiting their Completion (for leak checks). */
   get pendingCount(): number {
@@ -75,6 +89,8 @@ export class ClientResults {
   invoke<T>(connection: HubConnection | undefined, connectionId: string, method: string, args: unknown[], signal?: AbortSignal): Promise<T> {
     if (connection === undefined || !connection.isOpen) return Promise.reject(ioException(ClientResultTexts.doesNotExist(connectionId)));
     if (signal?.aborted) return Promise.reject(new Error(ClientResultTexts.canceled));
+    const refusal = this.overCap(connection);
+    if (refusal !== null) return Promise.reject(new Error(refusal));
     const invocationId = `s${++lastId}`;
     return new Promise<T>((resolve, reject) => {
       this.track(connection, invocationId, signal, {
@@ -86,32 +102,62 @@ export class ClientResults {
   }
 
   /**
-   * Waits for the Completion of an invocation another instance sent to this local connection (the
-   * caller already wrote the invocation, with `invocationId`, to it).
+   * Waits for the Completion of an invocation another instance sends to this local connection, and
+   * says whether the caller may write it (with `invocationId`) to the connection. False when the
+   * connection closed (`disconnected` was called) or already has its maximum of pending calls (the
+   * refusal went to `completed` as an error Completion).
    */
-  forward(connection: HubConnection, invocationId: string, call: ForwardedCall): void {
+  forward(connection: HubConnection, invocationId: string, call: ForwardedCall): boolean {
     if (!connection.isOpen) {
       call.disconnected();
-      return;
+      return false;
+    }
+    const refusal = this.overCap(connection);
+    if (refusal !== null) {
+      call.completed({ type: MessageType.Completion, invocationId, error: refusal });
+      return false;
     }
     this.track(connection, invocationId, undefined, { complete: (message) => call.completed(message), fail: () => call.disconnected() });
+    return true;
+  }
+
+  /** The refusal text when the connection already has maximumPendingClientResultsPerClient calls pending, else null. */
+  private overCap(connection: HubConnection): string | null {
+    const limit = connection.options.maximumPendingClientResultsPerClient;
+    const count = this.byConnection.get(connection)?.ids.size ?? 0;
+    return count < limit ? null : ClientResultCapTexts.tooManyPending(connection.connectionId, limit);
   }
 
   private track(connection: HubConnection, invocationId: string, signal: AbortSignal | undefined, outcome: Pick<Pending, 'complete' | 'fail'>): void {
-    const closed = connection.abortSignal;
-    const connectionId = connection.connectionId;
-    const onClosed = () => this.settle(invocationId)?.fail(ioException(ClientResultTexts.disconnected(connectionId)));
-    const onCanceled = () => this.settle(invocationId)?.fail(new Error(ClientResultTexts.canceled));
-    closed.addEventListener('abort', onClosed, { once: true });
-    signal?.addEventListener('abort', onCanceled, { once: true });
+    let calls = this.byConnection.get(connection);
+    if (calls === undefined) {
+      const onClosed = () => this.connectionClosed(connection);
+      calls = { ids: new Set(), onClosed };
+      connection.abortSignal.addEventListener('abort', onClosed, { once: true });
+      this.byConnection.set(connection, calls);
+    }
+    calls.ids.add(invocationId);
+    const onCanceled = signal === undefined ? undefined : () => this.settle(invocationId)?.fail(new Error(ClientResultTexts.canceled));
+    if (onCanceled !== undefined) signal!.addEventListener('abort', onCanceled, { once: true });
     this.pending.set(invocationId, {
       connection,
       ...outcome,
-      cleanup: () => {
-        closed.removeEventListener('abort', onClosed);
-        signal?.removeEventListener('abort', onCanceled);
-      },
+      cleanup: onCanceled === undefined ? noCleanup : () => signal!.removeEventListener('abort', onCanceled),
     });
+  }
+
+  /** The connection closed: each of its calls fails, in the order they were made. */
+  private connectionClosed(connection: HubConnection): void {
+    const calls = this.byConnection.get(connection);
+    if (calls === undefined) return;
+    this.byConnection.delete(connection);
+    for (const invocationId of calls.ids) {
+      const entry = this.pending.get(invocationId);
+      if (entry === undefined) continue;
+      this.pending.delete(invocationId);
+      entry.cleanup();
+      entry.fail(ioException(ClientResultTexts.disconnected(connection.connectionId)));
+    }
   }
 
   /**
@@ -137,6 +183,11 @@ export class ClientResults {
     if (entry === undefined) return undefined;
     this.pending.delete(invocationId);
     entry.cleanup();
+    const calls = this.byConnection.get(entry.connection);
+    if (calls !== undefined && calls.ids.delete(invocationId) && calls.ids.size === 0) {
+      this.byConnection.delete(entry.connection);
+      entry.connection.abortSignal.removeEventListener('abort', calls.onClosed);
+    }
     return entry;
   }
 }

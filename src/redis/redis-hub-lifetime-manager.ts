@@ -289,10 +289,12 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
       if (connection === undefined || !this.deliverable(connection, received.message)) return;
       const { invocationId, returnChannel } = received;
       if (invocationId !== null && returnChannel !== null) {
-        this.results.forward(connection, invocationId, {
+        // A client result from another instance counts toward this connection's cap like a local one.
+        const accepted = this.results.forward(connection, invocationId, {
           completed: (message) => this.reply(returnChannel, connection, message),
           disconnected: () => this.reply(returnChannel, connection, { type: MessageType.Completion, invocationId, error: RedisTexts.remoteDisconnected }),
         });
+        if (!accepted) return;
       }
       connection.writeSerialized(received.message);
     });

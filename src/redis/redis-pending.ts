@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import { ClientResultTexts, clientResultIoError } from '../lifetime/client-results.js';
 import { HubException } from '../hub/hub-exception.js';
 import type { CompletionMessage } from '../protocol/hub-messages.js';
+import { ClientResultCapTexts } from '../signalr.messages.js';
 import { RedisTexts } from './redis-texts.js';
 
 /**
@@ -105,6 +106,7 @@ export class RemoteResults extends PendingCalls<string, RemoteCall> {
     if (call === undefined) return;
     if (message.error === undefined) call.resolve(message.result);
     else if (message.error === RedisTexts.remoteDisconnected) call.reject(clientResultIoError(ClientResultTexts.disconnected(call.connectionId)));
+    else if (ClientResultCapTexts.isTooManyPending(message.error)) call.reject(new Error(message.error)); // as a local refusal rejects
     else call.reject(new HubException(message.error));
   }
 
