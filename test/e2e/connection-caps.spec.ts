@@ -1,11 +1,12 @@
 import { HubConnection, IStreamResult, Subject } from '@microsoft/signalr';
-import { SignalRModule } from '../../src/index.js';
+import { redisBackplane, SignalRModule } from '../../src/index.js';
 import type { DefaultHubLifetimeManager } from '../../src/lifetime/default-hub-lifetime-manager.js';
 import { SignalRHubRegistry } from '../../src/signalr.registry.js';
 import { CAPS, CapsHub } from '../fixtures/connection-caps.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { closed, connect, stopAll } from '../support/client.js';
 import { RawSocket } from '../support/raw-socket.js';
+import { RedisServer, startRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait.js';
 
 const HUB = '/hubs/caps';
@@ -219,5 +220,40 @@ describe('per-connection caps', () => {
     await client.stop();
     expect(await Promise.all(uploads)).toEqual(['ended', 'ended', 'ended']);
     await waitUntil(() => hub.liveTicks === 0 && hub.liveCollects === 0);
+  });
+});
+
+describe('per-connection caps with a Redis backplane', () => {
+  let redis: RedisServer;
+  let asking: TestApp;
+  let owning: TestApp;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const start = () => startApp({ imports: [SignalRModule.forRoot({ backplane: redisBackplane({ url: redis.url }) })], providers: [CapsHub] });
+    [asking, owning] = await Promise.all([start(), start()]);
+  }, 30_000);
+  afterAll(async () => {
+    await stopAll();
+    await Promise.all([asking?.close(), owning?.close()]);
+    await redis?.close();
+  });
+
+  it('counts client results another instance asks for, and refuses those beyond the cap with the same error', async () => {
+    const target = await connect(owning.url(HUB));
+    const caller = await connect(asking.url(HUB));
+    const gates: Array<() => void> = [];
+    target.on('Gate', (value: number) => new Promise((resolve) => gates.push(() => resolve(value * 2))));
+    const askingHub = asking.app.get(CapsHub);
+    const extra = 5;
+
+    const outcomes = caller.invoke<Array<number | string>>('AskManyOf', target.connectionId!, CAPS.clientResults + extra);
+    // The refusals come back while the first calls still wait for their answers.
+    await waitUntil(() => gates.length === CAPS.clientResults && askingHub.settled === extra, 10_000);
+    for (const open of gates) open();
+
+    const answers = Array.from({ length: CAPS.clientResults }, (_, i) => i * 2);
+    const refusals = Array.from({ length: extra }, () => `Error: ${TOO_MANY_RESULTS(target.connectionId!)}`);
+    expect(await outcomes).toEqual([...answers, ...refusals]);
   });
 });
