@@ -1,4 +1,3 @@
-import { IntervalHistogram, monitorEventLoopDelay } from 'perf_hooks';
 import { setTimeout as delay } from 'timers/promises';
 import { Hub, HubException, StreamCancellation } from '../../src/index.js';
 import { MetricsService, MetricsSnapshot } from './metrics.service.js';
@@ -38,33 +37,19 @@ export class DashboardHub extends Hub {
   }
 }
 
-/** How often the event-loop histogram samples, in milliseconds. */
-const LAG_RESOLUTION_MS = 10;
-
-/**
- * The 99th percentile of event-loop delay in nanoseconds. The histogram records the time between its
- * samples, so an idle loop shows the resolution itself: only what lies beyond it is lag. An empty
- * histogram reports its lowest bucket, not 0.
- */
-function lagBeyondResolution(lag: IntervalHistogram): number {
-  return lag.count === 0 ? 0 : Math.max(0, lag.percentile(99) - LAG_RESOLUTION_MS * 1e6);
-}
-
 /**
  * One client's updates. Dispose (or the end of the connection) fires `signal`: the pending wait
- * rejects, the loop ends and `finally` stops this stream's event-loop histogram. A function rather
+ * rejects, the loop ends and `finally` lets go of the shared event-loop histogram. A function rather
  * than a method: every public method of a hub is invocable, TypeScript's `private` included.
  */
 async function* updates(counters: MetricsService, intervalMs: number, signal: AbortSignal): AsyncGenerator<MetricsSnapshot> {
-  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-  lag.enable();
+  counters.eventLoopLag.acquire();
   counters.streams.running++;
   counters.streams.started++;
   try {
     let previous: { at: number; messages: number } | null = null;
     for (let tick = 1; !signal.aborted; tick++) {
-      const snapshot = counters.snapshot(tick, previous, lagBeyondResolution(lag));
-      lag.reset();
+      const snapshot = counters.snapshot(tick, previous, counters.eventLoopLag.read());
       previous = { at: Date.parse(snapshot.at), messages: snapshot.messages.total };
       yield snapshot;
       await delay(intervalMs, undefined, { signal });
@@ -72,7 +57,7 @@ async function* updates(counters: MetricsService, intervalMs: number, signal: Ab
   } catch (error) {
     if (!signal.aborted) throw error; // the wait rejects with an AbortError on cancellation: not a failure
   } finally {
-    lag.disable();
+    counters.eventLoopLag.release();
     counters.streams.running--;
   }
 }

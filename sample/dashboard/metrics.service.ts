@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { EventLoopLag } from './event-loop-lag.js';
 
 /** The hubs whose connections the dashboard counts. */
 export type SampleHubName = 'chat' | 'notifications' | 'dashboard';
@@ -15,7 +16,7 @@ export interface MetricsSnapshot {
   messages: { total: number; perSecond: number };
   /** Resident set size and V8 heap in use, in MiB. */
   memoryMb: { rss: number; heapUsed: number };
-  /** The 99th percentile of event-loop delay since the previous update, in milliseconds. */
+  /** The 99th percentile of event-loop delay over the last second (so far, for the first second of sampling), in milliseconds. */
   eventLoopLagMs: number;
   uptimeSeconds: number;
 }
@@ -35,6 +36,8 @@ export class MetricsService {
   readonly closed: Record<SampleHubName, number> = { chat: 0, notifications: 0, dashboard: 0 };
   /** Metrics streams running now, and started since the app started (tests check cancellation with them). */
   readonly streams = { running: 0, started: 0 };
+  /** The event-loop delay histogram all Metrics streams share. */
+  readonly eventLoopLag = new EventLoopLag();
 
   connected(hub: SampleHubName): void {
     this.open[hub]++;

@@ -122,6 +122,21 @@ describe('sample app: dashboard, live feed and confirmations', () => {
       expect(metrics.streams.started).toBe(started);
     });
 
+    it('shares one event-loop histogram among all Metrics streams, released with the last of them', async () => {
+      const dashboards = await Promise.all([start('dashboard'), start('dashboard')]);
+      const streams = dashboards.flatMap((dashboard) => Array.from({ length: 50 }, () => follow(dashboard.stream<MetricsSnapshot>('Metrics', 60_000))));
+      for (const stream of streams) await stream.until((seen) => seen.length === 1);
+      expect(metrics.streams.running).toBe(100);
+      expect({ histograms: metrics.eventLoopLag.running, holders: metrics.eventLoopLag.holderCount }).toEqual({ histograms: 1, holders: 100 });
+
+      for (const stream of streams.slice(1)) stream.dispose();
+      await waitUntil(() => metrics.streams.running === 1);
+      expect({ histograms: metrics.eventLoopLag.running, holders: metrics.eventLoopLag.holderCount }).toEqual({ histograms: 1, holders: 1 });
+      streams[0].dispose();
+      await waitUntil(() => metrics.streams.running === 0);
+      expect({ histograms: metrics.eventLoopLag.running, holders: metrics.eventLoopLag.holderCount }).toEqual({ histograms: 0, holders: 0 });
+    });
+
     it('ends the stream and forgets the connection when the client stops', async () => {
       const dashboard = await start('dashboard');
       await waitUntil(() => metrics.connectionCount('dashboard') === 1);
