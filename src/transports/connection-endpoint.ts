@@ -7,9 +7,9 @@ import type { ConnectionTransport, TransportEvents, TransportName, TransportOwne
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
+import { ConnectionOwners } from './connection-owners.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import type { RoutedEndpoint } from './http-router.js';
-import { ConnectionOwners } from './connection-owners.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
 import { readNegotiateVersion } from './negotiate.js';
 import { ServerSentEventsTransport } from './server-sent-events.transport.js';
