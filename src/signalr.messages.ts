@@ -96,4 +96,10 @@ export const LogTexts = {
   shutdownTimedOut: (hub: string, pending: number, what: string) =>
     `Shutdown of hub ${hub}: ${pending} connection(s) still ${what} after the shutdown timeout; not waiting for them.`,
   noHttpServer: 'SignalRModule found no HTTP server (is this a standalone application context?); hubs are not served.',
+  /** `cors: { origins: '*', credentials: true }`: refused at bootstrap, with ASP.NET Core's reason. */
+  corsAnyOriginWithCredentials:
+    "The CORS protocol does not allow specifying a wildcard (any) origin and credentials at the same time. Configure the CORS policy by listing individual origins (or deciding with a function) if credentials needs to be supported.",
+  /** A request on a connection by another user than its owner: refused with 403 (ASP.NET Core's UserNameChangedRejected). */
+  userNameChanged: (previous: string, current: string, connectionId: string) =>
+    `Rejecting the request because the name of the user changed from '${previous}' to '${current}' on connection ${connectionId}.`,
 };

@@ -1,5 +1,7 @@
-import { BadRequestException, Body, ConflictException, Controller, Get, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Req, UseGuards } from '@nestjs/common';
 import { HubContext, InjectHubContext } from '../../src/index.js';
+import type { SampleClaims } from '../auth/identity.js';
+import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
 import { NotificationHub, ORDERS_TOPIC } from '../notifications/notification.hub.js';
 import { UserConnections } from '../notifications/user-connections.js';
 import { Order, OrdersService } from './orders.service.js';
@@ -13,8 +15,20 @@ function requireField(body: Record<string, unknown> | undefined, field: string):
   return value.trim();
 }
 
-/** A REST API that pushes to SignalR clients from outside any hub, through the hub's HubContext. */
+/** The caller's verified claims, which JwtAuthGuard put on the request. */
+type Caller = { user: SampleClaims };
+
+function isAdmin(user: SampleClaims): boolean {
+  return Array.isArray(user.roles) && user.roles.includes('admin');
+}
+
+/**
+ * A REST API that pushes to SignalR clients from outside any hub, through the hub's HubContext.
+ * Signed-in users only (401 otherwise, see JwtAuthGuard): each sees and acts on their own orders,
+ * admins on everyone's; anyone else's order is 403.
+ */
 @Controller('orders')
+@UseGuards(JwtAuthGuard)
 export class OrdersController {
   constructor(
     private readonly orders: OrdersService,
@@ -22,21 +36,26 @@ export class OrdersController {
     @InjectHubContext(NotificationHub) private readonly notifications: HubContext,
   ) {}
 
+  /** The caller's orders; an admin's list has everyone's. */
   @Get()
-  list(): Order[] {
-    return this.orders.list();
+  list(@Req() { user }: Caller): Order[] {
+    const all = this.orders.list();
+    return isAdmin(user) ? all : all.filter((order) => order.customer === user.sub);
   }
 
-  /** Body: `{ "customer": "ada", "item": "Difference engine" }`. */
+  /** Body: `{ "item": "Difference engine" }`, for the caller; an admin may add `"customer": "bob"`. */
   @Post()
-  create(@Body() body: Record<string, unknown> | undefined): Order {
-    return this.orders.create(requireField(body, 'customer'), requireField(body, 'item'));
+  create(@Req() { user }: Caller, @Body() body: Record<string, unknown> | undefined): Order {
+    const customer = body?.customer === undefined ? user.sub : requireField(body, 'customer');
+    const item = requireField(body, 'item');
+    if (customer !== user.sub && !isAdmin(user)) throw new ForbiddenException("Only admins may order for someone else.");
+    return this.orders.create(customer, item);
   }
 
   @Post(':id/ship')
   @HttpCode(200)
-  async ship(@Param('id') id: string): Promise<Order> {
-    const order = this.pending(id);
+  async ship(@Req() { user }: Caller, @Param('id') id: string): Promise<Order> {
+    const order = this.pending(id, user);
     this.orders.markShipped(order);
     await this.tell('orderShipped', order);
     return order;
@@ -49,8 +68,8 @@ export class OrdersController {
    */
   @Post(':id/cancel')
   @HttpCode(200)
-  async cancel(@Param('id') id: string): Promise<Order> {
-    const order = this.pending(id);
+  async cancel(@Req() { user }: Caller, @Param('id') id: string): Promise<Order> {
+    const order = this.pending(id, user);
     const connectionId = this.userConnections.newest(order.customer);
     if (connectionId === undefined) throw new ConflictException(`${order.customer} is not online to confirm cancelling order '${id}'.`);
     let confirmed: unknown;
@@ -64,16 +83,17 @@ export class OrdersController {
       throw new ConflictException(`${order.customer} did not confirm cancelling order '${id}': ${reason}`);
     }
     if (confirmed !== true) throw new ConflictException(`${order.customer} declined cancelling order '${id}'.`);
-    this.pending(id); // it may have shipped while the owner was deciding
+    this.pending(id, user); // it may have shipped while the owner was deciding
     this.orders.markCancelled(order);
     await this.tell('orderCancelled', order);
     return order;
   }
 
-  /** The order, if it exists and is still pending; 404 or 409 otherwise. */
-  private pending(id: string): Order {
+  /** The order, if it exists, is the caller's (or the caller is an admin) and is still pending; 404, 403 or 409 otherwise. */
+  private pending(id: string, user: SampleClaims): Order {
     const order = this.orders.find(id);
     if (order === undefined) throw new NotFoundException(`Order '${id}' does not exist.`);
+    if (order.customer !== user.sub && !isAdmin(user)) throw new ForbiddenException(`Order '${id}' is not yours.`);
     if (order.status !== 'pending') throw new ConflictException(`Order '${id}' has already ${order.status === 'shipped' ? 'shipped' : 'been cancelled'}.`);
     return order;
   }

@@ -114,10 +114,17 @@ async function disconnect() {
   await Promise.all(connections.map((connection) => connection?.stop()));
   accessToken = userName = null;
   $('logout').disabled = true;
+  $('order-list').replaceChildren();
+}
+
+/** A request to the orders API, which needs the signed-in user's token (admins see and act on every order). */
+function ordersApi(path, init = {}) {
+  return fetch(path, { ...init, headers: { ...init.headers, Authorization: `Bearer ${accessToken}` } });
 }
 
 async function refreshOrders() {
-  const orders = await (await fetch('/orders')).json();
+  // Orders belong to signed-in users: nothing to list without a token.
+  const orders = accessToken ? await (await ordersApi('/orders')).json() : [];
   $('order-list').replaceChildren();
   for (const order of orders) {
     const item = document.createElement('li');
@@ -125,7 +132,7 @@ async function refreshOrders() {
     if (order.status === 'pending') {
       const ship = document.createElement('button');
       ship.textContent = 'Ship';
-      ship.onclick = () => fetch(`/orders/${order.id}/ship`, { method: 'POST' }).then(refreshOrders).catch(failed);
+      ship.onclick = () => ordersApi(`/orders/${order.id}/ship`, { method: 'POST' }).then(refreshOrders).catch(failed);
       const cancel = document.createElement('button');
       cancel.textContent = 'Cancel';
       cancel.onclick = () => cancelOrder(order, cancel);
@@ -139,7 +146,7 @@ async function refreshOrders() {
 function cancelOrder(order, button) {
   button.disabled = true;
   button.textContent = `asking ${order.customer}…`;
-  fetch(`/orders/${order.id}/cancel`, { method: 'POST' })
+  ordersApi(`/orders/${order.id}/cancel`, { method: 'POST' })
     .then(async (response) => {
       if (!response.ok) throw new Error((await response.json()).message);
     })
@@ -292,10 +299,10 @@ onSubmit(
   'orders',
   async () => {
     connected(notifications, 'Log in first: orders belong to a user.');
-    const response = await fetch('/orders', {
+    const response = await ordersApi('/orders', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ customer: userName, item: $('item').value }),
+      body: JSON.stringify({ item: $('item').value }),
     });
     if (!response.ok) throw new Error((await response.json()).message);
     $('item').value = '';

@@ -1,14 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'http';
+import { LogTexts } from '../signalr.messages.js';
 
 /**
  * Which browser origins may use a hub, as `HubOptions.cors` (module-wide or per hub).
  *
  * Browsers send an `Origin` header on the negotiate POST, on event streams, long polls and on
  * WebSocket upgrades. With this option set, a request from an origin that is not allowed is refused
- * with 403 (WebSocket upgrades included, which CORS itself does not cover); an allowed one gets the
+ * with 403 (WebSocket upgrades included, which CORS itself does not cover; `Sec-WebSocket-Origin`
+ * counts there when `Origin` is absent, as version 8 handshakes carry it); an allowed one gets the
  * CORS headers the official browser client needs: its origin echoed in
  * `Access-Control-Allow-Origin` (never `*`, which browsers reject for credentialed requests, and
- * the client sends credentials by default) and `Access-Control-Allow-Credentials: true`. Preflight
+ * the client sends credentials by default) and, with credentials, `Access-Control-Allow-Credentials: true`.
+ *
+ * Any origin (`'*'`) never goes with credentials, as in ASP.NET Core's CORS policies: `credentials`
+ * defaults to false there, and `credentials: true` with `'*'` fails the bootstrap. The official
+ * browser client then needs `withCredentials: false`. To let any page connect with the user's
+ * cookies on purpose, decide per origin with a function (ASP.NET Core's `SetIsOriginAllowed`). Preflight
  * `OPTIONS` requests on the hub path and on `/negotiate` are answered with 204. Requests without
  * an `Origin` (Node, .NET and other non-browser clients) and same-origin requests (the `Origin`'s
  * host is the request's `Host`) are never refused.
@@ -30,7 +37,10 @@ export interface HubCorsOptions {
    * `'*'` for any origin, or a function that decides.
    */
   origins: readonly string[] | '*' | ((origin: string) => boolean);
-  /** Sends `Access-Control-Allow-Credentials: true`, so cookies and auth headers reach the hub. Default true. */
+  /**
+   * Sends `Access-Control-Allow-Credentials: true`, so cookies and auth headers reach the hub. Default
+   * true for a list or a function, false for `'*'` (where true is refused: see above).
+   */
   credentials?: boolean;
   /** How long, in seconds, a browser may cache a preflight answer (`Access-Control-Max-Age`). Default 600. */
   maxAge?: number;
@@ -63,7 +73,8 @@ export class CorsPolicy {
       const allowed = new Set(origins.map(normalizeOrigin));
       this.allows = (origin) => allowed.has(normalizeOrigin(origin));
     }
-    this.credentials = options.credentials ?? true;
+    if (origins === '*' && options.credentials === true) throw new Error(LogTexts.corsAnyOriginWithCredentials);
+    this.credentials = options.credentials ?? origins !== '*';
     this.maxAge = String(options.maxAge ?? DEFAULT_MAX_AGE);
   }
 
@@ -99,7 +110,8 @@ export class CorsPolicy {
 
   /** Whether a WebSocket upgrade may go ahead (browsers apply no CORS to WebSockets: the origin check is all there is). */
   allowsUpgrade(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
+    // Version 8 handshakes (which `ws` still accepts) name the page's origin in Sec-WebSocket-Origin.
+    const origin = req.headers.origin ?? (req.headers['sec-websocket-origin'] as string | undefined);
     return origin === undefined || this.isAllowed(origin, req);
   }
 

@@ -7,6 +7,7 @@ import type { ConnectionTransport, TransportEvents, TransportName, TransportOwne
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
+import { ConnectionOwners } from './connection-owners.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import type { RoutedEndpoint } from './http-router.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
@@ -89,6 +90,8 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
   private readonly sendQueues = new WeakMap<C, Promise<void>>();
   /** Browser origins allowed; null when the endpoint has no origin checks. */
   private readonly cors: CorsPolicy | null;
+  /** Which user each connection belongs to: later requests by anyone else are refused (403). */
+  private readonly owners: ConnectionOwners<C>;
   /**
    * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
    * the requests of running connections (sends, polls, DELETE) are still served until they close.
@@ -111,6 +114,7 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
       skipUTF8Validation: true,
     });
     this.cors = settings.cors ? new CorsPolicy(settings.cors) : null;
+    this.owners = new ConnectionOwners(identity.userIdProvider);
   }
 
   /** The connection a token names, if it is still known. */
@@ -158,8 +162,11 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     const request = toHubRequest(req);
     const version = readNegotiateVersion(request.query);
     if ('error' in version) return sendJson(res, 200, JSON.stringify({ error: version.error }));
-    if ((await this.identify(request)) === REFUSED) return sendText(res, 401);
+    const user = await this.identify(request);
+    if (user === REFUSED) return sendText(res, 401);
+    const owner = this.owners.of(user);
     const connection = this.create(version.version, request);
+    this.owners.admits(connection, owner);
     sendJson(res, 200, this.negotiateBody(version.version, connection));
   }
 
@@ -175,9 +182,11 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     const user = await this.identify(request);
     if (user === REFUSED) return rejectUpgrade(socket, 401);
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
+    const owner = this.owners.of(user);
     // Without an id the client skipped negotiation: the connection starts here (negotiate version 0).
     const connection = existing ?? this.create(0, null);
     if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
+    if (!this.owners.admits(connection, owner)) return rejectUpgrade(socket, 403);
     this.claim(connection, user);
     // A socket that goes away during the upgrade never reaches the callback: its connection goes too.
     // Removed once upgraded, as it would otherwise stay on the socket (~300 B) for the connection's life.
@@ -204,7 +213,10 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     if (method === 'POST') return this.receiveSend(req, res, connection, request);
     // Every request after the one that started the transport is authenticated again, as ASP.NET
     // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
-    if (connection.transport !== null && (await this.identify(request)) === REFUSED) return sendText(res, 401);
+    if (connection.transport !== null) {
+      const refusal = await this.refusal(request, connection);
+      if (refusal !== 0) return sendText(res, refusal);
+    }
     if (method === 'DELETE') return this.terminate(res, connection);
 
     const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
@@ -223,6 +235,7 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     if (user === REFUSED) return sendText(res, 401);
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
+    if (!this.owners.admits(connection, this.owners.of(user))) return sendText(res, 403);
     this.claim(connection, user);
     if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.events), request);
     // The first poll starts the connection and returns at once, empty.
@@ -241,7 +254,8 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
       await previous;
       if (connection.state === 'closed') return sendText(res, 404);
       // Authenticated in the queue, so that sends keep their order whatever authentication costs.
-      if ((await this.identify(request)) === REFUSED) return sendText(res, 401);
+      const refusal = await this.refusal(request, connection);
+      if (refusal !== 0) return sendText(res, refusal);
       if (connection.state === 'closed') return sendText(res, 404);
       await this.receiveBody(req, connection);
       sendText(res, 200);
@@ -280,6 +294,13 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     const current = connection.transport?.name;
     if (current !== undefined && current !== 'WebSockets') rejectUpgrade(socket, 400, HttpTexts.cannotChangeTransport);
     else rejectUpgrade(socket, 409);
+  }
+
+  /** A later request on a connection: 401 when authentication fails, 403 when it is not the connection's user, else 0. */
+  protected async refusal(request: HubRequest, connection: C): Promise<0 | 401 | 403> {
+    const user = await this.identify(request);
+    if (user === REFUSED) return 401;
+    return this.owners.admits(connection, this.owners.of(user)) ? 0 : 403;
   }
 
   /**

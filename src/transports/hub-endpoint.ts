@@ -7,7 +7,7 @@ import type { HubConnectionHandler } from '../connection/hub-connection-handler.
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
-import { ConnectionEndpoint, REFUSED, type EndpointIdentity } from './connection-endpoint.js';
+import { ConnectionEndpoint, type EndpointIdentity } from './connection-endpoint.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
 import { rejectUpgrade } from './http-responses.js';
 import { negotiateResponse, wantsStatefulReconnect } from './negotiate.js';
@@ -98,9 +98,11 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     this.rejectTaken(connection, socket);
   }
 
-  /** The client's new WebSocket takes over from the old one (no negotiate, no handshake), authenticated like any request. */
+  /** The client's new WebSocket takes over from the old one (no negotiate, no handshake). */
   private async reattach(req: IncomingMessage, socket: Duplex, head: Buffer, request: HubRequest, connection: HubConnection): Promise<void> {
-    if ((await this.identify(request)) === REFUSED) return rejectUpgrade(socket, 401);
+    // Authenticated like any request, and only the connection's own user may take it over.
+    const refusal = await this.refusal(request, connection);
+    if (refusal !== 0) return rejectUpgrade(socket, refusal);
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // The connection may have ended while the upgrade completed: then the new socket just closes.

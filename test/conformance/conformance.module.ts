@@ -38,13 +38,15 @@ export interface ConformanceOptions {
 
 /**
  * The module options of the ASP.NET Core app's `AddSignalR()`: detailed errors, JSON and
- * MessagePack, any origin; and, given a Redis URL, the Redis backplane, so several instances on
+ * MessagePack, any origin with credentials; and, given a Redis URL, the Redis backplane, so several instances on
  * one Redis form one cluster.
  */
 function signalROptions(jwt: JwtService, options: ConformanceOptions): SignalRModuleOptions {
   return {
     enableDetailedErrors: true,
-    cors: { origins: '*' },
+    // Any origin with credentials, as the functional-test app allows it (for its test pages on other
+    // ports; never in production): only a function can say so, `'*'` never goes with credentials.
+    cors: { origins: () => true },
     authenticate: conformanceAuthenticator(jwt),
     userIdProvider: (user) => (user as { nameid?: string }).nameid ?? null,
     ...(options.redisUrl ? { backplane: redisBackplane({ url: options.redisUrl }) } : {}),

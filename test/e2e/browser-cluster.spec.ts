@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, describeInBrowser, LAUNCH_ARGS, listShows, recordPageProblems, SamplePage, showToken, textShows } from '../support/browser.js';
 import { ClusterInstance, killInstances, RedisServer, startRedis, startSampleInstance } from '../support/redis.js';
-import { SAMPLE_PASSWORDS, SampleUser } from '../support/sample.js';
+import { SAMPLE_PASSWORDS, sampleGet, sampleLogin, samplePost, SampleUser } from '../support/sample.js';
 
 /**
  * The sample as `npm run start:cluster` runs it, seen from Chromium: one private redis-server and two
@@ -83,9 +83,11 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
     await bob.page.fill('#item', 'Bricks');
     await bob.page.click('#orders button:not(#subscribe)');
     await bob.page.waitForSelector('#order-list li:has-text("Bricks for bob: pending")');
-    const orders = (await (await fetch(second.url('/orders'))).json()) as Array<{ id: string; item: string }>;
+    // Shipped through the orders API by an admin (signed-in owners and admins only).
+    const admin = await sampleLogin(second, 'ada');
+    const orders = (await (await sampleGet(second, '/orders', admin)).json()) as Array<{ id: string; item: string }>;
     expect(orders.map(({ item }) => item)).toEqual(['Bricks']);
-    const shipped = await fetch(second.url(`/orders/${orders[0].id}/ship`), { method: 'POST' });
+    const shipped = await samplePost(second, `/orders/${orders[0].id}/ship`, undefined, admin);
     expect(shipped.status).toBe(200);
     const notice = `Order #${orders[0].id} (Bricks) for bob has shipped`;
     await listShows(ada, 'notifications', [

@@ -1,4 +1,4 @@
-import { decodeJwt } from '../support/sample.js';
+import { decodeJwt, sampleGet, sampleLogin, samplePost } from '../support/sample.js';
 import { describeInBrowser, listShows, SamplePage as ChatPage, useSampleBrowser } from '../support/browser.js';
 
 /**
@@ -185,11 +185,12 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
     await bob.page.fill('#item', 'Bricks');
     await bob.page.click('#orders button:not(#subscribe)');
     await bob.page.waitForFunction(() => [...document.querySelectorAll('#order-list li')].some((item) => item.textContent!.includes('Bricks for bob: pending')));
-    const orders = (await (await fetch(sample.app.url('/orders'))).json()) as Array<{ id: string; item: string }>;
+    const admin = await sampleLogin(sample.app, 'ada');
+    const orders = (await (await sampleGet(sample.app, '/orders', admin)).json()) as Array<{ id: string; item: string }>;
     const order = orders.find(({ item }) => item === 'Bricks')!;
 
-    // Shipped from outside the page, as `curl -X POST /orders/<id>/ship` would.
-    expect((await fetch(sample.app.url(`/orders/${order.id}/ship`), { method: 'POST' })).status).toBe(200);
+    // Shipped from outside the page by an admin, as `curl -X POST -H 'Authorization: Bearer …' /orders/<id>/ship` would.
+    expect((await samplePost(sample.app, `/orders/${order.id}/ship`, undefined, admin)).status).toBe(200);
     await listShows(bob, 'notifications', [[`Order #${order.id} (Bricks) for bob has shipped`, '']]);
     // Grace's page got nothing: what was sent to her connection before has arrived once a later call returns.
     await grace.page.click('#subscribe');

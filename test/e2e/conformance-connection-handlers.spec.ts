@@ -85,7 +85,7 @@ describe('Connection handlers (raw connections without the hub protocol)', () =>
   afterAll(() => app.close());
 
   it('a handler sees the connection’s id, transport, request and user; returning ends a WebSocket with 1000', async () => {
-    const { connectionId, connectionToken } = JSON.parse((await request(app.url('/raw/shout/negotiate?negotiateVersion=1'), { method: 'POST' })).body.toString());
+    const { connectionId, connectionToken } = JSON.parse((await request(app.url('/raw/shout/negotiate?negotiateVersion=1&user=ada'), { method: 'POST' })).body.toString());
     const raw = await RawSocket.open(app.url(`/raw/shout?id=${connectionToken}&tag=t1&user=ada`));
     expect((await raw.nextFrame()).data.toString()).toBe(`hello ${connectionId} WebSockets t1 ada`);
     raw.sendText('quiet');

@@ -9,9 +9,14 @@ import {
   stopClients,
   VARIANTS,
 } from '../conformance/official-client.js';
+import { DefaultHubLifetimeManager } from '../../src/lifetime/default-hub-lifetime-manager.js';
+import { SignalRHubRegistry } from '../../src/signalr.registry.js';
+import { TestHub } from '../conformance/test.hub.js';
 import type { TestApp } from '../support/app.js';
 import { UNAUTHORIZED } from '../support/client.js';
-import { request } from '../support/http.js';
+import { negotiate, request } from '../support/http.js';
+import { RawSocket } from '../support/raw-socket.js';
+import { waitUntil } from '../support/wait.js';
 
 /** What the JS client's start() reports for /bad-negotiate (section 8.3). */
 const BAD_NEGOTIATE = "Failed to complete negotiation with the server: Error: Some response from server: Status code '400'";
@@ -162,6 +167,29 @@ describe('Conformance app: /authorizedhub, /testhub-nowebsockets and the HTTP en
       const silent = await startedClient(app.url('/testhub'), variant);
       expect(await ask(silent.connectionId!)).toBe("Client didn't provide a result.");
     });
+  });
+
+  it('/clientresult has no time limit, as ASP.NET Core\'s: a client that goes away ends it; a caller that gives up cancels the call', async () => {
+    const pending = () => (app.app.get(SignalRHubRegistry).lifetimeFor(TestHub) as DefaultHubLifetimeManager).pendingClientResults;
+    const { connectionId, connectionToken } = await negotiate(app.url('/testhub'));
+    const silent = await RawSocket.handshaken(app.url(`/testhub?id=${connectionToken}`)); // reads the Invocation, never answers
+
+    // The caller gives up: the call is canceled, nothing stays pending, the connection is unaffected.
+    const caller = new AbortController();
+    const abandoned = fetch(app.url(`/clientresult/${connectionId}`), { signal: caller.signal }).catch((error: Error) => error.name);
+    expect(await silent.nextMessage()).toEqual({ type: 1, invocationId: expect.any(String), target: 'Result', arguments: [] });
+    expect(pending()).toBe(1);
+    caller.abort();
+    expect(await abandoned).toBe('AbortError');
+    await waitUntil(() => pending() === 0);
+
+    // The client goes away: the answer is ASP.NET Core's text for it, with 200.
+    const asked = fetch(app.url(`/clientresult/${connectionId}`));
+    expect(await silent.nextMessage()).toMatchObject({ type: 1, target: 'Result' });
+    silent.close();
+    const answer = await asked;
+    expect({ status: answer.status, text: await answer.text() }).toEqual({ status: 200, text: `Connection '${connectionId}' disconnected.` });
+    expect(pending()).toBe(0);
   });
 
   it('/clientresult reaches /testhub-nowebsockets connections too, and names an unknown one', async () => {

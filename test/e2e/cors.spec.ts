@@ -1,8 +1,10 @@
+import { Test } from '@nestjs/testing';
+import http from 'http';
 import { SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
-import { AnyOriginHub, FunctionOriginHub, NoCorsHub } from '../fixtures/auth-cors.hubs.js';
+import { AnyOriginHub, AnyOriginWithCredentialsHub, FunctionOriginHub, NoCorsHub } from '../fixtures/auth-cors.hubs.js';
 import { IdentityHub } from '../fixtures/auth-identity.hubs.js';
-import { startApp, TestApp } from '../support/app.js';
+import { createApp, startApp, TestApp } from '../support/app.js';
 import { EventStream, negotiate, RawResponse, request } from '../support/http.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 
@@ -13,6 +15,27 @@ const EVIL = 'http://evil.example.test';
 /** The CORS headers of a response, and nothing else. */
 function corsHeaders(response: { headers: RawResponse['headers'] }): Record<string, unknown> {
   return Object.fromEntries(Object.entries(response.headers).filter(([name]) => name.startsWith('access-control-') || name === 'vary'));
+}
+
+/**
+ * The status a raw WebSocket handshake gets (101 when accepted), with the headers given: for the
+ * version 8 handshake, whose origin travels in `Sec-WebSocket-Origin`, which the official clients never send.
+ */
+function upgradeStatus(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const key = Buffer.from('sixteen byte key').toString('base64');
+    const req = http.request(url, { headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, ...headers }, agent: false });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 const ALLOWED_HEADERS = { 'access-control-allow-origin': ALLOWED, 'access-control-allow-credentials': 'true', vary: 'Origin' };
@@ -77,6 +100,9 @@ describe('origins and CORS', () => {
     expect(refused(await request(url, { method: 'DELETE', headers: { Origin: EVIL } }))).toEqual(forbidden);
     await expect(RawSocket.open(url, { Origin: EVIL })).rejects.toMatchObject({ status: 403, body: '' });
     await expect(RawSocket.open(hub(), { Origin: EVIL })).rejects.toMatchObject({ status: 403, body: '' });
+    // A version 8 handshake names the page's origin in Sec-WebSocket-Origin instead.
+    expect(await upgradeStatus(hub(), { 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Origin': EVIL })).toBe(403);
+    expect(await upgradeStatus(hub(), { 'Sec-WebSocket-Version': '8', 'Sec-WebSocket-Origin': ALLOWED })).toBe(101);
 
     // The refused requests left the connection untouched: it still starts, from an allowed origin.
     const socket = await RawSocket.open(url, { Origin: ALLOWED });
@@ -126,8 +152,11 @@ describe('origins and CORS', () => {
     const negotiateFrom = (path: string, origin: string) =>
       request(`${hub(path)}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Origin: origin } });
 
+    // Any origin never goes with credentials: the origin is echoed, and no Allow-Credentials is sent, preflights included.
     const any = await negotiateFrom('/hubs/cors-any', EVIL);
     expect({ status: any.status, cors: corsHeaders(any) }).toEqual({ status: 200, cors: { 'access-control-allow-origin': EVIL, vary: 'Origin' } });
+    const anyPreflight = await request(`${hub('/hubs/cors-any')}/negotiate`, { method: 'OPTIONS', headers: { Origin: EVIL, 'Access-Control-Request-Method': 'POST' } });
+    expect({ status: anyPreflight.status, credentials: anyPreflight.headers['access-control-allow-credentials'] }).toEqual({ status: 204, credentials: undefined });
 
     const partner = await negotiateFrom('/hubs/cors-function', 'https://shop.example.com');
     expect({ status: partner.status, origin: partner.headers['access-control-allow-origin'] }).toEqual({ status: 200, origin: 'https://shop.example.com' });
@@ -151,5 +180,21 @@ describe('origins and CORS', () => {
     expect({ status: options.status, cors: corsHeaders(options) }).toEqual({ status: 405, cors: {} });
     const socket = await RawSocket.open(hub('/hubs/cors-off'), { Origin: EVIL });
     socket.close();
+  });
+});
+
+describe("any origin with credentials (`cors: { origins: '*', credentials: true }`)", () => {
+  it.each([
+    ['on a hub', { imports: [SignalRModule.forRoot()], providers: [AnyOriginWithCredentialsHub] }],
+    ['module-wide', { imports: [SignalRModule.forRoot({ cors: { origins: '*', credentials: true } })], providers: [NoCorsHub, IdentityHub] }],
+  ])('fails the bootstrap %s with the reason, as ASP.NET Core refuses the policy', async (_, metadata) => {
+    const app = createApp(await Test.createTestingModule(metadata).compile());
+    try {
+      await expect(app.init()).rejects.toThrow(
+        'The CORS protocol does not allow specifying a wildcard (any) origin and credentials at the same time. Configure the CORS policy by listing individual origins (or deciding with a function) if credentials needs to be supported.',
+      );
+    } finally {
+      await app.close();
+    }
   });
 });

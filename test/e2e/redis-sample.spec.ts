@@ -2,7 +2,7 @@ import { AppModule } from '../../sample/app.module.js';
 import { connect, nextCall, stopAll } from '../support/client.js';
 import { startApp, TestApp } from '../support/app.js';
 import { RedisServer, startRedis } from '../support/redis.js';
-import { sampleLogin } from '../support/sample.js';
+import { createOrder, sampleLogin, samplePost } from '../support/sample.js';
 
 /** The sample as `npm run start:cluster` runs it: two instances with REDIS_URL set, one Redis. */
 describe('sample cluster: two instances on one Redis', () => {
@@ -41,9 +41,10 @@ describe('sample cluster: two instances on one Redis', () => {
     const token = await sampleLogin(second, 'bob');
     const bob = await connect(second.url('/hubs/notifications'), { accessTokenFactory: () => token });
     const shipped = nextCall(bob, 'orderShipped');
-    const created = await fetch(first.url('/orders'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customer: 'bob', item: 'book' }) });
-    const order = (await created.json()) as { id: number };
-    expect((await fetch(first.url(`/orders/${order.id}/ship`), { method: 'POST' })).status).toBeLessThan(300);
+    // The orders API is for signed-in users: ada, an admin, orders for bob and ships it on the first instance.
+    const admin = await sampleLogin(first, 'ada');
+    const order = await createOrder(first, 'bob', 'book', admin);
+    expect((await samplePost(first, `/orders/${order.id}/ship`, undefined, admin)).status).toBe(200);
     expect(await shipped).toEqual([expect.objectContaining({ id: order.id, customer: 'bob', item: 'book' })]);
   });
 });

@@ -7,7 +7,7 @@ import type { TestApp } from '../support/app.js';
 import { buildClient, nextCall, recordCalls, UNAUTHORIZED } from '../support/client.js';
 import { request } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
-import { decodeJwt, postLogin, SAMPLE_PASSWORDS, SampleUser, useSampleApp } from '../support/sample.js';
+import { createOrder, decodeJwt, postLogin, SAMPLE_PASSWORDS, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
 
 const NOT_ADMIN = "Failed to invoke 'AdminBroadcast' because user is unauthorized";
 const HUB_ERROR = (method: string, message: string) => `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
@@ -119,8 +119,7 @@ describe('sample app: login, tokens and roles', () => {
       const everyone = [...bob, ...others];
       const shipped = everyone.map((connection) => recordCalls(connection, 'orderShipped'));
 
-      const post = (path: string, body?: unknown) =>
-        fetch(app.url(path), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+      const post = (path: string, body?: unknown) => samplePost(app, path, body ?? {}, tokens.ada);
       const order = (await (await post('/orders', { customer: 'bob', item: 'Bricks' })).json()) as Order;
       const arrived = bob.map((connection) => nextCall(connection, 'orderShipped'));
       expect((await post(`/orders/${order.id}/ship`)).status).toBe(200);
@@ -215,6 +214,79 @@ describe('sample app: login, tokens and roles', () => {
       const ada = buildClient(app.url('/hubs/notifications'), { accessTokenFactory: () => token });
       await ada.start();
       await expect(ada.invoke('Subscribe', 'orders')).resolves.toBeNull();
+    });
+  });
+
+  describe('orders API: signed-in owners and admins only', () => {
+    /** The status and JSON body of a response. */
+    const outcome = async (response: Promise<Response>) => {
+      const answered = await response;
+      return { status: answered.status, body: (await answered.json()) as unknown };
+    };
+    /** Bob's page, recording every confirmation it is asked for and accepting it. */
+    const bobsPage = async () => {
+      const questions: string[] = [];
+      const connection = await open('notifications', 'bob');
+      connection.on('Confirm', (question: string) => {
+        questions.push(question);
+        return true;
+      });
+      return { connection, questions };
+    };
+
+    it('answers anonymous callers and bad tokens with 401: no list, no order, no shipping, no confirm dialog on the owner\'s page', async () => {
+      const bob = await bobsPage();
+      const order = await createOrder(app, 'bob', 'Bricks', tokens.bob);
+      const anonymous = { statusCode: 401, error: 'Unauthorized', message: 'Log in first: send the access token as `Authorization: Bearer <token>`.' };
+      expect(await outcome(sampleGet(app, '/orders'))).toEqual({ status: 401, body: anonymous });
+      expect(await outcome(samplePost(app, '/orders', { customer: 'bob', item: 'Spam' }))).toEqual({ status: 401, body: anonymous });
+      expect(await outcome(samplePost(app, `/orders/${order.id}/ship`))).toEqual({ status: 401, body: anonymous });
+      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`))).toEqual({ status: 401, body: anonymous });
+      const forged = handMadeToken({ sub: 'ada', roles: ['admin'] });
+      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, forged))).toEqual({
+        status: 401,
+        body: { statusCode: 401, error: 'Unauthorized', message: 'The access token is invalid or has expired.' },
+      });
+      expect(bob.questions).toEqual([]);
+      expect(((await outcome(sampleGet(app, '/orders', tokens.bob))).body as Order[]).find(({ id }) => id === order.id)).toEqual(order);
+    });
+
+    it("answers another user with 403 for someone else's order: not listed, not shipped, not cancelled, nothing asked", async () => {
+      const bob = await bobsPage();
+      const order = await createOrder(app, 'bob', 'Lamp', tokens.bob);
+      const notYours = { statusCode: 403, error: 'Forbidden', message: `Order '${order.id}' is not yours.` };
+      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, tokens.grace))).toEqual({ status: 403, body: notYours });
+      expect(await outcome(samplePost(app, `/orders/${order.id}/ship`, undefined, tokens.grace))).toEqual({ status: 403, body: notYours });
+      expect(await outcome(samplePost(app, '/orders', { customer: 'bob', item: 'Spam' }, tokens.grace))).toEqual({
+        status: 403,
+        body: { statusCode: 403, error: 'Forbidden', message: 'Only admins may order for someone else.' },
+      });
+      expect(bob.questions).toEqual([]);
+      expect(((await outcome(sampleGet(app, '/orders', tokens.grace))).body as Order[]).map(({ customer }) => customer)).not.toContain('bob');
+      expect(((await outcome(sampleGet(app, '/orders', tokens.bob))).body as Order[]).find(({ id }) => id === order.id)).toEqual(order);
+    });
+
+    it('lets the owner order for themselves, see, cancel and ship their orders', async () => {
+      const bob = await bobsPage();
+      const created = await outcome(samplePost(app, '/orders', { item: 'Kettle' }, tokens.bob));
+      const order = created.body as Order;
+      expect(created).toEqual({ status: 201, body: { id: expect.any(String), customer: 'bob', item: 'Kettle', status: 'pending' } });
+      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, tokens.bob))).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
+      expect(bob.questions).toEqual([`Cancel your order #${order.id} (Kettle)?`]);
+      const second = await createOrder(app, 'bob', 'Rug', tokens.bob);
+      expect(await outcome(samplePost(app, `/orders/${second.id}/ship`, undefined, tokens.bob))).toEqual({ status: 200, body: { ...second, status: 'shipped' } });
+    });
+
+    it("lets an admin see everyone's orders, order for anyone, ship and cancel them", async () => {
+      const bob = await bobsPage();
+      const order = await createOrder(app, 'bob', 'Desk', tokens.ada);
+      expect(order).toMatchObject({ customer: 'bob', item: 'Desk' });
+      const listed = (await outcome(sampleGet(app, '/orders', tokens.ada))).body as Order[];
+      expect(listed).toContainEqual(order);
+      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, tokens.ada))).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
+      expect(bob.questions).toEqual([`Cancel your order #${order.id} (Desk)?`]);
+      const second = await createOrder(app, 'grace', 'Chair', tokens.ada);
+      expect((await samplePost(app, `/orders/${second.id}/ship`, undefined, tokens.ada)).status).toBe(200);
     });
   });
 });

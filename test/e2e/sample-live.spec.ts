@@ -4,7 +4,7 @@ import { MetricsService, MetricsSnapshot } from '../../sample/dashboard/metrics.
 import type { Order } from '../../sample/orders/orders.service.js';
 import type { TestApp } from '../support/app.js';
 import { buildClient, nextCall, TRANSPORTS } from '../support/client.js';
-import { createOrder, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
+import { createOrder, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
 import { waitUntil } from '../support/wait.js';
 
 const HUB_ERROR = (method: string, message: string) =>
@@ -61,7 +61,8 @@ describe('sample app: dashboard, live feed and confirmations', () => {
     return connection;
   };
 
-  const post = (path: string, body?: unknown) => samplePost(app, path, body);
+  /** As ada, an admin, who may ship and cancel anyone's order. */
+  const post = (path: string, body?: unknown) => samplePost(app, path, body, tokens.ada);
   const cancel = async (id: string) => {
     const response = await post(`/orders/${id}/cancel`);
     return { status: response.status, body: (await response.json()) as Order & { message?: string } };
@@ -251,7 +252,7 @@ describe('sample app: dashboard, live feed and confirmations', () => {
         expect(await ended).toEqual(['ada', 1]);
 
         await on('notifications', 'bob', (connection) => connection.on('Confirm', (question: string) => question.endsWith('(Map)?')));
-        const order = await createOrder(app, 'bob', 'Map');
+        const order = await createOrder(app, 'bob', 'Map', tokens.ada);
         expect(await cancel(order.id)).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
         await waitUntil(() => metrics.streams.running === 0);
       });
@@ -274,7 +275,7 @@ describe('sample app: dashboard, live feed and confirmations', () => {
 
     it('cancels once the owner’s browser answers true, and tells the owner', async () => {
       const bob = await owner(() => true);
-      const order = await createOrder(app, 'bob', 'Lamp');
+      const order = await createOrder(app, 'bob', 'Lamp', tokens.ada);
       const told = nextCall(bob.connection, 'orderCancelled');
       const cancelled = { ...order, status: 'cancelled' };
       expect(await cancel(order.id)).toEqual({ status: 200, body: cancelled });
@@ -288,7 +289,7 @@ describe('sample app: dashboard, live feed and confirmations', () => {
     it('keeps the order when the owner answers false, or answers asynchronously false', async () => {
       const answers = [false, Promise.resolve(false)];
       const bob = await owner(() => answers.shift());
-      const order = await createOrder(app, 'bob', 'Kettle');
+      const order = await createOrder(app, 'bob', 'Kettle', tokens.ada);
       for (let i = 0; i < 2; i++) {
         expect(await cancel(order.id)).toEqual({ status: 409, body: { statusCode: 409, error: 'Conflict', message: `bob declined cancelling order '${order.id}'.` } });
       }
@@ -301,19 +302,19 @@ describe('sample app: dashboard, live feed and confirmations', () => {
     it('asks only the owner’s newest connection', async () => {
       const older = await owner(() => false);
       const newer = await owner(() => true);
-      const order = await createOrder(app, 'bob', 'Rug');
+      const order = await createOrder(app, 'bob', 'Rug', tokens.ada);
       expect((await cancel(order.id)).status).toBe(200);
       expect({ older: older.questions, newer: newer.questions }).toEqual({ older: [], newer: [`Cancel your order #${order.id} (Rug)?`] });
     });
 
     it('answers 409 with the reason when the owner is offline, the browser fails, has no handler or goes away', async () => {
-      const offline = await createOrder(app, 'grace', 'Chair');
+      const offline = await createOrder(app, 'grace', 'Chair', tokens.ada);
       expect(await cancel(offline.id)).toEqual({
         status: 409,
         body: { statusCode: 409, error: 'Conflict', message: `grace is not online to confirm cancelling order '${offline.id}'.` },
       });
 
-      const order = await createOrder(app, 'bob', 'Desk');
+      const order = await createOrder(app, 'bob', 'Desk', tokens.ada);
       const failing = await owner(() => {
         throw new Error('the dialog broke');
       });
@@ -338,7 +339,7 @@ describe('sample app: dashboard, live feed and confirmations', () => {
         status: 409,
         body: { statusCode: 409, error: 'Conflict', message: `bob did not confirm cancelling order '${order.id}': Connection '${connectionId}' disconnected.` },
       });
-      expect(((await (await fetch(app.url('/orders'))).json()) as Order[]).find(({ id }) => id === order.id)!.status).toBe('pending');
+      expect(((await (await sampleGet(app, '/orders', tokens.ada)).json()) as Order[]).find(({ id }) => id === order.id)!.status).toBe('pending');
       expect(await cancel('no-such-order')).toEqual({ status: 404, body: { statusCode: 404, error: 'Not Found', message: "Order 'no-such-order' does not exist." } });
     });
   });

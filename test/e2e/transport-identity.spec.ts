@@ -1,8 +1,12 @@
 import { HttpTransportType } from '@microsoft/signalr';
+import type { LoggerService } from '@nestjs/common';
 import WebSocket from 'ws';
 import { HubRequest, SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
+import { EchoConnectionHandler } from '../conformance/echo.connection-handler.js';
+import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { FallbackHub } from '../fixtures/long-poll.hubs.js';
+import { OwnedHub, OwnedJournal } from '../fixtures/owned.hub.js';
 import { TransportsHub } from '../fixtures/transports.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { connect, stopAll } from '../support/client.js';
@@ -61,30 +65,30 @@ describe('the request that carries the transport decides identity', () => {
     expect(await client.invoke('Query', 'room')).toBe('red');
   });
 
-  it('takes the user from the WebSocket upgrade, not from negotiate', async () => {
-    const { connectionToken } = await negotiate(hub(), { headers: { 'X-User': 'from-negotiate' } });
-    const socket = await RawSocket.open(`${hub()}?id=${connectionToken}`, { 'X-User': 'from-upgrade' });
+  it('takes the user (and the request hub code sees) from the WebSocket upgrade; negotiate only decided who may make it', async () => {
+    const { connectionToken } = await negotiate(hub(), { headers: { 'X-User': 'ada', 'X-Test': 'negotiate' } });
+    const socket = await RawSocket.open(`${hub()}?id=${connectionToken}`, { 'X-User': 'ada', 'X-Test': 'upgrade' });
     socket.sendText(HANDSHAKE);
     await socket.nextFrame();
-    socket.send({ type: 1, invocationId: '1', target: 'Header', arguments: ['X-User'] });
-    expect(await socket.nextMessage()).toEqual({ type: 3, invocationId: '1', result: 'from-upgrade' });
-    expect(identified.slice(-2)).toEqual(['POST from-negotiate', 'GET from-upgrade']);
+    socket.send({ type: 1, invocationId: '1', target: 'Header', arguments: ['X-Test'] });
+    expect(await socket.nextMessage()).toEqual({ type: 3, invocationId: '1', result: 'upgrade' });
+    expect(identified.slice(-2)).toEqual(['POST ada', 'GET ada']);
     socket.close();
   });
 
-  it('takes the user from the event-stream GET and from the first poll', async () => {
+  it('takes the request from the event-stream GET and from the first poll; later requests do not change it', async () => {
     for (const accept of ['text/event-stream', undefined]) {
-      const { connectionToken } = await negotiate(hub(), { headers: { 'X-User': 'from-negotiate' } });
+      const { connectionToken } = await negotiate(hub(), { headers: { 'X-User': 'ada', 'X-Test': 'negotiate' } });
       const url = `${hub()}?id=${connectionToken}`;
-      const headers: Record<string, string> = { 'X-User': 'from-transport' };
+      const headers: Record<string, string> = { 'X-User': 'ada', 'X-Test': 'transport' };
       const stream = accept ? await EventStream.open(url, headers) : null;
       if (!stream) await request(url, { headers });
-      // Later requests (POSTs, polls) do not change who the connection is.
-      await request(url, { method: 'POST', body: HANDSHAKE + `{"type":1,"invocationId":"1","target":"Header","arguments":["X-User"]}${RS}`, headers: { 'X-User': 'someone-else' } });
-      const received = stream ? await stream.until((text) => text.includes('"invocationId":"1"')) : (await request(url)).body.toString();
-      expect(received).toContain(`{"type":3,"invocationId":"1","result":"from-transport"}${RS}`);
+      const send = HANDSHAKE + `{"type":1,"invocationId":"1","target":"Header","arguments":["X-Test"]}${RS}`;
+      expect((await request(url, { method: 'POST', body: send, headers: { 'X-User': 'ada', 'X-Test': 'later' } })).status).toBe(200);
+      const received = stream ? await stream.until((text) => text.includes('"invocationId":"1"')) : (await request(url, { headers })).body.toString();
+      expect(received).toContain(`{"type":3,"invocationId":"1","result":"transport"}${RS}`);
       stream?.close();
-      if (!stream) await request(url, { method: 'DELETE' });
+      if (!stream) await request(url, { method: 'DELETE', headers });
     }
   });
 
@@ -109,5 +113,159 @@ describe('the request that carries the transport decides identity', () => {
       WebSocket: BlockedWebSocket,
     } as object);
     expect(await client.invoke('Transport')).toBe('LongPolling');
+  });
+});
+
+/** Nest's log lines as `<level> <context>: <message>`. */
+function lineLogger(lines: string[]): LoggerService {
+  const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
+  return { log: () => undefined, warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: () => undefined, verbose: () => undefined };
+}
+
+describe('a connection belongs to the user who negotiated it: a leaked connection token is no use to anyone else', () => {
+  let app: TestApp;
+  let journal: OwnedJournal;
+  const logs: string[] = [];
+  const owned = () => app.url('/hubs/owned');
+  const bob = { Authorization: `Bearer ${token({ sub: 'bob' })}` };
+  const grace = { Authorization: `Bearer ${token({ sub: 'grace' })}` };
+  const intruders: Array<[string, Record<string, string>, string]> = [
+    ['no JWT', {}, '(anonymous)'],
+    ["another user's valid JWT", grace, 'grace'],
+  ];
+  const invoke = (id: string, target: string, ...args: unknown[]) => JSON.stringify({ type: 1, invocationId: id, target, arguments: args }) + RS;
+  const changed = (from: string, to: string, connectionId: string) =>
+    `warn SignalR: Rejecting the request because the name of the user changed from '${from}' to '${to}' on connection ${connectionId}.`;
+
+  beforeAll(async () => {
+    app = await startApp({ imports: [signalRWithJwt()], providers: [OwnedJournal, OwnedHub, EchoConnectionHandler] }, (nest) => nest.useLogger(lineLogger(logs)));
+    journal = app.app.get(OwnedJournal);
+  });
+  beforeEach(() => {
+    logs.length = 0;
+    journal.calls.length = 0;
+  });
+  afterAll(async () => {
+    await stopAll();
+    await app.close();
+  });
+
+  /** Polls as `headers` until the text holds `until`; returns everything received. */
+  async function pollUntil(url: string, headers: Record<string, string>, until: string): Promise<string> {
+    let text = '';
+    while (!text.includes(until)) {
+      const poll = await request(url, { headers });
+      expect(poll.status).toBe(200);
+      text += poll.body.toString();
+    }
+    return text;
+  }
+
+  it.each(intruders)('long polling, %s: POST, poll and DELETE get 403 and change nothing; the owner carries on', async (_, intruder, who) => {
+    const { connectionId, connectionToken } = await negotiate(owned(), { headers: bob });
+    const url = `${owned()}?id=${connectionToken}`;
+    expect((await request(url, { headers: bob })).status).toBe(200); // the first poll starts long polling
+    expect((await request(url, { method: 'POST', headers: bob, body: HANDSHAKE })).status).toBe(200);
+    expect(await pollUntil(url, bob, RS)).toBe(`{}${RS}`);
+
+    const refused = [
+      await request(url, { method: 'POST', headers: intruder, body: invoke('1', 'Note', 'intruder') }),
+      await request(url, { headers: intruder }),
+      await request(url, { method: 'DELETE', headers: intruder }),
+    ];
+    expect(refused.map(({ status, body }) => [status, body.toString()])).toEqual([[403, ''], [403, ''], [403, '']]);
+    expect(logs).toEqual([changed('bob', who, connectionId), changed('bob', who, connectionId), changed('bob', who, connectionId)]);
+
+    // The intruder's call never ran; the owner's (with a fresh token of the same user) does, and its poll gets the answer.
+    const renewed = { Authorization: `Bearer ${token({ sub: 'bob', name: 'Bob' }, { expiresIn: 7200 })}` };
+    expect((await request(url, { method: 'POST', headers: renewed, body: invoke('2', 'Note', 'owner') })).status).toBe(200);
+    expect(await pollUntil(url, bob, '"invocationId":"2"')).toBe(`{"type":3,"invocationId":"2","result":"bob: owner"}${RS}`);
+    expect(journal.calls).toEqual(['bob: owner']);
+    expect((await request(url, { method: 'DELETE', headers: bob })).status).toBe(202);
+  });
+
+  it.each(intruders)('event stream, %s: a POST and a second stream get 403; the owner\'s stream goes on', async (_, intruder) => {
+    const { connectionToken } = await negotiate(owned(), { headers: bob });
+    const url = `${owned()}?id=${connectionToken}`;
+    const stream = await EventStream.open(url, bob);
+    expect((await request(url, { method: 'POST', headers: bob, body: HANDSHAKE })).status).toBe(200);
+    expect((await request(url, { method: 'POST', headers: intruder, body: invoke('1', 'Note', 'intruder') })).status).toBe(403);
+    const second = await EventStream.open(url, intruder);
+    await second.end();
+    expect(second.status).toBe(403);
+    expect((await request(url, { method: 'POST', headers: bob, body: invoke('2', 'Note', 'owner') })).status).toBe(200);
+    expect(await stream.until((text) => text.includes('"invocationId":"2"'))).toContain('"result":"bob: owner"');
+    expect(journal.calls).toEqual(['bob: owner']);
+    expect(logs).toHaveLength(2);
+    stream.close();
+  });
+
+  it.each(intruders)('stateful WebSocket, %s: the re-attach gets 403; the owner\'s socket keeps its connection and its messages', async (_, intruder, who) => {
+    const response = await request(`${owned()}/negotiate?negotiateVersion=1&useStatefulReconnect=true`, { method: 'POST', headers: bob });
+    const { connectionId, connectionToken } = JSON.parse(response.body.toString()) as { connectionId: string; connectionToken: string };
+    const socket = await RawSocket.open(`${owned()}?id=${connectionToken}`, bob);
+    socket.sendText(`{"protocol":"json","version":2}${RS}`);
+    expect((await socket.nextFrame()).data.toString()).toBe(`{}${RS}`);
+
+    await expect(RawSocket.open(`${owned()}?id=${connectionToken}`, intruder)).rejects.toMatchObject({ status: 403, body: '' });
+    expect(logs).toEqual([changed('bob', who, connectionId)]);
+    // Messages for bob still reach bob's socket, which is still the connection's.
+    socket.send({ type: 1, invocationId: '1', target: 'ToUser', arguments: ['bob', 'order shipped'] });
+    expect(await socket.nextRecords(2)).toEqual([
+      { type: 1, target: 'note', arguments: ['order shipped'] },
+      { type: 3, invocationId: '1', result: null },
+    ]);
+    socket.close();
+  });
+
+  it.each(intruders)('the request that starts the transport, %s: 403 for a WebSocket, an event stream and a first poll; the owner still starts it', async (_, intruder) => {
+    const { connectionToken } = await negotiate(owned(), { headers: bob });
+    const url = `${owned()}?id=${connectionToken}`;
+    await expect(RawSocket.open(url, intruder)).rejects.toMatchObject({ status: 403, body: '' });
+    const stream = await EventStream.open(url, intruder);
+    await stream.end();
+    expect({ status: stream.status, text: stream.text }).toEqual({ status: 403, text: '' });
+    expect((await request(url, { headers: intruder })).status).toBe(403);
+    expect(logs).toHaveLength(3);
+
+    const socket = await RawSocket.open(url, bob);
+    socket.sendText(HANDSHAKE);
+    await socket.nextFrame();
+    socket.send({ type: 1, invocationId: '1', target: 'Note', arguments: ['owner'] });
+    expect(await socket.nextMessage()).toEqual({ type: 3, invocationId: '1', result: 'bob: owner' });
+    socket.close();
+  });
+
+  it('an anonymous connection stays anonymous: a later request with a JWT gets 403, an anonymous one goes through', async () => {
+    const { connectionId, connectionToken } = await negotiate(owned());
+    const url = `${owned()}?id=${connectionToken}`;
+    expect((await request(url)).status).toBe(200);
+    expect((await request(url, { method: 'POST', headers: bob, body: HANDSHAKE })).status).toBe(403);
+    expect((await request(url, { headers: bob })).status).toBe(403);
+    expect(logs).toEqual([changed('(anonymous)', 'bob', connectionId), changed('(anonymous)', 'bob', connectionId)]);
+    expect((await request(url, { method: 'POST', body: HANDSHAKE + invoke('1', 'Note', 'anyone') })).status).toBe(200);
+    expect(await pollUntil(url, {}, '"invocationId":"1"')).toBe(`{}${RS}{"type":3,"invocationId":"1","result":"null: anyone"}${RS}`);
+    expect((await request(url, { method: 'DELETE' })).status).toBe(202);
+  });
+
+  it('a user without an identifier is not anonymous: an anonymous later request gets 403', async () => {
+    const nameless = { Authorization: `Bearer ${token({ name: 'no sub' })}` };
+    const { connectionId, connectionToken } = await negotiate(owned(), { headers: nameless });
+    const url = `${owned()}?id=${connectionToken}`;
+    expect((await request(url, { headers: nameless })).status).toBe(200);
+    expect((await request(url, { method: 'POST', body: HANDSHAKE })).status).toBe(403);
+    expect(logs).toEqual([changed('(null)', '(anonymous)', connectionId)]);
+    expect((await request(url, { method: 'DELETE', headers: nameless })).status).toBe(202);
+  });
+
+  it.each(intruders)('a raw connection handler, %s: the POST gets 403 and is not echoed', async (_, intruder) => {
+    const { connectionToken } = await negotiate(app.url('/echo'), { headers: bob });
+    const url = `${app.url('/echo')}?id=${connectionToken}`;
+    expect((await request(url, { headers: bob })).status).toBe(200);
+    expect((await request(url, { method: 'POST', headers: intruder, body: 'stolen' })).status).toBe(403);
+    expect((await request(url, { headers: intruder })).status).toBe(403);
+    expect((await request(url, { method: 'POST', headers: bob, body: 'mine' })).status).toBe(200);
+    expect((await request(url, { headers: bob })).body.toString()).toBe('mine');
+    expect((await request(url, { method: 'DELETE', headers: bob })).status).toBe(202);
   });
 });

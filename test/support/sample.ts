@@ -10,7 +10,7 @@ export const SAMPLE_PASSWORDS = { ada: 'lovelace', bob: 'builder', grace: 'hoppe
 export type SampleUser = keyof typeof SAMPLE_PASSWORDS;
 
 /** POSTs `/api/auth/login` with a JSON body and returns the raw response. */
-export function postLogin(app: TestApp, body: unknown): Promise<Response> {
+export function postLogin(app: Pick<TestApp, 'url'>, body: unknown): Promise<Response> {
   return fetch(app.url('/api/auth/login'), {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -19,7 +19,7 @@ export function postLogin(app: TestApp, body: unknown): Promise<Response> {
 }
 
 /** Logs a demo user in through the sample's login endpoint and returns the access token. */
-export async function sampleLogin(app: TestApp, user: SampleUser): Promise<string> {
+export async function sampleLogin(app: Pick<TestApp, 'url'>, user: SampleUser): Promise<string> {
   const response = await postLogin(app, { username: user, password: SAMPLE_PASSWORDS[user] });
   if (response.status !== 200) throw new Error(`login of ${user} answered ${response.status}`);
   return ((await response.json()) as { accessToken: string }).accessToken;
@@ -61,16 +61,21 @@ export function useSampleApp(): { app: TestApp; tokens: Record<SampleUser, strin
   return sample;
 }
 
-/** POSTs to the sample app, with a JSON body when one is given. */
-export function samplePost(app: TestApp, path: string, body?: unknown): Promise<Response> {
-  return fetch(app.url(path), {
-    method: 'POST',
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+/** POSTs to the sample app, with a JSON body when one is given, as the user whose access token is given. */
+export function samplePost(app: Pick<TestApp, 'url'>, path: string, body?: unknown, token?: string): Promise<Response> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' };
+  if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+  return fetch(app.url(path), { method: 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
-/** Creates an order through the sample's REST API. */
-export async function createOrder(app: TestApp, customer: string, item: string): Promise<Order> {
-  return (await samplePost(app, '/orders', { customer, item })).json() as Promise<Order>;
+/** GETs from the sample app as the user whose access token is given. */
+export function sampleGet(app: Pick<TestApp, 'url'>, path: string, token?: string): Promise<Response> {
+  return fetch(app.url(path), { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
+}
+
+/** Creates an order through the sample's REST API, as `token`'s user (an admin's token orders for anyone). */
+export async function createOrder(app: TestApp, customer: string, item: string, token: string): Promise<Order> {
+  const response = await samplePost(app, '/orders', { customer, item }, token);
+  if (response.status !== 201) throw new Error(`creating an order answered ${response.status}`);
+  return response.json() as Promise<Order>;
 }

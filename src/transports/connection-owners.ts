@@ -1,0 +1,49 @@
+import { Logger } from '@nestjs/common';
+import { LogTexts } from '../signalr.messages.js';
+
+const ANONYMOUS: unique symbol = Symbol('anonymous');
+
+/**
+ * Who a request acts as, for comparing requests on one connection: ANONYMOUS, the user's identifier,
+ * or null for an authenticated user the `userIdProvider` gives no identifier.
+ */
+export type ConnectionOwner = typeof ANONYMOUS | string | null;
+
+function describe(owner: ConnectionOwner): string {
+  return owner === ANONYMOUS ? '(anonymous)' : (owner ?? '(null)');
+}
+
+/**
+ * A connection belongs to the user of the first request that named it (negotiate, or a WebSocket
+ * upgrade without negotiate): the request that starts its transport, its sends, polls and DELETE,
+ * and a stateful re-attach must be the same user, or anonymous again for an anonymous connection.
+ * Otherwise a leaked connection token would let another user act as its owner. ASP.NET Core only
+ * logs this (UserNameChanged); the refusal is what its later versions do (UserNameChangedRejected).
+ *
+ * Users are compared by identifier. Authenticated users without one cannot be told apart, so they
+ * match each other (as ASP.NET Core's comparison of a missing NameIdentifier does), but never an
+ * anonymous request: apps that let such users in should give `userIdProvider` a stable identifier.
+ */
+export class ConnectionOwners<C extends { readonly connectionId: string }> {
+  private readonly logger = new Logger('SignalR');
+  private readonly owners = new WeakMap<C, ConnectionOwner>();
+
+  constructor(private readonly userIdProvider: (user: unknown) => string | null | undefined) {}
+
+  /** The owner a request's user (undefined: anonymous) would be; throws what `userIdProvider` throws. */
+  of(user: unknown): ConnectionOwner {
+    return user === undefined || user === null ? ANONYMOUS : (this.userIdProvider(user) ?? null);
+  }
+
+  /** Records the first owner; afterwards whether `owner` is it (a refusal is logged as a warning). */
+  admits(connection: C, owner: ConnectionOwner): boolean {
+    const recorded = this.owners.get(connection);
+    if (recorded === undefined) {
+      this.owners.set(connection, owner);
+      return true;
+    }
+    if (recorded === owner) return true;
+    this.logger.warn(LogTexts.userNameChanged(describe(recorded), describe(owner), connection.connectionId));
+    return false;
+  }
+}
