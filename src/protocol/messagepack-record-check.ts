@@ -55,47 +55,27 @@ export function checkMessagePackRecord(bytes: Uint8Array, start: number, end: nu
       skip = type & 0x1f;
       claim = 'string';
     } else {
-      // Sizes: fixed payloads, then 1/2/4-byte lengths (ext lengths exclude their type byte).
-      switch (type) {
-        case 0xc4: case 0xd9: case 0xc7: case 0xc5: case 0xda: case 0xc8: case 0xc6: case 0xdb: case 0xc9: case 0xdc: case 0xdd: case 0xde: case 0xdf: {
-          const size = type === 0xc4 || type === 0xd9 || type === 0xc7 ? 1 : type === 0xc5 || type === 0xda || type === 0xc8 || type === 0xdc || type === 0xde ? 2 : 4;
-          if (end - pos < size) return; // header cut short: the decoder says so
-          const count = size === 1 ? bytes[pos] : size === 2 ? bytes[pos] * 0x100 + bytes[pos + 1] : bytes[pos] * 0x1000000 + bytes[pos + 1] * 0x10000 + bytes[pos + 2] * 0x100 + bytes[pos + 3];
-          pos += size;
-          if (type === 0xdc || type === 0xdd) {
-            children = count;
-            claim = 'array';
-          } else if (type === 0xde || type === 0xdf) {
-            children = 2 * count;
-            claim = 'map';
-          } else if (type === 0xc7 || type === 0xc8 || type === 0xc9) {
-            skip = count + 1; // and the extension's type byte
-            claim = 'extension';
-          } else {
-            skip = count;
-            claim = type === 0xd9 || type === 0xda || type === 0xdb ? 'string' : 'binary';
-          }
-          break;
+      const size = lengthFieldSize(type);
+      if (size === 0) {
+        skip = fixedSize(type);
+        if (skip < 0) return; // 0xc1, never used: the decoder names the byte
+      } else {
+        if (end - pos < size) return; // header cut short: the decoder says so
+        const count = size === 1 ? bytes[pos] : size === 2 ? bytes[pos] * 0x100 + bytes[pos + 1] : bytes[pos] * 0x1000000 + bytes[pos + 1] * 0x10000 + bytes[pos + 2] * 0x100 + bytes[pos + 3];
+        pos += size;
+        if (type === 0xdc || type === 0xdd) {
+          children = count;
+          claim = 'array';
+        } else if (type === 0xde || type === 0xdf) {
+          children = 2 * count;
+          claim = 'map';
+        } else if (type === 0xc7 || type === 0xc8 || type === 0xc9) {
+          skip = count + 1; // and the extension's type byte
+          claim = 'extension';
+        } else {
+          skip = count;
+          claim = type >= 0xd9 ? 'string' : 'binary';
         }
-        case 0xc0: case 0xc2: case 0xc3:
-          break;
-        case 0xcc: case 0xd0:
-          skip = 1;
-          break;
-        case 0xcd: case 0xd1:
-          skip = 2;
-          break;
-        case 0xca: case 0xce: case 0xd2:
-          skip = 4;
-          break;
-        case 0xcb: case 0xcf: case 0xd3:
-          skip = 8;
-          break;
-        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-          skip = 1 + (1 << (type - 0xd4)); // fixext: type byte and 1, 2, 4, 8 or 16 data bytes
-          break;
-        default:
-          return; // 0xc1, never used: the decoder names the byte
       }
     }
     // Bytes not owed to values announced earlier: what this value's claim must fit in.
@@ -119,5 +99,39 @@ export function checkMessagePackRecord(bytes: Uint8Array, start: number, end: nu
       if (depth === 0) return; // the record's value is complete; trailing bytes are the decoder's to report
       depth--;
     }
+  }
+}
+
+/** Bytes of the length field of bin, ext, str, array16/32 and map16/32; 0 for every other type byte from 0xc0. */
+function lengthFieldSize(type: number): number {
+  switch (type) {
+    case 0xc4: case 0xc7: case 0xd9:
+      return 1;
+    case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde:
+      return 2;
+    case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf:
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+/** Payload bytes of nil, booleans, numbers and fixext (type byte and data); -1 for 0xc1, never used. */
+function fixedSize(type: number): number {
+  switch (type) {
+    case 0xc0: case 0xc2: case 0xc3:
+      return 0;
+    case 0xcc: case 0xd0:
+      return 1;
+    case 0xcd: case 0xd1:
+      return 2;
+    case 0xca: case 0xce: case 0xd2:
+      return 4;
+    case 0xcb: case 0xcf: case 0xd3:
+      return 8;
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+      return 1 + (1 << (type - 0xd4)); // the extension's type byte and 1, 2, 4, 8 or 16 data bytes
+    default:
+      return -1;
   }
 }
