@@ -1,11 +1,16 @@
+import { types } from 'util';
+
 /**
  * Every text a client or operator sees, in one place. Client-facing strings are ASP.NET Core's, byte
  * for byte, so clients and tests written against it behave the same here.
  */
 
-/** `Type: message`, the detail ASP.NET Core appends when detailed errors are on. */
+/**
+ * `Type: message`, the detail ASP.NET Core appends when detailed errors are on. isNativeError also
+ * knows errors of another realm (V8 may raise a stack overflow in a different one than the caller's).
+ */
 export function errorDetail(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (error instanceof Error || types.isNativeError(error)) return `${error.name}: ${error.message}`;
   return `Error: ${String(error)}`;
 }
 
@@ -102,4 +107,17 @@ export const LogTexts = {
   /** A request on a connection by another user than its owner: refused with 403 (ASP.NET Core's UserNameChangedRejected). */
   userNameChanged: (previous: string, current: string, connectionId: string) =>
     `Rejecting the request because the name of the user changed from '${previous}' to '${current}' on connection ${connectionId}.`,
+  /** A value the hub protocol cannot write (BigInt, a cycle, too deep, a throwing toJSON): one line, no stack. */
+  resultNotSerialized: (method: string, error: unknown) => `The result of hub method '${method}' could not be serialized. ${oneLine(error)}`,
+  streamItemNotSerialized: (invocationId: string, error: unknown) =>
+    `An item of stream '${invocationId}' could not be serialized; the stream ends with an error. ${oneLine(error)}`,
+  argumentsNotSerialized: (method: string, protocol: string, error: unknown) =>
+    `The arguments of client method '${method}' could not be serialized with the ${protocol} protocol; its recipients do not get the call. ${oneLine(error)}`,
 };
+
+/** `Type: message`, cut at the first line break (V8's circular-structure message runs over several). */
+function oneLine(error: unknown): string {
+  const detail = errorDetail(error);
+  const lineBreak = detail.indexOf('\n');
+  return lineBreak === -1 ? detail : detail.slice(0, lineBreak);
+}

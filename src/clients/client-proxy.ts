@@ -4,7 +4,9 @@ import { releaseCurrentInvocationSlot } from '../hub/hub.js';
 
 /**
  * A set of clients to call a method on, as ASP.NET Core's `IClientProxy`. `send` resolves once the
- * message is queued for every recipient; sending to nobody is not an error.
+ * message is queued for every recipient; sending to nobody is not an error. Arguments a hub protocol
+ * cannot serialize (a BigInt, a cycle, nesting past 500 levels, a throwing toJSON) reach only the
+ * recipients of the protocols that can write them, and `send` rejects with the encoder's error.
  *
  * @example
  * await this.clients.group('room-1').send('message', 'ada', 'hello');
@@ -22,8 +24,9 @@ export interface SingleClientProxy extends ClientProxy {
    * Invokes `method` on the client and resolves with what its handler returns (client results). A
    * last argument that is an `AbortSignal` is not sent: it cancels the wait (`AbortSignal.timeout(ms)`
    * for a timeout). Rejects with a `HubException` carrying the client's error, an `IOException`-named
-   * error when the connection does not exist or disconnects, and `Invocation canceled by the server.`
-   * on cancellation. Not allowed inside `onConnected`.
+   * error when the connection does not exist or disconnects, `Invocation canceled by the server.`
+   * on cancellation, and the encoder's error when the connection's protocol cannot serialize the
+   * arguments (nothing is sent then). Not allowed inside `onConnected`.
    *
    * @example
    * const answer = await this.clients.caller.invoke<string>('confirm', 'Delete?', AbortSignal.timeout(10_000));

@@ -30,9 +30,9 @@ export interface ConnectionController {
   releaseInvocationSlot(connection: HubConnection, slot: InvocationSlot): void;
 }
 
-/** Bytes prepared once for every recipient of a send, per hub protocol. */
+/** Bytes prepared once for every recipient of a send, per hub protocol; null when that protocol could not encode it. */
 export interface SerializedMessage {
-  bytesFor(protocol: HubProtocol): Buffer;
+  bytesFor(protocol: HubProtocol): Buffer | null;
 }
 
 /**
@@ -155,6 +155,7 @@ export class HubConnection {
   writeSerialized(message: SerializedMessage): void {
     if (this.protocol === null) return;
     const bytes = message.bytesFor(this.protocol);
+    if (bytes === null) return; // the send's caller learns of it (sendOutcome)
     if (this.replay !== null) this.writeSequenced(bytes);
     else this.writeBytes(bytes);
   }

@@ -12,9 +12,9 @@ import {
   StreamItemMessage,
 } from '../protocol/hub-messages.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
-import { InvocationTexts } from '../signalr.messages.js';
+import { InvocationTexts, LogTexts } from '../signalr.messages.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
-import { describeInvocationError } from './hub-errors.js';
+import { describeInvocationError, StreamItemNotSerialized } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
 import type { HubInvokerFactory } from './hub-invoker.factory.js';
 import { HubCallScope, InvocationScope, invokeInScope } from './hub.js';
@@ -257,6 +257,11 @@ export class HubDispatcher implements ConnectionDispatcher {
       return;
     }
     const detailed = connection.options.enableDetailedErrors;
+    if (error instanceof StreamItemNotSerialized) {
+      this.logger.warn(LogTexts.streamItemNotSerialized(stream.invocationId, error.cause));
+      connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error.cause, detailed, false)));
+      return;
+    }
     const isHubException = error instanceof HubException;
     if (!isHubException) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : String(error));
     connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
@@ -362,7 +367,13 @@ export class HubDispatcher implements ConnectionDispatcher {
       return;
     }
     if (message.invocationId === undefined) return;
-    connection.write({ type: MessageType.Completion, invocationId: message.invocationId, result: value === undefined ? null : value });
+    try {
+      connection.write({ type: MessageType.Completion, invocationId: message.invocationId, result: value === undefined ? null : value });
+    } catch (error) {
+      // The protocol could not write the result (nothing was queued): the caller gets an error instead of no answer.
+      this.logger.warn(LogTexts.resultNotSerialized(message.target, error));
+      this.sendError(connection, message, InvocationTexts.failed(message.target, error, connection.options.enableDetailedErrors, false));
+    }
   }
 
   private fail(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, method: HubMethodDescriptor, error: unknown): void {

@@ -52,3 +52,14 @@ export function describeInvocationError(target: string, error: unknown, detailed
   }
   return { text: InvocationTexts.failed(target, error, detailed, false), expected: false };
 }
+
+/**
+ * A stream item the connection's hub protocol could not write; `cause` is the encoder's error. Kept
+ * apart from the producer's own errors, which are logged with their stack.
+ */
+export class StreamItemNotSerialized extends Error {
+  constructor(override readonly cause: unknown) {
+    super('A stream item could not be serialized.');
+    this.name = 'StreamItemNotSerialized';
+  }
+}

@@ -1,6 +1,7 @@
 import { isObservable, Observable, Subscription } from 'rxjs';
 import type { HubConnection } from '../connection/hub-connection.js';
 import { CompletionMessage, MessageType, StreamItemMessage } from '../protocol/hub-messages.js';
+import { StreamItemNotSerialized } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
 
 /*
@@ -163,10 +164,16 @@ export class RunningStream {
     return this.aborter.signal;
   }
 
+  /** Throws StreamItemNotSerialized when the protocol cannot write the item (nothing is queued then). */
   write(connection: HubConnection, item: unknown): void {
     this.item.item = item;
-    connection.write(this.item);
-    this.item.item = undefined;
+    try {
+      connection.write(this.item);
+    } catch (error) {
+      throw new StreamItemNotSerialized(error);
+    } finally {
+      this.item.item = undefined;
+    }
   }
 
   /** Stops producing: aborts the signal, unsubscribes; an iterator is returned by its loop. */
@@ -217,7 +224,15 @@ export async function runStream(
   if (isObservable(source)) {
     stream.subscription = source.subscribe({
       next: (item) => {
-        if (!stream.done) stream.write(connection, item);
+        if (stream.done) return;
+        try {
+          stream.write(connection, item);
+        } catch (error) {
+          // Thrown out of `next`, it would reach RxJS's unhandled-error report (a process crash).
+          const subscription = stream.subscription;
+          finish(stream, error);
+          subscription?.unsubscribe(); // null while subscribe() runs: unsubscribed below once it returns
+        }
       },
       error: (error) => finish(stream, error),
       complete: () => finish(stream, undefined),
@@ -243,7 +258,12 @@ export async function runStream(
         completed = true;
         break;
       }
-      stream.write(connection, result.value);
+      try {
+        stream.write(connection, result.value);
+      } catch (error) {
+        finish(stream, error);
+        break; // the producer is closed below, as for a cancellation
+      }
       if (++written === ITEMS_PER_TURN) {
         written = 0;
         await drain(connection);
@@ -258,7 +278,7 @@ export async function runStream(
     finish(stream, undefined);
     return;
   }
-  // Cancelled, or the connection ended: the producer's `finally` runs now.
+  // Cancelled, the connection ended, or an item could not be written: the producer's `finally` runs now.
   try {
     await iterator.return?.();
   } catch {

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { HubConnection } from '../connection/hub-connection.js';
 import { HubException } from '../hub/hub-exception.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
-import { ClientResultCapTexts } from '../signalr.messages.js';
+import { ClientResultCapTexts, LogTexts } from '../signalr.messages.js';
 
 /** The server-side texts of client results, ASP.NET Core's byte for byte. */
 export const ClientResultTexts = {
@@ -97,7 +97,14 @@ export class ClientResults {
         complete: (message) => (message.error !== undefined ? reject(new HubException(message.error)) : resolve(message.result as T)),
         fail: reject,
       });
-      connection.write({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
+      try {
+        connection.write({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
+      } catch (error) {
+        // The protocol could not write the arguments (nothing was queued): the call fails with the encoder's error.
+        this.logger.warn(LogTexts.argumentsNotSerialized(method, connection.protocol?.name ?? '', error));
+        this.settle(invocationId);
+        reject(error);
+      }
     });
   }
 

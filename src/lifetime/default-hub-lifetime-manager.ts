@@ -3,7 +3,7 @@ import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
 import { ClientResults } from './client-results.js';
 import { HubLifetimeManager } from './hub-lifetime-manager.js';
 import { type HubPresence, PresenceListeners, presenceSubscription } from './hub-presence.js';
-import { SerializedHubMessage } from './serialized-hub-message.js';
+import { SerializedHubMessage, sendOutcome } from './serialized-hub-message.js';
 
 const DONE = Promise.resolve();
 
@@ -66,18 +66,21 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
     for (const connection of this.connections.values()) {
       if (excluded === null || !excluded.includes(connection.connectionId)) connection.writeSerialized(message);
     }
-    return DONE;
+    return sendOutcome(message);
   }
 
   sendConnection(connectionId: string, method: string, args: unknown[]): Promise<void> {
-    this.connections.get(connectionId)?.writeSerialized(invocation(method, args));
-    return DONE;
+    const connection = this.connections.get(connectionId);
+    if (connection === undefined) return DONE;
+    const message = invocation(method, args);
+    connection.writeSerialized(message);
+    return sendOutcome(message);
   }
 
   sendConnections(connectionIds: readonly string[], method: string, args: unknown[]): Promise<void> {
     const message = invocation(method, args);
     for (const connectionId of connectionIds) this.connections.get(connectionId)?.writeSerialized(message);
-    return DONE;
+    return sendOutcome(message);
   }
 
   sendGroup(groupName: string, method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void> {
@@ -89,7 +92,7 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
     for (const connection of members) {
       if (excluded === null || !excluded.includes(connection.connectionId)) connection.writeSerialized(message);
     }
-    return DONE;
+    return sendOutcome(message);
   }
 
   /** Like ASP.NET Core, a connection in two of the listed groups receives the message twice. */
@@ -100,7 +103,7 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
       const members = this.groups.get(groupName);
       if (members !== undefined) for (const connection of members) connection.writeSerialized(message);
     }
-    return DONE;
+    return sendOutcome(message);
   }
 
   sendUser(userId: string, method: string, args: unknown[]): Promise<void> {
@@ -108,7 +111,7 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
     if (connections === undefined) return DONE;
     const message = invocation(method, args);
     for (const connection of connections) connection.writeSerialized(message);
-    return DONE;
+    return sendOutcome(message);
   }
 
   sendUsers(userIds: readonly string[], method: string, args: unknown[]): Promise<void> {
@@ -117,7 +120,7 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
       const connections = this.users.get(userId);
       if (connections !== undefined) for (const connection of connections) connection.writeSerialized(message);
     }
-    return DONE;
+    return sendOutcome(message);
   }
 
   /** Presence in this process: the user index itself, so it costs nothing extra per connection. */

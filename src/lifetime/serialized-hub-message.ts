@@ -1,29 +1,60 @@
+import { Logger } from '@nestjs/common';
 import type { SerializedMessage } from '../connection/hub-connection.js';
 import type { HubMessage } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
+import { LogTexts } from '../signalr.messages.js';
+
+const logger = new Logger('SignalR:HubLifetimeManager');
+const DONE = Promise.resolve();
 
 /**
  * A message encoded at most once per hub protocol, lazily, then reused for every recipient
  * (ASP.NET Core's SerializedHubMessage). Most sends use one protocol, so the first is kept inline.
+ *
+ * Arguments a protocol cannot write (BigInt, a cycle, too deep, a throwing toJSON) give null for that
+ * protocol, so its recipients are skipped, the recipients of other protocols still get the message,
+ * and the send's promise rejects with the encoder's error (`sendOutcome`): one try/catch per protocol
+ * per send, none per recipient.
  */
 export class SerializedHubMessage implements SerializedMessage {
   private firstProtocol: HubProtocol | null = null;
   private firstBytes: Buffer | null = null;
-  private others: Map<HubProtocol, Buffer> | null = null;
+  private others: Map<HubProtocol, Buffer | null> | null = null;
+  /** Whether a protocol could not encode the message; `failure` is the first encoder error. */
+  failed = false;
+  failure: unknown = undefined;
 
   constructor(readonly message: HubMessage) {}
 
-  bytesFor(protocol: HubProtocol): Buffer {
-    if (protocol === this.firstProtocol) return this.firstBytes!;
+  bytesFor(protocol: HubProtocol): Buffer | null {
+    if (protocol === this.firstProtocol) return this.firstBytes;
     if (this.firstProtocol === null) {
       this.firstProtocol = protocol;
-      return (this.firstBytes = protocol.writeMessage(this.message));
+      return (this.firstBytes = this.encode(protocol));
     }
     let bytes = (this.others ??= new Map()).get(protocol);
     if (bytes === undefined) {
-      bytes = protocol.writeMessage(this.message);
+      bytes = this.encode(protocol);
       this.others.set(protocol, bytes);
     }
     return bytes;
   }
+
+  private encode(protocol: HubProtocol): Buffer | null {
+    try {
+      return protocol.writeMessage(this.message);
+    } catch (error) {
+      if (!this.failed) {
+        this.failed = true;
+        this.failure = error;
+        logger.warn(LogTexts.argumentsNotSerialized('target' in this.message ? this.message.target : '', protocol.name, error));
+      }
+      return null;
+    }
+  }
+}
+
+/** What a send's caller awaits: resolved, or rejected with the encoder's error when a protocol could not write it. */
+export function sendOutcome(message: SerializedHubMessage): Promise<void> {
+  return message.failed ? Promise.reject(message.failure) : DONE;
 }

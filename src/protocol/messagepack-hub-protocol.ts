@@ -2,13 +2,9 @@ import { Decoder, Encoder, ExtData } from '@msgpack/msgpack';
 import { findBinaryRecord, writeBinaryRecord } from './binary-message-format.js';
 import { HubMessage, MessageHeaders, MessageType } from './hub-messages.js';
 import type { HubProtocol, RecordBounds } from './hub-protocol.js';
+import { checkMessagePackRecord } from './messagepack-record-check.js';
+import { MAX_NESTING_DEPTH as MAX_DEPTH, nestingTooDeep } from './nesting-depth.js';
 import { InvalidDataError } from './protocol-errors.js';
-
-/**
- * Nesting allowed in a decoded record, as MessagePack-CSharp's untrusted-data default (ASP.NET Core
- * reads hub messages with it). Also bounds the recursion that takes ownership of decoded values.
- */
-const MAX_DEPTH = 500;
 
 /** Completion result kinds (MessagePackHubProtocolWorker). */
 const ResultKind = { Error: 1, Void: 2, NonVoid: 3 } as const;
@@ -61,6 +57,8 @@ export class MessagePackHubProtocol implements HubProtocol {
   }
 
   parseRecord(buffer: Buffer, start: number, end: number): HubMessage | null {
+    // Before the decoder, which would allocate whatever a header claims (see checkMessagePackRecord).
+    checkMessagePackRecord(buffer, start, end);
     let decoded: unknown;
     try {
       decoded = this.decoder.decode(buffer.subarray(start, end));
@@ -162,7 +160,7 @@ function parseMessage(decoded: unknown): HubMessage | null {
  */
 function takeOwnership(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
-  if (depth >= MAX_DEPTH) throw new InvalidDataError(`The message exceeds the maximum nesting depth of ${MAX_DEPTH}.`);
+  if (depth >= MAX_DEPTH) throw nestingTooDeep();
   if (value instanceof Uint8Array) return Buffer.from(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) value[i] = takeOwnership(value[i], depth + 1);

@@ -1,3 +1,4 @@
+import { checkJsonDepth } from './json-depth-check.js';
 import { InvalidDataError } from './protocol-errors.js';
 import type { RecordBounds } from './hub-protocol.js';
 
@@ -20,8 +21,12 @@ export function writeTextRecord(text: string): Buffer {
   return Buffer.from(text + RECORD_SEPARATOR_CHAR, 'utf8');
 }
 
-/** Parses one JSON record that must be an object, with the error texts .NET uses for the same faults. */
+/**
+ * Parses one JSON record that must be an object, with the error texts .NET uses for the same faults.
+ * Nesting is limited as for MessagePack (checkJsonDepth), before anything is built.
+ */
 export function parseJsonObject(buffer: Buffer, start: number, end: number): Record<string, unknown> {
+  checkJsonDepth(buffer, start, end);
   let value: unknown;
   try {
     value = JSON.parse(buffer.toString('utf8', start, end));

@@ -3,7 +3,7 @@ import type { HubConnection, SerializedMessage } from '../connection/hub-connect
 import { ClientResults, ClientResultTexts } from '../lifetime/client-results.js';
 import { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubPresence } from '../lifetime/hub-presence.js';
-import { SerializedHubMessage } from '../lifetime/serialized-hub-message.js';
+import { SerializedHubMessage, sendOutcome } from '../lifetime/serialized-hub-message.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import type { RedisBackplaneSettings } from './redis-backplane.js';
@@ -135,7 +135,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     const local = this.connections.get(connectionId);
     if (local !== undefined) {
       local.writeSerialized(message);
-      return DONE;
+      return sendOutcome(message);
     }
     return this.publish([this.channels.connection(connectionId)], message, undefined, false);
   }
@@ -148,7 +148,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
       if (local !== undefined) local.writeSerialized(message);
       else remote.push(this.channels.connection(connectionId));
     }
-    return remote.length === 0 ? DONE : this.publish(remote, message, undefined, false);
+    return remote.length === 0 ? sendOutcome(message) : this.publish(remote, message, undefined, false);
   }
 
   sendGroup(groupName: string, method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void> {
@@ -190,7 +190,12 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     if (!this.link.isUp) return Promise.reject(new Error(RedisTexts.unavailable));
     const { invocationId, result } = this.remoteResults.create<T>(connectionId, signal);
     const message = new SerializedHubMessage({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
-    const payload = wire.writeInvocation(undefined, this.encodings(message), { invocationId, returnChannel: this.returnChannel });
+    const encodings = this.encodings(message);
+    if (message.failed) {
+      this.remoteResults.fail(invocationId, message.failure as Error);
+      return result;
+    }
+    const payload = wire.writeInvocation(undefined, encodings, { invocationId, returnChannel: this.returnChannel });
     this.link.publishCounted(this.channels.connection(connectionId), payload).then(
       (receivers) => {
         if (receivers === 0) this.remoteResults.notFound(invocationId);
@@ -350,12 +355,15 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
    * send has happened; the rest is counted and the send resolves.
    */
   private publish(channelNames: string[], message: SerializedHubMessage, excluded: readonly string[] | undefined, mayEcho: boolean): Promise<void> {
-    if (channelNames.length === 0) return DONE;
+    if (channelNames.length === 0) return sendOutcome(message);
     if (!this.link.canPublish) {
       this.link.countDropped();
-      return DONE;
+      return sendOutcome(message);
     }
-    const payload = wire.writeInvocation(excluded, this.encodings(message), mayEcho ? this.origin : null);
+    const encodings = this.encodings(message);
+    // A protocol could not write the arguments: other instances get nothing, the caller the error.
+    if (message.failed) return sendOutcome(message);
+    const payload = wire.writeInvocation(excluded, encodings, mayEcho ? this.origin : null);
     const sent = channelNames.map((channel) => this.link.publish(channel, payload));
     return (sent.length === 1 ? sent[0] : Promise.all(sent)).then(NOOP, () => this.link.countDropped());
   }
@@ -363,7 +371,10 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   /** Every protocol's bytes, each made once (and reused by the local recipients of the same send). */
   private encodings(message: SerializedMessage): Record<string, Buffer> {
     const encodings: Record<string, Buffer> = {};
-    for (const [name, protocol] of this.protocols) encodings[name] = message.bytesFor(protocol);
+    for (const [name, protocol] of this.protocols) {
+      const bytes = message.bytesFor(protocol);
+      if (bytes !== null) encodings[name] = bytes;
+    }
     return encodings;
   }
 

@@ -150,6 +150,21 @@ describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
     await expect(context().clients.client('unknown').invoke('confirm')).rejects.toThrow("Connection 'unknown' does not exist.");
   });
 
+  it('arguments no hub protocol can write: every send and client-result call rejects with the encoder error, nobody receives anything', async () => {
+    const notSerializable = { name: 'TypeError', message: 'Do not know how to serialize a BigInt' };
+    for (const member of members) member.hits.length = 0;
+    const clients = context(0).clients;
+    await expect(clients.all.send('hit', 10n)).rejects.toMatchObject(notSerializable);
+    await expect(clients.user('bob').send('hit', 10n)).rejects.toMatchObject(notSerializable);
+    await expect(clients.clients([id(0), id(1)]).send('hit', 10n)).rejects.toMatchObject(notSerializable);
+    await expect(clients.client(id(0)).invoke('confirm', 10n)).rejects.toMatchObject(notSerializable);
+    await expect(clients.client(id(1)).invoke('confirm', 10n)).rejects.toMatchObject(notSerializable);
+    await members[0].connection.invoke('All', 'after');
+    await waitUntil(() => members.every((member) => member.hits.includes('after')));
+    expect(members.map((member) => member.hits)).toEqual([['after'], ['after'], ['after'], ['after']]);
+    expect(await members[3].connection.invoke('Ask', id(0), 'confirm', 'q')).toBe('result: "yes:q"');
+  });
+
   it('presence: counts per user on every instance, joined and left events', async () => {
     const expected = new Map([['ada', 2], ['bob', 1], ['carl', 1]]);
     for (const index of apps.keys()) {

@@ -248,9 +248,9 @@ describe('MessagePack on raw frames', () => {
   it('closes on a prefix that declares fewer bytes than the body', async () => {
     const raw = await rawMsgpack();
     const bytes = encode({ type: 1, invocationId: '1', target: 'Echo', arguments: ['hi'] });
-    bytes[0] -= 1; // the record now ends one byte early; its last byte is read as the next prefix
+    bytes[0] -= 1; // the record now ends one byte early, inside 'hi'; its last byte is read as the next prefix
     raw.sendBinary(bytes);
-    await expectClose(raw, `${CLOSED_WITH_ERROR} InvalidDataException: Error reading MessagePack. Insufficient data: the record ends inside a value.`);
+    await expectClose(raw, `${CLOSED_WITH_ERROR} InvalidDataException: Error reading MessagePack. A string of 2 bytes cannot fit in the 1 byte(s) left in the record.`);
     await expectHubServing();
   });
 

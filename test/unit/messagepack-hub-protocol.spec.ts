@@ -242,8 +242,9 @@ describe('MessagePackHubProtocol', () => {
   describe('malformed records', () => {
     it.each<[string, string, string]>([
       ['an empty record', '', 'Error reading MessagePack. Insufficient data: the record ends inside a value.'],
-      ['a truncated array', '92 01', 'Error reading MessagePack. Insufficient data: the record ends inside a value.'],
-      ['a truncated string', '95 01 80 c0 a5 4142', 'Error reading MessagePack. Insufficient data: the record ends inside a value.'],
+      ['a truncated array', '92 01', 'Error reading MessagePack. An array of 2 items cannot fit in the 1 byte(s) left in the record.'],
+      // the string's 5 bytes and the one item the array still owes would need 6 of the 2 bytes left
+      ['a truncated string', '95 01 80 c0 a5 4142', 'Error reading MessagePack. A string of 5 bytes cannot fit in the 1 byte(s) left in the record.'],
       ['bytes after the array', '91 06 00', 'Error reading MessagePack. Extra 1 of 3 byte(s) found at buffer[2]'],
       ['the never-used byte 0xc1', 'c1', 'Error reading MessagePack. Unrecognized type byte: 0xc1'],
       ['a nil map key', '95 01 81 c0 a1 76 c0 a1 54 90', 'Error reading MessagePack. The type of key must be string or number but object'],
