@@ -97,8 +97,7 @@ export class HubDispatcher implements ConnectionDispatcher {
         this.completeUpload(connection, message);
         return;
       case MessageType.CancelInvocation:
-        this.cancel(connection, message);
-        return;
+        return this.cancel(connection, message);
       default:
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
         this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
@@ -216,13 +215,16 @@ export class HubDispatcher implements ConnectionDispatcher {
     streams.running.set(id, stream);
     const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
     const failed = (error: unknown) => {
+      stream.starting = null;
       if (stream.done) return;
       this.endStream(connection, stream);
       this.fail(connection, message, method, error);
     };
     const started = this.call(connection, method, args, stream.signal, (value) => this.startStream(connection, message, stream, value, failed), failed);
     // With uploads, the method's items arrive as later messages: it must not hold the slot meanwhile.
-    return uploads.length === 0 ? started : undefined;
+    if (uploads.length > 0) return undefined;
+    if (started !== undefined && !stream.done) stream.starting = started;
+    return started;
   }
 
   private startStream(
@@ -232,6 +234,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     value: unknown,
     failed: (error: unknown) => void,
   ): void {
+    stream.starting = null;
     if (!isStreamResult(value)) {
       if (stream.done) return;
       this.endStream(connection, stream);
@@ -271,11 +274,22 @@ export class HubDispatcher implements ConnectionDispatcher {
     if (streams?.running.get(stream.invocationId) === stream) streams.running.delete(stream.invocationId);
   }
 
-  /** CancelInvocation: the producer stops, the method's signal fires, and the final Completion goes out now. */
-  private cancel(connection: HubConnection, message: CancelInvocationMessage): void {
+  /**
+   * CancelInvocation: the producer stops, the method's signal fires, and the final Completion goes out
+   * now. A cancel that arrives while the method has not returned its stream yet (it runs through Nest's
+   * pipeline, say) holds the connection's dispatch until it has, as ASP.NET Core awaits a
+   * StreamInvocation until its stream starts: the stream's body runs, and sees its signal fire.
+   */
+  private cancel(connection: HubConnection, message: CancelInvocationMessage): void | Promise<void> {
     const streams = this.streams.get(connection);
     const stream = streams?.running.get(message.invocationId);
     if (stream === undefined) return; // unknown or finished: ignored, as in .NET
+    const starting = stream.starting;
+    if (starting !== null) {
+      stream.starting = null;
+      const again = () => this.cancel(connection, message);
+      return starting.then(again, again);
+    }
     streams!.running.delete(message.invocationId);
     stream.stop();
     connection.write(streamCompletion(stream.invocationId));

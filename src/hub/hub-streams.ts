@@ -152,6 +152,8 @@ export class RunningStream {
   subscription: Subscription | null = null;
   /** Uploads of this invocation, ended with the stream. */
   uploads: UploadStream[] | null = null;
+  /** While the method has not returned its stream (no uploads): settles once the stream has started or failed. */
+  starting: Promise<void> | null = null;
   /** Reused for every item, so the per-item path allocates only what the protocol writes. */
   private readonly item: StreamItemMessage;
 

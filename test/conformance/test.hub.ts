@@ -52,7 +52,11 @@ export class TestHub extends Hub {
   /** Yields nothing; when the client cancels (or leaves), tells it `StreamCanceled`. */
   async *infiniteStream(@StreamCancellation() cancellation: AbortSignal): AsyncGenerator<string> {
     const caller = this.clients.client(this.context.connectionId);
-    await new Promise<void>((resolve) => cancellation.addEventListener('abort', () => resolve(), { once: true }));
+    // Like .NET's token.Register, which runs at once for a token that is already cancelled.
+    await new Promise<void>((resolve) => {
+      if (cancellation.aborted) resolve();
+      else cancellation.addEventListener('abort', () => resolve(), { once: true });
+    });
     await caller.send('StreamCanceled');
   }
 
