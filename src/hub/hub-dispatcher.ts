@@ -12,7 +12,7 @@ import {
   StreamItemMessage,
 } from '../protocol/hub-messages.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
-import { InvocationTexts } from '../signalr.messages.js';
+import { InvocationTexts, LogTexts } from '../signalr.messages.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
 import { describeInvocationError } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
@@ -32,6 +32,7 @@ type HubMethod = (...args: unknown[]) => unknown;
 type Pipeline = ReturnType<HubInvokerFactory['create']>;
 
 const NO_UPLOADS: UploadStream[] = [];
+const NO_STREAM_IDS: string[] = [];
 
 interface HubLifecycle {
   onConnected?: HubMethod;
@@ -296,29 +297,32 @@ export class HubDispatcher implements ConnectionDispatcher {
   }
 
   /**
-   * Binds the invocation's `streamIds` to the method's parameters after the sent arguments, in order.
-   * Returns the upload iterables (none without streamIds), or null after answering a count mismatch
-   * or uploads beyond maximumUploadsPerClient (the method is then not called).
+   * Checks the sent arguments against the method's positional parameters and its `streamIds` against
+   * its `@UploadStream()` parameters, as ASP.NET Core binds them (a stream parameter never takes a
+   * sent argument). Returns the upload iterables (none without streamIds), or null after answering a
+   * mismatch (logged at debug level, as ASP.NET Core's InvalidHubParameters) or uploads beyond
+   * maximumUploadsPerClient; the method is then not called.
    */
   private bindUploads(
     connection: HubConnection,
     message: InvocationMessage | StreamInvocationMessage,
     method: HubMethodDescriptor,
   ): UploadStream[] | null {
-    const streamIds = message.streamIds;
+    const streamIds = message.streamIds ?? NO_STREAM_IDS;
     const sent = message.arguments.length;
-    const expected = method.parameterCount;
-    if (streamIds === undefined || streamIds.length === 0 || sent > expected) {
-      if (sent === expected) return NO_UPLOADS;
-      const error = new InvalidDataError(InvocationTexts.argumentCount(sent, expected));
+    if (sent !== method.parameterCount) {
+      const error = new InvalidDataError(InvocationTexts.argumentCount(sent, method.parameterCount));
+      this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
       this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
       return null;
     }
-    if (streamIds.length !== expected - sent) {
-      const error = new HubException(InvocationTexts.streamCount(streamIds.length, expected - sent));
+    if (streamIds.length !== method.streamCount) {
+      const error = new HubException(InvocationTexts.streamCount(streamIds.length, method.streamCount));
+      this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
       return null;
     }
+    if (streamIds.length === 0) return NO_UPLOADS;
     const uploads = this.streamsOf(connection).uploads;
     const limit = connection.options.maximumUploadsPerClient;
     if (uploads.size + streamIds.length > limit) {

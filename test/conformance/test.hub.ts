@@ -1,4 +1,4 @@
-import { Hub, StreamCancellation } from '../../src/index.js';
+import { Hub, StreamCancellation, UploadStream } from '../../src/index.js';
 import { toComplexObject, sampleComplexObject, type ComplexObject, type ReceivedComplexObject } from './complex-object.js';
 import { ArgumentNullException, InvalidOperationException } from './dotnet-exceptions.js';
 
@@ -60,7 +60,7 @@ export class TestHub extends Hub {
     await caller.send('StreamCanceled');
   }
 
-  async streamingConcat(stream: AsyncIterable<string>): Promise<string> {
+  async streamingConcat(@UploadStream() stream: AsyncIterable<string>): Promise<string> {
     let text = '';
     for await (const item of stream) text += item;
     return text;

@@ -43,7 +43,8 @@ class RawHubClient {
   send(...messages: HubMessage[]): Promise<void> {
     const encoded = messages.map((message) => this.protocol.writeMessage(message));
     if (this.protocol.transferFormat === TransferFormat.Text) return this.connection.send((encoded as string[]).join(''));
-    return this.connection.send(Buffer.concat(encoded.map((part) => Buffer.from(part as ArrayBuffer))));
+    const bytes = Buffer.concat(encoded.map((part) => Buffer.from(part as ArrayBuffer)));
+    return this.connection.send(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
   }
 
   /**
