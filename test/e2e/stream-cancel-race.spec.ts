@@ -1,8 +1,11 @@
 import { HubMessage, IHubProtocol, JsonHubProtocol, LogLevel, MessageType, NullLogger, TransferFormat } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import type { IConnection } from '@microsoft/signalr/dist/esm/IConnection';
+import { SignalRModule } from '../../src/index.js';
 import { HttpConnection, startConformanceApp, VARIANTS, type Variant } from '../conformance/official-client.js';
-import type { TestApp } from '../support/app.js';
+import { StreamCancelHub } from '../fixtures/stream-cancel.hub.js';
+import { startApp, type TestApp } from '../support/app.js';
+import { connect, nextCall, stopAll } from '../support/client.js';
 
 const ROUNDS = 100;
 const HANDSHAKE_END = 0x1e;
@@ -154,4 +157,41 @@ describe('A stream cancelled in the frame that starts it', () => {
     },
     60_000,
   );
+});
+
+/**
+ * With one invocation slot, a stream method that awaits a client result before returning its stream
+ * holds the slot, and a cancel sent meanwhile holds the dispatch: the client's answer still gets
+ * through (it never queues), the stream starts and is cancelled, and the slot comes back.
+ */
+describe('A stream cancelled while its method awaits a client result (maximumParallelInvocationsPerClient 1)', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp({ imports: [SignalRModule.forRoot({ maximumParallelInvocationsPerClient: 1 })], providers: [StreamCancelHub] });
+  });
+  afterAll(async () => {
+    await stopAll();
+    await app.close();
+  });
+
+  it('answers the client result, says StreamCanceled, and serves the next invocation', async () => {
+    const client = await connect(app.url('/hubs/stream-cancel'));
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((resolve) => (asked = resolve));
+    let answer!: (value: string) => void;
+    client.on('Confirm', () => {
+      asked();
+      return new Promise<string>((resolve) => (answer = resolve));
+    });
+    const canceled = nextCall(client, 'StreamCanceled');
+    const items: unknown[] = [];
+    const subscription = client.stream('AskThenStream').subscribe({ next: (item) => items.push(item), error: () => undefined, complete: () => undefined });
+    await wasAsked;
+    subscription.dispose(); // the CancelInvocation arrives while the method still awaits the answer
+    answer('confirmed');
+    expect(await canceled).toEqual(['confirmed']);
+    await expect(client.invoke('Echo', 'next')).resolves.toBe('next');
+    expect(items).toEqual([]);
+  });
 });
