@@ -4,6 +4,8 @@ import type { HubCorsOptions } from './auth/cors-policy.js';
 export const HUB_METADATA = 'signalr:hub';
 /** Metadata key set by `@HubMethodName()` on a hub method. */
 export const HUB_METHOD_NAME_METADATA = 'signalr:hub-method-name';
+/** Metadata key set by `@NotHubMethod()` on a public method that clients must not invoke. */
+export const NOT_HUB_METHOD_METADATA = 'signalr:not-hub-method';
 
 /** ASP.NET Core's defaults (HubOptionsSetup.cs, HttpConnectionDispatcherOptions.cs), in milliseconds and bytes. */
 export const DEFAULT_HUB_OPTIONS = {

@@ -31,8 +31,8 @@ export const HandshakeTexts = {
 export const CloseTexts = {
   withError: (error: unknown, detailed: boolean) => withDetail('Connection closed with an error.', error, detailed),
   messageTooLarge: (limit: number) =>
-    `The maximum message size of ${limit}B was exceeded. The message size can be configured in AddHubOptions.`,
-  clientTimeout: "Client hasn't sent a message/ping within the configured ClientTimeoutInterval.",
+    `The maximum message size of ${limit}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
+  clientTimeout: "Client hasn't sent a message/ping within the configured clientTimeoutInterval.",
   sendBufferFull: (limit: number) => `The connection's send buffer exceeded ${limit} bytes.`,
   /** A client's Sequence message claiming more than it ever sent (stateful reconnect). */
   sequenceTooLarge: "Sequence ID greater than amount of messages we've received.",
@@ -113,6 +113,20 @@ export const LogTexts = {
     `An item of stream '${invocationId}' could not be serialized; the stream ends with an error. ${oneLine(error)}`,
   argumentsNotSerialized: (method: string, protocol: string, error: unknown) =>
     `The arguments of client method '${method}' could not be serialized with the ${protocol} protocol; its recipients do not get the call. ${oneLine(error)}`,
+  /** A Nest HTTP or gateway parameter decorator on a hub method parameter (nothing would fill it). */
+  foreignParameter: (hub: string, method: string, index: number, what: string, instead: string) =>
+    `Hub ${hub} method '${method}': parameter ${index} has ${what}, which hubs do not fill. ${instead}`,
+  /** @SubscribeMessage() on a hub method. */
+  subscribeMessage: (hub: string, method: string, message: string) =>
+    `Hub ${hub} method '${method}' has @SubscribeMessage('${message}'), which hubs do not use: every public method of a hub is invocable by its own name. Remove it, or give the method another name on the wire with @HubMethodName('${message}').`,
+  /** A public hub method named like a gateway hook: Nest does not call it on hubs, and clients can. */
+  gatewayHookName: (hub: string, method: string, hook: string) =>
+    `Hub ${hub} has a public method '${method}', named like a Nest gateway hook: hubs do not call it (use ${hook}), and clients can invoke it. Rename it, or mark it @NotHubMethod() to keep it off the wire.`,
+  /** Hub methods whose argument types pipes cannot see (TypeScript records them only for decorated methods). */
+  untypedParameters: (hub: string, methods: string[]) =>
+    `Hub ${hub}: pipes apply to its methods, but TypeScript recorded no parameter types for ${methods.map((name) => `'${name}'`).join(', ')} (it records them only for decorated methods, with emitDecoratorMetadata on), so pipes such as ValidationPipe get no metatype and skip their arguments. Give each a method decorator, e.g. @HubMethodName('${methods[0]}') on '${methods[0]}'.`,
+  /** A client's arguments or streams that do not fit the method (ASP.NET Core's InvalidHubParameters, at debug level). */
+  invalidHubParameters: (target: string, error: unknown) => `Parameters to hub method '${target}' are incorrect. ${errorDetail(error)}`,
 };
 
 /** `Type: message`, cut at the first line break (V8's circular-structure message runs over several). */

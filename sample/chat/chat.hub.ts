@@ -1,5 +1,5 @@
 import { UseGuards, UsePipes, ValidationPipe } from '@nestjs/common';
-import { Hub, HubException } from '../../src/index.js';
+import { Hub, HubException, UploadStream } from '../../src/index.js';
 import { Roles } from '../roles/roles.decorator.js';
 import { RolesGuard } from '../roles/roles.guard.js';
 import { AnnouncementDto } from './announcement.dto.js';
@@ -88,7 +88,7 @@ export class ChatHub extends Hub {
    * upload holds no invocation slot, so the same connection keeps chatting meanwhile; a bad line
    * ends the feed with a HubException (the server then completes the upload).
    */
-  async shareFeed(lines: AsyncIterable<string>): Promise<number> {
+  async shareFeed(@UploadStream() lines: AsyncIterable<string>): Promise<number> {
     const name = this.userName;
     let count = 0;
     await this.clients.others.send('feedStarted', name);

@@ -10,6 +10,8 @@ export interface HubMethodDescriptor {
   readonly handler: (...args: unknown[]) => unknown;
   /** Arguments the client must send: the parameters without a parameter decorator. */
   readonly parameterCount: number;
+  /** Upload streams the client must send (`streamIds`): the `@UploadStream()` parameters. */
+  readonly streamCount: number;
   /** Whether some parameters are filled by decorators (caller, user, custom) rather than by position. */
   readonly decorated: boolean;
 }

@@ -32,6 +32,7 @@ type HubMethod = (...args: unknown[]) => unknown;
 type Pipeline = ReturnType<HubInvokerFactory['create']>;
 
 const NO_UPLOADS: UploadStream[] = [];
+const NO_STREAM_IDS: string[] = [];
 
 interface HubLifecycle {
   onConnected?: HubMethod;
@@ -97,8 +98,7 @@ export class HubDispatcher implements ConnectionDispatcher {
         this.completeUpload(connection, message);
         return;
       case MessageType.CancelInvocation:
-        this.cancel(connection, message);
-        return;
+        return this.cancel(connection, message);
       default:
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
         this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
@@ -216,13 +216,16 @@ export class HubDispatcher implements ConnectionDispatcher {
     streams.running.set(id, stream);
     const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
     const failed = (error: unknown) => {
+      stream.starting = null;
       if (stream.done) return;
       this.endStream(connection, stream);
       this.fail(connection, message, method, error);
     };
     const started = this.call(connection, method, args, stream.signal, (value) => this.startStream(connection, message, stream, value, failed), failed);
     // With uploads, the method's items arrive as later messages: it must not hold the slot meanwhile.
-    return uploads.length === 0 ? started : undefined;
+    if (uploads.length > 0) return undefined;
+    if (started !== undefined && !stream.done) stream.starting = started;
+    return started;
   }
 
   private startStream(
@@ -232,6 +235,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     value: unknown,
     failed: (error: unknown) => void,
   ): void {
+    stream.starting = null;
     if (!isStreamResult(value)) {
       if (stream.done) return;
       this.endStream(connection, stream);
@@ -276,40 +280,54 @@ export class HubDispatcher implements ConnectionDispatcher {
     if (streams?.running.get(stream.invocationId) === stream) streams.running.delete(stream.invocationId);
   }
 
-  /** CancelInvocation: the producer stops, the method's signal fires, and the final Completion goes out now. */
-  private cancel(connection: HubConnection, message: CancelInvocationMessage): void {
+  /**
+   * CancelInvocation: the producer stops, the method's signal fires, and the final Completion goes out
+   * now. A cancel that arrives while the method has not returned its stream yet (it runs through Nest's
+   * pipeline, say) holds the connection's dispatch until it has, as ASP.NET Core awaits a
+   * StreamInvocation until its stream starts: the stream's body runs, and sees its signal fire.
+   */
+  private cancel(connection: HubConnection, message: CancelInvocationMessage): void | Promise<void> {
     const streams = this.streams.get(connection);
     const stream = streams?.running.get(message.invocationId);
     if (stream === undefined) return; // unknown or finished: ignored, as in .NET
+    const starting = stream.starting;
+    if (starting !== null) {
+      stream.starting = null;
+      const again = () => this.cancel(connection, message);
+      return starting.then(again, again);
+    }
     streams!.running.delete(message.invocationId);
     stream.stop();
     connection.write(streamCompletion(stream.invocationId));
   }
 
   /**
-   * Binds the invocation's `streamIds` to the method's parameters after the sent arguments, in order.
-   * Returns the upload iterables (none without streamIds), or null after answering a count mismatch
-   * or uploads beyond maximumUploadsPerClient (the method is then not called).
+   * Checks the sent arguments against the method's positional parameters and its `streamIds` against
+   * its `@UploadStream()` parameters, as ASP.NET Core binds them (a stream parameter never takes a
+   * sent argument). Returns the upload iterables (none without streamIds), or null after answering a
+   * mismatch (logged at debug level, as ASP.NET Core's InvalidHubParameters) or uploads beyond
+   * maximumUploadsPerClient; the method is then not called.
    */
   private bindUploads(
     connection: HubConnection,
     message: InvocationMessage | StreamInvocationMessage,
     method: HubMethodDescriptor,
   ): UploadStream[] | null {
-    const streamIds = message.streamIds;
+    const streamIds = message.streamIds ?? NO_STREAM_IDS;
     const sent = message.arguments.length;
-    const expected = method.parameterCount;
-    if (streamIds === undefined || streamIds.length === 0 || sent > expected) {
-      if (sent === expected) return NO_UPLOADS;
-      const error = new InvalidDataError(InvocationTexts.argumentCount(sent, expected));
+    if (sent !== method.parameterCount) {
+      const error = new InvalidDataError(InvocationTexts.argumentCount(sent, method.parameterCount));
+      this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
       this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
       return null;
     }
-    if (streamIds.length !== expected - sent) {
-      const error = new HubException(InvocationTexts.streamCount(streamIds.length, expected - sent));
+    if (streamIds.length !== method.streamCount) {
+      const error = new HubException(InvocationTexts.streamCount(streamIds.length, method.streamCount));
+      this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
       return null;
     }
+    if (streamIds.length === 0) return NO_UPLOADS;
     const uploads = this.streamsOf(connection).uploads;
     const limit = connection.options.maximumUploadsPerClient;
     if (uploads.size + streamIds.length > limit) {

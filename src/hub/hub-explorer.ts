@@ -1,10 +1,11 @@
-import { Injectable, Type } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { HUB_METADATA, HUB_METHOD_NAME_METADATA } from '../signalr.constants.js';
+import { Injectable, Logger, Type } from '@nestjs/common';
+import { PIPES_METADATA } from '@nestjs/common/constants';
+import { ApplicationConfig, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { HUB_METADATA, HUB_METHOD_NAME_METADATA, NOT_HUB_METHOD_METADATA } from '../signalr.constants.js';
 import { LogTexts } from '../signalr.messages.js';
 import type { HubMetadata } from '../decorators/hub.decorator.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
-import { bindHubParameters } from './hub-params.js';
+import { bindHubParameters, type HubParameterBinding } from './hub-params.js';
 
 /** Members that are hooks, not hub methods. */
 const NOT_HUB_METHODS = new Set([
@@ -16,6 +17,28 @@ const NOT_HUB_METHODS = new Set([
   'beforeApplicationShutdown',
   'onApplicationShutdown',
 ]);
+
+/** Public names of Nest gateway hooks, which Nest does not call on a hub: the hub's own hook for each. */
+const GATEWAY_HOOKS: Record<string, string> = {
+  handleConnection: 'onConnected()',
+  handleDisconnect: 'onDisconnected()',
+  afterInit: 'onModuleInit()',
+};
+
+/** @nestjs/websockets' key of @SubscribeMessage() (read by name: that package stays optional). */
+const MESSAGE_MAPPING_METADATA = 'websockets:message_mapping';
+const MESSAGE_METADATA = 'message';
+
+/** Nest's HTTP and gateway parameter decorators by param type, and what a hub method uses instead. */
+const FOREIGN_PARAMETERS: Record<number, [what: string, instead: string]> = {
+  0: ['@ConnectedSocket() (or @Req())', "Use @Caller() for the caller's HubCallerContext (this.context in a Hub)."],
+  3: ['@MessageBody() (or @Body())', 'Hub arguments bind by position without a decorator: remove it (pipes still see the argument).'],
+  13: ['@Ack()', "Return the result instead: the client's invoke() resolves with it."],
+};
+const OTHER_FOREIGN_PARAMETER: [string, string] = [
+  'a Nest HTTP or gateway parameter decorator',
+  'Hub arguments bind by position without a decorator; @Caller(), @ConnectionId(), @HubUser(), @StreamCancellation(), @UploadStream() and createParamDecorator() decorators fill the others.',
+];
 
 /** Normalizes a hub path: one leading slash, no trailing slash. */
 export function normalizeHubPath(path: string): string {
@@ -29,10 +52,13 @@ export function normalizeHubPath(path: string): string {
  */
 @Injectable()
 export class HubExplorer {
+  private readonly logger = new Logger('SignalR');
+
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
+    private readonly config: ApplicationConfig,
   ) {}
 
   explore(): HubDescriptor[] {
@@ -72,16 +98,46 @@ export class HubExplorer {
   private describeMethods(metatype: Type<unknown>, instance: object): Map<string, HubMethodDescriptor> {
     const hubName = metatype.name;
     const methods = new Map<string, HubMethodDescriptor>();
+    const untyped: string[] = [];
     const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
       if (NOT_HUB_METHODS.has(methodName) || methodName.startsWith('_')) continue;
       const handler = prototype[methodName] as (...args: unknown[]) => unknown;
+      if (this.reflector.get<boolean | undefined>(NOT_HUB_METHOD_METADATA, handler) === true) continue;
+      this.refuseGatewayMapping(hubName, methodName, handler);
+      const hook = GATEWAY_HOOKS[methodName];
+      if (hook !== undefined) this.logger.warn(LogTexts.gatewayHookName(hubName, methodName, hook));
       const name = this.reflector.get<string | undefined>(HUB_METHOD_NAME_METADATA, handler) ?? methodName;
       const key = name.toLowerCase();
       if (methods.has(key)) throw new Error(LogTexts.duplicateHubMethod(hubName, name));
-      const { parameterCount, decorated } = bindHubParameters(metatype, prototype, methodName, handler);
-      methods.set(key, { name, methodName, handler, parameterCount, decorated });
+      const binding = bindHubParameters(metatype, prototype, methodName, handler);
+      refuseForeignParameters(hubName, methodName, binding);
+      if (binding.parameterCount > 0 && !binding.typed) untyped.push(methodName);
+      const { parameterCount, streamCount, decorated } = binding;
+      methods.set(key, { name, methodName, handler, parameterCount, streamCount, decorated });
     }
+    if (untyped.length > 0 && this.pipesApply(metatype)) this.logger.warn(LogTexts.untypedParameters(hubName, untyped));
     return methods;
   }
+
+  /** @SubscribeMessage() would suggest a name the method does not have on the wire. */
+  private refuseGatewayMapping(hubName: string, methodName: string, handler: Function): void {
+    if (Reflect.getMetadata(MESSAGE_MAPPING_METADATA, handler) !== true) return;
+    const message = Reflect.getMetadata(MESSAGE_METADATA, handler) as unknown;
+    throw new Error(LogTexts.subscribeMessage(hubName, methodName, String(message)));
+  }
+
+  /** Whether pipes run on the hub's methods without a method decorator of their own: global or hub-wide ones. */
+  private pipesApply(metatype: Type<unknown>): boolean {
+    const hubPipes = Reflect.getMetadata(PIPES_METADATA, metatype) as unknown[] | undefined;
+    return this.config.getGlobalPipes().length + this.config.getGlobalRequestPipes().length + (hubPipes?.length ?? 0) > 0;
+  }
+}
+
+/** A Nest HTTP or gateway parameter decorator would leave its parameter undefined: say what to use. */
+function refuseForeignParameters(hubName: string, methodName: string, binding: HubParameterBinding): void {
+  if (binding.foreign.length === 0) return;
+  const { index, type } = binding.foreign[0];
+  const [what, instead] = FOREIGN_PARAMETERS[type] ?? OTHER_FOREIGN_PARAMETER;
+  throw new Error(LogTexts.foreignParameter(hubName, methodName, index, what, instead));
 }

@@ -1,4 +1,4 @@
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { CUSTOM_ROUTE_ARGS_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import type { ParamData } from '@nestjs/common';
 import type { HubCallerContext } from './hub-caller-context.js';
 
@@ -19,6 +19,8 @@ export const HubParamType = {
   User: 22,
   Arguments: 23,
   StreamCancellation: 24,
+  /** A client upload stream; `data` is its index in the invocation's values (after the sent arguments). */
+  Upload: 25,
 } as const;
 
 /** Where parameter metadata of hub methods is kept, user decorators and positional arguments together. */
@@ -43,6 +45,8 @@ export const hubParamsFactory = {
         return values;
       case HubParamType.StreamCancellation:
         return (args as HubInvocationArgs)[3];
+      case HubParamType.Upload:
+        return values[data as number];
       default:
         return undefined;
     }
@@ -85,7 +89,7 @@ export const HubUser = (): ParameterDecorator => hubParam(HubParamType.User);
 /**
  * Injects the `AbortSignal` of a streaming invocation: it fires when the client cancels the stream
  * (disposes its subscription) or the connection ends. It is `undefined` for a plain invocation. The
- * parameter takes no client argument. Upload streams take the parameters after the sent arguments.
+ * parameter takes no client argument.
  *
  * @example
  * async *counter(count: number, @StreamCancellation() signal: AbortSignal) {
@@ -94,33 +98,73 @@ export const HubUser = (): ParameterDecorator => hubParam(HubParamType.User);
  */
 export const StreamCancellation = (): ParameterDecorator => hubParam(HubParamType.StreamCancellation);
 
+/**
+ * Marks a parameter as a client upload stream, as a `ChannelReader<T>`/`IAsyncEnumerable<T>` parameter
+ * in ASP.NET Core: it binds only from the invocation's `streamIds` (in order among the upload
+ * parameters), never from a sent argument, and the method reads it as an `AsyncIterable`. A client
+ * that sends a plain value where the method takes a stream gets ASP.NET Core's binding error.
+ *
+ * @example
+ * async shareFeed(room: string, @UploadStream() lines: AsyncIterable<string>) {
+ *   for await (const line of lines) await this.clients.group(room).send('feedLine', line);
+ * }
+ * // client: connection.invoke('ShareFeed', 'lobby', subject)   (a Subject from @microsoft/signalr)
+ */
+export const UploadStream = (): ParameterDecorator => hubParam(HubParamType.Upload);
+
 interface ParamMetadata {
   index: number;
   data?: unknown;
   pipes?: unknown[];
 }
 
+/** How a hub method's parameters bind, from its decorators and declared parameters. */
+export interface HubParameterBinding {
+  /** Arguments the client must send: parameters without a decorator. */
+  parameterCount: number;
+  /** Upload streams the client must send (`streamIds`): `@UploadStream()` parameters. */
+  streamCount: number;
+  /** Whether some parameters are filled by decorators rather than by position. */
+  decorated: boolean;
+  /** Whether TypeScript recorded the parameter types (it does only for decorated methods); pipes see them as `metatype`. */
+  typed: boolean;
+  /** Parameters decorated with a Nest HTTP or gateway parameter decorator, which hubs cannot fill: index and param type. */
+  foreign: Array<{ index: number; type: number }>;
+}
+
+/** Kinds the hub decorators declare (Argument is never declared: it is what undecorated parameters get). */
+const DECLARED_HUB_PARAM_TYPES = new Set<number>(Object.values(HubParamType).filter((type) => type !== HubParamType.Argument));
+const UPLOAD_KEY = `${HubParamType.Upload}:`;
+
 /**
- * Gives every parameter without a decorator a positional `Argument` entry, beside the decorated ones,
- * and stores the result under HUB_PARAMS_METADATA. Returns how many arguments the client must send
- * and whether the method has parameter decorators of its own.
+ * Gives every parameter without a decorator a positional `Argument` entry and every `@UploadStream()`
+ * parameter its index among the values (after the sent arguments), beside the other decorated ones,
+ * and stores the result under HUB_PARAMS_METADATA.
  */
-export function bindHubParameters(
-  metatype: Function,
-  prototype: object,
-  methodName: string,
-  handler: Function,
-): { parameterCount: number; decorated: boolean } {
+export function bindHubParameters(metatype: Function, prototype: object, methodName: string, handler: Function): HubParameterBinding {
   const declared = (Reflect.getMetadata(ROUTE_ARGS_METADATA, metatype, methodName) ?? {}) as Record<string, ParamMetadata>;
   const paramtypes = Reflect.getMetadata('design:paramtypes', prototype, methodName) as unknown[] | undefined;
   const decoratedIndexes = new Set(Object.values(declared).map((entry) => entry.index));
   const total = Math.max(handler.length, paramtypes?.length ?? 0, ...[...decoratedIndexes].map((index) => index + 1));
-  const merged: Record<string, ParamMetadata> = { ...declared };
+  const merged: Record<string, ParamMetadata> = {};
+  const foreign: HubParameterBinding['foreign'] = [];
+  const uploads: Array<[string, ParamMetadata]> = [];
+  for (const [key, entry] of Object.entries(declared)) {
+    if (key.startsWith(UPLOAD_KEY)) uploads.push([key, entry]);
+    else merged[key] = entry;
+    // Nest's createParamDecorator keys hold CUSTOM_ROUTE_ARGS_METADATA; other numbers are HTTP or gateway kinds.
+    const type = Number(key.slice(0, key.indexOf(':')));
+    if (!key.includes(CUSTOM_ROUTE_ARGS_METADATA) && !DECLARED_HUB_PARAM_TYPES.has(type)) foreign.push({ index: entry.index, type });
+  }
   let position = 0;
   for (let index = 0; index < total; index++) {
     if (decoratedIndexes.has(index)) continue;
     merged[`${HubParamType.Argument}:${index}`] = { index, data: position++, pipes: [] };
   }
+  // Uploads follow the sent arguments among the values, in parameter order.
+  uploads.sort((a, b) => a[1].index - b[1].index);
+  uploads.forEach(([key, entry], stream) => (merged[key] = { ...entry, data: position + stream }));
   Reflect.defineMetadata(HUB_PARAMS_METADATA, merged, metatype, methodName);
-  return { parameterCount: position, decorated: decoratedIndexes.size > 0 };
+  foreign.sort((a, b) => a.index - b.index);
+  return { parameterCount: position, streamCount: uploads.length, decorated: decoratedIndexes.size > 0, typed: paramtypes !== undefined, foreign };
 }

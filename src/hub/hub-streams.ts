@@ -18,14 +18,15 @@ import { HubException } from './hub-exception.js';
  * its last value: such methods stream with an async generator.
  *
  * Client→server: the client's upload streams (`Subject`s among the arguments; the JS client removes
- * them from `arguments` and lists `streamIds`) bind to the method's parameters that follow the sent
- * arguments, in order, each an `AsyncIterable`:
+ * them from `arguments` and lists `streamIds`) bind to the method's `@UploadStream()` parameters, in
+ * order, each an `AsyncIterable`; the sent arguments bind to the other parameters. A stream
+ * parameter never takes a sent argument, as in ASP.NET Core:
  *
- *   async upload(room: string, lines: AsyncIterable<string>) { for await (const line of lines) ... }
+ *   async upload(room: string, @UploadStream() lines: AsyncIterable<string>) { for await (const line of lines) ... }
  *   // client: connection.invoke('Upload', 'lobby', subject)
  *
  * The JS client overlooks a stream that directly follows another among the arguments, so put an
- * argument between two streams (they still bind after all arguments).
+ * argument between two streams.
  */
 
 /** ASP.NET Core's StreamBufferCapacity: items an upload may hold before the connection stops reading. */
@@ -153,6 +154,8 @@ export class RunningStream {
   subscription: Subscription | null = null;
   /** Uploads of this invocation, ended with the stream. */
   uploads: UploadStream[] | null = null;
+  /** While the method has not returned its stream (no uploads): settles once the stream has started or failed. */
+  starting: Promise<void> | null = null;
   /** Reused for every item, so the per-item path allocates only what the protocol writes. */
   private readonly item: StreamItemMessage;
 

@@ -1,4 +1,4 @@
-import { Hub, StreamCancellation } from '../../src/index.js';
+import { Hub, StreamCancellation, UploadStream } from '../../src/index.js';
 import { toComplexObject, sampleComplexObject, type ComplexObject, type ReceivedComplexObject } from './complex-object.js';
 import { ArgumentNullException, InvalidOperationException } from './dotnet-exceptions.js';
 
@@ -52,11 +52,15 @@ export class TestHub extends Hub {
   /** Yields nothing; when the client cancels (or leaves), tells it `StreamCanceled`. */
   async *infiniteStream(@StreamCancellation() cancellation: AbortSignal): AsyncGenerator<string> {
     const caller = this.clients.client(this.context.connectionId);
-    await new Promise<void>((resolve) => cancellation.addEventListener('abort', () => resolve(), { once: true }));
+    // Like .NET's token.Register, which runs at once for a token that is already cancelled.
+    await new Promise<void>((resolve) => {
+      if (cancellation.aborted) resolve();
+      else cancellation.addEventListener('abort', () => resolve(), { once: true });
+    });
     await caller.send('StreamCanceled');
   }
 
-  async streamingConcat(stream: AsyncIterable<string>): Promise<string> {
+  async streamingConcat(@UploadStream() stream: AsyncIterable<string>): Promise<string> {
     let text = '';
     for await (const item of stream) text += item;
     return text;

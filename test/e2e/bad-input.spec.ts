@@ -10,7 +10,7 @@ const STRICT = '/hubs/robust/strict';
 const DETAILED = '/hubs/robust/detailed';
 const CLOSE_WITH_ERROR = '{"type":7,"error":"Connection closed with an error.","allowReconnect":true}' + RS;
 const TOO_LARGE =
-  'InvalidDataException: The maximum message size of 1024B was exceeded. The message size can be configured in AddHubOptions.';
+  'InvalidDataException: The maximum message size of 1024B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.';
 const HANDSHAKE_CANCELED = '{"error":"Handshake was canceled."}' + RS;
 
 function closeWithDetail(detail: string): string {

@@ -11,7 +11,7 @@ const JSON_HANDSHAKE = `{"protocol":"json","version":1}${RS}`;
 const MSGPACK_HANDSHAKE = `{"protocol":"messagepack","version":1}${RS}`;
 const CLOSE_WITH = (detail: string) =>
   `{"type":7,"error":"Connection closed with an error. InvalidDataException: ${detail}","allowReconnect":true}${RS}`;
-const TOO_LARGE = 'The maximum message size of 1024B was exceeded. The message size can be configured in AddHubOptions.';
+const TOO_LARGE = 'The maximum message size of 1024B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.';
 
 /** A VarInt length prefix, as MessagePack framing writes it. */
 function varint(length: number): Buffer {

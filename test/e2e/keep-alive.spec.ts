@@ -15,7 +15,7 @@ const CLIENT_TIMEOUT = 750;
 const JITTER = 50;
 const PING = `{"type":6}${RS}`;
 const TIMED_OUT = '{"type":7,"error":"Connection closed with an error.","allowReconnect":true}' + RS;
-const TIMEOUT_DETAIL = "OperationCanceledException: Client hasn't sent a message/ping within the configured ClientTimeoutInterval.";
+const TIMEOUT_DETAIL = "OperationCanceledException: Client hasn't sent a message/ping within the configured clientTimeoutInterval.";
 
 /** The next frame as text, with the time it was read. */
 async function nextText(raw: RawSocket): Promise<{ text: string; at: number }> {

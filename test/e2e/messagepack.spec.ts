@@ -13,7 +13,7 @@ const HUB = '/hubs/msgpack';
 const JSON_ONLY = '/hubs/msgpack/json-only';
 const MSGPACK_ONLY = '/hubs/msgpack/msgpack-only';
 const CLOSED_WITH_ERROR = 'Connection closed with an error.';
-const TOO_LARGE = `${CLOSED_WITH_ERROR} InvalidDataException: The maximum message size of 1024B was exceeded. The message size can be configured in AddHubOptions.`;
+const TOO_LARGE = `${CLOSED_WITH_ERROR} InvalidDataException: The maximum message size of 1024B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`;
 /** The official client's own encoder and parser: what this server writes must satisfy it. */
 const official = new MessagePackHubProtocol();
 const hex = (text: string) => Buffer.from(text.replace(/[\s|]+/g, ''), 'hex');

@@ -187,6 +187,18 @@ describe('sample app: dashboard, live feed and confirmations', () => {
       expect(adaSaw).toEqual([]);
     });
 
+    it('refuses a plain argument or a missing stream for the feed (ASP.NET Core binding texts) and shares nothing', async () => {
+      const [ada, bob] = await Promise.all([start('chat', 'ada'), start('chat', 'bob')]);
+      const bobSaw = recordFeed(bob);
+      await expect(ada.invoke('ShareFeed', 'notastream')).rejects.toThrow(new Error("Failed to invoke 'ShareFeed' due to an error on the server."));
+      await expect(ada.invoke('ShareFeed')).rejects.toThrow(new Error(HUB_ERROR('ShareFeed', 'Client sent 0 stream(s), Hub method expects 1.')));
+      // Bob receives in send order: had the method run, its feedStarted would come before this message.
+      const echo = nextCall(bob, 'message');
+      await ada.invoke('SendMessage', 'after the refusals');
+      expect(await echo).toEqual(['ada', 'after the refusals']);
+      expect(bobSaw).toEqual([]);
+    });
+
     it('ends the feed with the exact error on a bad line, telling the others how many lines came', async () => {
       const [anonymous, bob] = await Promise.all([start('chat'), start('chat', 'bob')]);
       const bobSaw = recordFeed(bob);
