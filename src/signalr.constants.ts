@@ -15,6 +15,8 @@ export const DEFAULT_HUB_OPTIONS = {
   maximumParallelInvocationsPerClient: 1,
   /** Bytes a connection may have waiting to be sent before it is closed as a slow consumer. */
   maximumSendBufferSize: 1_048_576,
+  /** How long a connection may stay above maximumSendBufferSize before it is closed as a slow consumer. */
+  sendBufferTimeout: 5_000,
   transports: ['WebSockets', 'ServerSentEvents', 'LongPolling'],
   protocols: ['json', 'messagepack'],
   pollTimeout: 90_000,

@@ -14,7 +14,7 @@ import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
 import type { Sweepable } from './keep-alive.js';
-import { dueOnTick, PingBytes } from './connection-timeouts.js';
+import { dueOnTick, PingBytes, sendBufferExpired } from './connection-timeouts.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
 
 export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
@@ -216,9 +216,36 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
 
   /** A slow consumer passed its send limit: closed with an error that lets it reconnect. */
   sendBufferFull(connection: HubConnection): void {
+    // Cleared first, so the Close message written while closing goes out instead of overflowing again.
+    connection.watchSendLimit = false;
     const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
     this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
+  }
+
+  /**
+   * Outbound backpressure, after a send that left the transport over the send limit, on the
+   * transport's drain and on the tick: over the limit, the drain is awaited (and the time counts
+   * toward sendBufferTimeout); under it, invocations that waited are dispatched again.
+   */
+  checkSendBuffer(connection: HubConnection): void {
+    const transport = connection.transport;
+    if (connection.state === 'closed' || !connection.watchSendLimit || transport === null) return;
+    if (transport.bufferedAmount > connection.options.maximumSendBufferSize) {
+      if (connection.sendFullSince === 0) connection.sendFullSince = Date.now();
+      transport.watchDrain?.();
+      return;
+    }
+    connection.sendFullSince = 0;
+    if (!connection.sendPaused) return;
+    connection.sendPaused = false;
+    // Not from inside the flush or drain that got here: the next invocation starts on the next turn.
+    void DONE.then(() => this.pump(connection));
+  }
+
+  /** The transport wrote out what it held (after watchDrain). */
+  drained(connection: HubConnection): void {
+    this.checkSendBuffer(connection);
   }
 
   /**
@@ -251,6 +278,11 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   sweep(now: number): void {
     for (const connection of this.connections) {
       connection.transport?.tick?.(now);
+      if (connection.sendPaused || connection.sendFullSince !== 0) {
+        if (sendBufferExpired(connection, now)) this.sendBufferFull(connection);
+        else this.checkSendBuffer(connection);
+        if (connection.state === 'closed') continue;
+      }
       if (connection.replay !== null && sweepStateful(connection, connection.replay, now, this.endDetached)) continue;
       switch (dueOnTick(connection, now)) {
         case 'handshake-timeout':
@@ -327,7 +359,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       if (this.held.size !== 0 && this.held.has(connection)) break;
       const message = queue[0];
       const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
-      if (isInvocation && connection.activeInvocations >= slots) break;
+      if (isInvocation && (connection.activeInvocations >= slots || this.sendBacklogged(connection))) break;
       queue.shift();
       this.handle(connection, message);
     }
@@ -335,6 +367,20 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       connection.readingPaused = false;
       connection.transport?.resume();
     }
+  }
+
+  /**
+   * Whether the client has more than maximumSendBufferSize bytes to read (written this tick or held
+   * by the transport): its invocations then wait until it drains, so its replies are never dropped.
+   */
+  private sendBacklogged(connection: HubConnection): boolean {
+    if (connection.sendPaused) return true;
+    const transport = connection.transport;
+    if (transport === null || connection.queuedBytes + transport.bufferedAmount <= connection.options.maximumSendBufferSize) return false;
+    connection.sendPaused = true;
+    // With bytes queued, their flush checks; otherwise the transport alone is over the limit.
+    if (connection.queuedBytes === 0) this.checkSendBuffer(connection);
+    return true;
   }
 
   private handle(connection: HubConnection, message: HubMessage): void {

@@ -23,8 +23,14 @@ export interface HubOptions {
   enableDetailedErrors?: boolean;
   /** Invocations of one connection that may run at once. Default 1 (sequential). */
   maximumParallelInvocationsPerClient?: number;
-  /** Bytes a connection may have queued for sending before it is closed as a slow consumer. Default 1 MiB. */
+  /**
+   * Bytes a connection may have waiting to be sent. Beyond it the connection's invocations wait until
+   * its client reads (its replies are never dropped); a client that stays beyond it for
+   * `sendBufferTimeout`, or falls twice this far behind, is closed as a slow consumer. Default 1 MiB.
+   */
   maximumSendBufferSize?: number;
+  /** How long a connection may hold more than `maximumSendBufferSize` unsent bytes before it is closed as a slow consumer. Default 5,000. */
+  sendBufferTimeout?: number;
   /** Transports offered, in negotiate's order. Default all three: WebSockets, ServerSentEvents, LongPolling. */
   transports?: readonly HubTransport[];
   /** Hub protocols accepted in the handshake. Default both: json and messagepack. */
