@@ -32,14 +32,3 @@ export class PingBytes {
     return bytes;
   }
 }
-
-/** Whether the transport has held more than maximumSendBufferSize for longer than sendBufferTimeout (a slow consumer). */
-export function sendBufferExpired(connection: HubConnection, now: number): boolean {
-  const since = connection.sendFullSince;
-  const options = connection.options;
-  return (
-    since !== 0 &&
-    now - since >= options.sendBufferTimeout &&
-    (connection.transport?.bufferedAmount ?? 0) > options.maximumSendBufferSize
-  );
-}

@@ -14,7 +14,8 @@ import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
 import type { Sweepable } from './keep-alive.js';
-import { dueOnTick, PingBytes, sendBufferExpired } from './connection-timeouts.js';
+import { dueOnTick, PingBytes } from './connection-timeouts.js';
+import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
 
 export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
@@ -223,24 +224,10 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
   }
 
-  /**
-   * Outbound backpressure, after a send that left the transport over the send limit, on the
-   * transport's drain and on the tick: over the limit, the drain is awaited (and the time counts
-   * toward sendBufferTimeout); under it, invocations that waited are dispatched again.
-   */
+  /** Outbound backpressure (send-backpressure.ts): invocations that waited for the client to read go on once it did. */
   checkSendBuffer(connection: HubConnection): void {
-    const transport = connection.transport;
-    if (connection.state === 'closed' || !connection.watchSendLimit || transport === null) return;
-    if (transport.bufferedAmount > connection.options.maximumSendBufferSize) {
-      if (connection.sendFullSince === 0) connection.sendFullSince = Date.now();
-      transport.watchDrain?.();
-      return;
-    }
-    connection.sendFullSince = 0;
-    if (!connection.sendPaused) return;
-    connection.sendPaused = false;
     // Not from inside the flush or drain that got here: the next invocation starts on the next turn.
-    void DONE.then(() => this.pump(connection));
+    if (sendBufferDrained(connection)) void DONE.then(() => this.pump(connection));
   }
 
   /** The transport wrote out what it held (after watchDrain). */
@@ -359,7 +346,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       if (this.held.size !== 0 && this.held.has(connection)) break;
       const message = queue[0];
       const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
-      if (isInvocation && (connection.activeInvocations >= slots || this.sendBacklogged(connection))) break;
+      if (isInvocation && (connection.activeInvocations >= slots || sendBacklogged(connection))) break;
       queue.shift();
       this.handle(connection, message);
     }
@@ -367,20 +354,6 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       connection.readingPaused = false;
       connection.transport?.resume();
     }
-  }
-
-  /**
-   * Whether the client has more than maximumSendBufferSize bytes to read (written this tick or held
-   * by the transport): its invocations then wait until it drains, so its replies are never dropped.
-   */
-  private sendBacklogged(connection: HubConnection): boolean {
-    if (connection.sendPaused) return true;
-    const transport = connection.transport;
-    if (transport === null || connection.queuedBytes + transport.bufferedAmount <= connection.options.maximumSendBufferSize) return false;
-    connection.sendPaused = true;
-    // With bytes queued, their flush checks; otherwise the transport alone is over the limit.
-    if (connection.queuedBytes === 0) this.checkSendBuffer(connection);
-    return true;
   }
 
   private handle(connection: HubConnection, message: HubMessage): void {

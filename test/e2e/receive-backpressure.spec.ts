@@ -1,5 +1,5 @@
 import { SignalRModule } from '../../src/index.js';
-import { BlockedHub } from '../fixtures/backpressure.hubs.js';
+import { BlockedHub, HoardingHandler } from '../fixtures/backpressure.hubs.js';
 import { startApp, TestApp } from '../support/app.js';
 import { EventStream, negotiate, request } from '../support/http.js';
 import { RS } from '../support/raw-socket.js';
@@ -24,7 +24,7 @@ describe.each(['LongPolling', 'ServerSentEvents'] as const)('inbound backpressur
   const streams: EventStream[] = [];
 
   beforeAll(async () => {
-    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [BlockedHub] });
+    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [BlockedHub, HoardingHandler] });
     hub = app.app.get(BlockedHub);
   });
   afterAll(async () => {
@@ -133,5 +133,30 @@ describe.each(['LongPolling', 'ServerSentEvents'] as const)('inbound backpressur
     // The held POST is answered once the connection is gone; the next finds no connection.
     expect(statuses.slice(UPLOAD_CAPACITY + HIGH_WATER)).toEqual([200, 404]);
     await expect(hub.lifecycle.disconnected(connectionId)).resolves.toBeUndefined();
+  });
+
+  it('holds a raw connection handler that reads nothing to its 64 queued messages: the next POST stays unanswered', async () => {
+    const handler = app.app.get(HoardingHandler);
+    handler.arm();
+    const path = '/raw/backpressure/hoarder';
+    const { connectionToken } = await negotiate(app.url(path));
+    const url = `${app.url(path)}?id=${encodeURIComponent(connectionToken)}`;
+    if (transport === 'LongPolling') await request(url);
+    else streams.push(await EventStream.open(url));
+    const statuses: number[] = [];
+    const sending = (async () => {
+      for (let i = 0; i < 100; i++) statuses.push((await request(url, { method: 'POST', body: String(i) })).status);
+      statuses.push((await request(url, { method: 'POST', body: 'end' })).status);
+    })();
+    sending.catch(() => undefined); // awaited below; a failed test must not leave it unhandled
+    await waitUntil(() => statuses.length === HIGH_WATER, 10_000);
+    await settle();
+    expect(statuses.length).toBe(HIGH_WATER);
+
+    handler.open();
+    await sending;
+    expect(statuses).toEqual(Array.from({ length: 101 }, () => 200));
+    await waitUntil(() => handler.counts.length === 1);
+    expect(handler.counts).toEqual([100]);
   });
 });

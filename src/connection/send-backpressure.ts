@@ -1,0 +1,45 @@
+import type { HubConnection } from './hub-connection.js';
+
+/**
+ * Outbound backpressure. A client with more than maximumSendBufferSize bytes to read (written this
+ * tick, or held by its transport) has its invocations wait until its transport drains, so a client
+ * that reads is never closed for the size of its own replies. One that stays over the limit for
+ * sendBufferTimeout, or falls SEND_BUFFER_CEILING times behind (hub-connection.ts), is a slow consumer.
+ */
+
+/** Whether the connection's next invocation must wait for the client to read; arms the check that resumes it. */
+export function sendBacklogged(connection: HubConnection): boolean {
+  if (connection.sendPaused) return true;
+  const transport = connection.transport;
+  if (transport === null || connection.queuedBytes + transport.bufferedAmount <= connection.options.maximumSendBufferSize) return false;
+  connection.sendPaused = true;
+  // With bytes queued, their flush checks; otherwise the transport alone is over the limit.
+  if (connection.queuedBytes === 0) sendBufferDrained(connection);
+  return true;
+}
+
+/**
+ * After a send that left the transport over the limit, on the transport's drain, and on the tick.
+ * Over the limit: the drain is awaited and the time over it counts. Under it: true when dispatch
+ * waited and may go on.
+ */
+export function sendBufferDrained(connection: HubConnection): boolean {
+  const transport = connection.transport;
+  if (connection.state === 'closed' || !connection.watchSendLimit || transport === null) return false;
+  if (transport.bufferedAmount > connection.options.maximumSendBufferSize) {
+    if (connection.sendFullSince === 0) connection.sendFullSince = Date.now();
+    transport.watchDrain?.();
+    return false;
+  }
+  connection.sendFullSince = 0;
+  if (!connection.sendPaused) return false;
+  connection.sendPaused = false;
+  return true;
+}
+
+/** Whether the transport has held more than maximumSendBufferSize for longer than sendBufferTimeout (a slow consumer). */
+export function sendBufferExpired(connection: HubConnection, now: number): boolean {
+  const since = connection.sendFullSince;
+  const options = connection.options;
+  return since !== 0 && now - since >= options.sendBufferTimeout && (connection.transport?.bufferedAmount ?? 0) > options.maximumSendBufferSize;
+}
