@@ -204,6 +204,8 @@ export class HubConnection {
     if (replay === null) return;
     replay.acknowledge(sequenceId);
     if (this.detachedAt === 0) this.sendReleased(replay);
+    // Acknowledged bytes no longer count against the send limit: invocations that waited may go on.
+    if (this.sendPaused || this.sendFullTick !== 0) this.controller?.checkSendBuffer(this);
   }
 
   /**
@@ -228,8 +230,13 @@ export class HubConnection {
   private writeSequenced(bytes: Buffer): void {
     const replay = this.replay!;
     if (replay.add(bytes)) this.writeBytes(bytes);
-    // Waiting for acks must not grow memory without bound either.
-    if (this.watchSendLimit && replay.keptBytes > this.options.maximumSendBufferSize) this.controller?.sendBufferFull(this);
+    // Waiting for acks counts against the send limit: over it the time runs (the tick closes the
+    // connection after sendBufferTimeout), and past the ceiling it is closed at once.
+    const limit = this.options.maximumSendBufferSize;
+    if (this.watchSendLimit && replay.keptBytes > limit) {
+      if (replay.keptBytes > limit * SEND_BUFFER_CEILING) this.controller?.sendBufferFull(this);
+      else if (this.sendFullTick === 0) this.sendFullSince = Date.now();
+    }
   }
 
   private sendReleased(replay: MessageReplay): void {

@@ -1,3 +1,4 @@
+import type { ConnectionTransport } from './connection-transport.js';
 import type { HubConnection } from './hub-connection.js';
 
 /**
@@ -5,13 +6,26 @@ import type { HubConnection } from './hub-connection.js';
  * tick, or held by its transport) has its invocations wait until its transport drains, so a client
  * that reads is never closed for the size of its own replies. One that stays over the limit for
  * sendBufferTimeout, or falls SEND_BUFFER_CEILING times behind (hub-connection.ts), is a slow consumer.
+ * With stateful reconnect, what the client has not acknowledged counts too (it is kept for replay).
  */
+
+/** Bytes handed out that the client has yet to take: what the transport holds, or what it has not acknowledged if more. */
+function outstandingBytes(connection: HubConnection, transport: ConnectionTransport): number {
+  const buffered = transport.bufferedAmount;
+  const replay = connection.replay;
+  return replay === null || replay.keptBytes <= buffered ? buffered : replay.keptBytes;
+}
 
 /** Whether the connection's next invocation must wait for the client to read; arms the check that resumes it. */
 export function sendBacklogged(connection: HubConnection): boolean {
   if (connection.sendPaused) return true;
   const transport = connection.transport;
-  if (transport === null || connection.queuedBytes + transport.bufferedAmount <= connection.options.maximumSendBufferSize) return false;
+  if (transport === null) return false;
+  const queued = connection.queuedBytes;
+  // Queued sequenced bytes are already among the kept ones.
+  const buffered = queued + transport.bufferedAmount;
+  const backlog = connection.replay === null || connection.replay.keptBytes <= buffered ? buffered : connection.replay.keptBytes;
+  if (backlog <= connection.options.maximumSendBufferSize) return false;
   connection.sendPaused = true;
   // With bytes queued, their flush checks; otherwise the transport alone is over the limit.
   if (connection.queuedBytes === 0) sendBufferDrained(connection);
@@ -26,7 +40,7 @@ export function sendBacklogged(connection: HubConnection): boolean {
 export function sendBufferDrained(connection: HubConnection): boolean {
   const transport = connection.transport;
   if (connection.state === 'closed' || !connection.watchSendLimit || transport === null) return false;
-  if (transport.bufferedAmount > connection.options.maximumSendBufferSize) {
+  if (outstandingBytes(connection, transport) > connection.options.maximumSendBufferSize) {
     if (connection.sendFullSince === 0) connection.sendFullSince = Date.now();
     transport.watchDrain?.();
     return false;
@@ -41,5 +55,6 @@ export function sendBufferDrained(connection: HubConnection): boolean {
 export function sendBufferExpired(connection: HubConnection, now: number): boolean {
   const since = connection.sendFullSince;
   const options = connection.options;
-  return since !== 0 && now - since >= options.sendBufferTimeout && (connection.transport?.bufferedAmount ?? 0) > options.maximumSendBufferSize;
+  const transport = connection.transport;
+  return since !== 0 && now - since >= options.sendBufferTimeout && transport !== null && outstandingBytes(connection, transport) > options.maximumSendBufferSize;
 }

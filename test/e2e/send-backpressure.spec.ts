@@ -18,12 +18,9 @@ describe('outbound backpressure', () => {
   let app: TestApp;
   const clients: HubConnection[] = [];
 
-  async function connectWith(transport: HttpTransportType, protocol: IHubProtocol): Promise<HubConnection> {
-    const connection = new HubConnectionBuilder()
-      .withUrl(app.url(ECHO), { transport })
-      .withHubProtocol(protocol)
-      .configureLogging(LogLevel.None)
-      .build();
+  async function connectWith(transport: HttpTransportType, protocol: IHubProtocol, stateful = false): Promise<HubConnection> {
+    const builder = new HubConnectionBuilder().withUrl(app.url(ECHO), { transport }).withHubProtocol(protocol).configureLogging(LogLevel.None);
+    const connection = (stateful ? builder.withStatefulReconnect() : builder).build();
     clients.push(connection);
     await connection.start();
     return connection;
@@ -44,9 +41,11 @@ describe('outbound backpressure', () => {
     ['ServerSentEvents', 'json', HttpTransportType.ServerSentEvents],
     ['LongPolling', 'json', HttpTransportType.LongPolling],
     ['LongPolling', 'messagepack', HttpTransportType.LongPolling],
+    ['WebSockets with stateful reconnect', 'json', HttpTransportType.WebSockets],
   ] as const;
-  it.each(cases)('answers all of 40 concurrent 30 KB echoes over %s (%s)', async (_name, protocolName, transport) => {
-    const client = await connectWith(transport, protocolName === 'json' ? new JsonHubProtocol() : new MessagePackHubProtocol());
+  it.each(cases)('answers all of 40 concurrent 30 KB echoes over %s (%s)', async (name, protocolName, transport) => {
+    const protocol = protocolName === 'json' ? new JsonHubProtocol() : new MessagePackHubProtocol();
+    const client = await connectWith(transport, protocol, name.includes('stateful'));
     const payloads = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(30 * 1024, String.fromCharCode(97 + (i % 26))));
     const results = await Promise.all(payloads.map((payload) => client.invoke<string>('Echo', payload)));
     expect(results.map((result, i) => result === payloads[i])).toEqual(payloads.map(() => true));
