@@ -1,4 +1,4 @@
-import { SignalRModule } from '../../src/index.js';
+import { getHubContextToken, HubContext, SignalRModule } from '../../src/index.js';
 import { BlockedHub, HoardingHandler } from '../fixtures/backpressure.hubs.js';
 import { startApp, TestApp } from '../support/app.js';
 import { EventStream, negotiate, request } from '../support/http.js';
@@ -33,8 +33,8 @@ describe.each(['LongPolling', 'ServerSentEvents'] as const)('inbound backpressur
   });
   beforeEach(() => hub.arm());
 
-  /** A raw connection after its handshake: where to POST, and what the server sent so far. */
-  async function open(): Promise<{ url: string; connectionId: string; received(): Promise<string>; stop(): Promise<void> }> {
+  /** A raw connection after its handshake: where to POST, whether the server sent a record (a poll, or the event stream), and its end. */
+  async function open(): Promise<{ url: string; connectionId: string; received(record: string): Promise<boolean>; stop(): Promise<void> }> {
     const { connectionToken, connectionId } = await negotiate(app.url(HUB));
     const url = `${app.url(HUB)}?id=${encodeURIComponent(connectionToken)}`;
     if (transport === 'LongPolling') {
@@ -44,7 +44,7 @@ describe.each(['LongPolling', 'ServerSentEvents'] as const)('inbound backpressur
       return {
         url,
         connectionId,
-        received: async () => (await request(url)).body.toString(),
+        received: async (record) => (await request(url)).body.toString().includes(record),
         stop: async () => void (await request(url, { method: 'DELETE' })),
       };
     }
@@ -52,7 +52,8 @@ describe.each(['LongPolling', 'ServerSentEvents'] as const)('inbound backpressur
     streams.push(stream);
     await request(url, { method: 'POST', body: `{"protocol":"json","version":1}${RS}` });
     await stream.until((text) => text.includes(`data: {}${RS}`));
-    return { url, connectionId, received: async () => stream.text, stop: async () => stream.close() };
+    const received = async (record: string) => (await stream.until((text) => text.includes(record))) !== '';
+    return { url, connectionId, received, stop: async () => stream.close() };
   }
 
   it('holds back POSTs of 100 MB of invocations while the hub is blocked: the queue stays within the high-water mark and one read', async () => {
@@ -108,19 +109,24 @@ describe.each(['LongPolling', 'ServerSentEvents'] as const)('inbound backpressur
   }
 
   it('holds an upload nobody reads to its 10 items plus the inbound queue: the next POST stays unanswered', async () => {
-    const { url, received } = await open();
+    const { url, connectionId, received } = await open();
     const { statuses, sending } = await hoard(url, 100);
     // 10 items fill the upload (dispatch then waits for the hub), 64 more fill the inbound queue.
     await waitUntil(() => statuses.length === UPLOAD_CAPACITY + HIGH_WATER, 10_000);
     await settle();
     expect(statuses.length).toBe(UPLOAD_CAPACITY + HIGH_WATER);
     expect(hub.queueLengths()).toEqual([HIGH_WATER + 1]);
+    // Server-to-client traffic (polls, the event stream) goes on while the POST is held.
+    const context = app.app.get<HubContext>(getHubContextToken(BlockedHub));
+    await context.clients.client(connectionId).send('note', 'while held');
+    expect(await received(`{"type":1,"target":"note","arguments":["while held"]}${RS}`)).toBe(true);
+    expect(statuses.length).toBe(UPLOAD_CAPACITY + HIGH_WATER);
 
     hub.open();
     await sending;
     expect(statuses).toEqual(Array.from({ length: 101 }, () => 200));
     await waitUntil(() => hub.queueLengths()[0] === 0);
-    expect(await received()).toContain(`{"type":3,"invocationId":"h","result":100}${RS}`);
+    expect(await received(`{"type":3,"invocationId":"h","result":100}${RS}`)).toBe(true);
   });
 
   it('answers a POST held back by backpressure when its connection ends, and keeps nothing', async () => {
