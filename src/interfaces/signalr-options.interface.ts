@@ -24,9 +24,10 @@ export interface HubOptions {
   /** Invocations of one connection that may run at once. Default 1 (sequential). */
   maximumParallelInvocationsPerClient?: number;
   /**
-   * Bytes a connection may have waiting to be sent. Beyond it the connection's invocations wait until
-   * its client reads (its replies are never dropped); a client that stays beyond it for
-   * `sendBufferTimeout`, or falls twice this far behind, is closed as a slow consumer. Default 1 MiB.
+   * Bytes a connection may have waiting to be sent (with stateful reconnect: unacknowledged). Beyond
+   * it the connection's invocations wait until its client reads, so a client that reads is never
+   * closed for the size of its replies; one that stays beyond it for `sendBufferTimeout`, or is sent
+   * more while twice this far behind, is closed as a slow consumer. Default 1 MiB.
    */
   maximumSendBufferSize?: number;
   /** How long a connection may hold more than `maximumSendBufferSize` unsent bytes before it is closed as a slow consumer. Default 5,000. */
