@@ -21,10 +21,10 @@ export function sendBacklogged(connection: HubConnection): boolean {
   if (connection.sendPaused) return true;
   const transport = connection.transport;
   if (transport === null) return false;
-  const queued = connection.queuedBytes;
   // Queued sequenced bytes are already among the kept ones.
-  const buffered = queued + transport.bufferedAmount;
-  const backlog = connection.replay === null || connection.replay.keptBytes <= buffered ? buffered : connection.replay.keptBytes;
+  const buffered = connection.queuedBytes + transport.bufferedAmount;
+  const replay = connection.replay;
+  const backlog = replay === null || replay.keptBytes <= buffered ? buffered : replay.keptBytes;
   if (backlog <= connection.options.maximumSendBufferSize) return false;
   connection.sendPaused = true;
   // With bytes queued, their flush checks; otherwise the transport alone is over the limit.
@@ -56,5 +56,6 @@ export function sendBufferExpired(connection: HubConnection, now: number): boole
   const since = connection.sendFullSince;
   const options = connection.options;
   const transport = connection.transport;
-  return since !== 0 && now - since >= options.sendBufferTimeout && transport !== null && outstandingBytes(connection, transport) > options.maximumSendBufferSize;
+  if (since === 0 || now - since < options.sendBufferTimeout || transport === null) return false;
+  return outstandingBytes(connection, transport) > options.maximumSendBufferSize;
 }
