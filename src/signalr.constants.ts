@@ -15,8 +15,10 @@ export const DEFAULT_HUB_OPTIONS = {
   maximumReceiveMessageSize: 32_768,
   enableDetailedErrors: false,
   maximumParallelInvocationsPerClient: 1,
-  /** Bytes a connection may have waiting to be sent before it is closed as a slow consumer. */
+  /** Bytes a connection may have waiting to be sent before its invocations wait for the client to read. */
   maximumSendBufferSize: 1_048_576,
+  /** How long a connection may stay above maximumSendBufferSize before it is closed as a slow consumer. */
+  sendBufferTimeout: 5_000,
   /** Caps of what one client can make the server hold; ASP.NET Core has none of them. */
   maximumStreamsPerClient: 100,
   maximumUploadsPerClient: 100,

@@ -90,7 +90,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const intervals: number[] = [];
     for (const hub of this.hubs) {
       const options = resolveOptions(this.options, hub);
-      intervals.push(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout);
+      intervals.push(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout, options.sendBufferTimeout);
       const path = this.routePath(hub.path);
       const endpoint = this.serve(hub, path, options);
       this.router.add(path, endpoint);

@@ -21,6 +21,16 @@ export interface ConnectionTransport {
   /** Stops reading from the peer until `resume()` (inbound backpressure). */
   pause(): void;
   resume(): void;
+  /**
+   * HTTP transports (the client sends by POST): null while the connection reads; otherwise resolves
+   * once it reads again or the transport ended. The POST being read awaits it between chunks.
+   */
+  readable?(): Promise<void> | null;
+  /**
+   * Asks for one `drained` event once what the transport holds went out (a socket's 'drain', the
+   * next poll). Outbound backpressure: a connection over its send limit waits for it.
+   */
+  watchDrain?(): void;
   /** Called on the shared keep-alive tick, for transports with timers of their own (long polling). */
   tick?(now: number): void;
   /** True while a closed connection still holds bytes its client has yet to collect (long polling). */
@@ -41,4 +51,6 @@ export interface TransportEvents<T extends TransportOwner> {
   receive(owner: T, data: Buffer, binary: boolean): void;
   /** The transport ended on its own; `transport` names which one, so a replaced transport's end is ignored. */
   transportClosed(owner: T, error?: Error, transport?: ConnectionTransport): void;
+  /** What the transport held went out, after `watchDrain()`. */
+  drained?(owner: T): void;
 }

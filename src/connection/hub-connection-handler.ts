@@ -15,6 +15,7 @@ import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
 import type { Sweepable } from './keep-alive.js';
 import { dueOnTick, PingBytes } from './connection-timeouts.js';
+import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
 
 export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
@@ -216,9 +217,22 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
 
   /** A slow consumer passed its send limit: closed with an error that lets it reconnect. */
   sendBufferFull(connection: HubConnection): void {
+    // Cleared first, so the Close message written while closing goes out instead of overflowing again.
+    connection.watchSendLimit = false;
     const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
     this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
+  }
+
+  /** Outbound backpressure (send-backpressure.ts): invocations that waited for the client to read go on once it did. */
+  checkSendBuffer(connection: HubConnection): void {
+    // Not from inside the flush or drain that got here: the next invocation starts on the next turn.
+    if (sendBufferDrained(connection)) void DONE.then(() => this.pump(connection));
+  }
+
+  /** The transport wrote out what it held (after watchDrain). */
+  drained(connection: HubConnection): void {
+    this.checkSendBuffer(connection);
   }
 
   /**
@@ -251,6 +265,11 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   sweep(now: number): void {
     for (const connection of this.connections) {
       connection.transport?.tick?.(now);
+      if (connection.sendPaused || connection.sendFullSince !== 0) {
+        if (sendBufferExpired(connection, now)) this.sendBufferFull(connection);
+        else this.checkSendBuffer(connection);
+        if (connection.state === 'closed') continue;
+      }
       if (connection.replay !== null && sweepStateful(connection, connection.replay, now, this.endDetached)) continue;
       switch (dueOnTick(connection, now)) {
         case 'handshake-timeout':
@@ -327,7 +346,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       if (this.held.size !== 0 && this.held.has(connection)) break;
       const message = queue[0];
       const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
-      if (isInvocation && connection.activeInvocations >= slots) break;
+      if (isInvocation && (connection.activeInvocations >= slots || sendBacklogged(connection))) break;
       queue.shift();
       this.handle(connection, message);
     }

@@ -8,6 +8,12 @@ import { isSequenced, MessageReplay } from './message-replay.js';
 import { scheduleFlush } from './write-scheduler.js';
 
 /**
+ * How many times maximumSendBufferSize a client already over the limit may have buffered before a
+ * batch closes it at once: memory per connection stays bounded whatever the broadcasts' rate.
+ */
+export const SEND_BUFFER_CEILING = 2;
+
+/**
  * The origin of the times a connection keeps, one ms before this module loaded so a time taken
  * later is never 0 (detachedAt's "attached"). Offsets stay small integers for 24 days of uptime;
  * past that they are stored boxed, as plain Date.now() values would be from the start.
@@ -26,6 +32,8 @@ export type ConnectionState = 'negotiated' | 'handshaking' | 'connecting' | 'con
 export interface ConnectionController {
   abort(connection: HubConnection): void;
   sendBufferFull(connection: HubConnection): void;
+  /** A send left the transport over the send limit, or dispatch waits for it to drain: checks which. */
+  checkSendBuffer(connection: HubConnection): void;
   /** Gives an invocation's slot back before the invocation ends (it awaits a client result). */
   releaseInvocationSlot(connection: HubConnection, slot: InvocationSlot): void;
 }
@@ -59,7 +67,11 @@ export class HubConnection {
   /** Replay state once stateful reconnect is in use (WebSockets, handshake version 2); else null. */
   replay: MessageReplay | null = null;
   /** Cleared once a slow consumer is being closed, so the Close message itself can go out. */
-  private watchSendLimit = true;
+  watchSendLimit = true;
+  /** Invocations wait: the client has more than maximumSendBufferSize bytes to read (outbound backpressure). */
+  sendPaused = false;
+  /** Since when (ms since EPOCH) the transport holds more than maximumSendBufferSize; 0 while it does not. */
+  private sendFullTick = 0;
 
   // The times below are kept as ms since EPOCH: small integers stored in the object itself, where
   // Date.now() values would be a boxed heap number each (48 B per connection).
@@ -121,6 +133,19 @@ export class HubConnection {
     this.sentTick = tickOf(time);
   }
 
+  /** Since when the transport holds more than maximumSendBufferSize (ms since the epoch); 0 while it does not. */
+  get sendFullSince(): number {
+    return this.sendFullTick === 0 ? 0 : this.sendFullTick + EPOCH;
+  }
+  set sendFullSince(time: number) {
+    this.sendFullTick = time === 0 ? 0 : tickOf(time);
+  }
+
+  /** Bytes written this tick and not yet handed to the transport. */
+  get queuedBytes(): number {
+    return this.pendingBytes;
+  }
+
   /** When a stateful connection lost its WebSocket (awaiting a re-attach), ms since the epoch; 0 while attached. */
   get detachedAt(): number {
     return this.detachedTick === 0 ? 0 : this.detachedTick + EPOCH;
@@ -180,6 +205,8 @@ export class HubConnection {
     if (replay === null) return;
     replay.acknowledge(sequenceId);
     if (this.detachedAt === 0) this.sendReleased(replay);
+    // Acknowledged bytes no longer count against the send limit: invocations that waited may go on.
+    if (this.sendPaused || this.sendFullTick !== 0) this.controller?.checkSendBuffer(this);
   }
 
   /**
@@ -204,10 +231,12 @@ export class HubConnection {
   private writeSequenced(bytes: Buffer): void {
     const replay = this.replay!;
     if (replay.add(bytes)) this.writeBytes(bytes);
-    // Waiting for acks must not grow memory without bound either.
-    if (this.watchSendLimit && replay.keptBytes > this.options.maximumSendBufferSize) {
-      this.watchSendLimit = false;
-      this.controller?.sendBufferFull(this);
+    // Waiting for acks counts against the send limit: over it the time runs (the tick closes the
+    // connection after sendBufferTimeout), and past the ceiling it is closed at once.
+    const limit = this.options.maximumSendBufferSize;
+    if (this.watchSendLimit && replay.keptBytes > limit) {
+      if (replay.keptBytes > limit * SEND_BUFFER_CEILING) this.controller?.sendBufferFull(this);
+      else if (this.sendFullTick === 0) this.sendFullSince = Date.now();
     }
   }
 
@@ -226,10 +255,13 @@ export class HubConnection {
     this.pendingBytes = 0;
     const transport = this.transport;
     if (transport === null) return;
-    if (this.watchSendLimit && transport.bufferedAmount + data.length > this.options.maximumSendBufferSize) {
-      // A peer that stops reading must not grow our memory: drop this batch and close it. Cleared
-      // first, so the Close message written while closing goes out instead of overflowing again.
-      this.watchSendLimit = false;
+    const limit = this.options.maximumSendBufferSize;
+    const buffered = this.watchSendLimit ? transport.bufferedAmount : 0;
+    // A client that reads (at most `limit` bytes still buffered) gets every batch, however large: its
+    // dispatch waits instead. One already behind is closed at once when the batch would take it past
+    // SEND_BUFFER_CEILING times the limit (broadcasts to a peer that stopped reading), else after
+    // `sendBufferTimeout` over the limit (the tick's check).
+    if (buffered > limit && buffered + data.length > limit * SEND_BUFFER_CEILING) {
       this.controller?.sendBufferFull(this);
       return;
     }
@@ -239,6 +271,7 @@ export class HubConnection {
     } catch {
       // The transport is already going away; its close event ends the connection.
     }
+    if (this.sendPaused || buffered + data.length > limit) this.controller?.checkSendBuffer(this);
   }
 
   /** Marks the connection closed and fires its abort signal. Idempotent. */

@@ -23,8 +23,15 @@ export interface HubOptions {
   enableDetailedErrors?: boolean;
   /** Invocations of one connection that may run at once. Default 1 (sequential). */
   maximumParallelInvocationsPerClient?: number;
-  /** Bytes a connection may have queued for sending before it is closed as a slow consumer. Default 1 MiB. */
+  /**
+   * Bytes a connection may have waiting to be sent (with stateful reconnect: unacknowledged). Beyond
+   * it the connection's invocations wait until its client reads, so a client that reads is never
+   * closed for the size of its replies; one that stays beyond it for `sendBufferTimeout`, or is sent
+   * more while twice this far behind, is closed as a slow consumer. Default 1 MiB.
+   */
   maximumSendBufferSize?: number;
+  /** How long a connection may hold more than `maximumSendBufferSize` unsent bytes before it is closed as a slow consumer. Default 5,000. */
+  sendBufferTimeout?: number;
   /**
    * Server-to-client streams (`connection.stream(...)`) one connection may have running at once. A
    * StreamInvocation beyond it is refused with an error Completion before the method is called; the

@@ -82,9 +82,17 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     void this.handler.run(connection, transport, request);
   }
 
-  /** The hub protocol reads records across chunks, so a body is handed over as it arrives. */
+  /**
+   * The hub protocol reads records across chunks, so a body is handed over as it arrives. While the
+   * connection's inbound queue is full the body is not read further and the POST stays unanswered
+   * (inbound backpressure, as a WebSocket pauses its socket).
+   */
   protected async receiveBody(req: IncomingMessage, connection: HubConnection): Promise<void> {
-    for await (const chunk of req) this.handler.receive(connection, chunk as Buffer);
+    for await (const chunk of req) {
+      this.handler.receive(connection, chunk as Buffer);
+      const paused = connection.transport?.readable?.();
+      if (paused) await paused;
+    }
   }
 
   protected abandon(connection: HubConnection): void {

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'http';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
+import { ReadGate } from './read-gate.js';
 
 const NO_CACHE = {
   'Cache-Control': 'no-cache, no-store',
@@ -37,6 +38,10 @@ export class LongPollingTransport<T extends TransportOwner = TransportOwner> imp
   private ended = false;
   /** The client was told the connection is over (a 204, or it ended the connection itself). */
   private told = false;
+  /** Holds the POST being read while the connection's inbound queue is full. */
+  private readonly gate = new ReadGate();
+  /** The connection waits for the next poll to take what is queued (outbound backpressure). */
+  private drainWatched = false;
 
   constructor(
     private readonly owner: T,
@@ -57,7 +62,14 @@ export class LongPollingTransport<T extends TransportOwner = TransportOwner> imp
   accept(res: ServerResponse): void {
     // A newer poll replaces an older one, which ends with 204.
     if (this.poll !== null) this.endPoll(204);
-    if (this.queuedBytes > 0) return this.deliver(res);
+    if (this.queuedBytes > 0) {
+      this.deliver(res);
+      if (this.drainWatched) {
+        this.drainWatched = false;
+        this.events.drained?.(this.owner);
+      }
+      return;
+    }
     if (this.ended) {
       this.told = true;
       return answer(res, 204, null, 'text/plain');
@@ -85,6 +97,7 @@ export class LongPollingTransport<T extends TransportOwner = TransportOwner> imp
   close(): void {
     if (this.ended) return;
     this.ended = true;
+    this.gate.end();
     if (this.poll !== null) {
       if (this.queuedBytes > 0) this.deliver(this.poll);
       else this.endPoll(204);
@@ -97,13 +110,27 @@ export class LongPollingTransport<T extends TransportOwner = TransportOwner> imp
     this.queuedBytes = 0;
     this.ended = true;
     this.told = true;
+    this.gate.end();
     if (this.poll !== null) this.endPoll(204);
     this.events.transportClosed(this.owner, undefined, this);
   }
 
-  pause(): void {}
+  pause(): void {
+    this.gate.pause();
+  }
 
-  resume(): void {}
+  resume(): void {
+    this.gate.resume();
+  }
+
+  readable(): Promise<void> | null {
+    return this.gate.wait();
+  }
+
+  /** Reported on the next poll that takes what is queued. */
+  watchDrain(): void {
+    this.drainWatched = true;
+  }
 
   /** Poll timeout (an empty 200, so the client polls again) and disposal of an inactive connection. */
   tick(now: number): void {
@@ -119,6 +146,7 @@ export class LongPollingTransport<T extends TransportOwner = TransportOwner> imp
       this.queuedBytes = 0;
       this.ended = true;
       this.told = true; // nobody is polling any more
+      this.gate.end();
       this.events.transportClosed(this.owner, undefined, this);
     }
   }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'http';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
+import { ReadGate } from './read-gate.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -44,18 +45,24 @@ export function formatEvent(payload: Buffer): Buffer {
 export class ServerSentEventsTransport<T extends TransportOwner = TransportOwner> implements ConnectionTransport {
   readonly name = 'ServerSentEvents' as const;
   readonly supportsBinary = false;
+  /** Holds the POST being read while the connection's inbound queue is full. */
+  private readonly gate = new ReadGate();
+  private drainWatched = false;
 
   constructor(
     private readonly res: ServerResponse,
-    owner: T,
-    events: TransportEvents<T>,
+    private readonly owner: T,
+    private readonly events: TransportEvents<T>,
   ) {
     res.writeHead(200, STREAM_HEADERS);
     // EventSource fires `open` only once data arrives: a comment line gets it there at once.
     res.write(':\r\n');
     res.socket?.setNoDelay(true);
     // The client ends the stream by closing the EventSource: a clean end of the connection.
-    res.on('close', () => events.transportClosed(owner, undefined, this));
+    res.on('close', () => {
+      this.gate.end();
+      events.transportClosed(owner, undefined, this);
+    });
   }
 
   send(data: Buffer): void {
@@ -67,11 +74,29 @@ export class ServerSentEventsTransport<T extends TransportOwner = TransportOwner
   }
 
   close(): void {
+    this.gate.end();
     if (!this.res.writableEnded) this.res.end();
   }
 
-  /** Incoming data arrives by POST, which is read one request at a time; nothing to pause here. */
-  pause(): void {}
+  pause(): void {
+    this.gate.pause();
+  }
 
-  resume(): void {}
+  resume(): void {
+    this.gate.resume();
+  }
+
+  readable(): Promise<void> | null {
+    return this.gate.wait();
+  }
+
+  /** Reports the response's next 'drain' (its socket took what was written; the connection's tick checks too). */
+  watchDrain(): void {
+    if (this.drainWatched || this.res.writableEnded) return;
+    this.drainWatched = true;
+    this.res.once('drain', () => {
+      this.drainWatched = false;
+      this.events.drained?.(this.owner);
+    });
+  }
 }

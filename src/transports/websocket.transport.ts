@@ -96,6 +96,9 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
   readonly name = 'WebSockets' as const;
   readonly supportsBinary = true;
   private closeTimer: NodeJS.Timeout | null = null;
+  /** Made on the first watchDrain(): only connections that fell behind pay for it. */
+  private onDrain: (() => void) | null = null;
+  private drainWatched = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -144,6 +147,17 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
 
   pause(): void {
     this.socket.pause();
+  }
+
+  /** Reports the socket's next 'drain' (it wrote out what it held; the connection's tick checks too). */
+  watchDrain(): void {
+    if (this.drainWatched) return;
+    this.drainWatched = true;
+    this.onDrain ??= () => {
+      this.drainWatched = false;
+      this.events.drained?.(this.owner);
+    };
+    this.stream.once('drain', this.onDrain);
   }
 
   resume(): void {
