@@ -80,4 +80,7 @@ export const LogTexts = {
   shutdownTimedOut: (hub: string, pending: number, what: string) =>
     `Shutdown of hub ${hub}: ${pending} connection(s) still ${what} after the shutdown timeout; not waiting for them.`,
   noHttpServer: 'SignalRModule found no HTTP server (is this a standalone application context?); hubs are not served.',
+  /** The end of a window in which a client-caused kind of line passed its limit (src/logging/rate-limited-log.ts). */
+  linesSuppressed: (count: number, what: string, limit: number, windowMs: number) =>
+    `${count} more log line(s) about ${what} suppressed (at most ${limit} are written every ${windowMs / 1000} s).`,
 };

@@ -16,6 +16,7 @@ import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
 import type { Sweepable } from './keep-alive.js';
 import { dueOnTick, PingBytes } from './connection-timeouts.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
+import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
 export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 
@@ -168,7 +169,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         connection.receiveBuffer = Buffer.from(buffer.subarray(offset));
       }
     } catch (error) {
-      this.logger.debug(`Closing connection ${connection.connectionId}: ${asError(error).message}`);
+      if (ClientCausedLogs.badInput.allow()) this.logger.debug(`Closing connection ${connection.connectionId}: ${asError(error).message}`);
       this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), asError(error));
       return;
     }
@@ -217,7 +218,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   /** A slow consumer passed its send limit: closed with an error that lets it reconnect. */
   sendBufferFull(connection: HubConnection): void {
     const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
-    this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
+    if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
   }
 
@@ -294,7 +295,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   }
 
   private failHandshake(connection: HubConnection, error: string): void {
-    this.logger.debug(`Handshake failed for connection ${connection.connectionId}: ${error}`);
+    if (ClientCausedLogs.handshakeFailed.allow()) this.logger.debug(`Handshake failed for connection ${connection.connectionId}: ${error}`);
     connection.writeBytes(writeHandshakeResponse(error));
     this.close(connection, null, new Error(error));
   }

@@ -18,6 +18,7 @@ import { describeInvocationError } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
 import type { HubInvokerFactory } from './hub-invoker.factory.js';
 import { HubCallScope, InvocationScope, invokeInScope } from './hub.js';
+import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import {
   ConnectionStreams,
   discardStream,
@@ -101,7 +102,7 @@ export class HubDispatcher implements ConnectionDispatcher {
         return;
       default:
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
-        this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
+        if (ClientCausedLogs.ignoredMessage.allow()) this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
         return;
     }
   }
@@ -252,7 +253,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     }
     const detailed = connection.options.enableDetailedErrors;
     const isHubException = error instanceof HubException;
-    if (!isHubException) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : String(error));
+    if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : String(error));
     connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
   }
 
@@ -355,7 +356,7 @@ export class HubDispatcher implements ConnectionDispatcher {
 
   private fail(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, method: HubMethodDescriptor, error: unknown): void {
     const { text, expected } = describeInvocationError(message.target, error, connection.options.enableDetailedErrors);
-    if (!expected) {
+    if (!expected && ClientCausedLogs.hubMethodFailed.allow()) {
       this.logger.error(`Failed to invoke hub method '${method.name}'.`, error instanceof Error ? error.stack : String(error));
     }
     this.sendError(connection, message, text);
