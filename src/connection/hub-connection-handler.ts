@@ -358,7 +358,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         try {
           pending = this.dispatcher.dispatch(connection, message, slot);
         } catch (error) {
-          this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack);
+          if (ClientCausedLogs.dispatchFailed.allow()) this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack);
           pending = undefined;
         }
         if (pending === undefined) {
@@ -367,7 +367,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         }
         if (slot === undefined) this.held.add(connection);
         pending
-          .catch((error) => this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
+          .catch((error) => ClientCausedLogs.dispatchFailed.allow() && this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
           .finally(() => {
             if (slot === undefined) this.held.delete(connection);
             else if (!slot.released) {

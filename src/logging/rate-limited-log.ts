@@ -85,6 +85,8 @@ export const ClientCausedLogs = {
   wrongConnectionResult: new RateLimitedLog('SignalR:ClientResults', 'warn', 'client results from the wrong connection'),
   /** Errors thrown by hub methods (a client can call a failing method in a loop). */
   hubMethodFailed: new RateLimitedLog('SignalR', 'error', 'hub method failures'),
+  /** Errors escaping the hub layer while it handles a message (e.g. a result the protocol cannot write). */
+  dispatchFailed: new RateLimitedLog('SignalR', 'error', 'errors dispatching messages'),
   /** Errors thrown by a raw connection handler (@ConnectionHandler), one per connection at most. */
   connectionHandlerFailed: new RateLimitedLog('SignalR', 'error', 'connection handler failures'),
 };
