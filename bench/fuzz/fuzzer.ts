@@ -26,6 +26,8 @@ const WEIGHTS: Record<Category, number> = { handshake: 10, json: 30, messagepack
 export const RSS_GROWTH_BOUND_MB = 50;
 /** Memory the server may reach at any sampled moment over its after-warm-up figure. */
 export const RSS_PEAK_BOUND_MB = 200;
+/** A rise between two samples this large is reported with the cases in flight. */
+const RSS_JUMP_MB = 50;
 
 export interface FuzzOptions {
   cases: number;
@@ -51,6 +53,8 @@ export interface FuzzReport {
   crash: string | undefined;
   healthy: HealthyReport | undefined;
   rssMb: { before: number; after: number; peak: number };
+  /** Sudden RSS rises, with the cases in flight when they happened. */
+  rssJumps: string[];
   /** Hub connections the server still counted 20 s after the fuzzer closed its own (LP ones time out). */
   connectionsLeft: number;
   logLines: Record<string, number>;
@@ -75,12 +79,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const began = Date.now();
   let crash: string | undefined;
   let peak = 0;
+  let last = 0;
+  const jumps: string[] = [];
   let next = 0;
 
   const stats = async (command: 'stats' | 'gc') => {
     const answer = await within(server.call(command), 5000, 'timeout' as const);
     if (answer === 'timeout') throw new Error(`the server did not answer a health check within 5 s`);
     peak = Math.max(peak, answer.memory.rss);
+    // A jump names the cases in flight, so that it can be replayed (same seed, those indices).
+    if (last > 0 && answer.memory.rss - last > RSS_JUMP_MB * MB) {
+      jumps.push(`+${((answer.memory.rss - last) / MB).toFixed(0)} MB within 250 ms while cases ${Math.max(0, next - concurrency)}–${next - 1} were in flight`);
+    }
+    last = answer.memory.rss;
     return answer as { memory: NodeJS.MemoryUsage; connections: number; logLines: Record<string, number>; logShapes: Record<string, number> };
   };
   let watching = true;
@@ -204,6 +215,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     crash,
     healthy,
     rssMb: { before: before / MB, after: after / MB, peak: peak / MB },
+    rssJumps: jumps,
     connectionsLeft,
     logLines,
     logShapes,

@@ -60,6 +60,7 @@ function print(report: FuzzReport): void {
   out(`Unreadable server frames: ${report.tally.unreadable.length}`);
   for (const line of report.tally.unreadable.slice(0, 10)) out(`  ${line}`);
   out(`Server RSS: ${report.rssMb.before.toFixed(1)} MB after warm-up, ${report.rssMb.after.toFixed(1)} MB after the run (after GC; bound +${RSS_GROWTH_BOUND_MB} MB), peak ${report.rssMb.peak.toFixed(1)} MB (bound +${RSS_PEAK_BOUND_MB} MB)`);
+  for (const jump of report.rssJumps.slice(0, 10)) out(`  RSS jump: ${jump}`);
   out(`Hub connections the server still held after the run: ${report.connectionsLeft} (waited ${report.drainSeconds.toFixed(1)} s for them to end, at most 20 s)`);
   out(`Server log lines: ${JSON.stringify(report.logLines)}`);
   for (const [shape, count] of Object.entries(report.logShapes).sort(([, a], [, b]) => b - a)) out(`  ${String(count).padStart(6)}  ${shape}`);

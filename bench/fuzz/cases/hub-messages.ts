@@ -40,8 +40,8 @@ const WRITABLE_KINDS = ['date', 'map', 'typed', 'nan', 'plain'];
 export const AVOIDABLE = ['unwritable-results', 'messagepack-length-claims'] as const;
 export type Avoidable = (typeof AVOIDABLE)[number];
 
-/** Values of every shape a field could wrongly hold. */
-function oddField(rng: Prng): unknown {
+/** Values of every shape a field could wrongly hold; `small` keeps them well under the size limit. */
+function oddField(rng: Prng, small = false): unknown {
   switch (rng.int(14)) {
     case 0: return null;
     case 1: return rng.int(2) === 0;
@@ -49,7 +49,7 @@ function oddField(rng: Prng): unknown {
     case 3: return rng.next() / 7;
     case 4: return 2 ** 53 + rng.int(1000);
     case 5: return 'x'.repeat(rng.int(64));
-    case 6: return 'y'.repeat(1000 + rng.int(30_000));
+    case 6: return 'y'.repeat(1000 + rng.int(small ? 1000 : 30_000));
     case 7: return [];
     case 8: return {};
     case 9: return { type: 1, target: 'Echo' };
@@ -163,24 +163,27 @@ function mutateBytes(rng: Prng, bytes: Buffer): { kind: string; bytes: Buffer } 
   }
 }
 
-/** Valid-but-odd invocations: each must be answered (result or error), none may close the connection. */
+/**
+ * Valid-but-odd invocations: each must be answered (result or error), none may close the connection.
+ * They stay within the protocol (under the size limit, non-empty header values as ASP.NET Core requires).
+ */
 function oddInvocation(rng: Prng, id: string, protocol: WireProtocol, avoid: readonly Avoidable[]): { kind: string; message: Record<string, unknown> } {
   switch (rng.int(10)) {
     case 0: return { kind: 'unknown-method', message: { type: 1, invocationId: id, target: rng.pick(TARGETS.slice(9)), arguments: [] } };
     case 1: return { kind: 'argument-count', message: { type: 1, invocationId: id, target: 'Add', arguments: Array.from({ length: rng.int(5) }, () => 1) } };
-    case 2: return { kind: 'argument-types', message: { type: 1, invocationId: id, target: 'Add', arguments: [oddField(rng), oddField(rng)] } };
+    case 2: return { kind: 'argument-types', message: { type: 1, invocationId: id, target: 'Add', arguments: [oddField(rng, true), oddField(rng, true)] } };
     case 3: {
       const kind = rng.pick(avoid.includes('unwritable-results') ? WRITABLE_KINDS : ODD_KINDS);
       return { kind: `odd-result:${kind}`, message: { type: 1, invocationId: id, target: 'Odd', arguments: [kind] } };
     }
-    case 4: return { kind: 'hub-exception', message: { type: 1, invocationId: id, target: rng.pick(['Fail', 'Crash']), arguments: [oddField(rng)] } };
+    case 4: return { kind: 'hub-exception', message: { type: 1, invocationId: id, target: rng.pick(['Fail', 'Crash']), arguments: [oddField(rng, true)] } };
     case 5: return { kind: 'stream-via-invoke', message: { type: 1, invocationId: id, target: 'Counter', arguments: [rng.int(3)] } };
     case 6: return { kind: 'invoke-via-stream', message: { type: 4, invocationId: id, target: rng.pick(['Echo', 'Add', 'Odd']), arguments: [1] } };
     case 7: return { kind: 'upload-without-stream', message: { type: 1, invocationId: id, target: 'Upload', arguments: [] } };
-    case 8: return { kind: 'odd-headers', message: { type: 1, invocationId: id, target: 'Echo', arguments: [1], headers: { [String(rng.next())]: 'v', a: 'b'.repeat(rng.int(1000)) } } };
+    case 8: return { kind: 'odd-headers', message: { type: 1, invocationId: id, target: 'Echo', arguments: [1], headers: { [String(rng.next())]: 'v', a: 'b'.repeat(1 + rng.int(1000)) } } };
     default: {
       const depth = protocol === 'json' ? 1 + rng.int(2000) : 1 + rng.int(40);
-      return { kind: 'odd-argument', message: { type: 1, invocationId: id, target: 'Echo', arguments: [rng.chance(0.5) ? nested(depth, 1, rng.chance(0.5)) : oddField(rng)] } };
+      return { kind: 'odd-argument', message: { type: 1, invocationId: id, target: 'Echo', arguments: [rng.chance(0.5) ? nested(depth, 1, rng.chance(0.5)) : oddField(rng, true)] } };
     }
   }
 }
