@@ -127,6 +127,9 @@ export const LogTexts = {
     `Hub ${hub}: pipes apply to its methods, but TypeScript recorded no parameter types for ${methods.map((name) => `'${name}'`).join(', ')} (it records them only for decorated methods, with emitDecoratorMetadata on), so pipes such as ValidationPipe get no metatype and skip their arguments. Give each a method decorator, e.g. @HubMethodName('${methods[0]}') on '${methods[0]}'.`,
   /** A client's arguments or streams that do not fit the method (ASP.NET Core's InvalidHubParameters, at debug level). */
   invalidHubParameters: (target: string, error: unknown) => `Parameters to hub method '${target}' are incorrect. ${errorDetail(error)}`,
+  /** The end of a window in which a client-caused kind of line passed its limit (src/logging/rate-limited-log.ts). */
+  linesSuppressed: (count: number, what: string, limit: number, windowMs: number) =>
+    `${count} more log line(s) about ${what} suppressed (at most ${limit} are written every ${windowMs / 1000} s).`,
 };
 
 /** `Type: message`, cut at the first line break (V8's circular-structure message runs over several). */

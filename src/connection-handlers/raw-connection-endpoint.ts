@@ -4,6 +4,7 @@ import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
 import type { ConnectionTransport } from '../connection/connection-transport.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
+import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import { ConnectionEndpoint, type EndpointIdentity } from '../transports/connection-endpoint.js';
@@ -162,7 +163,7 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
       await this.handler.onConnected(new RawConnection(connection));
     } catch (error) {
       failed = true;
-      this.logger.error(`Error in connection handler ${this.name} (connection ${connection.connectionId}).`, error instanceof Error ? error.stack : String(error));
+      if (ClientCausedLogs.connectionHandlerFailed.allow()) this.logger.error(`Error in connection handler ${this.name} (connection ${connection.connectionId}).`, error instanceof Error ? error.stack : String(error));
     } finally {
       this.end(connection, failed);
       this.running.delete(connection);

@@ -17,6 +17,7 @@ import type { Sweepable } from './keep-alive.js';
 import { dueOnTick, PingBytes } from './connection-timeouts.js';
 import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
+import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
 export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 
@@ -169,7 +170,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         connection.receiveBuffer = Buffer.from(buffer.subarray(offset));
       }
     } catch (error) {
-      this.logger.debug(`Closing connection ${connection.connectionId}: ${asError(error).message}`);
+      if (ClientCausedLogs.badInput.allow()) this.logger.debug(`Closing connection ${connection.connectionId}: ${asError(error).message}`);
       this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), asError(error));
       return;
     }
@@ -220,7 +221,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     // Cleared first, so the Close message written while closing goes out instead of overflowing again.
     connection.watchSendLimit = false;
     const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
-    this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
+    if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
   }
 
@@ -313,7 +314,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   }
 
   private failHandshake(connection: HubConnection, error: string): void {
-    this.logger.debug(`Handshake failed for connection ${connection.connectionId}: ${error}`);
+    if (ClientCausedLogs.handshakeFailed.allow()) this.logger.debug(`Handshake failed for connection ${connection.connectionId}: ${error}`);
     connection.writeBytes(writeHandshakeResponse(error));
     this.close(connection, null, new Error(error));
   }
@@ -376,7 +377,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         try {
           pending = this.dispatcher.dispatch(connection, message, slot);
         } catch (error) {
-          this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack);
+          if (ClientCausedLogs.dispatchFailed.allow()) this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack);
           pending = undefined;
         }
         if (pending === undefined) {
@@ -385,7 +386,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         }
         if (slot === undefined) this.held.add(connection);
         pending
-          .catch((error) => this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
+          .catch((error) => ClientCausedLogs.dispatchFailed.allow() && this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
           .finally(() => {
             if (slot === undefined) this.held.delete(connection);
             else if (!slot.released) {

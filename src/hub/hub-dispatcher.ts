@@ -18,6 +18,7 @@ import { describeInvocationError, StreamItemNotSerialized } from './hub-errors.j
 import { HubException } from './hub-exception.js';
 import type { HubInvokerFactory } from './hub-invoker.factory.js';
 import { HubCallScope, InvocationScope, invokeInScope } from './hub.js';
+import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import {
   ConnectionStreams,
   discardStream,
@@ -101,7 +102,7 @@ export class HubDispatcher implements ConnectionDispatcher {
         return this.cancel(connection, message);
       default:
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
-        this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
+        if (ClientCausedLogs.ignoredMessage.allow()) this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
         return;
     }
   }
@@ -262,12 +263,12 @@ export class HubDispatcher implements ConnectionDispatcher {
     }
     const detailed = connection.options.enableDetailedErrors;
     if (error instanceof StreamItemNotSerialized) {
-      this.logger.warn(LogTexts.streamItemNotSerialized(stream.invocationId, error.cause));
+      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(LogTexts.streamItemNotSerialized(stream.invocationId, error.cause));
       connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error.cause, detailed, false)));
       return;
     }
     const isHubException = error instanceof HubException;
-    if (!isHubException) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : String(error));
+    if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : String(error));
     connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
   }
 
@@ -317,13 +318,13 @@ export class HubDispatcher implements ConnectionDispatcher {
     const sent = message.arguments.length;
     if (sent !== method.parameterCount) {
       const error = new InvalidDataError(InvocationTexts.argumentCount(sent, method.parameterCount));
-      this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
+      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
       this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
       return null;
     }
     if (streamIds.length !== method.streamCount) {
       const error = new HubException(InvocationTexts.streamCount(streamIds.length, method.streamCount));
-      this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
+      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
       return null;
     }
@@ -389,14 +390,14 @@ export class HubDispatcher implements ConnectionDispatcher {
       connection.write({ type: MessageType.Completion, invocationId: message.invocationId, result: value === undefined ? null : value });
     } catch (error) {
       // The protocol could not write the result (nothing was queued): the caller gets an error instead of no answer.
-      this.logger.warn(LogTexts.resultNotSerialized(message.target, error));
+      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(LogTexts.resultNotSerialized(message.target, error));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, connection.options.enableDetailedErrors, false));
     }
   }
 
   private fail(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, method: HubMethodDescriptor, error: unknown): void {
     const { text, expected } = describeInvocationError(message.target, error, connection.options.enableDetailedErrors);
-    if (!expected) {
+    if (!expected && ClientCausedLogs.hubMethodFailed.allow()) {
       this.logger.error(`Failed to invoke hub method '${method.name}'.`, error instanceof Error ? error.stack : String(error));
     }
     this.sendError(connection, message, text);

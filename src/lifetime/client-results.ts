@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { HubConnection } from '../connection/hub-connection.js';
 import { HubException } from '../hub/hub-exception.js';
+import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
 import { ClientResultCapTexts, LogTexts } from '../signalr.messages.js';
 
@@ -176,7 +177,7 @@ export class ClientResults {
     if (entry === undefined) return false;
     if (entry.connection !== connection) {
       // .NET aborts the offending connection; here its answer is dropped and the call keeps waiting.
-      this.logger.warn(ClientResultTexts.wrongConnection(connection.connectionId, message.invocationId));
+      if (ClientCausedLogs.wrongConnectionResult.allow()) this.logger.warn(ClientResultTexts.wrongConnection(connection.connectionId, message.invocationId));
       return true;
     }
     this.settle(message.invocationId);

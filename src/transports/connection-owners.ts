@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LogTexts } from '../signalr.messages.js';
+import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
 const ANONYMOUS: unique symbol = Symbol('anonymous');
 
@@ -43,7 +44,7 @@ export class ConnectionOwners<C extends { readonly connectionId: string }> {
       return true;
     }
     if (recorded === owner) return true;
-    this.logger.warn(LogTexts.userNameChanged(describe(recorded), describe(owner), connection.connectionId));
+    if (ClientCausedLogs.userChanged.allow()) this.logger.warn(LogTexts.userNameChanged(describe(recorded), describe(owner), connection.connectionId));
     return false;
   }
 }

@@ -1,0 +1,66 @@
+import { LoggerService } from '@nestjs/common';
+import { SignalRModule } from '../../src/index.js';
+import { ClientCausedLogs, RATE_LIMITED_LINES } from '../../src/logging/rate-limited-log.js';
+import { StrictInputHub } from '../fixtures/robust-input.hubs.js';
+import { startApp, TestApp } from '../support/app.js';
+import { RawSocket, RS } from '../support/raw-socket.js';
+
+const HUB = '/hubs/robust/strict';
+/** Connections of each kind in the attack: 1,000 bad handshakes and 1,000 malformed messages. */
+const ATTACKERS = 1000;
+/** Sockets opened at once, so the attack is quick without exhausting the machine. */
+const CONCURRENCY = 50;
+
+/** Nest's log lines as `<level> <context>: <message>`, every level included. */
+function lineLogger(lines: string[]): LoggerService {
+  const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
+  return { log: push('log'), warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: push('debug'), verbose: push('verbose') };
+}
+
+async function inBatches(count: number, attack: () => Promise<void>): Promise<void> {
+  for (let done = 0; done < count; done += CONCURRENCY) {
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count - done) }, attack));
+  }
+}
+
+/**
+ * A client's bad input must not cost the server one log line per message: each kind of line is
+ * written RATE_LIMITED_LINES times per window, then counted, and the window's end writes one summary.
+ */
+describe('log lines under a flood of bad input', () => {
+  let app: TestApp;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [StrictInputHub] }, (nest) => nest.useLogger(lineLogger(lines)));
+  });
+  afterAll(() => app.close());
+
+  it('writes at most 5 lines per kind for 2,000 malformed messages on 2,000 connections, then one summary per kind', async () => {
+    lines.length = 0;
+    await inBatches(ATTACKERS, async () => {
+      const raw = await RawSocket.open(app.url(HUB));
+      raw.sendText(`{"protocol":"nope","version":1}${RS}`);
+      await raw.closed();
+    });
+    await inBatches(ATTACKERS, async () => {
+      const raw = await RawSocket.handshaken(app.url(HUB));
+      raw.sendText(`{"type":1,${RS}`);
+      await raw.closed();
+    });
+    // The attack took less than the 10 s window; ending it now writes what the window's timer would.
+    ClientCausedLogs.handshakeFailed.endWindow();
+    ClientCausedLogs.badInput.endWindow();
+
+    const handshake = /^debug SignalR: Handshake failed for connection [\w-]+: The protocol 'nope' is not supported\.$/;
+    const closing = /^debug SignalR: Closing connection [\w-]+: /;
+    expect(RATE_LIMITED_LINES).toBe(5);
+    expect(lines).toHaveLength(2 * RATE_LIMITED_LINES + 2);
+    expect(lines.slice(0, 5).every((line) => handshake.test(line))).toBe(true);
+    expect(lines.slice(5, 10).every((line) => closing.test(line))).toBe(true);
+    expect(lines.slice(10)).toEqual([
+      'debug SignalR: 995 more log line(s) about handshake failures suppressed (at most 5 are written every 10 s).',
+      'debug SignalR: 995 more log line(s) about connections closed for bad input suppressed (at most 5 are written every 10 s).',
+    ]);
+  });
+});
