@@ -182,7 +182,8 @@ function oddInvocation(rng: Prng, id: string, protocol: WireProtocol, avoid: rea
     case 7: return { kind: 'upload-without-stream', message: { type: 1, invocationId: id, target: 'Upload', arguments: [] } };
     case 8: return { kind: 'odd-headers', message: { type: 1, invocationId: id, target: 'Echo', arguments: [1], headers: { [String(rng.next())]: 'v', a: 'b'.repeat(1 + rng.int(1000)) } } };
     default: {
-      const depth = protocol === 'json' ? 1 + rng.int(2000) : 1 + rng.int(40);
+      // Within the server's nesting limit of 500 levels (the message and its arguments array take two).
+      const depth = protocol === 'json' ? 1 + rng.int(480) : 1 + rng.int(40);
       return { kind: 'odd-argument', message: { type: 1, invocationId: id, target: 'Echo', arguments: [rng.chance(0.5) ? nested(depth, 1, rng.chance(0.5)) : oddField(rng, true)] } };
     }
   }
@@ -190,7 +191,7 @@ function oddInvocation(rng: Prng, id: string, protocol: WireProtocol, avoid: rea
 
 /** Structural mutations of a valid message, before it is encoded. */
 function mutateMessage(rng: Prng, message: Record<string, unknown>, protocol: WireProtocol): string {
-  // Past the server's limits now and then (MessagePack allows 500 levels), within what this side can encode.
+  // Past the server's limit of 500 levels now and then, within what this side can encode.
   const deepLimit = protocol === 'json' ? 4000 : 1000;
   const keys = Object.keys(message);
   switch (rng.int(9)) {
