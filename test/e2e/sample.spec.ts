@@ -1,6 +1,6 @@
 import type { HubConnection } from '@microsoft/signalr';
 import { readFileSync } from 'fs';
-import type { Order } from '../../sample/orders/orders.service.js';
+import type { Order } from '../../sample/orders/orders.store.js';
 import type { TestApp } from '../support/app.js';
 import { buildClient, nextCall, recordCalls } from '../support/client.js';
 import { createOrder, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
