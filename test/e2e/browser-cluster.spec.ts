@@ -1,9 +1,9 @@
 import { randomBytes } from 'crypto';
 import type { Browser } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, describeInBrowser, LAUNCH_ARGS, listShows, recordPageProblems, SamplePage, showToken, textShows } from '../support/browser.js';
+import { CHROMIUM, describeInBrowser, LAUNCH_ARGS, listShows, logIn, openSamplePage, SamplePage, textShows } from '../support/browser.js';
 import { ClusterInstance, killInstances, RedisServer, startRedis, startSampleInstance } from '../support/redis.js';
-import { SAMPLE_PASSWORDS, sampleGet, sampleLogin, samplePost, SampleUser } from '../support/sample.js';
+import { sampleGet, sampleLogin, samplePost, SampleUser } from '../support/sample.js';
 
 /**
  * The sample as `npm run start:cluster` runs it, seen from Chromium: one private redis-server and two
@@ -37,17 +37,9 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
 
   /** Opens the sample page served by `instance` and logs in as `name` through its form. */
   async function open(instance: ClusterInstance, name: SampleUser): Promise<SamplePage> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const sample: SamplePage = { page, context, sockets: [], hubRequests: [], problems: [], stopping: false };
+    const sample = await openSamplePage(browser, instance.url('/'), { webSocket: true });
     pages.push(sample);
-    page.on('websocket', (socket) => sample.sockets.push(showToken(socket.url())));
-    recordPageProblems(page, sample.problems, () => sample.stopping);
-    await page.goto(instance.url('/'));
-    await page.fill('#name', name);
-    await page.fill('#password', SAMPLE_PASSWORDS[name]);
-    await page.click('#login button:not(#logout)');
-    await textShows(sample, 'status', `connected as ${name}`);
+    await logIn(sample, name);
     return sample;
   }
 
@@ -96,10 +88,10 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
     ]);
     await listShows(bob, 'notifications', [[notice, '']]);
 
-    // Bob leaves on the second instance: the first tells ada.
+    // Bob logs out on the second instance (his page goes on anonymously): the first tells ada.
     bob.stopping = true;
     await bob.page.click('#logout');
-    await textShows(bob, 'status', 'disconnected');
+    await textShows(bob, 'status', 'connected as anonymous');
     await listShows(ada, 'chat', texts(['bob disconnected', '(private) bob: psst', 'ada: hello from the first instance', 'bob connected']));
     expect(ada.problems).toEqual([]);
     expect(bob.problems).toEqual([]);
