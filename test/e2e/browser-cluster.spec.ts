@@ -96,4 +96,24 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
     expect(ada.problems).toEqual([]);
     expect(bob.problems).toEqual([]);
   });
+
+  it("cancelling on the first instance asks bob's page on the second (a client result across instances), and one order list serves both", async () => {
+    const bob = await open(second, 'bob');
+    await bob.page.fill('#item', 'Telescope');
+    await bob.page.click('#orders button:not(#subscribe)');
+    await bob.page.waitForSelector('#order-list li:has-text("Telescope for bob: pending")');
+    // Ada's page on the other instance lists the same order (the orders are in Redis).
+    const ada = await open(first, 'ada');
+    const row = ada.page.locator('#order-list li', { hasText: 'Telescope for bob: pending' });
+    const id = /^#(\d+) /.exec((await row.textContent())!)![1];
+
+    await row.locator('button:has-text("Cancel")').click();
+    await textShows(bob, 'confirm-question', `Cancel your order #${id} (Telescope)?`);
+    await bob.page.click('#confirm-yes');
+    await listShows(bob, 'notifications', [[`Order #${id} (Telescope) for bob was cancelled`, '']]);
+    await ada.page.waitForSelector(`#order-list li:has-text("#${id} Telescope for bob: cancelled")`);
+    expect(await ada.page.textContent('#order-error')).toBe('');
+    expect(ada.problems).toEqual([]);
+    expect(bob.problems).toEqual([]);
+  });
 });
