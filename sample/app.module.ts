@@ -6,9 +6,13 @@ import { ChatHub } from './chat/chat.hub.js';
 import { DashboardHub } from './dashboard/dashboard.hub.js';
 import { MetricsService } from './dashboard/metrics.service.js';
 import { NotificationHub } from './notifications/notification.hub.js';
-import { UserConnections } from './notifications/user-connections.js';
+import { RedisUserConnections } from './notifications/redis-user-connections.js';
+import { MemoryUserConnections, UserConnections } from './notifications/user-connections.js';
+import { MemoryOrdersStore } from './orders/memory-orders.store.js';
 import { OrdersController } from './orders/orders.controller.js';
-import { OrdersService } from './orders/orders.service.js';
+import { OrdersStore } from './orders/orders.store.js';
+import { RedisOrdersStore } from './orders/redis-orders.store.js';
+import { SampleRedis } from './redis/sample-redis.js';
 import { StaticController } from './static.controller.js';
 
 /**
@@ -17,7 +21,8 @@ import { StaticController } from './static.controller.js';
  * (which also asks owners to confirm a cancellation, a client result), a dashboard hub streaming
  * metrics, and a browser page at `/`.
  * Everything lives in memory, so `npm start` needs nothing else running; with REDIS_URL set, several
- * instances form one cluster on that Redis (`npm run start:cluster`).
+ * instances form one cluster on that Redis (`npm run start:cluster`): the hubs through the Redis
+ * backplane, the orders and who is connected where in Redis as well.
  */
 @Module({
   imports: [
@@ -36,6 +41,15 @@ import { StaticController } from './static.controller.js';
     }),
   ],
   controllers: [OrdersController, StaticController],
-  providers: [ChatHub, NotificationHub, DashboardHub, MetricsService, UserConnections, OrdersService],
+  providers: [
+    ChatHub,
+    NotificationHub,
+    DashboardHub,
+    MetricsService,
+    SampleRedis,
+    // Clustered (REDIS_URL), shared by the instances in Redis; otherwise in this process.
+    { provide: OrdersStore, inject: [SampleRedis], useFactory: ({ client }: SampleRedis) => (client ? new RedisOrdersStore(client) : new MemoryOrdersStore()) },
+    { provide: UserConnections, inject: [SampleRedis], useFactory: ({ client }: SampleRedis) => (client ? new RedisUserConnections(client) : new MemoryUserConnections()) },
+  ],
 })
 export class AppModule {}

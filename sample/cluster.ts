@@ -2,12 +2,15 @@ import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import { createServer } from 'net';
 import { join } from 'path';
+import { portFromEnv, PortError } from './port.js';
 
 /**
  * `npm run start:cluster`: two sample instances on PORT (default 3000) and PORT + 1, sharing hubs
  * through one Redis. REDIS_URL picks that Redis; without it a private `redis-server` is started on a
  * free port (no persistence) and stopped with the instances, so nothing else needs to run. Open one
- * tab on each port: a chat message sent on one reaches the other.
+ * tab on each port: a chat message sent on one reaches the other. If an instance (or the private Redis)
+ * ends without being asked to, for instance because its port is taken, the other is stopped too and
+ * the command exits with 1.
  */
 const children: ChildProcess[] = [];
 
@@ -35,6 +38,8 @@ function run(label: string, command: string, args: string[], env: NodeJS.Process
   }
   child.on('exit', (code, signal) => {
     process.stdout.write(`[${label}] exited (${signal ?? code})\n`);
+    // Nobody asked it to end: it failed (its port was taken, Redis went away...), and so did the cluster.
+    if (!stopping) process.exitCode = 1;
     stop();
   });
   children.push(child);
@@ -70,13 +75,16 @@ function stop(): void {
 }
 
 async function main(): Promise<void> {
+  const first = portFromEnv();
+  if (first === 0 || first === 65535) throw new PortError(`PORT must be from 1 to 65534 for the cluster (it uses PORT and PORT + 1), not '${process.env.PORT}'.`);
   const redisUrl = process.env.REDIS_URL || (await privateRedis());
-  const first = Number(process.env.PORT || 3000);
-  const main = join(__dirname, 'main.js');
+  // Compiled, main.js next to this file; run from the TypeScript sources (as the tests do), main.ts
+  // with the same loader flags (process.execArgv).
+  const main = join(__dirname, __filename.endsWith('.ts') ? 'main.ts' : 'main.js');
   // One signing secret for both, so a token from one instance's login also works on the other.
   const jwtSecret = process.env.JWT_SECRET || randomBytes(32).toString('hex');
   for (const [index, port] of [first, first + 1].entries()) {
-    run(`instance ${index + 1} :${port}`, process.execPath, [main], { ...process.env, PORT: String(port), REDIS_URL: redisUrl, JWT_SECRET: jwtSecret });
+    run(`instance ${index + 1} :${port}`, process.execPath, [...process.execArgv, main], { ...process.env, PORT: String(port), REDIS_URL: redisUrl, JWT_SECRET: jwtSecret });
   }
   process.stdout.write(`Two instances on http://localhost:${first}/ and http://localhost:${first + 1}/ sharing ${redisUrl}\n`);
 }
@@ -84,7 +92,7 @@ async function main(): Promise<void> {
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof PortError ? error.message : error);
   stop();
   process.exitCode = 1;
 });

@@ -3,11 +3,19 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'net';
 import { AppModule } from './app.module.js';
+import { portFromEnv, PortError } from './port.js';
 
 async function bootstrap(): Promise<void> {
+  const requested = portFromEnv(); // before anything starts: a bad PORT is the whole message
   const app = await NestFactory.create(AppModule);
   app.enableShutdownHooks(); // Ctrl+C closes every SignalR connection cleanly
-  await app.listen(process.env.PORT || 3000); // no host: every interface
+  try {
+    await app.listen(requested); // no host: every interface
+  } catch (error) {
+    await app.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortError(`Port ${requested} is already in use: stop what listens there or set PORT to another port.`);
+    throw error;
+  }
   const { port } = app.getHttpServer().address() as AddressInfo;
   const logger = new Logger('Sample');
   logger.log(`Chat, notifications and dashboard on http://localhost:${port}/ (hubs: /hubs/chat, /hubs/notifications, /hubs/dashboard)`);
@@ -16,6 +24,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof PortError ? error.message : error);
   process.exit(1);
 });

@@ -1,5 +1,5 @@
 import { UseGuards, UsePipes, ValidationPipe } from '@nestjs/common';
-import { Hub, HubException, UploadStream } from '../../src/index.js';
+import { Hub, HubContext, HubException, InjectHubContext, UploadStream } from '../../src/index.js';
 import { Roles } from '../roles/roles.decorator.js';
 import { RolesGuard } from '../roles/roles.guard.js';
 import { AnnouncementDto } from './announcement.dto.js';
@@ -18,24 +18,31 @@ const ROOMS = Symbol('rooms');
  * - `message(user, text)`: to everyone, from `sendMessage`
  * - `userJoined(room, user)` / `userLeft(room, user)`: to the room's other members
  * - `roomMessage(room, user, text)`: to the room's members, the sender included
- * - `privateMessage(fromUser, text)`: to every connection of the addressed user, nobody else
- * - `userConnected(user)` / `userDisconnected(user)`: to everyone else on the hub
+ * - `privateMessage(fromUser, text)`: to every connection of the addressed user, nobody else; a user
+ *   connected to no instance is refused ("No user named X is online.")
+ * - `userConnected(user)` / `userDisconnected(user)`: to everyone else on the hub, for signed-in users
+ *   (anonymous visitors come and go unannounced: the page connects anonymously before logging in)
  * - `announcement(text, level, fromUser)`: to everyone, from `adminBroadcast` (admins only)
  * - `feedStarted(user)`, `feedLine(user, line)`, `feedEnded(user, lines)`: to everyone else, from a
  *   `shareFeed` upload
  *
- * Bad input throws HubException, whose message reaches the caller:
+ * Bad input throws HubException, whose message reaches the caller after the client's preamble (the
+ * page shows only the message):
  * "An unexpected error occurred invoking 'SendMessage' on the server. HubException: Message must not be empty."
  */
 @Hub('/hubs/chat', { allowStatefulReconnects: true })
 export class ChatHub extends Hub {
-  constructor(private readonly metrics: MetricsService) {
+  constructor(
+    private readonly metrics: MetricsService,
+    // Its own context, for presence: who is connected, on every instance when clustered.
+    @InjectHubContext(ChatHub) private readonly chat: HubContext<ChatHub>,
+  ) {
     super();
   }
 
   async onConnected(): Promise<void> {
     this.metrics.connected('chat');
-    await this.clients.others.send('userConnected', this.userName);
+    if (this.signedIn) await this.clients.others.send('userConnected', this.userName);
   }
 
   async onDisconnected(): Promise<void> {
@@ -43,7 +50,7 @@ export class ChatHub extends Hub {
     const name = this.userName;
     // Groups forget the connection by themselves; the rooms set is only there to tell their members.
     for (const room of this.rooms) await this.clients.othersInGroup(room).send('userLeft', room, name);
-    await this.clients.others.send('userDisconnected', name);
+    if (this.signedIn) await this.clients.others.send('userDisconnected', name);
   }
 
   async sendMessage(message: string): Promise<void> {
@@ -77,6 +84,8 @@ export class ChatHub extends Hub {
   async sendPrivate(userId: string, message: string): Promise<void> {
     const to = requireText(userId, 'User');
     const text = requireText(message, 'Message');
+    // Sent to nobody, the message would vanish while the sender's page shows it as sent.
+    if ((await this.chat.presence.connectionCount(to)) === 0) throw new HubException(`No user named ${to} is online.`);
     this.metrics.countMessage();
     await this.clients.user(to).send('privateMessage', this.userName, text);
   }
@@ -118,6 +127,10 @@ export class ChatHub extends Hub {
 
   private get userName(): string {
     return displayName(this.context.user);
+  }
+
+  private get signedIn(): boolean {
+    return this.context.userIdentifier !== null;
   }
 
   private get rooms(): Set<string> {

@@ -21,14 +21,14 @@ export class NotificationHub extends Hub {
     super();
   }
 
-  onConnected(): void {
+  async onConnected(): Promise<void> {
     this.metrics.connected('notifications');
-    this.userConnections.add(this.context.userIdentifier!, this.context.connectionId);
+    await this.userConnections.add(this.context.userIdentifier!, this.context.connectionId);
   }
 
-  onDisconnected(): void {
+  async onDisconnected(): Promise<void> {
     this.metrics.disconnected('notifications');
-    this.userConnections.remove(this.context.userIdentifier!, this.context.connectionId);
+    await this.userConnections.remove(this.context.userIdentifier!, this.context.connectionId);
   }
 
   async subscribe(topic: string): Promise<void> {

@@ -23,9 +23,22 @@ function show(listId, text, className) {
   $(listId).prepend(item);
 }
 
-/** Errors of the chat and notification forms; a HubException's message arrives here as is. */
+// What the client puts before the message of a HubException the server threw (detailed errors or not).
+const SERVER_ERROR_PREFIX = /^An unexpected error occurred invoking '[^']*' on the server\. HubException: /;
+
+/** An error as the user should read it: a HubException's own message, without the client's preamble. */
+function messageOf(error) {
+  return String(error?.message ?? error).replace(SERVER_ERROR_PREFIX, '');
+}
+
+/** Errors of the chat forms, in the chat. */
 function failed(error) {
-  show('chat', error.message, 'error');
+  show('chat', messageOf(error), 'error');
+}
+
+/** The orders' own error line (the latest error of ordering, shipping, cancelling, subscribing); null clears it. */
+function orderError(error) {
+  $('order-error').textContent = error === null ? '' : messageOf(error);
 }
 
 /** Exchanges a user name and password for an access token (a JWT valid for an hour). */
@@ -55,7 +68,7 @@ function build(path) {
 }
 
 async function connect(name) {
-  chat = build('/hubs/chat');
+  const chatConnection = (chat = build('/hubs/chat'));
   chat.on('message', (user, text) => show('chat', `${user}: ${text}`));
   chat.on('roomMessage', (room, user, text) => show('chat', `[${room}] ${user}: ${text}`));
   chat.on('privateMessage', (user, text) => show('chat', `(private) ${user}: ${text}`, 'private'));
@@ -67,17 +80,19 @@ async function connect(name) {
   chat.on('feedStarted', (user) => show('feed-list', `${user} started sharing`, 'notice'));
   chat.on('feedLine', (user, line) => show('feed-list', `${user}: ${line}`));
   chat.on('feedEnded', (user, lines) => show('feed-list', `${user} stopped sharing (${lines} ${lines === 1 ? 'line' : 'lines'})`, 'notice'));
-  chat.onreconnecting(() => ($('status').textContent = 'reconnecting…'));
-  chat.onreconnected(() => ($('status').textContent = `connected as ${name}`));
-  chat.onclose(() => ($('status').textContent = 'disconnected'));
+  // Only while it is the page's chat: a connection being replaced (logging in or out) says nothing.
+  const status = (text) => chatConnection === chat && ($('status').textContent = text);
+  chat.onreconnecting(() => status('reconnecting…'));
+  chat.onreconnected(() => status(`connected as ${name}`));
+  chat.onclose(() => status('disconnected'));
   const started = [chat.start()];
 
-  dashboard = build('/hubs/dashboard');
+  const dashboardConnection = (dashboard = build('/hubs/dashboard'));
   // An ordinary reconnect is a new connection, where the old stream is gone: subscribe again. A
   // stateful reconnect keeps the connection, and the stream, without any of these events.
-  dashboard.onreconnecting(() => dashboardStatus('reconnecting…'));
-  dashboard.onreconnected(watchMetrics);
-  dashboard.onclose(() => dashboardStatus('off'));
+  dashboard.onreconnecting(() => dashboardConnection === dashboard && dashboardStatus('reconnecting…'));
+  dashboard.onreconnected(() => dashboardConnection === dashboard && watchMetrics());
+  dashboard.onclose(() => dashboardConnection === dashboard && dashboardStatus('off'));
   started.push(dashboard.start().then(watchMetrics));
 
   // The notification hub refuses anonymous users (401): only signed-in users connect to it.
@@ -92,8 +107,29 @@ async function connect(name) {
 
   await Promise.all(started);
   $('status').textContent = `connected as ${name}`;
-  $('logout').disabled = false;
+  $('logout').disabled = accessToken === null;
   await refreshOrders();
+}
+
+// Connecting and disconnecting, one after the other: a login while the page is still connecting
+// anonymously waits for that to finish instead of stopping it halfway.
+let session = Promise.resolve();
+
+/** Replaces the page's connections with ones for `token` (null: anonymous) under `name`. */
+function connectAs(token, name) {
+  const next = session.then(async () => {
+    await disconnect();
+    accessToken = token;
+    userName = name;
+    try {
+      await connect(name ?? 'anonymous');
+    } catch (error) {
+      await disconnect();
+      throw error;
+    }
+  });
+  session = next.catch(() => undefined);
+  return next;
 }
 
 function tell(order, what) {
@@ -101,7 +137,7 @@ function tell(order, what) {
   if (told.has(key)) return;
   told.add(key);
   show('notifications', `Order #${order.id} (${order.item}) for ${order.customer} ${what}`);
-  refreshOrders().catch(failed);
+  refreshOrders().catch(orderError);
 }
 
 async function disconnect() {
@@ -113,8 +149,11 @@ async function disconnect() {
   answerPending?.(false); // a question left open: nobody is there to answer it
   await Promise.all(connections.map((connection) => connection?.stop()));
   accessToken = userName = null;
+  $('status').textContent = 'disconnected';
+  dashboardStatus('off');
   $('logout').disabled = true;
   $('order-list').replaceChildren();
+  orderError(null);
 }
 
 /** A request to the orders API, which needs the signed-in user's token (admins see and act on every order). */
@@ -132,7 +171,14 @@ async function refreshOrders() {
     if (order.status === 'pending') {
       const ship = document.createElement('button');
       ship.textContent = 'Ship';
-      ship.onclick = () => ordersApi(`/orders/${order.id}/ship`, { method: 'POST' }).then(refreshOrders).catch(failed);
+      ship.onclick = () =>
+        ordersApi(`/orders/${order.id}/ship`, { method: 'POST' })
+          .then(async (response) => {
+            if (!response.ok) throw new Error((await response.json()).message);
+            orderError(null);
+          })
+          .catch(orderError)
+          .finally(() => refreshOrders().catch(orderError));
       const cancel = document.createElement('button');
       cancel.textContent = 'Cancel';
       cancel.onclick = () => cancelOrder(order, cancel);
@@ -149,9 +195,10 @@ function cancelOrder(order, button) {
   ordersApi(`/orders/${order.id}/cancel`, { method: 'POST' })
     .then(async (response) => {
       if (!response.ok) throw new Error((await response.json()).message);
+      orderError(null);
     })
-    .catch((error) => show('notifications', error.message, 'error'))
-    .finally(() => refreshOrders().catch(failed));
+    .catch(orderError)
+    .finally(() => refreshOrders().catch(orderError));
 }
 
 // Questions from the server, one at a time: a later one waits until the earlier is answered.
@@ -199,7 +246,7 @@ function watchMetrics() {
       render(snapshot, rates, missed);
     },
     complete: () => dashboardStatus('ended'),
-    error: (error) => dashboardStatus(`stopped: ${error.message}`),
+    error: (error) => dashboardStatus(`stopped: ${messageOf(error)}`),
   });
   dashboardStatus('live');
 }
@@ -224,15 +271,16 @@ function connected(connection, hint = 'Connect first.') {
   return connection;
 }
 
-/** Runs `action` on submit; its errors go to the list `errorList`. */
-function onSubmit(formId, action, errorList = 'chat') {
+/** Runs `action` on submit; its errors go to `onError` (by default, the chat). */
+function onSubmit(formId, action, onError = failed) {
   $(formId).addEventListener('submit', (event) => {
     event.preventDefault();
-    Promise.resolve()
-      .then(action)
-      .catch((error) => show(errorList, error.message, 'error'));
+    Promise.resolve().then(action).catch(onError);
   });
 }
+
+/** `onError` for a form whose errors go to the list `listId`. */
+const showIn = (listId) => (error) => show(listId, messageOf(error), 'error');
 
 $('login').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -240,19 +288,16 @@ $('login').addEventListener('submit', (event) => {
   const password = $('password').value;
   $('login-error').textContent = '';
   (async () => {
-    await disconnect();
-    if (name) {
-      accessToken = await login(name, password);
-      userName = name;
-    }
+    // Anonymous already, and connected: nothing to change.
+    if (!name && accessToken === null && chat !== null) return;
+    // A refused login (e.g. "Invalid username or password.") leaves the page as it was.
+    const token = name ? await login(name, password) : null;
     $('password').value = '';
-    await connect(name || 'anonymous');
-  })().catch((error) => {
-    $('login-error').textContent = error.message; // e.g. "Invalid username or password."
-    disconnect().catch(failed);
-  });
+    await connectAs(token, name || null);
+  })().catch((error) => ($('login-error').textContent = messageOf(error)));
 });
-$('logout').onclick = () => disconnect().catch(failed);
+// Logging out leaves the page chatting anonymously, as it started.
+$('logout').onclick = () => connectAs(null, null).catch((error) => ($('login-error').textContent = messageOf(error)));
 
 onSubmit('send-all', async () => {
   await connected(chat).invoke('SendMessage', $('message').value);
@@ -292,7 +337,7 @@ onSubmit(
     await connected(chat).invoke('AdminBroadcast', { text: $('announcement').value, level: $('level').value });
     $('announcement').value = '';
   },
-  'announcements',
+  showIn('announcements'),
 );
 
 onSubmit(
@@ -306,9 +351,10 @@ onSubmit(
     });
     if (!response.ok) throw new Error((await response.json()).message);
     $('item').value = '';
+    orderError(null);
     await refreshOrders();
   },
-  'notifications',
+  orderError,
 );
 
 $('interval').onchange = () => dashboard && watchMetrics();
@@ -318,13 +364,15 @@ $('interval').onchange = () => dashboard && watchMetrics();
 onSubmit(
   'feed',
   () => {
-    const line = $('feed-line').value;
+    const line = $('feed-line').value.trim();
+    // The server would end the whole feed on an empty line: refused here, the feed goes on.
+    if (!line) throw new Error('Feed line must not be empty.');
     if (feed === null) startFeed(connected(chat));
     feed.next(line);
-    show('feed-list', `you: ${line.trim()}`, 'mine');
+    show('feed-list', `you: ${line}`, 'mine');
     $('feed-line').value = '';
   },
-  'feed-list',
+  showIn('feed-list'),
 );
 
 function startFeed(connection) {
@@ -336,7 +384,7 @@ function startFeed(connection) {
     .invoke('ShareFeed', subject)
     // Only while still connected: a logout ends the feed too, and cancels this invocation.
     .then((lines) => connection === chat && show('feed-list', `you stopped sharing (${lines} ${lines === 1 ? 'line' : 'lines'})`, 'notice'))
-    .catch((error) => connection === chat && show('feed-list', error.message, 'error'))
+    .catch((error) => connection === chat && show('feed-list', messageOf(error), 'error'))
     .finally(() => {
       if (feed === subject) feed = null;
       $('feed-stop').disabled = feed === null;
@@ -348,8 +396,13 @@ $('feed-stop').onclick = () => feed?.complete();
 $('subscribe').onclick = () => {
   Promise.resolve()
     .then(() => connected(notifications, 'Log in to get notifications.').invoke('Subscribe', 'orders'))
-    .then(() => show('notifications', 'subscribed to every order', 'notice'))
-    .catch((error) => show('notifications', error.message, 'error'));
+    .then(() => {
+      orderError(null);
+      show('notifications', 'subscribed to every order', 'notice');
+    })
+    .catch(orderError);
 };
 
-refreshOrders().catch(failed);
+// Chat and dashboard need no account: the page connects anonymously at once, and again as the user
+// who logs in.
+connectAs(null, null).catch((error) => ($('login-error').textContent = messageOf(error)));

@@ -3,6 +3,7 @@ import { JwtModule, JwtService } from '@nestjs/jwt';
 import { randomBytes } from 'crypto';
 import { jwtAuthenticator, redisBackplane, SignalRModule, type HubRequest, type SignalRModuleOptions } from '../../src/index.js';
 import { AuthorizedHub } from './authorized.hub.js';
+import { ClientBundlesController } from './client-bundles.controller.js';
 import { ClusterHub } from './cluster.hub.js';
 import { EchoConnectionHandler } from './echo.connection-handler.js';
 import { EndpointsController } from './endpoints.controller.js';
@@ -59,7 +60,7 @@ function signalROptions(jwt: JwtService, options: ConformanceOptions): SignalRMo
  */
 @Module({
   providers: [TestHub, TestHubNoWebSockets, AuthorizedHub, UncreatableHub, ClusterHub, EchoConnectionHandler],
-  controllers: [EndpointsController],
+  controllers: [EndpointsController, ClientBundlesController],
 })
 export class ConformanceModule {
   static forRoot(options: ConformanceOptions = {}): DynamicModule {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'crypto';
 import type { Browser } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, describeInBrowser, LAUNCH_ARGS, listShows, recordPageProblems, SamplePage, showToken, textShows } from '../support/browser.js';
+import { CHROMIUM, describeInBrowser, LAUNCH_ARGS, listShows, logIn, openSamplePage, SamplePage, textShows } from '../support/browser.js';
 import { ClusterInstance, killInstances, RedisServer, startRedis, startSampleInstance } from '../support/redis.js';
-import { SAMPLE_PASSWORDS, sampleGet, sampleLogin, samplePost, SampleUser } from '../support/sample.js';
+import { sampleGet, sampleLogin, samplePost, SampleUser } from '../support/sample.js';
 
 /**
  * The sample as `npm run start:cluster` runs it, seen from Chromium: one private redis-server and two
@@ -37,17 +37,9 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
 
   /** Opens the sample page served by `instance` and logs in as `name` through its form. */
   async function open(instance: ClusterInstance, name: SampleUser): Promise<SamplePage> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const sample: SamplePage = { page, context, sockets: [], hubRequests: [], problems: [], stopping: false };
+    const sample = await openSamplePage(browser, instance.url('/'), { webSocket: true });
     pages.push(sample);
-    page.on('websocket', (socket) => sample.sockets.push(showToken(socket.url())));
-    recordPageProblems(page, sample.problems, () => sample.stopping);
-    await page.goto(instance.url('/'));
-    await page.fill('#name', name);
-    await page.fill('#password', SAMPLE_PASSWORDS[name]);
-    await page.click('#login button:not(#logout)');
-    await textShows(sample, 'status', `connected as ${name}`);
+    await logIn(sample, name);
     return sample;
   }
 
@@ -96,11 +88,31 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
     ]);
     await listShows(bob, 'notifications', [[notice, '']]);
 
-    // Bob leaves on the second instance: the first tells ada.
+    // Bob logs out on the second instance (his page goes on anonymously): the first tells ada.
     bob.stopping = true;
     await bob.page.click('#logout');
-    await textShows(bob, 'status', 'disconnected');
+    await textShows(bob, 'status', 'connected as anonymous');
     await listShows(ada, 'chat', texts(['bob disconnected', '(private) bob: psst', 'ada: hello from the first instance', 'bob connected']));
+    expect(ada.problems).toEqual([]);
+    expect(bob.problems).toEqual([]);
+  });
+
+  it("cancelling on the first instance asks bob's page on the second (a client result across instances), and one order list serves both", async () => {
+    const bob = await open(second, 'bob');
+    await bob.page.fill('#item', 'Telescope');
+    await bob.page.click('#orders button:not(#subscribe)');
+    await bob.page.waitForSelector('#order-list li:has-text("Telescope for bob: pending")');
+    // Ada's page on the other instance lists the same order (the orders are in Redis).
+    const ada = await open(first, 'ada');
+    const row = ada.page.locator('#order-list li', { hasText: 'Telescope for bob: pending' });
+    const id = /^#(\d+) /.exec((await row.textContent())!)![1];
+
+    await row.locator('button:has-text("Cancel")').click();
+    await textShows(bob, 'confirm-question', `Cancel your order #${id} (Telescope)?`);
+    await bob.page.click('#confirm-yes');
+    await listShows(bob, 'notifications', [[`Order #${id} (Telescope) for bob was cancelled`, '']]);
+    await ada.page.waitForSelector(`#order-list li:has-text("#${id} Telescope for bob: cancelled")`);
+    expect(await ada.page.textContent('#order-error')).toBe('');
     expect(ada.problems).toEqual([]);
     expect(bob.problems).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { decodeJwt, sampleGet, sampleLogin, samplePost } from '../support/sample.js';
-import { describeInBrowser, listShows, SamplePage as ChatPage, useSampleBrowser } from '../support/browser.js';
+import { describeInBrowser, listShows, SamplePage as ChatPage, textShows, useSampleBrowser } from '../support/browser.js';
 
 /**
  * The sample page in headless Chromium (Debian's `chromium` package, driven by playwright-core, which
@@ -68,11 +68,22 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
     await chatShows(ada, ['(private) bob: psst', 'ada: hello everyone', 'bob connected']);
     await chatShows(bob, ['(private to ada) psst', 'ada: hello everyone']);
 
+    // Logged out, ada's page goes on anonymously, which nobody is told about.
     ada.stopping = true;
     await ada.page.click('#logout');
     await chatShows(bob, ['ada disconnected', '(private to ada) psst', 'ada: hello everyone']);
-    await ada.page.waitForFunction(() => document.getElementById('status')!.textContent === 'disconnected');
+    await ada.page.waitForFunction(() => document.getElementById('status')!.textContent === 'connected as anonymous');
     return [ada, bob];
+  }
+
+  /** What the page did as its signed-in user (a bearer header or `access_token`), and anonymously. */
+  function partition(chat: ChatPage): [Pick<ChatPage, 'sockets' | 'hubRequests'>, Pick<ChatPage, 'sockets' | 'hubRequests'>] {
+    const withToken = (url: string) => url.includes('access_token=');
+    const signedIn = (request: ChatPage['hubRequests'][number]) => request.bearer !== null || withToken(request.url);
+    return [
+      { sockets: chat.sockets.filter(withToken), hubRequests: chat.hubRequests.filter(signedIn) },
+      { sockets: chat.sockets.filter((url) => !withToken(url)), hubRequests: chat.hubRequests.filter((request) => !signedIn(request)) },
+    ];
   }
 
   it('loads the official browser client the sample serves', async () => {
@@ -85,14 +96,19 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
   it('chats over WebSockets: a message to everyone and a private message, with the token the page logged in for', async () => {
     const both = await chatBetweenTwo({ webSocket: true });
     for (const [name, chat] of [['ada', both[0]], ['bob', both[1]]] as const) {
+      const [signedIn, anonymous] = partition(chat);
+      // Ada logged out: her page connected again, anonymously, to the chat and the dashboard.
+      expect(anonymous.sockets.sort()).toEqual(
+        (name === 'ada' ? ['chat', 'dashboard'] : []).map((hub) => expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/hubs/${hub}\\?id=[^&]+$`))),
+      );
       // Browsers cannot set headers on WebSockets: the token travels as `access_token` in the URL.
-      expect([...chat.sockets].sort()).toEqual(
+      expect(signedIn.sockets.sort()).toEqual(
         ['chat', 'dashboard', 'notifications'].map((hub) =>
           expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/hubs/${hub}\\?id=[^&]+&access_token=<${name}>$`)),
         ),
       );
       // Only the negotiates travel over HTTP, with the token as a bearer header; everything else went through the sockets.
-      expect(chat.hubRequests.map(({ method, url, bearer }) => `${method} ${url} as ${bearer}`).sort()).toEqual([
+      expect(signedIn.hubRequests.map(({ method, url, bearer }) => `${method} ${url} as ${bearer}`).sort()).toEqual([
         `POST /hubs/chat/negotiate?negotiateVersion=1&useStatefulReconnect=true as ${name}`,
         `POST /hubs/dashboard/negotiate?negotiateVersion=1&useStatefulReconnect=true as ${name}`,
         `POST /hubs/notifications/negotiate?negotiateVersion=1&useStatefulReconnect=true as ${name}`,
@@ -106,11 +122,16 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
     for (const [name, chat] of [['ada', both[0]], ['bob', both[1]]] as const) {
       expect(await chat.page.evaluate(() => typeof window.WebSocket)).toBe('undefined');
       expect(chat.sockets).toEqual([]);
+      const [signedIn, anonymous] = partition(chat);
+      // Ada logged out: her page connected again, anonymously, to the chat and the dashboard.
+      expect(anonymous.hubRequests.filter(({ url }) => url.endsWith('/negotiate?negotiateVersion=1&useStatefulReconnect=true')).map(({ url }) => url).sort()).toEqual(
+        name === 'ada' ? ['/hubs/chat/negotiate?negotiateVersion=1&useStatefulReconnect=true', '/hubs/dashboard/negotiate?negotiateVersion=1&useStatefulReconnect=true'] : [],
+      );
       // Per hub: one negotiate, one event stream (its token in the URL: EventSource sets no headers), and
       // everything the client sends as POSTs to the connection's URL with a bearer header (the handshake and
       // the invocations at least); nothing else, so no long polling either.
       for (const hub of ['chat', 'dashboard', 'notifications']) {
-        const requests = chat.hubRequests.filter(({ url }) => url.startsWith(`/hubs/${hub}`));
+        const requests = signedIn.hubRequests.filter(({ url }) => url.startsWith(`/hubs/${hub}`));
         const stream = requests.find(({ type }) => type === 'eventsource');
         expect(stream).toEqual({
           method: 'GET',
@@ -143,17 +164,23 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
       ['chat', 'dashboard'].map((hub) => expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:\\d+/hubs/${hub}\\?id=[^&]+$`))),
     );
     await anonymous.page.click('#subscribe');
-    await listShows(anonymous, 'notifications', [['Log in to get notifications.', 'error']]);
+    await textShows(anonymous, 'order-error', 'Log in to get notifications.');
+    expect(await anonymous.page.$$eval('#notifications li', (items) => items.length)).toBe(0);
     expect(anonymous.problems).toEqual([]);
 
-    const { page, problems, hubRequests, sockets } = await newPage({ webSocket: true });
+    // A wrong password leaves the page as it was: connected anonymously, with the same connections.
+    const visitor = await newPage({ webSocket: true });
+    const { page, problems, hubRequests, sockets } = visitor;
+    const before = { hubRequests: [...hubRequests], sockets: [...sockets] };
     await page.fill('#name', 'ada');
     await page.fill('#password', 'hopper');
     await page.click('#login button:not(#logout)');
     await page.waitForFunction(() => document.getElementById('login-error')!.textContent === 'Invalid username or password.');
-    expect(await page.textContent('#status')).toBe('disconnected');
+    expect(await page.textContent('#status')).toBe('connected as anonymous');
     expect(problems).toEqual(['response: 401 POST /api/auth/login']);
-    expect({ hubRequests, sockets }).toEqual({ hubRequests: [], sockets: [] });
+    expect({ hubRequests, sockets }).toEqual(before);
+    await sendToAll(visitor, 'still here');
+    await chatShows(ada, ['anonymous: still here', 'anonymous: hi, who is there?']);
   });
 
   it('shows ada’s announcement to everyone and the unauthorized error to bob, in the page', async () => {
@@ -169,7 +196,8 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
     ]);
     await announce(ada, '', 'info');
     await listShows(ada, 'announcements', [
-      ["An unexpected error occurred invoking 'AdminBroadcast' on the server. HubException: text must be longer than or equal to 1 characters", 'error'],
+      // The HubException's message, without the client's "An unexpected error occurred invoking…" preamble.
+      ['text must be longer than or equal to 1 characters', 'error'],
       ['[warning] ada: Deploy at five', 'warning'],
     ]);
     await listShows(bob, 'announcements', [

@@ -9,6 +9,9 @@ import { CHROMIUM, describeInBrowser, LAUNCH_ARGS, recordPageProblems } from '..
 /** Page globals used by the functions run in Chromium (the project compiles without the DOM library). */
 declare const signalR: any;
 declare const WebSocket: any;
+declare const Worker: any;
+declare const Blob: any;
+declare const URL: any;
 
 /** The official browser bundles, served by the page's own origin as Karma serves them to the ASP.NET Core tests. */
 const BUNDLES: Record<string, string> = {
@@ -89,6 +92,44 @@ function plainWebSocketInPage(url: string): Promise<{ data: unknown; code: numbe
 }
 
 /**
+ * Runs in Chromium: ASP.NET Core's WebWorkerTests.ts. A worker made from a blob (a worker script must
+ * come from the page's origin) imports the client's web-worker build from the server, connects to
+ * `/testhub` and has the server echo a message back to it; the page collects what the worker reports.
+ */
+function webWorkerInPage(base: string): Promise<string[]> {
+  const workerSource = `
+    let connection = null;
+    onmessage = async (event) => {
+      try {
+        if (connection === null) {
+          importScripts(event.data + '/lib/signalr-webworker/signalr.js');
+          connection = new signalR.HubConnectionBuilder().withUrl(event.data + '/testhub').configureLogging(signalR.LogLevel.None).build();
+          connection.on('message', (message) => postMessage('received: ' + message));
+          await connection.start();
+          postMessage('connected over ' + (await connection.invoke('GetActiveTransportName')));
+        } else {
+          await connection.invoke('InvokeWithString', event.data);
+        }
+      } catch (error) {
+        postMessage('error: ' + error.message);
+      }
+    };`;
+  return new Promise((resolve) => {
+    const worker = new Worker(URL.createObjectURL(new Blob([workerSource], { type: 'text/javascript' })));
+    const reports: string[] = [];
+    worker.onmessage = (event: { data: string }) => {
+      reports.push(event.data);
+      if (event.data.startsWith('connected')) worker.postMessage('Hello World!');
+      else {
+        worker.terminate();
+        resolve(reports);
+      }
+    };
+    worker.postMessage(base);
+  });
+}
+
+/**
  * The conformance app and the official browser bundles in headless Chromium, from another origin
  * (as Karma runs the ASP.NET Core browser tests): CORS with credentials everywhere (preflights
  * included), cookies, the headers browsers cannot set on WebSockets and event streams, JWT from the
@@ -119,6 +160,17 @@ describeInBrowser('conformance-browser.spec.ts')('Conformance app in Chromium, f
     await tab.goto(page.origin);
     expect(await tab.evaluate(plainWebSocketInPage, app.baseUrl.replace(/^http/, 'ws') + '/echo')).toEqual({ data: 'message', code: 1000, wasClean: true });
     await context.close();
+  });
+
+  it('WebWorkers can use SignalR client: the web-worker build served at /lib/signalr-webworker/signalr.js', async () => {
+    const context = await browser.newContext();
+    const tab = await context.newPage();
+    const problems: string[] = [];
+    recordPageProblems(tab, problems, () => false);
+    await tab.goto(page.origin);
+    expect(await tab.evaluate(webWorkerInPage, app.baseUrl)).toEqual(['connected over WebSockets', 'received: Hello World!']);
+    await context.close();
+    expect(problems).toEqual([]);
   });
 
   it.each(cases)('$protocol over $transport', async ({ transport, protocol }) => {

@@ -1,8 +1,11 @@
+import type { HubConnection } from '@microsoft/signalr';
+import { Redis } from 'ioredis';
 import { AppModule } from '../../sample/app.module.js';
+import type { Order } from '../../sample/orders/orders.store.js';
 import { connect, nextCall, stopAll } from '../support/client.js';
 import { startApp, TestApp } from '../support/app.js';
 import { RedisServer, startRedis } from '../support/redis.js';
-import { createOrder, sampleLogin, samplePost } from '../support/sample.js';
+import { createOrder, quiet, sampleGet, sampleLogin, samplePost } from '../support/sample.js';
 
 /** The sample as `npm run start:cluster` runs it: two instances with REDIS_URL set, one Redis. */
 describe('sample cluster: two instances on one Redis', () => {
@@ -46,5 +49,96 @@ describe('sample cluster: two instances on one Redis', () => {
     const order = await createOrder(first, 'bob', 'book', admin);
     expect((await samplePost(first, `/orders/${order.id}/ship`, undefined, admin)).status).toBe(200);
     expect(await shipped).toEqual([expect.objectContaining({ id: order.id, customer: 'bob', item: 'book' })]);
+  });
+
+  describe('orders, shared in Redis', () => {
+    let admin: string;
+    let bobToken: string;
+    beforeAll(async () => {
+      admin = await sampleLogin(first, 'ada');
+      bobToken = await sampleLogin(second, 'bob');
+    });
+    afterEach(async () => {
+      await stopAll();
+      // Bob's connections of a test are gone from both instances (and Redis) before the next begins.
+      await Promise.all([quiet(first), quiet(second)]);
+    });
+
+    const listOn = async (instance: TestApp, token = admin) => (await (await sampleGet(instance, '/orders', token)).json()) as Order[];
+    const cancelOn = async (instance: TestApp, id: string) => {
+      const response = await samplePost(instance, `/orders/${id}/cancel`, undefined, admin);
+      return { status: response.status, body: (await response.json()) as unknown };
+    };
+
+    /**
+     * Bob's official client on the second instance, answering `Confirm` with `answer`. A call made
+     * after start() returns once the hub's onConnected (which records the connection) has finished.
+     */
+    async function bobOnSecond(answer: (question: string) => unknown): Promise<{ connection: HubConnection; questions: string[] }> {
+      const questions: string[] = [];
+      const connection = await connect(second.url('/hubs/notifications'), { accessTokenFactory: () => bobToken });
+      connection.on('Confirm', (question: string) => {
+        questions.push(question);
+        return answer(question);
+      });
+      await connection.invoke('Unsubscribe', 'orders');
+      return { connection, questions };
+    }
+
+    it('both instances list the same orders, and their ids are unique', async () => {
+      const made: Order[] = [];
+      for (const [index, item] of ['abacus', 'bellows', 'compass', 'drum'].entries()) {
+        made.push(await createOrder(index % 2 === 0 ? first : second, 'grace', item, admin));
+      }
+      expect(new Set(made.map(({ id }) => id)).size).toBe(4);
+      const fromFirst = await listOn(first);
+      expect(await listOn(second)).toEqual(fromFirst);
+      expect(fromFirst).toEqual(expect.arrayContaining(made.map((order) => ({ ...order, status: 'pending' }))));
+      // Grace, no admin, sees her own orders from either instance.
+      const grace = await sampleLogin(second, 'grace');
+      expect((await listOn(first, grace)).filter(({ item }) => ['abacus', 'bellows', 'compass', 'drum'].includes(item))).toEqual(made);
+    });
+
+    it("cancelling on the first instance asks bob's client on the second, and cancels once it answers true", async () => {
+      const bob = await bobOnSecond(() => true);
+      const order = await createOrder(second, 'bob', 'lamp', admin);
+      const told = nextCall(bob.connection, 'orderCancelled');
+      const cancelled = { ...order, status: 'cancelled' };
+      expect(await cancelOn(first, order.id)).toEqual({ status: 200, body: cancelled });
+      expect(bob.questions).toEqual([`Cancel your order #${order.id} (lamp)?`]);
+      expect(await told).toEqual([cancelled]);
+      expect((await listOn(second)).find(({ id }) => id === order.id)).toEqual(cancelled);
+    });
+
+    it('skips a connection id left behind by a dead instance and asks the live one', async () => {
+      const bob = await bobOnSecond(() => true);
+      const order = await createOrder(first, 'bob', 'kite', admin);
+      // What an instance killed without closing its connections leaves: a newer id nobody holds.
+      const redisClient = new Redis(redis.url);
+      const key = 'sample:notifications:connections:bob';
+      await redisClient.zadd(key, String(Date.now() + 60_000), 'dead-instance-connection');
+      try {
+        expect(await cancelOn(first, order.id)).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
+        expect(bob.questions).toEqual([`Cancel your order #${order.id} (kite)?`]);
+        expect(await redisClient.zrange(key, '0', '-1')).toEqual([bob.connection.connectionId]);
+      } finally {
+        redisClient.disconnect();
+      }
+    });
+
+    it('answers 409 when bob is online on no instance, and when his order shipped on the other instance while he decided', async () => {
+      const order = await createOrder(first, 'bob', 'globe', admin);
+      expect(await cancelOn(first, order.id)).toEqual({
+        status: 409,
+        body: { statusCode: 409, error: 'Conflict', message: `bob is not online to confirm cancelling order '${order.id}'.` },
+      });
+      // Bob says yes only after an admin shipped the order on the second instance.
+      await bobOnSecond(async () => (await samplePost(second, `/orders/${order.id}/ship`, undefined, admin)).status === 200);
+      expect(await cancelOn(first, order.id)).toEqual({
+        status: 409,
+        body: { statusCode: 409, error: 'Conflict', message: `Order '${order.id}' has already shipped.` },
+      });
+      expect((await listOn(first)).find(({ id }) => id === order.id)!.status).toBe('shipped');
+    });
   });
 });

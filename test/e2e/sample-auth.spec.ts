@@ -1,6 +1,6 @@
 import { HttpTransportType, HubConnection } from '@microsoft/signalr';
 import { JwtService } from '@nestjs/jwt';
-import type { Order } from '../../sample/orders/orders.service.js';
+import type { Order } from '../../sample/orders/orders.store.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { token as handMadeToken } from '../fixtures/auth-tokens.js';
 import type { TestApp } from '../support/app.js';

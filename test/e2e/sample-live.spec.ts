@@ -1,7 +1,7 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, IStreamResult, ISubscription, LogLevel, Subject } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { MetricsService, MetricsSnapshot } from '../../sample/dashboard/metrics.service.js';
-import type { Order } from '../../sample/orders/orders.service.js';
+import type { Order } from '../../sample/orders/orders.store.js';
 import type { TestApp } from '../support/app.js';
 import { buildClient, nextCall, TRANSPORTS } from '../support/client.js';
 import { createOrder, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';

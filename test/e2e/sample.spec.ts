@@ -1,9 +1,11 @@
 import type { HubConnection } from '@microsoft/signalr';
 import { readFileSync } from 'fs';
-import type { Order } from '../../sample/orders/orders.service.js';
+import type { Order } from '../../sample/orders/orders.store.js';
 import type { TestApp } from '../support/app.js';
 import { buildClient, nextCall, recordCalls } from '../support/client.js';
+import { SignalRServer } from '../../src/signalr.server.js';
 import { createOrder, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
+import { waitUntil } from '../support/wait.js';
 
 const HUB_ERROR = (method: string, message: string) =>
   `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
@@ -122,7 +124,8 @@ describe('sample app', () => {
         ['ada', 'psst'],
         ['ada', 'psst'],
       ]);
-      await expect(ada.invoke('SendPrivate', 'nobody-online', 'hello?')).resolves.toBeNull();
+      // A user connected nowhere is refused, so the sender does not believe it was delivered.
+      await expect(ada.invoke('SendPrivate', 'nobody-online', 'hello?')).rejects.toThrow(new Error(HUB_ERROR('SendPrivate', 'No user named nobody-online is online.')));
 
       await barrier(bob, everyone);
       expect(privates).toEqual([[], [], [['ada', 'psst']], [['ada', 'psst']]]);
@@ -163,6 +166,18 @@ describe('sample app', () => {
         ['userLeft', 'lounge', 'ada'],
         ['userDisconnected', 'ada'],
       ]);
+    });
+
+    it('does not announce anonymous visitors (the page connects anonymously before its user logs in)', async () => {
+      const observer = await chat('bob');
+      const notices = ['userConnected', 'userDisconnected'].map((method) => recordCalls(observer, method));
+      const visitor = await chat();
+      await visitor.invoke('SendMessage', 'just looking'); // answered: its onConnected has run
+      await visitor.stop();
+      const server = app.app.get(SignalRServer);
+      await waitUntil(() => server.stats().running === 1); // its onDisconnected has run too
+      await barrier(observer, [observer]);
+      expect(notices).toEqual([[], []]);
     });
 
     it('refuses bad input with a HubException the client sees word for word, and stays connected', async () => {

@@ -40,12 +40,12 @@ export function describeInBrowser(spec: string): jest.Describe {
 
 /**
  * Records what a page reports as wrong into `problems`: console errors and warnings, page errors, and
- * failed responses with their method and path. One failure is expected and skipped while
- * `isStopping()` holds: on stop() the official client POSTs its Close message without waiting while
- * it closes the event stream, so that POST can reach the server after the connection is gone and get
- * 404, as it would from ASP.NET Core.
+ * failed responses with their method and path. One failure is expected and skipped when
+ * `isStopping(url)` holds for the request's URL: on stop() the official client POSTs its Close message
+ * without waiting while it closes the event stream, so that POST can reach the server after the
+ * connection is gone and get 404, as it would from ASP.NET Core.
  */
-export function recordPageProblems(page: Page, problems: string[], isStopping: () => boolean): void {
+export function recordPageProblems(page: Page, problems: string[], isStopping: (url: URL) => boolean): void {
   page.on('console', (message) => {
     // Failed loads are reported, with their URL, by the response listener below.
     if (message.text().startsWith('Failed to load resource: the server responded with a status of')) return;
@@ -57,12 +57,15 @@ export function recordPageProblems(page: Page, problems: string[], isStopping: (
     const url = new URL(response.url());
     const failure = `${response.status()} ${response.request().method()} ${url.pathname}`;
     // A hub's own path (not its negotiate): the sample's /hubs/..., the conformance app's /testhub and the like.
-    if (isStopping() && failure === `404 POST ${url.pathname}` && !url.pathname.endsWith('/negotiate')) return;
+    if (isStopping(url) && failure === `404 POST ${url.pathname}` && !url.pathname.endsWith('/negotiate')) return;
     problems.push(`response: ${failure}`);
   });
 }
 
-/** One user's sample page and what it did on the network. */
+/**
+ * One user's sample page and what it did on the network. The page connects anonymously as it loads;
+ * once it logged in (see `logIn`), `sockets` and `hubRequests` hold what it did as that user only.
+ */
 export interface SamplePage {
   page: Page;
   context: BrowserContext;
@@ -77,6 +80,63 @@ export interface SamplePage {
   problems: string[];
   /** Set once the page logs out: its client is stopping. */
   stopping: boolean;
+  /** The `id`s of the connections the page replaced when it logged in: they are stopping. */
+  retired: Set<string>;
+}
+
+/** How a sample page is opened: with or without WebSocket, and in a window of the given size (1280 × 720 otherwise). */
+export interface PageOptions {
+  webSocket: boolean;
+  viewport?: { width: number; height: number };
+}
+
+/**
+ * Opens the sample page at `url` in a context of its own, recording what it does, and waits until it
+ * is connected anonymously (as it does on load). Without `webSocket`, the page has no WebSocket and
+ * its client falls back to Server-Sent Events.
+ */
+export async function openSamplePage(browser: Browser, url: string, options: PageOptions): Promise<SamplePage> {
+  const context = await browser.newContext(options.viewport === undefined ? {} : { viewport: options.viewport });
+  if (!options.webSocket) await context.addInitScript(() => void delete (globalThis as { WebSocket?: unknown }).WebSocket);
+  const page = await context.newPage();
+  const sample: SamplePage = { page, context, sockets: [], hubRequests: [], problems: [], stopping: false, retired: new Set() };
+  const retired = (address: URL) => sample.retired.has(address.searchParams.get('id') ?? '');
+  page.on('websocket', (socket) => sample.sockets.push(showToken(socket.url())));
+  page.on('request', (request) => {
+    const url = new URL(showToken(request.url()));
+    if (url.pathname.startsWith('/hubs/') && !retired(url)) {
+      const bearer = /^Bearer (.+)$/.exec(request.headers()['authorization'] ?? '');
+      sample.hubRequests.push({
+        method: request.method(),
+        type: request.resourceType(),
+        url: decodeURIComponent(url.pathname + url.search),
+        bearer: bearer === null ? null : String(decodeJwt(bearer[1]).payload.sub),
+      });
+    }
+  });
+  recordPageProblems(page, sample.problems, (address) => sample.stopping || retired(address));
+  await page.goto(url);
+  await textShows(sample, 'status', 'connected as anonymous');
+  return sample;
+}
+
+/**
+ * Logs the page in as `name` with its demo password, through its login form, and waits until it is
+ * connected as that user. What the page did anonymously until then is forgotten (its connections
+ * join `retired`), so `sockets` and `hubRequests` hold what it does as `name`.
+ */
+export async function logIn(sample: SamplePage, name: SampleUser): Promise<void> {
+  const { page } = sample;
+  for (const address of [...sample.sockets, ...sample.hubRequests.map(({ url }) => `http://page${url}`)]) {
+    const id = new URL(address).searchParams.get('id');
+    if (id !== null) sample.retired.add(id);
+  }
+  sample.sockets.length = 0;
+  sample.hubRequests.length = 0;
+  await page.fill('#name', name);
+  await page.fill('#password', SAMPLE_PASSWORDS[name]);
+  await page.click('#login button:not(#logout)');
+  await textShows(sample, 'status', `connected as ${name}`);
 }
 
 /** A URL with its `access_token` replaced by `<sub>`, the user the token names. */
@@ -118,44 +178,17 @@ export function useSampleBrowser() {
     await state.app?.close();
   });
 
-  /** Opens the page in a context of its own, recording what it does. */
-  async function newPage(options: { webSocket: boolean }): Promise<SamplePage> {
-    const context = await state.browser.newContext();
-    if (!options.webSocket) await context.addInitScript(() => void delete (globalThis as { WebSocket?: unknown }).WebSocket);
-    const page = await context.newPage();
-    const sample: SamplePage = { page, context, sockets: [], hubRequests: [], problems: [], stopping: false };
+  /** Opens the page in a context of its own, recording what it does; resolves once it is connected anonymously. */
+  async function newPage(options: PageOptions): Promise<SamplePage> {
+    const sample = await openSamplePage(state.browser, state.app.url('/'), options);
     pages.push(sample);
-    page.on('websocket', (socket) => sample.sockets.push(showToken(socket.url())));
-    page.on('request', (request) => {
-      const url = new URL(showToken(request.url()));
-      if (url.pathname.startsWith('/hubs/')) {
-        const bearer = /^Bearer (.+)$/.exec(request.headers()['authorization'] ?? '');
-        sample.hubRequests.push({
-          method: request.method(),
-          type: request.resourceType(),
-          url: decodeURIComponent(url.pathname + url.search),
-          bearer: bearer === null ? null : String(decodeJwt(bearer[1]).payload.sub),
-        });
-      }
-    });
-    recordPageProblems(page, sample.problems, () => sample.stopping);
-    await page.goto(state.app.url('/'));
     return sample;
   }
 
-  /**
-   * Opens the page and logs in as `name` with its demo password (`anonymous`: both fields left empty),
-   * through the page's login form.
-   */
-  async function open(name: SampleUser | 'anonymous', options: { webSocket: boolean }): Promise<SamplePage> {
+  /** Opens the page and, unless `name` is `anonymous` (as the page starts), logs in as `name` through its form. */
+  async function open(name: SampleUser | 'anonymous', options: PageOptions): Promise<SamplePage> {
     const sample = await newPage(options);
-    const { page } = sample;
-    if (name !== 'anonymous') {
-      await page.fill('#name', name);
-      await page.fill('#password', SAMPLE_PASSWORDS[name]);
-    }
-    await page.click('#login button:not(#logout)');
-    await page.waitForFunction((who) => document.getElementById('status')!.textContent === `connected as ${who}`, name);
+    if (name !== 'anonymous') await logIn(sample, name);
     return sample;
   }
 

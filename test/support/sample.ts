@@ -1,5 +1,5 @@
 import { AppModule } from '../../sample/app.module.js';
-import type { Order } from '../../sample/orders/orders.service.js';
+import type { Order } from '../../sample/orders/orders.store.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { startApp, TestApp } from './app.js';
 import { stopAll } from './client.js';
