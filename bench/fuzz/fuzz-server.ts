@@ -9,7 +9,7 @@ import 'reflect-metadata';
 import { LoggerService, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'net';
-import { Hub, HubException, SignalRModule } from '../../src/index.js';
+import { Hub, HubException, SignalRModule, UploadStream } from '../../src/index.js';
 import { EchoConnectionHandler } from '../../test/conformance/echo.connection-handler.js';
 import { announceReady, serveCommands } from '../support/ipc.js';
 import { sleep } from '../support/clock.js';
@@ -108,7 +108,7 @@ class FuzzHub extends Hub {
     for (let i = 0; i < n; i++) yield i;
   }
 
-  async Upload(items: AsyncIterable<unknown>) {
+  async Upload(@UploadStream() items: AsyncIterable<unknown>) {
     let count = 0;
     for await (const _ of items) count++;
     return count;
