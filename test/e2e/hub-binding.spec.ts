@@ -6,6 +6,10 @@ import { InvocationHub } from '../fixtures/invocation.hub.js';
 import { StreamUploadHub } from '../fixtures/stream-upload.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { connect, stopAll } from '../support/client.js';
+import { ClientCausedLogs } from '../../src/logging/rate-limited-log.js';
+
+/** Each test asserts its own log lines: the process-wide limit on client-caused lines starts afresh. */
+beforeEach(() => Object.values(ClientCausedLogs).forEach((log) => log.endWindow()));
 
 /** Nest's log lines as `<level> <context>: <message>`. */
 function lineLogger(lines: string[]): LoggerService {

@@ -11,6 +11,10 @@ import {
 } from '../fixtures/serialization-failures.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { recordCalls, stopAll } from '../support/client.js';
+import { ClientCausedLogs } from '../../src/logging/rate-limited-log.js';
+
+/** Each test asserts its own log lines: the process-wide limit on client-caused lines starts afresh. */
+beforeEach(() => Object.values(ClientCausedLogs).forEach((log) => log.endWindow()));
 
 /*
  * Values a hub protocol cannot write (finding 5 of issue 13): a BigInt, a cycle, a 6000-deep array, a

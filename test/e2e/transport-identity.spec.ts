@@ -13,6 +13,10 @@ import { connect, stopAll } from '../support/client.js';
 import { EventStream, negotiate, request } from '../support/http.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { waitUntil } from '../support/wait.js';
+import { ClientCausedLogs } from '../../src/logging/rate-limited-log.js';
+
+/** Each test asserts its own log lines: the process-wide limit on client-caused lines starts afresh. */
+beforeEach(() => Object.values(ClientCausedLogs).forEach((log) => log.endWindow()));
 
 const HANDSHAKE = `{"protocol":"json","version":1}${RS}`;
 
