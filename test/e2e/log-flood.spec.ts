@@ -63,4 +63,26 @@ describe('log lines under a flood of bad input', () => {
       'debug SignalR: 995 more log line(s) about connections closed for bad input suppressed (at most 5 are written every 10 s).',
     ]);
   });
+
+  it('limits binding failures too: 200 invocations with the wrong argument count write 5 lines and one summary, and each is answered', async () => {
+    lines.length = 0;
+    ClientCausedLogs.invalidParameters.endWindow();
+    const raw = await RawSocket.handshaken(app.url(HUB));
+    const calls = Array.from({ length: 200 }, (_, i) => ({ type: 1, invocationId: String(i), target: 'Echo', arguments: [1, 2] }));
+    raw.send(...calls);
+    const answers = await raw.nextRecords(200);
+    raw.close();
+    ClientCausedLogs.invalidParameters.endWindow();
+
+    expect(answers.map((answer) => answer.error)).toEqual(calls.map(() => "Failed to invoke 'Echo' due to an error on the server."));
+    const binding = lines.filter((line) => line.includes('Parameters to hub method'));
+    expect(binding).toEqual(
+      Array(RATE_LIMITED_LINES).fill(
+        "debug SignalR:StrictInputHub: Parameters to hub method 'Echo' are incorrect. InvalidDataException: Invocation provides 2 argument(s) but target expects 1.",
+      ),
+    );
+    expect(lines.filter((line) => line.includes('suppressed'))).toEqual([
+      'debug SignalR: 195 more log line(s) about invocations with incorrect parameters suppressed (at most 5 are written every 10 s).',
+    ]);
+  });
 });
