@@ -1,4 +1,3 @@
-import type { WebSocket } from 'ws';
 import type { ConnectionTransport, TransportName, TransportOwner } from '../connection/connection-transport.js';
 import type { HubCorsOptions } from '../auth/cors-policy.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
@@ -26,6 +25,16 @@ export interface ResolvedConnectionHandlerOptions {
   cors: HubCorsOptions | null;
 }
 
+/**
+ * The part of a `ws` socket a raw connection needs. Typed here rather than imported, because
+ * RawConnection's declaration file reaches this one, and the package must not need `@types/ws`
+ * in an app that type-checks libraries.
+ */
+export interface RawWebSocket {
+  readonly readyState: number;
+  close(code?: number): void;
+}
+
 /** Who ends connections when the application asks to (or the client reads too slowly). */
 export interface RawConnectionCloser {
   end(connection: RawConnectionState, failed: boolean): void;
@@ -43,7 +52,7 @@ export class RawConnectionState implements TransportOwner {
   state: 'negotiated' | 'connected' | 'closed' = 'negotiated';
   transport: ConnectionTransport | null = null;
   /** The socket under a WebSocket transport, to close it with 1011 when the handler fails. */
-  webSocket: WebSocket | null = null;
+  webSocket: RawWebSocket | null = null;
   request: HubRequest | null = null;
   user: unknown = undefined;
   readonly createdAt = Date.now();
