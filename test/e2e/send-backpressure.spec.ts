@@ -95,19 +95,28 @@ describe('outbound backpressure', () => {
     await expectClosedAsSlowConsumer(raw, framesBefore, sent);
   });
 
-  it('closes a client that stays over the send buffer for sendBufferTimeout, not before', async () => {
-    const hub = app.app.get(SlowConsumerHub);
+  /**
+   * Sends 16 KiB chunks to a connection whose client stopped reading until the kernel's buffers are
+   * full and the transport holds more than the limit (but far from twice it); none of them closes it.
+   * Returns how many were sent.
+   */
+  async function overfill(hub: SlowConsumerHub, id: string): Promise<number> {
     const context = app.app.get<HubContext>(getHubContextToken(SlowConsumerHub));
-    const { raw, id, framesBefore } = await stalledSocket();
     const connection = hub.connections.get(id)!;
     const chunk = 'x'.repeat(16 * 1024);
     let sent = 0;
-    // Until the kernel's buffers are full and the transport holds more than the limit (but far from twice it).
     while ((connection.transport?.bufferedAmount ?? 0) <= SLOW_LIMIT) {
       await context.clients.client(id).send('chunk', sent++, chunk);
       await new Promise<void>((resolve) => setImmediate(resolve));
       expect(hub.lifecycle.disconnects.has(id)).toBe(false);
     }
+    return sent;
+  }
+
+  it('closes a client that stays over the send buffer for sendBufferTimeout, not before', async () => {
+    const hub = app.app.get(SlowConsumerHub);
+    const { raw, id, framesBefore } = await stalledSocket();
+    const sent = await overfill(hub, id);
     const overSince = Date.now();
     const error = await hub.lifecycle.disconnected(id);
     const after = Date.now() - overSince;
@@ -119,15 +128,8 @@ describe('outbound backpressure', () => {
 
   it('does not close a client that was over the send buffer but read in time', async () => {
     const hub = app.app.get(SlowConsumerHub);
-    const context = app.app.get<HubContext>(getHubContextToken(SlowConsumerHub));
     const { raw, id, framesBefore } = await stalledSocket();
-    const connection = hub.connections.get(id)!;
-    const chunk = 'x'.repeat(16 * 1024);
-    let sent = 0;
-    while ((connection.transport?.bufferedAmount ?? 0) <= SLOW_LIMIT) {
-      await context.clients.client(id).send('chunk', sent++, chunk);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    const sent = await overfill(hub, id);
     raw.socket.resume();
     await waitUntil(() => raw.frames.slice(framesBefore).flatMap((frame) => parseRecords(frame.data.toString())).filter((r) => r.type === 1).length === sent);
     // Well past the timeout: still open, and it answers.
