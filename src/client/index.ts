@@ -4,13 +4,17 @@
  */
 export { typedConnection } from './typed-connection.js';
 export type {
+  ClientArg,
   ClientHandler,
   ClientHandlerName,
   ServerMethodArgs,
   ServerMethodName,
   ServerMethodResult,
   ServerMethods,
+  ServerStreamItem,
+  ServerStreamName,
   SignalRConnection,
+  StreamItemOf,
   TypedHubConnection,
 } from './typed-connection.js';
 export type { ClientOf } from '../clients/hub-context.js';

@@ -3,7 +3,7 @@
  * is imported at runtime except this file itself: the hub class and `@microsoft/signalr` are types only,
  * so a browser bundle that uses `typedConnection` carries neither Nest nor the server.
  */
-import type { HubConnection } from '@microsoft/signalr';
+import type { HubConnection, IStreamResult } from '@microsoft/signalr';
 import type { ClientOf } from '../clients/hub-context.js';
 import type { ClientMethodName, IsUntypedClient } from '../clients/client-proxy.js';
 
@@ -11,7 +11,7 @@ import type { ClientMethodName, IsUntypedClient } from '../clients/client-proxy.
  * What `typedConnection` needs of a connection: the official client's `HubConnection` (any version,
  * `@microsoft/signalr` 3.x to 10.x or `@aspnet/signalr`, since only these public methods are read).
  */
-export type SignalRConnection = Pick<HubConnection, 'invoke' | 'send' | 'on' | 'off'>;
+export type SignalRConnection = Pick<HubConnection, 'invoke' | 'send' | 'stream' | 'on' | 'off'>;
 
 type AnyFunction = (...args: any[]) => unknown;
 
@@ -39,11 +39,39 @@ export type ServerMethodName<THub> = {
   [K in keyof THub]-?: K extends NotAHubMethod ? never : K extends string ? (THub[K] extends AnyFunction ? K : never) : never;
 }[keyof THub];
 
-/** The arguments of hub method `K`. */
-export type ServerMethodArgs<THub, K extends ServerMethodName<THub>> = THub[K] extends (...args: infer A) => unknown ? A : never;
+/**
+ * What a client passes for one hub parameter: the official client's `Subject<T>` (or any `IStreamResult<T>`)
+ * for an upload stream (`@UploadStream() items: AsyncIterable<T>`), the parameter's own type otherwise.
+ */
+export type ClientArg<TParam> = TParam extends AsyncIterable<infer T> ? IStreamResult<T> : TParam;
+
+/** The arguments of hub method `K`, upload streams as the client passes them (see `ClientArg`). */
+export type ServerMethodArgs<THub, K extends ServerMethodName<THub>> = THub[K] extends (...args: infer A) => unknown
+  ? { [I in keyof A]: ClientArg<A[I]> }
+  : never;
 
 /** What invoking hub method `K` resolves with: its return type, awaited. */
 export type ServerMethodResult<THub, K extends ServerMethodName<THub>> = THub[K] extends (...args: any[]) => infer R ? Awaited<R> : never;
+
+/**
+ * The item type of a server-to-client stream: `T` for a hub method returning (a promise of) an
+ * `AsyncIterable<T>`, an async generator of `T` or an rxjs `Observable<T>`; `never` for other results.
+ * Observables are recognised by shape, so the client side needs no rxjs.
+ */
+export type StreamItemOf<TResult> =
+  Awaited<TResult> extends AsyncIterable<infer T>
+    ? T
+    : Awaited<TResult> extends { subscribe: AnyFunction; forEach(next: (value: infer T) => void, ...rest: any[]): unknown }
+      ? T
+      : never;
+
+/** The names of a hub's streaming methods: those whose result is a stream (see `StreamItemOf`). */
+export type ServerStreamName<THub> = {
+  [K in ServerMethodName<THub>]: THub[K] extends (...args: any[]) => infer R ? ([StreamItemOf<R>] extends [never] ? never : K) : never;
+}[ServerMethodName<THub>];
+
+/** The items hub method `K` streams to the client. */
+export type ServerStreamItem<THub, K extends ServerMethodName<THub>> = THub[K] extends (...args: any[]) => infer R ? StreamItemOf<R> : never;
 
 /**
  * A hub's invocable methods as the client sees them: the same parameters, and a promise of the awaited
@@ -64,14 +92,27 @@ export type ClientHandler<TClient, K> =
       ? Extract<NonNullable<TClient[K]>, AnyFunction>
       : never;
 
-/** A connection with typed `invoke`/`send` for the hub's methods and typed `on`/`off` for its client's. */
+/** A connection with typed `invoke`/`send`/`stream` for the hub's methods and typed `on`/`off` for its client's. */
 export interface TypedHubConnection<THub, TClient = ClientOf<THub>, TConnection extends SignalRConnection = HubConnection> {
-  /** The official client's connection underneath: `start`, `stop`, `onclose`, `stream`, ... */
+  /** The official client's connection underneath: `start`, `stop`, `onclose`, ... */
   readonly connection: TConnection;
   /** Invokes a hub method and resolves with its result (as the protocol carries it: JSON turns a `Date` into a string). */
   invoke<K extends ServerMethodName<THub>>(method: K, ...args: ServerMethodArgs<THub, K>): Promise<ServerMethodResult<THub, K>>;
   /** Invokes a hub method without waiting for it to run (no result, no error). */
   send<K extends ServerMethodName<THub>>(method: K, ...args: ServerMethodArgs<THub, K>): Promise<void>;
+  /**
+   * Starts a server-to-client stream of a hub method that returns an `AsyncIterable`, async generator or
+   * `Observable`, with its items typed. Upload streams are passed as `Subject`s of their item type.
+   *
+   * @example
+   * const subscription = chat.stream('counter', 10).subscribe({   // counter(count: number): AsyncIterable<number>
+   *   next: (value) => render(value),                              // value: number
+   *   error: (error) => console.error(error),
+   *   complete: () => console.log('done'),
+   * });
+   * subscription.dispose();                                         // cancels the stream on the server
+   */
+  stream<K extends ServerStreamName<THub>>(method: K, ...args: ServerMethodArgs<THub, K>): IStreamResult<ServerStreamItem<THub, K>>;
   /** Registers a handler for a client method the hub calls. */
   on<K extends ClientHandlerName<TClient>>(method: K, handler: ClientHandler<TClient, K>): void;
   /** Removes one handler of a client method, or all of them. */
@@ -89,6 +130,10 @@ class TypedConnection<THub, TClient, TConnection extends SignalRConnection> impl
     return this.connection.send(method, ...args);
   }
 
+  stream<K extends ServerStreamName<THub>>(method: K, ...args: ServerMethodArgs<THub, K>): IStreamResult<ServerStreamItem<THub, K>> {
+    return this.connection.stream(method, ...args);
+  }
+
   on<K extends ClientHandlerName<TClient>>(method: K, handler: ClientHandler<TClient, K>): void {
     this.connection.on(method, handler as AnyFunction);
   }
@@ -100,8 +145,8 @@ class TypedConnection<THub, TClient, TConnection extends SignalRConnection> impl
 }
 
 /**
- * Wraps an official client connection with types taken from a hub class: `invoke`/`send` check the hub
- * method's name and arguments and type its result, `on`/`off` check the handler against the hub's client
+ * Wraps an official client connection with types taken from a hub class: `invoke`/`send`/`stream` check
+ * the hub method's name and arguments and type its result or stream items, `on`/`off` check the handler against the hub's client
  * interface (`Hub<TClient>`, or the second type argument). Calls go straight to the connection. The third
  * type argument is the connection's type when it is not `@microsoft/signalr`'s own `HubConnection`.
  *
@@ -113,6 +158,7 @@ class TypedConnection<THub, TClient, TConnection extends SignalRConnection> impl
  * chat.on('receiveMessage', (user, text) => render(user, text)); // (user: string, text: string)
  * await chat.connection.start();
  * const count: number = await chat.invoke('join', 'room-1');
+ * chat.stream('history', 'room-1').subscribe({ next: (line) => render(line), error: console.error, complete: () => {} });
  */
 export function typedConnection<THub, TClient = ClientOf<THub>, TConnection extends SignalRConnection = HubConnection>(
   connection: TConnection,

@@ -1,4 +1,4 @@
-import { HttpTransportType, HubConnection, HubConnectionBuilder, ILogger, LogLevel } from '@microsoft/signalr';
+import { HttpTransportType, HubConnection, HubConnectionBuilder, ILogger, IStreamResult, LogLevel, Subject } from '@microsoft/signalr';
 import { typedConnection } from '../../src/client/index.js';
 import { SignalRModule } from '../../src/index.js';
 import { ProbeReport, TypedChatHub } from '../fixtures/typed-chat.hub.js';
@@ -166,5 +166,24 @@ describe('typed hubs with the official client', () => {
     await third;
     expect(kept).toEqual(['one', 'two']);
     expect(removed).toEqual(['one']);
+  });
+
+  it('the typed client helper streams the items of a hub method and uploads a Subject through the official client', async () => {
+    const ada = typedConnection<TypedChatHub>(await connectAs('ada'));
+    const collect = <T>(stream: IStreamResult<T>) =>
+      new Promise<T[]>((resolve, reject) => {
+        const items: T[] = [];
+        stream.subscribe({ next: (item) => void items.push(item), error: reject, complete: () => resolve(items) });
+      });
+
+    const lines: string[] = await collect(ada.stream('history', 'lobby', 3));
+    expect(lines).toEqual(['lobby #1', 'lobby #2', 'lobby #3']);
+
+    const words = new Subject<string>();
+    const shouted = collect(ada.stream('shout', '> ', words));
+    words.next('hello');
+    words.next('typed');
+    words.complete();
+    expect(await shouted).toEqual(['> HELLO', '> TYPED']);
   });
 });

@@ -2,10 +2,11 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { inspect } from 'util';
 import * as ts from 'typescript';
-import type { HubConnection } from '@microsoft/signalr';
+import { Subject, type HubConnection, type IStreamResult } from '@microsoft/signalr';
+import { Observable } from 'rxjs';
 import type { HubConnection as HubConnection8 } from 'signalr-8';
 import type { HubConnection as AspNetHubConnection } from '@aspnet/signalr';
-import { typedConnection, type ServerMethodName, type ServerMethods } from '../../src/client/index.js';
+import { typedConnection, type ServerMethodName, type ServerMethods, type ServerStreamName } from '../../src/client/index.js';
 import { TargetedClientProxy } from '../../src/clients/client-proxy.js';
 import { HubCallerClients, HubClients } from '../../src/clients/hub-clients.js';
 import { ClientOf, Hub, HubContext, HubLifetimeManager, TypedClientProxy, TypedHubContext } from '../../src/index.js';
@@ -45,6 +46,27 @@ class ChatHub extends Hub<ChatClient> {
   private secret(): void {}
   protected guarded(): void {}
   readonly label = 'chat';
+}
+class FeedHub extends Hub {
+  ticks(count: number): Observable<number> {
+    return new Observable<number>((subscriber) => subscriber.next(count));
+  }
+  async *lines(room: string, limit?: number): AsyncGenerator<string> {
+    yield `${room}${limit ?? ''}`;
+  }
+  async later(): Promise<AsyncIterable<Date>> {
+    return (async function* () {})();
+  }
+  async sum(label: string, values: AsyncIterable<number>): Promise<string> {
+    for await (const value of values) label += value;
+    return label;
+  }
+  async *relay(values: AsyncIterable<string>): AsyncGenerator<string> {
+    yield* values;
+  }
+  plain(): number[] {
+    return [1];
+  }
 }
 class PlainHub extends Hub {
   ping(): string {
@@ -182,9 +204,44 @@ export function clientHelperTypeChecks(connection: HubConnection, connection8: H
   plain.on('anything', (...args: unknown[]) => void args);
   void pong;
 
+  // Streams: only streaming methods, items typed from AsyncIterable, async generators and Observables.
+  const feed = typedConnection<FeedHub>(connection);
+  assertType<Equal<ServerStreamName<FeedHub>, 'ticks' | 'lines' | 'later' | 'relay'>>();
+  const ticks: IStreamResult<number> = feed.stream('ticks', 3);
+  void feed.stream('lines', 'lobby').subscribe({
+    next: (line) => assertType<Equal<typeof line, string>>(),
+    error: () => undefined,
+    complete: () => undefined,
+  });
+  void feed.stream('lines', 'lobby', 5);
+  const dates: IStreamResult<Date> = feed.stream('later');
+  void [ticks, dates];
+  // Upload streams take the official client's Subject of the parameter's item type, in invoke, send and stream.
+  const numbers = new Subject<number>();
+  const sum: Promise<string> = feed.invoke('sum', 'total', numbers);
+  void feed.send('sum', 'total', numbers);
+  const relayed: IStreamResult<string> = feed.stream('relay', new Subject<string>());
+  void [sum, relayed];
+  // @ts-expect-error an upload of the wrong item type
+  void feed.invoke('sum', 'total', new Subject<string>());
+  // @ts-expect-error an AsyncIterable is not what the client uploads
+  void feed.stream('relay', (async function* () {})());
+  // @ts-expect-error a method that does not stream
+  void feed.stream('plain');
+  // @ts-expect-error nor one whose result is a promise of a plain value
+  void feed.stream('sum', 'total', numbers);
+  // @ts-expect-error wrong argument type
+  void feed.stream('ticks', '3');
+  // @ts-expect-error missing argument
+  void feed.stream('lines');
+  // @ts-expect-error items keep their type
+  void feed.stream('ticks', 1).subscribe({ next: (value: string) => void value, error: () => undefined, complete: () => undefined });
+
   // Other versions of the official client, named as the third type argument.
   void typedConnection<ChatHub, ChatClient, HubConnection8>(connection8).invoke('join', 'lobby');
   void typedConnection<ChatHub, ChatClient, AspNetHubConnection>(aspnet).invoke('join', 'lobby');
+  void typedConnection<FeedHub, any, HubConnection8>(connection8).stream('ticks', 1);
+  void typedConnection<FeedHub, any, AspNetHubConnection>(aspnet).stream('ticks', 1);
 }
 
 /** A lifetime manager (the public extension point a backplane implements) that records each send. */
