@@ -1,4 +1,4 @@
-// The main entry. The Redis backplane lives in `nestjs-signalr/redis`.
+// The main entry. Typed client helpers live in `nestjs-signalr/client`, the Redis backplane in `nestjs-signalr/redis`.
 export { SignalRModule } from './signalr.module.js';
 export { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 export type { SignalRModuleOptions, HubOptions } from './interfaces/signalr-options.interface.js';
@@ -27,8 +27,6 @@ export type {
   TypedSingleClientProxy,
 } from './clients/client-proxy.js';
 export { ClientResultTexts } from './lifetime/client-results.js';
-// The client helper's types (its runtime lives in the separate `nestjs-signalr/client` entry).
-export type { ServerMethodArgs, ServerMethodName, ServerMethodResult, ServerMethods, TypedHubConnection } from './client/index.js';
 export { GroupManager } from './clients/group-manager.js';
 export { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
 export type { HubBackplane } from './lifetime/hub-backplane.js';
