@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { jwtAuthenticator, redisBackplane, SignalRModule } from '../src/index.js';
+import { jwtAuthenticator, SignalRModule } from '../src/index.js';
+import { redisBackplane } from '../src/redis/index.js';
 import { AuthModule } from './auth/auth.module.js';
 import { ChatHub } from './chat/chat.hub.js';
 import { DashboardHub } from './dashboard/dashboard.hub.js';

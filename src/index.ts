@@ -1,3 +1,4 @@
+// The main entry. Typed client helpers live in `nestjs-signalr/client`, the Redis backplane in `nestjs-signalr/redis`.
 export { SignalRModule } from './signalr.module.js';
 export { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 export type { SignalRModuleOptions, HubOptions } from './interfaces/signalr-options.interface.js';
@@ -26,15 +27,10 @@ export type {
   TypedSingleClientProxy,
 } from './clients/client-proxy.js';
 export { ClientResultTexts } from './lifetime/client-results.js';
-// The client helper's types (its runtime lives in the separate `nestjs-signalr/client` entry).
-export type { ServerMethodArgs, ServerMethodName, ServerMethodResult, ServerMethods, TypedHubConnection } from './client/index.js';
 export { GroupManager } from './clients/group-manager.js';
 export { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
 export type { HubBackplane } from './lifetime/hub-backplane.js';
 export type { HubPresence, PresenceEvent, PresenceSubscription } from './lifetime/hub-presence.js';
-// Scale-out on Redis (needs the optional `ioredis` package, loaded only when a backplane is made).
-export { redisBackplane } from './redis/redis-backplane.js';
-export type { RedisBackplaneOptions } from './redis/redis-backplane.js';
 export type { TransportName } from './connection/connection-transport.js';
 export { extractAccessToken } from './auth/access-token.js';
 export type { AccessTokenSources } from './auth/access-token.js';

@@ -1,14 +1,14 @@
 /*
  * nestjs-signalr under test: a minimal Nest app with one hub, built from this repo's sources. The same
- * server answers JSON and MessagePack clients. With REDIS_URL set, the Redis backplane is used (when the
- * tree has one). BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes).
+ * server answers JSON and MessagePack clients. With REDIS_URL set, the Redis backplane is used.
+ * BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes).
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'net';
-import * as signalr from '../../src/index.js';
 import { getHubContextToken, Hub, HubContext, SignalRModule } from '../../src/index.js';
+import { redisBackplane } from '../../src/redis/index.js';
 import { BenchServer, hostServer } from './host.js';
 
 let connections = 0;
@@ -35,8 +35,6 @@ class BenchHub extends Hub {
 function backplaneOption(): Record<string, unknown> {
   const url = process.env.REDIS_URL;
   if (!url) return {};
-  const redisBackplane = (signalr as Record<string, unknown>).redisBackplane as ((options: { url: string }) => unknown) | undefined;
-  if (redisBackplane === undefined) throw new Error('this tree has no redisBackplane export yet');
   return { backplane: redisBackplane({ url }) };
 }
 

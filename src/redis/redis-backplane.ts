@@ -9,7 +9,8 @@ import { type RedisClient, RedisLink } from './redis-link.js';
 import { RedisTexts } from './redis-texts.js';
 
 /**
- * Options of `redisBackplane()`. Give exactly one of `url`, `client`, `redis` or `cluster`.
+ * Options of `redisBackplane()` (from `nestjs-signalr/redis`). Give exactly one of `url`, `client`,
+ * `redis` or `cluster`.
  *
  * @example
  * redisBackplane({ redis: { host: 'redis', port: 6379, password: process.env.REDIS_PASSWORD }, channelPrefix: 'shop:' })
@@ -153,6 +154,8 @@ class RedisBackplane implements HubBackplane {
  * three missed heartbeats.
  *
  * @example
+ * import { redisBackplane } from 'nestjs-signalr/redis';
+ *
  * SignalRModule.forRoot({ backplane: redisBackplane({ url: process.env.REDIS_URL, channelPrefix: 'chat-app:' }) })
  *
  * @example

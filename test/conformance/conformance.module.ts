@@ -1,7 +1,8 @@
 import { DynamicModule, INestApplication, Module } from '@nestjs/common';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import { randomBytes } from 'crypto';
-import { jwtAuthenticator, redisBackplane, SignalRModule, type HubRequest, type SignalRModuleOptions } from '../../src/index.js';
+import { jwtAuthenticator, SignalRModule, type HubRequest, type SignalRModuleOptions } from '../../src/index.js';
+import { redisBackplane } from '../../src/redis/index.js';
 import { AuthorizedHub } from './authorized.hub.js';
 import { ClientBundlesController } from './client-bundles.controller.js';
 import { ClusterHub } from './cluster.hub.js';

@@ -1,5 +1,6 @@
 import { HubConnection, IStreamResult, Subject } from '@microsoft/signalr';
-import { redisBackplane, SignalRModule } from '../../src/index.js';
+import { SignalRModule } from '../../src/index.js';
+import { redisBackplane } from '../../src/redis/index.js';
 import type { DefaultHubLifetimeManager } from '../../src/lifetime/default-hub-lifetime-manager.js';
 import { SignalRHubRegistry } from '../../src/signalr.registry.js';
 import { CAPS, CapsHub } from '../fixtures/connection-caps.hub.js';

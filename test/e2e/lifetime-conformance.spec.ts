@@ -1,6 +1,7 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { HubContext, PresenceEvent, redisBackplane, RedisBackplaneOptions, SignalRModule } from '../../src/index.js';
+import { HubContext, PresenceEvent, SignalRModule } from '../../src/index.js';
+import { redisBackplane, RedisBackplaneOptions } from '../../src/redis/index.js';
 import { SignalRHubRegistry } from '../../src/signalr.registry.js';
 import { ClusterControllerModule, ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
 import { startApp, TestApp } from '../support/app.js';

@@ -1,7 +1,8 @@
 import { HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { LoggerService } from '@nestjs/common';
 import { Cluster } from 'ioredis';
-import { redisBackplane, SignalRModule } from '../../src/index.js';
+import { SignalRModule } from '../../src/index.js';
+import { redisBackplane } from '../../src/redis/index.js';
 import { ClusterControllerModule, ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { RedisClusterServer, startRedisCluster } from '../support/redis-cluster-mode.js';

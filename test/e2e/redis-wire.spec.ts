@@ -1,7 +1,8 @@
 import { decode, encode } from '@msgpack/msgpack';
 import { HubConnection } from '@microsoft/signalr';
 import Redis from 'ioredis';
-import { redisBackplane, SignalRModule } from '../../src/index.js';
+import { SignalRModule } from '../../src/index.js';
+import { redisBackplane } from '../../src/redis/index.js';
 import type { RedisHubLifetimeManager } from '../../src/redis/redis-hub-lifetime-manager.js';
 import { SignalRHubRegistry } from '../../src/signalr.registry.js';
 import { EchoHub } from '../fixtures/echo.hub.js';
