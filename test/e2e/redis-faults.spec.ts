@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import { HubConnection } from '@microsoft/signalr';
 import { createServer } from 'net';
 import { clusterMember, untilDelivered } from '../support/cluster-members.js';
@@ -166,7 +167,6 @@ describe('Redis backplane faults (instances in separate processes)', () => {
 
 /** A redis-server on a given port (the test above needs one where an instance already looks). */
 async function startRedisOn(port: number): Promise<{ close(): Promise<void> }> {
-  const { spawn } = await import('child_process');
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
   await new Promise<void>((resolve, reject) => {
     let output = '';
