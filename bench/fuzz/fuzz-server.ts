@@ -13,6 +13,7 @@ import { Hub, HubException, SignalRModule, UploadStream } from '../../src/index.
 import { EchoConnectionHandler } from '../../test/conformance/echo.connection-handler.js';
 import { announceReady, serveCommands } from '../support/ipc.js';
 import { sleep } from '../support/clock.js';
+import { collectGarbage } from '../support/memory.js';
 
 let connections = 0;
 const logLines: Record<string, number> = {};
@@ -125,15 +126,6 @@ class FuzzHub extends Hub {
   providers: [FuzzHub, EchoConnectionHandler],
 })
 class FuzzModule {}
-
-async function collectGarbage(): Promise<NodeJS.MemoryUsage> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) {
-    gc?.();
-    await sleep(50);
-  }
-  return process.memoryUsage();
-}
 
 async function main(): Promise<void> {
   const app =

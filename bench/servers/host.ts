@@ -1,5 +1,6 @@
 import { now, sleep } from '../support/clock.js';
 import { announceReady, serveCommands } from '../support/ipc.js';
+import { collectGarbage } from '../support/memory.js';
 
 /** What each contender's server offers the benchmark: its port and the sends the workloads need. */
 export interface BenchServer {
@@ -46,15 +47,6 @@ async function paced(sends: number, burst: number, rate: number, send: (i: numbe
     }
   }
   return { sent, ms: now() - start };
-}
-
-async function collectGarbage(): Promise<NodeJS.MemoryUsage> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  for (let i = 0; i < 3; i++) {
-    gc?.();
-    await sleep(50);
-  }
-  return process.memoryUsage();
 }
 
 /**
