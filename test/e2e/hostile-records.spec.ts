@@ -1,11 +1,11 @@
-import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel, NullLogger } from '@microsoft/signalr';
+import { HubConnection, NullLogger } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { SignalRModule } from '../../src/index.js';
 import { writeLengthPrefix } from '../../src/protocol/binary-message-format.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { HostileDetailedHub, HostileStrictHub } from '../fixtures/hostile-records.hubs.js';
 import { startApp, TestApp } from '../support/app.js';
-import { connect, stopAll } from '../support/client.js';
+import { buildMsgpackClient, connect, stopAll } from '../support/client.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -30,11 +30,7 @@ let server: SignalRServer;
 const bystanders: Array<{ path: string; connection: HubConnection }> = [];
 
 async function connectMsgpack(url: string): Promise<HubConnection> {
-  const connection = new HubConnectionBuilder()
-    .withUrl(url, { transport: HttpTransportType.WebSockets })
-    .withHubProtocol(new MessagePackHubProtocol())
-    .configureLogging(LogLevel.None)
-    .build();
+  const connection = buildMsgpackClient(url);
   await connection.start();
   return connection;
 }

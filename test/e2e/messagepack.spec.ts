@@ -5,7 +5,7 @@ import { SignalRServer } from '../../src/signalr.server.js';
 import { JsonOnlyHub, MsgpackOnlyHub } from '../fixtures/msgpack-protocol-choice.hubs.js';
 import { MsgpackTypesHub } from '../fixtures/msgpack-types.hub.js';
 import { startApp, TestApp } from '../support/app.js';
-import { closed, connect, nextCall, stopAll } from '../support/client.js';
+import { buildMsgpackClient, closed, connect, nextCall, stopAll } from '../support/client.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -22,11 +22,7 @@ const clients = new Set<HubConnection>();
 
 /** An official client using the official MessagePack protocol over WebSockets. */
 async function connectMsgpack(url: string): Promise<HubConnection> {
-  const connection = new HubConnectionBuilder()
-    .withUrl(url, { transport: HttpTransportType.WebSockets })
-    .withHubProtocol(new MessagePackHubProtocol())
-    .configureLogging(LogLevel.None)
-    .build();
+  const connection = buildMsgpackClient(url);
   clients.add(connection);
   await connection.start();
   return connection;

@@ -1,4 +1,5 @@
 import { HubConnection, HubConnectionBuilder, HttpTransportType, IHttpConnectionOptions, LogLevel } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 
 /** What the official client's start() reports when negotiate answers 401 with an empty body. */
 export const UNAUTHORIZED = "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'";
@@ -21,6 +22,18 @@ export function buildClient(url: string, options: IHttpConnectionOptions = {}): 
     .build();
   open.add(connection);
   return connection;
+}
+
+/**
+ * An official client speaking the official MessagePack protocol over WebSockets, without logging.
+ * Not started, and not among the connections `stopAll()` stops: the caller owns it.
+ */
+export function buildMsgpackClient(url: string): HubConnection {
+  return new HubConnectionBuilder()
+    .withUrl(url, { transport: HttpTransportType.WebSockets })
+    .withHubProtocol(new MessagePackHubProtocol())
+    .configureLogging(LogLevel.None)
+    .build();
 }
 
 /** Builds and starts a client. */
