@@ -138,3 +138,9 @@ function oneLine(error: unknown): string {
   const lineBreak = detail.indexOf('\n');
   return lineBreak === -1 ? detail : detail.slice(0, lineBreak);
 }
+
+/** A framework release that no longer has an internal this package reaches for (src/platforms/framework-internals.ts). */
+export const FrameworkTexts = {
+  internalMissing: (what: string) =>
+    `nestjs-signalr relies on ${what}, which the installed framework version no longer has. Install a supported version, or report this with the versions installed.`,
+};

@@ -1,6 +1,6 @@
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import { ClientResultTexts, splitSignal } from '../lifetime/client-results.js';
-import { releaseCurrentInvocationSlot } from '../hub/hub.js';
+import { releaseCurrentInvocationSlot } from '../hub/hub-call-scope.js';
 
 /**
  * A set of clients to call a method on, as ASP.NET Core's `IClientProxy`. `send` resolves once the

@@ -1,16 +1,17 @@
 import type { HubConnection } from '../connection/hub-connection.js';
 import { HubCallerContext } from '../hub/hub-caller-context.js';
-import type { HubCallScope } from '../hub/hub.js';
+import type { CallerScope } from '../hub/hub-call-scope.js';
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { GroupManager } from './group-manager.js';
 import { HubCallerClients } from './hub-clients.js';
 
 /**
- * The caller scope of one connection, made once when it connects and reused by every call. It
- * lives as long as the connection, so its context and clients are made on first use (an idle
- * connection whose hub never reads them pays for neither).
+ * What a hub method sees of its caller (who it is, whom it can reach, and the hub's groups): the
+ * scope of one connection, made once when it connects and reused by every call. It lives as long as
+ * the connection, so its context and clients are made on first use (an idle connection whose hub
+ * never reads them pays for neither).
  */
-export class ConnectionScope implements HubCallScope {
+export class ConnectionScope implements CallerScope {
   private callerContext: HubCallerContext | null = null;
   private callerClients: HubCallerClients | null = null;
 

@@ -1,6 +1,12 @@
 import type { Type } from '@nestjs/common';
 import type { HubOptions } from '../interfaces/signalr-options.interface.js';
 
+/** What `@Hub()` records on a class, for the explorer to read. */
+export interface HubMetadata {
+  path: string;
+  options: HubOptions;
+}
+
 /** One invocable hub method. */
 export interface HubMethodDescriptor {
   /** Name on the wire (the method name, or the one given to `@HubMethodName`). */

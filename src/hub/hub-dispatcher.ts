@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { isObservable, lastValueFrom } from 'rxjs';
 import type { ConnectionDispatcher, InvocationSlot } from '../connection/connection-contracts.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import {
@@ -16,8 +15,8 @@ import { InvocationTexts, LogTexts } from '../signalr.messages.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
 import { describeInvocationError, StreamItemNotSerialized } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
-import type { HubInvokerFactory } from './hub-invoker.factory.js';
-import { HubCallScope, InvocationScope, invokeInScope } from './hub.js';
+import type { HubInvokerFactory, HubPipeline } from './hub-invoker.factory.js';
+import { type CallerScope, InvocationScope, invokeInScope } from './hub-call-scope.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import {
   ConnectionStreams,
@@ -30,7 +29,6 @@ import {
 } from './hub-streams.js';
 
 type HubMethod = (...args: unknown[]) => unknown;
-type Pipeline = ReturnType<HubInvokerFactory['create']>;
 
 const NO_UPLOADS: UploadStream[] = [];
 const NO_STREAM_IDS: string[] = [];
@@ -52,15 +50,12 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
 export class HubDispatcher implements ConnectionDispatcher {
   private readonly logger: Logger;
 
-  /** Per method: its pipeline, or null when it is called directly. */
-  private readonly pipelines = new Map<HubMethodDescriptor, Pipeline | null>();
-
   /** Streams of each connection, both ways; created on a connection's first stream. */
   private readonly streams = new WeakMap<HubConnection, ConnectionStreams>();
 
   constructor(
     private readonly hub: HubDescriptor,
-    private readonly createScope: (connection: HubConnection) => HubCallScope,
+    private readonly createScope: (connection: HubConnection) => CallerScope,
     private readonly invokers: HubInvokerFactory,
   ) {
     this.logger = new Logger(`SignalR:${hub.name}`);
@@ -83,7 +78,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     }
     const hook = (this.hub.instance as HubLifecycle).onDisconnected;
     if (typeof hook !== 'function' || connection.hubScope === null) return;
-    const result = invokeInScope(connection.hubScope as HubCallScope, this.hub.instance, hook, [error]);
+    const result = invokeInScope(connection.hubScope as CallerScope, this.hub.instance, hook, [error]);
     if (isPromiseLike(result)) return Promise.resolve(result).then(() => undefined);
   }
 
@@ -117,7 +112,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     if (uploads === null) return;
     const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
     // The invocation's own scope, so a client-result call inside it can give its slot back.
-    const scope = slot === undefined ? undefined : new InvocationScope(connection.hubScope as HubCallScope, connection, slot);
+    const scope = slot === undefined ? undefined : new InvocationScope(connection.hubScope as CallerScope, connection, slot);
     const pending = this.call(connection, method, args, undefined, (value) => this.complete(connection, message, value), (error) => this.fail(connection, message, method, error), scope);
     if (uploads.length === 0) return pending;
     // A method reading uploads runs beside the connection's other messages (its uploads' items among
@@ -138,9 +133,9 @@ export class HubDispatcher implements ConnectionDispatcher {
     signal: AbortSignal | undefined,
     done: (value: unknown) => void,
     failed: (error: unknown) => void,
-    scope = connection.hubScope as HubCallScope,
+    scope = connection.hubScope as CallerScope,
   ): void | Promise<void> {
-    const pipeline = this.pipelineFor(method);
+    const pipeline = this.invokers.pipelineFor(this.hub, method);
     if (pipeline !== null) return this.invokeThroughPipeline(method, args, signal, pipeline, scope, done, failed);
     let result: unknown;
     try {
@@ -158,8 +153,8 @@ export class HubDispatcher implements ConnectionDispatcher {
     method: HubMethodDescriptor,
     values: unknown[],
     signal: AbortSignal | undefined,
-    pipeline: Pipeline,
-    scope: HubCallScope,
+    pipeline: HubPipeline,
+    scope: CallerScope,
     done: (value: unknown) => void,
     failed: (error: unknown) => void,
   ): Promise<void> {
@@ -167,24 +162,8 @@ export class HubDispatcher implements ConnectionDispatcher {
     const args = [scope.context, values, method.name, signal];
     return Promise.resolve(invokeInScope(scope, this.hub.instance, pipeline.invoke as HubMethod, args)).then(
       done,
-      (error) => this.filterError(error, pipeline, args).then(done, failed),
+      (error) => this.invokers.filterError(pipeline, error, args).then(done, failed),
     );
-  }
-
-  /** An exception filter may return a result for the client, or throw (a HubException) to shape the error. */
-  private async filterError(error: unknown, pipeline: Pipeline, args: unknown[]): Promise<unknown> {
-    const { handled, value } = this.invokers.applyFilters(pipeline.filters, error, args);
-    if (!handled) throw error;
-    return isObservable(value) ? lastValueFrom(value) : value;
-  }
-
-  private pipelineFor(method: HubMethodDescriptor): Pipeline | null {
-    let pipeline = this.pipelines.get(method);
-    if (pipeline === undefined) {
-      pipeline = this.invokers.needsPipeline(this.hub, method) ? this.invokers.create(this.hub, method) : null;
-      this.pipelines.set(method, pipeline);
-    }
-    return pipeline;
   }
 
   /**
@@ -247,7 +226,7 @@ export class HubDispatcher implements ConnectionDispatcher {
       discardStream(value); // cancelled (or the connection ended) while the method was running
       return;
     }
-    const scope = connection.hubScope as HubCallScope;
+    const scope = connection.hubScope as CallerScope;
     const finish = (ended: RunningStream, error: unknown) => this.finishStream(connection, ended, error);
     const running = invokeInScope(scope, this, runStream as HubMethod, [connection, stream, value, finish]) as Promise<void>;
     void running.catch(failed);

@@ -1,10 +1,9 @@
 import { Injectable, Logger, Type } from '@nestjs/common';
-import { PIPES_METADATA } from '@nestjs/common/constants';
 import { ApplicationConfig, DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { PIPES_METADATA } from '../platforms/framework-internals.js';
 import { HUB_METADATA, HUB_METHOD_NAME_METADATA, NOT_HUB_METHOD_METADATA } from '../signalr.constants.js';
 import { LogTexts } from '../signalr.messages.js';
-import type { HubMetadata } from '../decorators/hub.decorator.js';
-import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
+import type { HubDescriptor, HubMetadata, HubMethodDescriptor } from './hub-descriptor.js';
 import { bindHubParameters, type HubParameterBinding } from './hub-params.js';
 
 /** Members that are hooks, not hub methods. */

@@ -1,18 +1,27 @@
 import { Injectable } from '@nestjs/common';
-import { EXCEPTION_FILTERS_METADATA, GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA } from '@nestjs/common/constants';
 import { ApplicationConfig, ExternalContextCreator } from '@nestjs/core';
-import { isObservable, Observable } from 'rxjs';
-// Internal: the ws-style ArgumentsHost that exception filters receive. Kept to this one file.
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { isObservable, lastValueFrom, Observable } from 'rxjs';
+import {
+  EXCEPTION_FILTERS_METADATA,
+  exceptionFiltersOf,
+  GUARDS_METADATA,
+  INTERCEPTORS_METADATA,
+  PIPES_METADATA,
+  type ExceptionFilterChain,
+} from '../platforms/framework-internals.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
+import { HubExecutionContext } from './hub-execution-context.js';
 import { HUB_PARAMS_METADATA, hubParamsFactory } from './hub-params.js';
 
 /** Calls a hub method through Nest's pipeline with the ws argument layout `[caller, args, methodName]`. */
 export type PipelineInvoker = (caller: unknown, args: unknown[], methodName: string) => Promise<unknown>;
 
-/** The exception filters of one method (method, hub, global), as Nest resolves them. */
-interface FilterChain {
-  invokeCustomFilters(exception: unknown, host: ExecutionContextHost): unknown;
+/** One method's way through Nest: its pipeline and its exception filters. */
+export interface HubPipeline {
+  readonly invoke: PipelineInvoker;
+  readonly hub: HubDescriptor;
+  readonly method: HubMethodDescriptor;
+  readonly filters: ExceptionFilterChain;
 }
 
 /**
@@ -62,10 +71,23 @@ function hasEnhancers(target: object): boolean {
  */
 @Injectable()
 export class HubInvokerFactory {
+  /** Per method: its pipeline, or null when it is called directly. */
+  private readonly pipelines = new WeakMap<HubMethodDescriptor, HubPipeline | null>();
+
   constructor(
     private readonly contextCreator: ExternalContextCreator,
     private readonly config: ApplicationConfig,
   ) {}
+
+  /** The method's pipeline, made on its first call; null when it needs none. */
+  pipelineFor(hub: HubDescriptor, method: HubMethodDescriptor): HubPipeline | null {
+    let pipeline = this.pipelines.get(method);
+    if (pipeline === undefined) {
+      pipeline = this.needsPipeline(hub, method) ? this.create(hub, method) : null;
+      this.pipelines.set(method, pipeline);
+    }
+    return pipeline;
+  }
 
   /** Whether the method needs the pipeline, or can be called directly. */
   needsPipeline(hub: HubDescriptor, method: HubMethodDescriptor): boolean {
@@ -78,7 +100,7 @@ export class HubInvokerFactory {
     return hasGlobals || method.decorated || hasEnhancers(hub.metatype) || hasEnhancers(method.handler);
   }
 
-  create(hub: HubDescriptor, method: HubMethodDescriptor): { invoke: PipelineInvoker; filters: FilterChain } {
+  create(hub: HubDescriptor, method: HubMethodDescriptor): HubPipeline {
     const pipeline = this.contextCreator.create(
       hub.instance as Record<string, (...args: unknown[]) => unknown>,
       boxingObservables(method.handler),
@@ -94,19 +116,20 @@ export class HubInvokerFactory {
     const invoke = function (this: unknown, ...args: unknown[]): Promise<unknown> {
       return Promise.resolve(pipeline.apply(this, args)).then(unboxObservable);
     } as PipelineInvoker;
-    // Internal: the creator's filter resolver, so method, hub and global filters come in Nest's order.
-    const filterContext = (this.contextCreator as unknown as {
-      filtersContextCreator: { create(instance: object, callback: Function, moduleKey: string): FilterChain };
-    }).filtersContextCreator;
-    const filters = filterContext.create(hub.instance, method.handler, hub.moduleKey ?? '');
-    return { invoke, filters };
+    // Method, hub and global filters, in Nest's order (see exceptionFiltersOf for why not the creator's own).
+    const filters = exceptionFiltersOf(this.contextCreator, hub.instance, method.handler, hub.moduleKey ?? '');
+    return { invoke, hub, method, filters };
   }
 
-  /** Offers an error to the method's exception filters; `handled` is false when none returned anything. */
-  applyFilters(filters: FilterChain, error: unknown, args: unknown[]): { handled: boolean; value: unknown } {
-    const host = new ExecutionContextHost(args);
-    host.setType(HUB_CONTEXT_TYPE);
-    const value = filters.invokeCustomFilters(error, host);
-    return { handled: value !== null && value !== undefined, value };
+  /**
+   * Offers an error to the method's exception filters: resolves with what a filter returned (the
+   * last value of an Observable), or rejects with the error when none returned anything. A filter
+   * may also throw (a HubException) to shape the error.
+   */
+  async filterError(pipeline: HubPipeline, error: unknown, args: unknown[]): Promise<unknown> {
+    const host = new HubExecutionContext(args, HUB_CONTEXT_TYPE, pipeline.hub.metatype, pipeline.method.handler);
+    const value = pipeline.filters.invokeCustomFilters(error, host);
+    if (value === null || value === undefined) throw error;
+    return isObservable(value) ? lastValueFrom(value) : value;
   }
 }

@@ -1,5 +1,5 @@
-import { CUSTOM_ROUTE_ARGS_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import type { ParamData } from '@nestjs/common';
+import { CUSTOM_ROUTE_ARGS_METADATA, ROUTE_ARGS_METADATA } from '../platforms/framework-internals.js';
 import type { HubCallerContext } from './hub-caller-context.js';
 
 /**

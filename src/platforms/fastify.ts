@@ -1,13 +1,11 @@
 import type { HttpServer } from '@nestjs/common';
 import type { IncomingMessage, Server, ServerResponse } from 'http';
+import { fastifyServerBindings } from './framework-internals.js';
 
 /** The few members of a Fastify instance used here (Fastify itself is not a dependency). */
 interface FastifyLike {
   addHook(name: 'onListen', hook: (done: () => void) => void): unknown;
 }
-
-/** Where Fastify keeps the extra servers it binds for 'localhost' (internal since v4; there is no public accessor). */
-const SERVER_BINDINGS = 'fastify.serverBindings';
 
 /**
  * Fastify listening on 'localhost' (its default host, so Nest's `app.listen(port)`) binds every
@@ -21,10 +19,7 @@ export function forwardFastifyBindings(adapter: HttpServer | undefined, main: Se
   if (adapter?.getType() !== 'fastify') return;
   const fastify = adapter.getInstance() as FastifyLike;
   const forward = (): void => {
-    const key = Object.getOwnPropertySymbols(fastify).find((symbol) => symbol.description === SERVER_BINDINGS);
-    const bindings = key === undefined ? undefined : (fastify as unknown as Record<symbol, unknown>)[key];
-    if (!Array.isArray(bindings)) return;
-    for (const server of bindings as Server[]) {
+    for (const server of fastifyServerBindings(fastify) ?? []) {
       if (server === main) continue;
       server.removeAllListeners('request');
       server.on('request', (req: IncomingMessage, res: ServerResponse) => main.emit('request', req, res));
