@@ -1,7 +1,7 @@
 // The main entry. Typed client helpers live in `nestjs-signalr/client`, the Redis backplane in `nestjs-signalr/redis`.
 export { SignalRModule } from './signalr.module.js';
 export { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
-export type { SignalRModuleOptions, HubOptions } from './interfaces/signalr-options.interface.js';
+export type { SignalRModuleOptions, HubOptions, HubProtocolName, HubTransport } from './interfaces/signalr-options.interface.js';
 export type { HubRequest } from './interfaces/hub-request.interface.js';
 export { HubMethodName } from './decorators/hub-method-name.decorator.js';
 export { NotHubMethod } from './decorators/not-hub-method.decorator.js';

@@ -3,10 +3,22 @@ import type { TransportName } from '../connection/connection-transport.js';
 import type { HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubRequest } from './hub-request.interface.js';
 
-/** Transports a hub can offer, in the order negotiate lists them (clients try them in that order). */
+/**
+ * Transports a hub can offer, in the order negotiate lists them (clients try them in that order).
+ *
+ * @example
+ * const transports: HubTransport[] = ['WebSockets', 'LongPolling'];
+ * SignalRModule.forRoot({ transports });
+ */
 export type HubTransport = TransportName;
 
-/** Hub protocols a hub can offer. */
+/**
+ * Hub protocols a hub can offer.
+ *
+ * @example
+ * const protocols: HubProtocolName[] = ['json'];
+ * SignalRModule.forRoot({ protocols });
+ */
 export type HubProtocolName = 'json' | 'messagepack';
 
 /** Settings a hub can override; every one defaults to ASP.NET Core's value. Durations are milliseconds. */
