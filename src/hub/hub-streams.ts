@@ -14,8 +14,8 @@ import { HubException } from './hub-exception.js';
  * method an AbortSignal that fires when the client disposes its subscription or the connection ends;
  * the iterator is closed (`return()`, so `finally` blocks run) or the Observable unsubscribed either way.
  * A method with enhancers (guards, pipes, interceptors, or parameter decorators such as
- * `@StreamCancellation()`) runs through Nest's pipeline, which collapses a returned Observable into
- * its last value: such methods stream with an async generator.
+ * `@StreamCancellation()`) runs through Nest's pipeline, which would await a returned Observable to
+ * its last value; HubInvokerFactory carries it through whole, so such methods stream either way.
  *
  * Client→server: the client's upload streams (`Subject`s among the arguments; the JS client removes
  * them from `arguments` and lists `streamIds`) bind to the method's `@UploadStream()` parameters, in
