@@ -82,6 +82,7 @@ export class HubClients<TClient = any> {
  */
 export class HubCallerClients<TClient = any> extends HubClients<TClient> {
   private callerProxy: TypedSingleClientProxy<TClient> | null = null;
+  /** @internal */
   protected override readonly invokeAllowed: (() => boolean) | undefined;
   private othersProxy: TypedClientProxy<TClient> | null = null;
 

@@ -1,5 +1,11 @@
 import type { ParamData } from '@nestjs/common';
-import { CUSTOM_ROUTE_ARGS_METADATA, ROUTE_ARGS_METADATA } from '../platforms/framework-internals.js';
+import {
+  CUSTOM_ROUTE_ARGS_METADATA,
+  ROUTE_ARGS_METADATA,
+  routeArgKey,
+  routeArgType,
+  type RouteArgRecord,
+} from '../platforms/framework-internals.js';
 import type { HubCallerContext } from './hub-caller-context.js';
 
 /**
@@ -57,7 +63,7 @@ function hubParam(type: number): ParameterDecorator {
   return (target, key, index) => {
     if (key === undefined) throw new Error('Hub parameter decorators go on hub method parameters.');
     const existing = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
-    Reflect.defineMetadata(ROUTE_ARGS_METADATA, { ...existing, [`${type}:${index}`]: { index, data: undefined, pipes: [] } }, target.constructor, key);
+    Reflect.defineMetadata(ROUTE_ARGS_METADATA, { ...existing, [routeArgKey(type, index)]: { index, data: undefined, pipes: [] } }, target.constructor, key);
   };
 }
 
@@ -112,12 +118,6 @@ export const StreamCancellation = (): ParameterDecorator => hubParam(HubParamTyp
  */
 export const UploadStream = (): ParameterDecorator => hubParam(HubParamType.Upload);
 
-interface ParamMetadata {
-  index: number;
-  data?: unknown;
-  pipes?: unknown[];
-}
-
 /** How a hub method's parameters bind, from its decorators and declared parameters. */
 export interface HubParameterBinding {
   /** Arguments the client must send: parameters without a decorator. */
@@ -134,7 +134,6 @@ export interface HubParameterBinding {
 
 /** Kinds the hub decorators declare (Argument is never declared: it is what undecorated parameters get). */
 const DECLARED_HUB_PARAM_TYPES = new Set<number>(Object.values(HubParamType).filter((type) => type !== HubParamType.Argument));
-const UPLOAD_KEY = `${HubParamType.Upload}:`;
 
 /**
  * Gives every parameter without a decorator a positional `Argument` entry and every `@UploadStream()`
@@ -142,24 +141,24 @@ const UPLOAD_KEY = `${HubParamType.Upload}:`;
  * and stores the result under HUB_PARAMS_METADATA.
  */
 export function bindHubParameters(metatype: Function, prototype: object, methodName: string, handler: Function): HubParameterBinding {
-  const declared = (Reflect.getMetadata(ROUTE_ARGS_METADATA, metatype, methodName) ?? {}) as Record<string, ParamMetadata>;
+  const declared = (Reflect.getMetadata(ROUTE_ARGS_METADATA, metatype, methodName) ?? {}) as Record<string, RouteArgRecord>;
   const paramtypes = Reflect.getMetadata('design:paramtypes', prototype, methodName) as unknown[] | undefined;
   const decoratedIndexes = new Set(Object.values(declared).map((entry) => entry.index));
   const total = Math.max(handler.length, paramtypes?.length ?? 0, ...[...decoratedIndexes].map((index) => index + 1));
-  const merged: Record<string, ParamMetadata> = {};
+  const merged: Record<string, RouteArgRecord> = {};
   const foreign: HubParameterBinding['foreign'] = [];
-  const uploads: Array<[string, ParamMetadata]> = [];
+  const uploads: Array<[string, RouteArgRecord]> = [];
   for (const [key, entry] of Object.entries(declared)) {
-    if (key.startsWith(UPLOAD_KEY)) uploads.push([key, entry]);
+    const type = routeArgType(key);
+    if (type === HubParamType.Upload) uploads.push([key, entry]);
     else merged[key] = entry;
     // Nest's createParamDecorator keys hold CUSTOM_ROUTE_ARGS_METADATA; other numbers are HTTP or gateway kinds.
-    const type = Number(key.slice(0, key.indexOf(':')));
     if (!key.includes(CUSTOM_ROUTE_ARGS_METADATA) && !DECLARED_HUB_PARAM_TYPES.has(type)) foreign.push({ index: entry.index, type });
   }
   let position = 0;
   for (let index = 0; index < total; index++) {
     if (decoratedIndexes.has(index)) continue;
-    merged[`${HubParamType.Argument}:${index}`] = { index, data: position++, pipes: [] };
+    merged[routeArgKey(HubParamType.Argument, index)] = { index, data: position++, pipes: [] };
   }
   // Uploads follow the sent arguments among the values, in parameter order.
   uploads.sort((a, b) => a[1].index - b[1].index);

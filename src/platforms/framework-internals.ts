@@ -22,6 +22,27 @@ export {
   ROUTE_ARGS_METADATA,
 } from '@nestjs/common/constants';
 
+/**
+ * One parameter's record in Nest's route-args metadata, as its `assignMetadata` writes it and
+ * ExternalContextCreator reads it: keyed `"<type>:<index>"` (see `routeArgKey`), `data` handed to
+ * the params factory, `pipes` applied to the value.
+ */
+export interface RouteArgRecord {
+  index: number;
+  data?: unknown;
+  pipes?: unknown[];
+}
+
+/** The key of a parameter's record: its kind, then its position. */
+export function routeArgKey(type: number, index: number): string {
+  return `${type}:${index}`;
+}
+
+/** The parameter kind a record's key names (for `createParamDecorator` keys, the kind before CUSTOM_ROUTE_ARGS_METADATA). */
+export function routeArgType(key: string): number {
+  return Number(key.slice(0, key.indexOf(':')));
+}
+
 /** The exception filters of one method (the method's, its class's, then the global ones), as Nest resolves them. */
 export interface ExceptionFilterChain {
   /** What the first filter that catches `exception` returned; null or undefined when none catches it or it returned nothing. */

@@ -23,6 +23,8 @@ import {
   INTERCEPTORS_METADATA,
   PIPES_METADATA,
   ROUTE_ARGS_METADATA,
+  routeArgKey,
+  routeArgType,
 } from '../../src/platforms/framework-internals.js';
 import { HubExecutionContext } from '../../src/hub/hub-execution-context.js';
 
@@ -97,7 +99,38 @@ describe('framework internals', () => {
     const keys = Object.keys(params);
     expect(keys).toHaveLength(1);
     expect(keys[0]).toContain(CUSTOM_ROUTE_ARGS_METADATA);
+    expect(keys[0]).toMatch(/:0$/);
     expect(params[keys[0]].index).toBe(0);
+  });
+
+  it('ExternalContextCreator hands each "<type>:<index>" route-arg record to the params factory, with its data', async () => {
+    const moduleRef = await Test.createTestingModule({}).compile();
+    const app = await moduleRef.createNestApplication().init();
+    try {
+      const KEY = 'framework-internals:params';
+      class Target {
+        handle(first: unknown, second: unknown) {
+          return [first, second];
+        }
+      }
+      Reflect.defineMetadata(
+        KEY,
+        { [routeArgKey(7, 1)]: { index: 1, data: 'second', pipes: [] }, [routeArgKey(9, 0)]: { index: 0, data: 'first', pipes: [] } },
+        Target,
+        'handle',
+      );
+      const factory = {
+        exchangeKeyForValue: (type: number, data: unknown, args: unknown[]) => `${type}/${String(data)}/${String(args[0])}`,
+      };
+      const instance = new Target();
+      const call = app
+        .get(ExternalContextCreator)
+        .create(instance as never, instance.handle as (...args: unknown[]) => unknown, 'handle', KEY, factory, undefined, undefined, { guards: false, interceptors: false, filters: false }, 'ws');
+      expect(await call('x')).toEqual(['9/first/x', '7/second/x']);
+      expect(routeArgType(routeArgKey(7, 1))).toBe(7);
+    } finally {
+      await app.close();
+    }
   });
 
   it("ExternalContextCreator's filter chain picks the method's filter, then the class's, then the global one, and answers null for none", async () => {
