@@ -13,6 +13,8 @@ import { ConnectionHandlerExplorer, resolveConnectionHandlerOptions, type Connec
 import { RawConnectionEndpoint } from './connection-handlers/raw-connection-endpoint.js';
 import { HubConnectionHandler } from './connection/hub-connection-handler.js';
 import type { HubConnection } from './connection/hub-connection.js';
+import type { ConnectionTransport, TransportEvents } from './connection/connection-transport.js';
+import type { HubRequest } from './interfaces/hub-request.interface.js';
 import { KeepAliveTicker } from './connection/keep-alive.js';
 import { reachableFirst } from './lifetime/reachable-first.js';
 import type { HubDescriptor } from './hub/hub-descriptor.js';
@@ -57,6 +59,10 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private readonly router = new HubHttpRouter();
   private readonly handlers: HubConnectionHandler[] = [];
   private readonly endpoints: HubEndpoint[] = [];
+  /** Each served hub class's endpoint, for connections opened without HTTP (`open`). */
+  private readonly endpointOf = new Map<Function, HubEndpoint>();
+  /** Who waits for the end of a connection started by `open` (its onDisconnected done). */
+  private readonly endWatchers = new WeakMap<HubConnection, () => void>();
   private hubs: HubDescriptor[] = [];
   /** `@ConnectionHandler()` providers: raw connections without the hub protocol. */
   private connectionHandlers: ConnectionHandlerDescriptor[] = [];
@@ -148,17 +154,42 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     return { registered, running };
   }
 
+  /**
+   * Starts a connection to `hub` on a transport the caller made (nestjs-signalr/testing): no HTTP,
+   * the same connection loop, dispatcher and lifetime manager. Null when the hub is not served here
+   * (not a provider, no HTTP server, app not initialised) or shutdown began.
+   */
+  open(
+    hub: Function,
+    transport: ConnectionTransport,
+    request: HubRequest,
+    user: unknown,
+    onEnded?: () => void,
+  ): { connection: HubConnection; events: TransportEvents<HubConnection> } | null {
+    const endpoint = this.endpointOf.get(hub);
+    if (endpoint === undefined || endpoint.draining) return null;
+    const opened = endpoint.open(transport, request, user);
+    if (onEnded !== undefined) this.endWatchers.set(opened.connection, onEnded);
+    return opened;
+  }
+
   private serve(hub: HubDescriptor, path: string, options: ResolvedHubOptions): HubEndpoint {
     const lifetime = this.registry.lifetimeFor(hub.metatype);
     const groups = this.registry.groupsFor(hub.metatype);
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.registry.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
-    const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.connections.release(connection), hub.name);
+    const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.ended(connection), hub.name);
     this.handlers.push(handler);
     const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
     const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
     this.endpoints.push(endpoint);
+    this.endpointOf.set(hub.metatype, endpoint);
     return endpoint;
+  }
+
+  private ended(connection: HubConnection): void {
+    this.connections.release(connection);
+    this.endWatchers.get(connection)?.();
   }
 
   private serveConnectionHandlers(): void {

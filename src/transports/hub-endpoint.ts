@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { authenticationExpiresAt } from '../auth/authentication-expiry.js';
-import type { ConnectionTransport, TransportName } from '../connection/connection-transport.js';
+import type { ConnectionTransport, TransportEvents, TransportName } from '../connection/connection-transport.js';
 import { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
@@ -87,6 +87,18 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
    * connection's inbound queue is full the body is not read further and the POST stays unanswered
    * (inbound backpressure, as a WebSocket pauses its socket).
    */
+  /**
+   * Starts a connection on a transport made outside HTTP (nestjs-signalr/testing's in-memory one):
+   * it runs the same loop as one an upgrade or event stream started. `events` is where the
+   * transport reports what it receives and its end.
+   */
+  open(transport: ConnectionTransport, request: HubRequest, user: unknown): { connection: HubConnection; events: TransportEvents<HubConnection> } {
+    const connection = this.create(1, null);
+    this.claim(connection, user);
+    this.start(connection, transport, request);
+    return { connection, events: this.handler };
+  }
+
   protected async receiveBody(req: IncomingMessage, connection: HubConnection): Promise<void> {
     for await (const chunk of req) {
       this.handler.receive(connection, chunk as Buffer);

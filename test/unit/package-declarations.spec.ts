@@ -26,6 +26,7 @@ const OPTIONAL_PEERS_OF_ENTRY: Record<string, string[]> = {
   '.': [],
   './client': ['@microsoft/signalr'],
   './redis': ['ioredis'],
+  './testing': ['@microsoft/signalr', '@nestjs/testing'],
 };
 
 function shipsOwnTypes(dependency: string): boolean {
@@ -95,7 +96,7 @@ function reachedFrom(entry: string, emitted: Map<string, string>): Map<string, s
 describe('Package declarations', () => {
   const exported = entries();
 
-  it('has an entry for each of ., ./client and ./redis, each with a typesVersions path for older resolvers', () => {
+  it('has an entry for each of ., ./client, ./redis and ./testing, each with a typesVersions path for older resolvers', () => {
     expect([...exported.keys()].sort()).toEqual(Object.keys(OPTIONAL_PEERS_OF_ENTRY).sort());
     for (const [subpath, declarations] of exported) {
       if (subpath === '.') continue;
