@@ -107,10 +107,11 @@ export class HubTestClient {
       throw new Error(`${hub.name} is not served by this app: list it as a provider, and call app.init() (a Nest application, not only a module) before connecting.`);
     }
     peer.attach(opened.connection, opened.events);
+    // Listening before the handshake: what onConnected sends may arrive with the handshake response.
+    const client = new HubTestClient(peer, opened.connection, ended);
     peer.writeHandshake();
     const response = await peer.readHandshake();
     if (response.error !== undefined) throw new Error(`The handshake failed: ${response.error}`);
-    const client = new HubTestClient(peer, opened.connection, ended);
     // The handler offers no event for onConnected's end; the flag it sets is checked once per turn.
     while (!opened.connection.hubConnected && opened.connection.isOpen) await new Promise((resolve) => setImmediate(resolve));
     return client;
