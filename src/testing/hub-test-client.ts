@@ -3,6 +3,7 @@ import type { TransportName } from '../connection/connection-transport.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import type { SignalRModuleOptions } from '../interfaces/signalr-options.interface.js';
 import { CloseMessage, CompletionMessage, HubMessage, InvocationMessage, MessageType } from '../protocol/hub-messages.js';
+import type { HubMetadata } from '../decorators/hub.decorator.js';
 import { HUB_METADATA } from '../signalr.constants.js';
 import { SIGNALR_MODULE_OPTIONS } from '../signalr.module-definition.js';
 import { SignalRServer } from '../signalr.server.js';
@@ -87,9 +88,9 @@ export class HubTestClient {
    */
   static async connect(app: INestApplicationContext, hub: Type<unknown>, options: HubTestClientOptions = {}): Promise<HubTestClient> {
     const server = app.get(SignalRServer, { strict: false });
-    const path = (Reflect.getMetadata(HUB_METADATA, hub) as { path?: string } | undefined)?.path;
-    if (path === undefined) throw new Error(`${hub.name} is not a hub: it has no @Hub() decorator.`);
-    const request = testRequest(options.request ?? {}, path);
+    const metadata = Reflect.getMetadata(HUB_METADATA, hub) as HubMetadata | undefined;
+    if (metadata === undefined) throw new Error(`${hub.name} is not a hub: it has no @Hub() decorator.`);
+    const request = testRequest(options.request ?? {}, metadata.path);
     let user = options.user;
     if (!('user' in options)) {
       const moduleOptions = app.get<SignalRModuleOptions>(SIGNALR_MODULE_OPTIONS, { strict: false });
@@ -97,6 +98,10 @@ export class HubTestClient {
         user = (await moduleOptions.authenticate?.(request)) ?? undefined;
       } catch (error) {
         throw new Error(`authenticate refused the connection: ${(error as Error).message}`, { cause: error });
+      }
+      // What a real request would get: 401 from a hub that requires an authenticated user.
+      if (user === undefined && (metadata.options.requireAuthentication ?? moduleOptions.requireAuthentication) === true) {
+        throw new Error(`${hub.name} requires authentication and authenticate found no user.`);
       }
     }
     const peer = new InMemoryPeer(options.protocol ?? 'json', { transport: options.transport });
