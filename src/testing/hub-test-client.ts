@@ -87,6 +87,30 @@ export class HubTestClient {
    * const viaToken = await HubTestClient.connect(app, ChatHub, { request: { headers: { authorization: `Bearer ${token}` } } });
    */
   static async connect(app: INestApplicationContext, hub: Type<unknown>, options: HubTestClientOptions = {}): Promise<HubTestClient> {
+    const peer = await HubTestClient.openPeer(app, hub, options);
+    // Listening before the handshake: what onConnected sends may arrive with the handshake response.
+    const client = new HubTestClient(peer, peer.connection as HubConnection, peer.ended);
+    peer.writeHandshake();
+    const response = await peer.readHandshake();
+    if (response.error !== undefined) throw new Error(`The handshake failed: ${response.error}`);
+    // The handler offers no event for onConnected's end; the flag it sets is checked once per turn.
+    while (!client.connection.hubConnected && client.connection.isOpen) await new Promise((resolve) => setImmediate(resolve));
+    return client;
+  }
+
+  /**
+   * Opens a connection to `hub` on the in-memory transport and hands back the test's end of it,
+   * before any handshake: for tests of the protocol itself (handshake errors, raw records, pings).
+   * Authentication is as for `connect`.
+   *
+   * @example
+   * const peer = await HubTestClient.openPeer(app, ChatHub, { user: { sub: 'ada' } });
+   * peer.writeHandshake('json', 1);
+   * expect(await peer.readHandshake()).toEqual({});
+   * peer.write({ type: MessageType.Invocation, invocationId: '1', target: 'send', arguments: ['hi'] });
+   * expect(await peer.next()).toEqual({ type: MessageType.Completion, invocationId: '1', result: null });
+   */
+  static async openPeer(app: INestApplicationContext, hub: Type<unknown>, options: HubTestClientOptions = {}): Promise<InMemoryPeer> {
     const server = app.get(SignalRServer, { strict: false });
     const metadata = Reflect.getMetadata(HUB_METADATA, hub) as HubMetadata | undefined;
     if (metadata === undefined) throw new Error(`${hub.name} is not a hub: it has no @Hub() decorator.`);
@@ -105,21 +129,12 @@ export class HubTestClient {
       }
     }
     const peer = new InMemoryPeer(options.protocol ?? 'json', { transport: options.transport });
-    let signalEnd!: () => void;
-    const ended = new Promise<void>((resolve) => (signalEnd = resolve));
-    const opened = server.open(hub, peer.transport, request, user, signalEnd);
+    const opened = server.open(hub, peer.transport, request, user, () => peer.serverEnded());
     if (opened === null) {
       throw new Error(`${hub.name} is not served by this app: list it as a provider, and call app.init() (a Nest application, not only a module) before connecting.`);
     }
     peer.attach(opened.connection, opened.events);
-    // Listening before the handshake: what onConnected sends may arrive with the handshake response.
-    const client = new HubTestClient(peer, opened.connection, ended);
-    peer.writeHandshake();
-    const response = await peer.readHandshake();
-    if (response.error !== undefined) throw new Error(`The handshake failed: ${response.error}`);
-    // The handler offers no event for onConnected's end; the flag it sets is checked once per turn.
-    while (!opened.connection.hubConnected && opened.connection.isOpen) await new Promise((resolve) => setImmediate(resolve));
-    return client;
+    return peer;
   }
 
   /** A stream of items to pass as an argument of `invoke`, `send` or `stream`: a client-to-server upload. */

@@ -61,7 +61,8 @@ export class InMemoryTransport implements ConnectionTransport {
  *
  * @example
  * const peer = new InMemoryPeer('json');
- * // ... started with HubTestClient.open(app, ChatHub, peer) or a connection handler's run()
+ * // or: const peer = await HubTestClient.openPeer(app, ChatHub)
+ * // ... handed to a connection handler's run() as its transport: peer.transport
  * peer.writeHandshake();
  * expect(await peer.readHandshake()).toEqual({});
  * peer.write({ type: MessageType.Invocation, invocationId: '1', target: 'send', arguments: ['hi'] });
@@ -77,6 +78,8 @@ export class InMemoryPeer {
   /** The server's end; pass it where a `ConnectionTransport` is expected. */
   readonly transport: InMemoryTransport;
   private owner: TransportOwner | null = null;
+  private readonly endedSignal: Promise<void>;
+  private signalEnded!: () => void;
   private events: TransportEvents<TransportOwner> | null = null;
   private readonly held: Buffer[] = [];
   private pending: Buffer = Buffer.alloc(0);
@@ -94,6 +97,17 @@ export class InMemoryPeer {
     const transport = options.transport ?? 'WebSockets';
     this.transport = new InMemoryTransport(this, transport, options.supportsBinary ?? transport !== 'ServerSentEvents');
     this.closedSignal = new Promise((resolve) => (this.signalClosed = resolve));
+    this.endedSignal = new Promise((resolve) => (this.signalEnded = resolve));
+  }
+
+  /** The connection the server runs on this pipe (its own object; for the testing helpers). */
+  get connection(): TransportOwner | null {
+    return this.owner;
+  }
+
+  /** Resolves once the server is done with the connection (onDisconnected completed), when opened by `HubTestClient.openPeer`. */
+  get ended(): Promise<void> {
+    return this.endedSignal;
   }
 
   /** Binds this end to the connection the server runs on `transport`, and where its bytes go. */
@@ -190,6 +204,11 @@ export class InMemoryPeer {
     buffer = buffer.subarray(offset);
     this.pending = buffer.length === 0 ? Buffer.alloc(0) : Buffer.from(buffer);
     this.wake();
+  }
+
+  /** @internal The server finished the connection. */
+  serverEnded(): void {
+    this.signalEnded();
   }
 
   /** @internal The transport closed. */
