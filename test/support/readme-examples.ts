@@ -4,8 +4,8 @@ import * as ts from 'typescript';
 
 /*
  * The README's TypeScript examples as a consumer compiles them: every ```ts / ```typescript block is
- * type-checked against this repository's sources, with `nestjs-signalr`, `nestjs-signalr/client` and
- * `nestjs-signalr/redis` mapped to src/ as the published package's entries. A block is a module of its own unless the line
+ * type-checked against this repository's sources, with `nestjs-signalr`, `nestjs-signalr/client`,
+ * `nestjs-signalr/redis` and `nestjs-signalr/testing` mapped to src/ as the published package's entries. A block is a module of its own unless the line
  * before it says `<!-- compile: with previous -->` (then it continues the previous block's module) or
  * `<!-- not compiled: <reason> -->` (then it is skipped, visibly, with its reason). A block after
  * `<!-- compile: as app.module.ts -->` is a module with that file name, which later blocks of the same
@@ -103,7 +103,12 @@ function compilerOptions(): ts.CompilerOptions {
     noUnusedLocals: false,
     noUnusedParameters: false,
     baseUrl: ROOT,
-    paths: { 'nestjs-signalr': ['src/index.ts'], 'nestjs-signalr/client': ['src/client/index.ts'], 'nestjs-signalr/redis': ['src/redis/index.ts'] },
+    paths: {
+      'nestjs-signalr': ['src/index.ts'],
+      'nestjs-signalr/client': ['src/client/index.ts'],
+      'nestjs-signalr/redis': ['src/redis/index.ts'],
+      'nestjs-signalr/testing': ['src/testing/index.ts'],
+    },
   };
 }
 
