@@ -11,7 +11,12 @@ import { InMemoryPeer, type TestProtocolName } from './in-memory-transport.js';
 import { HubTestStream, TestUpload } from './test-streams.js';
 import { testRequest, type TestRequestInit } from './test-request.js';
 
-/** How `HubTestClient.connect` connects. */
+/**
+ * How `HubTestClient.connect` connects.
+ *
+ * @example
+ * const options: HubTestClientOptions = { user: { sub: 'ada', roles: ['admin'] }, protocol: 'messagepack', request: { url: '/chat?room=lobby' } };
+ */
 export interface HubTestClientOptions {
   /**
    * The connection's user, as an authenticator would have returned it (`Context.user`, `@HubUser()`);
@@ -175,6 +180,7 @@ export class HubTestClient {
    * await expect(hub.invoke('divide', 1, 0)).rejects.toThrow("An unexpected error occurred invoking 'divide' on the server.");
    */
   invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    if (!this.isOpen) return Promise.reject(new Error(`Cannot invoke '${method}': the connection is closed.`));
     const invocationId = this.newInvocationId();
     const result = new Promise<T>((resolve, reject) => this.calls.set(invocationId, { resolve: resolve as (value: unknown) => void, reject }));
     this.writeInvocation(MessageType.Invocation, method, args, invocationId);
@@ -198,6 +204,10 @@ export class HubTestClient {
   stream<T = unknown>(method: string, ...args: unknown[]): HubTestStream<T> {
     const invocationId = this.newInvocationId();
     const stream = new HubTestStream<T>(() => this.peer.write({ type: MessageType.CancelInvocation, invocationId }));
+    if (!this.isOpen) {
+      stream.end(new Error(`Cannot stream '${method}': the connection is closed.`));
+      return stream;
+    }
     this.streams.set(invocationId, stream as HubTestStream<unknown>);
     this.writeInvocation(MessageType.StreamInvocation, method, args, invocationId);
     return stream;

@@ -6,10 +6,22 @@ import type { AddressInfo, Socket } from 'net';
 import type { TransportName } from '../connection/connection-transport.js';
 import { HUB_METADATA } from '../signalr.constants.js';
 
-/** What `HubTestServer.start` starts: an app module, a compiled `TestingModule`, or an app you created. */
+/**
+ * What `HubTestServer.start` starts: an app module, a compiled `TestingModule`, or an app you created.
+ *
+ * @example
+ * await HubTestServer.start(AppModule);
+ * await HubTestServer.start(await Test.createTestingModule({ imports: [AppModule] }).compile());
+ * await HubTestServer.start(moduleRef.createNestApplication(new FastifyAdapter()));
+ */
 export type HubTestServerSource = Type<unknown> | DynamicModule | TestingModule | INestApplication;
 
-/** How `HubTestServer.start` builds and starts the app. */
+/**
+ * How `HubTestServer.start` builds and starts the app.
+ *
+ * @example
+ * await HubTestServer.start(AppModule, { configure: (app) => app.useGlobalPipes(new ValidationPipe()) });
+ */
 export interface HubTestServerOptions {
   /** Runs on the app before it listens: global pipes, prefixes, CORS... */
   configure?: (app: INestApplication) => void | Promise<void>;
@@ -19,7 +31,12 @@ export interface HubTestServerOptions {
   host?: string;
 }
 
-/** How `HubTestServer.connect` builds a client. */
+/**
+ * How `HubTestServer.connect` builds a client.
+ *
+ * @example
+ * await server.connect(ChatHub, { transport: 'ServerSentEvents', accessToken: token, query: 'room=lobby' });
+ */
 export interface HubTestConnectOptions {
   /** The transport the client uses: 'WebSockets' (default), 'ServerSentEvents' or 'LongPolling'. */
   transport?: TransportName;

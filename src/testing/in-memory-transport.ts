@@ -5,10 +5,20 @@ import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { JsonHubProtocol } from '../protocol/json-hub-protocol.js';
 import { MessagePackHubProtocol } from '../protocol/messagepack-hub-protocol.js';
 
-/** The hub protocols an in-memory client can speak, by their handshake names. */
+/**
+ * The hub protocols an in-memory client can speak, by their handshake names.
+ *
+ * @example
+ * const peer = new InMemoryPeer('messagepack' satisfies TestProtocolName);
+ */
 export type TestProtocolName = 'json' | 'messagepack';
 
-/** What the server answered to the handshake: `error` is set when it refused it. */
+/**
+ * What the server answered to the handshake: `error` is set when it refused it.
+ *
+ * @example
+ * expect(await peer.readHandshake()).toEqual({ error: "The protocol 'xml' is not supported." });
+ */
 export interface TestHandshakeResponse {
   error?: string;
 }
@@ -16,7 +26,14 @@ export interface TestHandshakeResponse {
 /**
  * The server's end of an in-memory pipe: a `ConnectionTransport` that hands what the connection
  * sends to its `InMemoryPeer` instead of a socket. Pausing (inbound backpressure) holds the peer's
- * writes until `resume()`, as a paused socket would.
+ * writes until `resume()`, as a paused socket would. Made by its peer; `closeCalls` and `paused`
+ * let a test see what the connection loop did with it.
+ *
+ * @example
+ * const peer = await HubTestClient.openPeer(app, ChatHub);
+ * peer.writeRaw('{"protocol":"xml","version":1}\u001e');
+ * await peer.closed;
+ * expect(peer.transport.closeCalls).toEqual([undefined]);
  */
 export class InMemoryTransport implements ConnectionTransport {
   readonly bufferedAmount = 0;

@@ -1,7 +1,12 @@
 import type { IncomingHttpHeaders } from 'http';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 
-/** The parts of the HTTP request a test connection pretends to have come with. */
+/**
+ * The parts of the HTTP request a test connection pretends to have come with.
+ *
+ * @example
+ * await HubTestClient.connect(app, ChatHub, { request: { url: '/chat?room=lobby', headers: { authorization: `Bearer ${token}` } } });
+ */
 export interface TestRequestInit {
   /** Path and query, e.g. `/chat?room=lobby`; the hub's path when omitted. */
   url?: string;

@@ -106,7 +106,7 @@ describe('hub connection loop (in memory)', () => {
       peer.write({ type: MessageType.Invocation, invocationId: '1', target: 'echo', arguments: [1] });
       expect(await nextMessage(peer)).toEqual({ type: MessageType.Completion, invocationId: '1', result: 1 });
       peer.write({ type: MessageType.Close, error: 'bye' });
-      expect(await nextMessage(peer)).toEqual({ type: MessageType.Close });
+      expect(await nextMessage(peer)).toEqual({ type: MessageType.Close, allowReconnect: false });
       await peer.ended;
       expect(loopEvents).toEqual([`connected ${id(peer)}`, `disconnected ${id(peer)}: bye`]);
       expect(peer.transport.closed).toBe(true);

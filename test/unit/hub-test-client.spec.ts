@@ -1,13 +1,10 @@
-import { INestApplication, Injectable, Module } from '@nestjs/common';
+import { INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { SignalRModule } from '../../src/index.js';
 import { HubTestClient, MessageType } from '../../src/testing/index.js';
 import { RoomsHub, TestUser } from '../fixtures/testing-helpers.hub.js';
 
 /** Bearer tokens of the fake authenticator: the token is the user's id, 'bad' throws. */
-@Injectable()
-class Unused {}
-
 @Module({
   imports: [
     SignalRModule.forRoot({
@@ -18,7 +15,7 @@ class Unused {}
       },
     }),
   ],
-  providers: [RoomsHub, Unused],
+  providers: [RoomsHub],
 })
 class RoomsModule {}
 
@@ -115,6 +112,8 @@ describe('HubTestClient', () => {
     const ada = await connect({ sub: 'ada' });
     await ada.close();
     expect(RoomsHub.events).toEqual(['connected ada', 'disconnected ada']);
+    await expect(ada.invoke('double', 1)).rejects.toThrow("Cannot invoke 'double': the connection is closed.");
+    await expect(ada.stream('countdown', 1).toArray()).rejects.toThrow("Cannot stream 'countdown': the connection is closed.");
 
     const bob = await connect({ sub: 'bob' });
     await expect(bob.invoke('kick')).rejects.toThrow('Server closed the connection.');
