@@ -36,8 +36,9 @@ export interface TestHandshakeResponse {
  * expect(peer.transport.closeCalls).toEqual([undefined]);
  */
 export class InMemoryTransport implements ConnectionTransport {
-  readonly bufferedAmount = 0;
   closed = false;
+  /** Whether the connection asked for a `drained` call once the peer reads again (outbound backpressure). */
+  drainWatched = false;
   paused = false;
   /** How often `close` was called, and the close timeout each time (tests of the close path). */
   readonly closeCalls: Array<number | undefined> = [];
@@ -47,6 +48,15 @@ export class InMemoryTransport implements ConnectionTransport {
     readonly name: TransportName,
     readonly supportsBinary: boolean,
   ) {}
+
+  /** What the peer has not read yet (it holds its reads, as a slow client). */
+  get bufferedAmount(): number {
+    return this.peer.unreadBytes;
+  }
+
+  watchDrain(): void {
+    this.drainWatched = true;
+  }
 
   send(data: Buffer): void {
     if (this.closed) throw new Error('The in-memory transport is closed.');
@@ -99,6 +109,10 @@ export class InMemoryPeer {
   private signalEnded!: () => void;
   private events: TransportEvents<TransportOwner> | null = null;
   private readonly held: Buffer[] = [];
+  private holding = false;
+  private readonly unread: Buffer[] = [];
+  /** Bytes the server sent that this end has not read yet (while it holds its reads). */
+  unreadBytes = 0;
   private pending: Buffer = Buffer.alloc(0);
   private handshake: TestHandshakeResponse | null = null;
   private readIndex = 0;
@@ -169,6 +183,26 @@ export class InMemoryPeer {
     this.events.transportClosed(this.owner, error, this.transport);
   }
 
+  /**
+   * Stops reading what the server sends, as a slow client: it piles up in the transport's
+   * `bufferedAmount`, which the server's outbound backpressure watches, until `releaseReads()`.
+   */
+  holdReads(): void {
+    this.holding = true;
+  }
+
+  /** Reads everything held, in order, and tells the connection its transport drained (if it asked). */
+  releaseReads(): void {
+    this.holding = false;
+    const chunks = this.unread.splice(0);
+    this.unreadBytes = 0;
+    for (const chunk of chunks) this.deliver(chunk);
+    if (this.transport.drainWatched && this.owner !== null && this.events !== null) {
+      this.transport.drainWatched = false;
+      this.events.drained?.(this.owner);
+    }
+  }
+
   /** The server's handshake response; rejects if the transport closed without one. */
   async readHandshake(): Promise<TestHandshakeResponse> {
     while (this.handshake === null) {
@@ -199,6 +233,11 @@ export class InMemoryPeer {
 
   /** @internal The transport's send: decodes the handshake response, then records. */
   deliver(data: Buffer): void {
+    if (this.holding) {
+      this.unread.push(data);
+      this.unreadBytes += data.length;
+      return;
+    }
     this.chunks.push(data);
     let buffer = this.pending.length === 0 ? data : Buffer.concat([this.pending, data]);
     let offset = 0;

@@ -2,7 +2,8 @@ import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { SignalRModule } from '../../src/index.js';
 import { HubMessage, HubTestClient, InMemoryPeer, MessageType } from '../../src/testing/index.js';
-import { LoopHub, loopEvents, loopGate, TimedLoopHub } from '../fixtures/connection-loop.hubs.js';
+import { LoopHub, loopEvents, loopGate, SlowReaderLoopHub, TimedLoopHub } from '../fixtures/connection-loop.hubs.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * The hub connection loop's states (handshaking, connecting, connected, closed) through the in-memory
@@ -11,7 +12,7 @@ import { LoopHub, loopEvents, loopGate, TimedLoopHub } from '../fixtures/connect
 describe('hub connection loop (in memory)', () => {
   let app: INestApplication;
   const peers: InMemoryPeer[] = [];
-  const open = async (hub: typeof LoopHub | typeof TimedLoopHub = LoopHub, options: Parameters<typeof HubTestClient.openPeer>[2] = {}) => {
+  const open = async (hub: typeof LoopHub | typeof TimedLoopHub | typeof SlowReaderLoopHub = LoopHub, options: Parameters<typeof HubTestClient.openPeer>[2] = {}) => {
     const peer = await HubTestClient.openPeer(app, hub, options);
     peers.push(peer);
     return peer;
@@ -26,7 +27,7 @@ describe('hub connection loop (in memory)', () => {
   const id = (peer: InMemoryPeer) => (peer.connection as unknown as { connectionId: string }).connectionId;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot()], providers: [LoopHub, TimedLoopHub] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot()], providers: [LoopHub, TimedLoopHub, SlowReaderLoopHub] }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
   });
@@ -94,7 +95,7 @@ describe('hub connection loop (in memory)', () => {
   });
 
   describe('connected', () => {
-    const connect = async (hub: typeof LoopHub | typeof TimedLoopHub = LoopHub, options: Parameters<typeof HubTestClient.openPeer>[2] = {}) => {
+    const connect = async (hub: typeof LoopHub | typeof TimedLoopHub | typeof SlowReaderLoopHub = LoopHub, options: Parameters<typeof HubTestClient.openPeer>[2] = {}) => {
       const peer = await open(hub, options);
       peer.writeHandshake();
       expect(await peer.readHandshake()).toEqual({});
@@ -175,6 +176,55 @@ describe('hub connection loop (in memory)', () => {
       for (let index = 0; index <= 100; index++) results.push(((await nextMessage(peer)) as { result: unknown }).result);
       expect(results).toEqual([...Array.from({ length: 100 }, (_, index) => index), 'late']);
       expect(peer.transport.paused).toBe(false);
+    });
+
+    it('holds invocations while the client has more than maximumSendBufferSize to read, and goes on once it read', async () => {
+      const peer = await connect(SlowReaderLoopHub);
+      peer.holdReads();
+      peer.write({ type: MessageType.Invocation, invocationId: '1', target: 'flood', arguments: [3] });
+      peer.write({ type: MessageType.Invocation, invocationId: '2', target: 'echo', arguments: ['after'] });
+      await waitUntil(() => peer.transport.drainWatched);
+      expect(peer.transport.bufferedAmount).toBeGreaterThan(1500);
+      expect(loopEvents).toEqual(['flood 3']);
+      peer.releaseReads();
+      const messages = [];
+      for (let i = 0; i < 5; i++) messages.push(await nextMessage(peer));
+      expect(messages.map((message) => (message.type === MessageType.Invocation ? `${message.target} ${message.arguments[0]}` : message))).toEqual([
+        'chunk 0',
+        'chunk 1',
+        'chunk 2',
+        { type: MessageType.Completion, invocationId: '1', result: 3 },
+        { type: MessageType.Completion, invocationId: '2', result: 'after' },
+      ]);
+      expect(loopEvents).toEqual(['flood 3', 'echo after']);
+    });
+
+    it('closes a client that stays over maximumSendBufferSize for sendBufferTimeout', async () => {
+      const peer = await connect(SlowReaderLoopHub);
+      peer.holdReads();
+      const started = Date.now();
+      peer.write({ type: MessageType.Invocation, invocationId: '1', target: 'flood', arguments: [3] });
+      await peer.closed;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      await peer.ended;
+      peer.releaseReads();
+      expect(peer.received[peer.received.length - 1]).toEqual({ type: MessageType.Close, error: 'Connection closed with an error.', allowReconnect: true });
+      expect(loopEvents).toEqual(['flood 3', "disconnected slow: The connection's send buffer exceeded 1000 bytes."]);
+    });
+
+    it('closes every in-memory connection with a reconnectable Close when the app shuts down', async () => {
+      const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot()], providers: [LoopHub] }).compile();
+      const other = moduleRef.createNestApplication({ logger: false });
+      await other.init();
+      const peer = await HubTestClient.openPeer(other, LoopHub);
+      peer.writeHandshake();
+      await peer.readHandshake();
+      await waitUntil(() => loopEvents.length === 1);
+      await other.close();
+      expect(await nextMessage(peer)).toEqual({ type: MessageType.Close, allowReconnect: true });
+      await peer.ended;
+      expect(loopEvents).toEqual([`connected ${id(peer)}`, `disconnected ${id(peer)}`]);
+      await expect(HubTestClient.openPeer(other, LoopHub)).rejects.toThrow('LoopHub is not served by this app');
     });
   });
 });
