@@ -63,6 +63,8 @@ interface PendingCall {
  * await app.close();
  */
 export class HubTestClient {
+  /** The server's connection behind each peer `openPeer` made (read by `connect`). */
+  private static readonly connections = new WeakMap<InMemoryPeer, HubConnection>();
   private nextInvocationId = 1;
   private readonly calls = new Map<string, PendingCall>();
   private readonly streams = new Map<string, HubTestStream<unknown>>();
@@ -84,7 +86,7 @@ export class HubTestClient {
   /**
    * Connects to `hub` in the initialised Nest application `app` (`await app.init()`; it need not
    * listen) and completes the handshake. Resolves once the hub's `onConnected` completed; rejects
-   * when authentication or the handshake fails, or the hub is not served by `app`.
+   * when authentication, the handshake or `onConnected` fails, or the hub is not served by `app`.
    *
    * @example
    * const hub = await HubTestClient.connect(app, ChatHub, { user: { sub: 'ada', roles: ['admin'] } });
@@ -94,12 +96,17 @@ export class HubTestClient {
   static async connect(app: INestApplicationContext, hub: Type<unknown>, options: HubTestClientOptions = {}): Promise<HubTestClient> {
     const peer = await HubTestClient.openPeer(app, hub, options);
     // Listening before the handshake: what onConnected sends may arrive with the handshake response.
-    const client = new HubTestClient(peer, peer.connection as HubConnection, peer.ended);
+    const client = new HubTestClient(peer, HubTestClient.connections.get(peer)!, peer.ended);
     peer.writeHandshake();
     const response = await peer.readHandshake();
     if (response.error !== undefined) throw new Error(`The handshake failed: ${response.error}`);
     // The handler offers no event for onConnected's end; the flag it sets is checked once per turn.
     while (!client.connection.hubConnected && client.connection.isOpen) await new Promise((resolve) => setImmediate(resolve));
+    if (!client.connection.hubConnected) {
+      await client.ended;
+      const error = client.closeMessage?.error;
+      throw new Error(`The server closed the connection before onConnected completed${error ? `: ${error}` : ''}.`);
+    }
     return client;
   }
 
@@ -139,6 +146,7 @@ export class HubTestClient {
       throw new Error(`${hub.name} is not served by this app: list it as a provider, and call app.init() (a Nest application, not only a module) before connecting.`);
     }
     peer.attach(opened.connection, opened.events);
+    HubTestClient.connections.set(peer, opened.connection);
     return peer;
   }
 

@@ -131,19 +131,21 @@ export class InMemoryPeer {
     this.endedSignal = new Promise((resolve) => (this.signalEnded = resolve));
   }
 
-  /** The connection the server runs on this pipe (its own object; for the testing helpers). */
-  get connection(): TransportOwner | null {
-    return this.owner;
-  }
-
   /** Resolves once the server is done with the connection (onDisconnected completed), when opened by `HubTestClient.openPeer`. */
   get ended(): Promise<void> {
     return this.endedSignal;
   }
 
-  /** Binds this end to the connection the server runs on `transport`, and where its bytes go. */
+  /** The id of the connection on this pipe (`Context.connectionId`), once attached. */
+  connectionId: string | null = null;
+
+  /**
+   * Binds this end to the connection the server runs on `transport`, and to where its bytes go:
+   * `HubTestClient.openPeer` does it; call it yourself only when you start a connection handler by hand.
+   */
   attach<T extends TransportOwner>(owner: T, events: TransportEvents<T>): void {
     this.owner = owner;
+    this.connectionId = (owner as { connectionId?: string }).connectionId ?? null;
     this.events = events as unknown as TransportEvents<TransportOwner>;
   }
 

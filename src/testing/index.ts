@@ -11,3 +11,5 @@ export { InMemoryPeer, InMemoryTransport } from './in-memory-transport.js';
 export type { TestHandshakeResponse, TestProtocolName } from './in-memory-transport.js';
 export { MessageType } from '../protocol/hub-messages.js';
 export type { HubMessage, CloseMessage, CompletionMessage, InvocationMessage, StreamItemMessage } from '../protocol/hub-messages.js';
+// The contract the in-memory transport implements, for tests that start a connection by hand.
+export type { ConnectionTransport, TransportEvents, TransportName, TransportOwner } from '../connection/connection-transport.js';

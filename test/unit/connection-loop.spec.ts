@@ -24,7 +24,7 @@ describe('hub connection loop (in memory)', () => {
       if (message.type !== MessageType.Ping) return message;
     }
   };
-  const id = (peer: InMemoryPeer) => (peer.connection as unknown as { connectionId: string }).connectionId;
+  const id = (peer: InMemoryPeer) => peer.connectionId;
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot()], providers: [LoopHub, TimedLoopHub, SlowReaderLoopHub] }).compile();
@@ -126,6 +126,13 @@ describe('hub connection loop (in memory)', () => {
       const peer = await connect(LoopHub, { request: { url: '/hubs/loop?fail=async' } });
       expect(await nextMessage(peer)).toEqual({ type: MessageType.Close, error: 'Connection closed with an error.', allowReconnect: false });
       await peer.ended;
+      expect(loopEvents).toEqual([]);
+    });
+
+    it('makes HubTestClient.connect reject when onConnected fails', async () => {
+      await expect(HubTestClient.connect(app, LoopHub, { request: { url: '/hubs/loop?fail=sync' } })).rejects.toThrow(
+        'The server closed the connection before onConnected completed: Connection closed with an error.',
+      );
       expect(loopEvents).toEqual([]);
     });
 
