@@ -14,6 +14,7 @@
  *   decorators/  the public face of hubs: @Hub and the Hub base class, @HubMethodName, @InjectHubContext
  *   connection-handlers/  raw (non-hub) connection endpoints, over transports and hub discovery
  *   composition  index.ts, signalr.module.ts, signalr.server.ts, signalr.registry.ts, signalr.module-definition.ts
+ *   testing/     the ./testing entry (in-memory transport, test helpers), over everything
  *
  * transports/ and hub/ sit side by side and may not import each other; so do redis/ and clients/.
  * interfaces/ holds the options and request contracts every layer reads: anyone may import it, and

@@ -2,14 +2,14 @@
  * Checks the built declarations (dist/src, from `npm run build`) against the reviewed API reports in
  * etc/, one per package entry; exits non-zero when a surface differs from its report, printing how.
  * With --update, rewrites the reports instead (commit them with the change that moved the surface).
- * The three entries share one TypeScript program, so the check takes a few seconds.
+ * The four entries share one TypeScript program, so the check takes a few seconds.
  */
 const path = require('node:path');
 const { CompilerState, Extractor, ExtractorConfig } = require('@microsoft/api-extractor');
 
 const root = path.resolve(__dirname, '..');
 const update = process.argv.includes('--update');
-const configs = ['api-extractor.json', 'etc/api-extractor.client.json', 'etc/api-extractor.redis.json'].map((file) =>
+const configs = ['api-extractor.json', 'etc/api-extractor.client.json', 'etc/api-extractor.redis.json', 'etc/api-extractor.testing.json'].map((file) =>
   ExtractorConfig.loadFileAndPrepare(path.join(root, file)),
 );
 const compilerState = CompilerState.create(configs[0], {

@@ -3,7 +3,7 @@ import type { TransportName } from '../connection/connection-transport.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import type { SignalRModuleOptions } from '../interfaces/signalr-options.interface.js';
 import { CloseMessage, CompletionMessage, HubMessage, InvocationMessage, MessageType } from '../protocol/hub-messages.js';
-import type { HubMetadata } from '../decorators/hub.decorator.js';
+import type { HubMetadata } from '../hub/hub-descriptor.js';
 import { HUB_METADATA } from '../signalr.constants.js';
 import { SIGNALR_MODULE_OPTIONS } from '../signalr.module-definition.js';
 import { SignalRServer } from '../signalr.server.js';

@@ -10,6 +10,20 @@ export type { TestRequestInit } from './test-request.js';
 export { InMemoryPeer, InMemoryTransport } from './in-memory-transport.js';
 export type { TestHandshakeResponse, TestProtocolName } from './in-memory-transport.js';
 export { MessageType } from '../protocol/hub-messages.js';
-export type { HubMessage, CloseMessage, CompletionMessage, InvocationMessage, StreamItemMessage } from '../protocol/hub-messages.js';
+// The hub protocol's messages and the protocol contract, which InMemoryPeer writes and reads.
+export type {
+  AckMessage,
+  CancelInvocationMessage,
+  CloseMessage,
+  CompletionMessage,
+  HubMessage,
+  InvocationMessage,
+  MessageHeaders,
+  PingMessage,
+  SequenceMessage,
+  StreamInvocationMessage,
+  StreamItemMessage,
+} from '../protocol/hub-messages.js';
+export type { HubProtocol, RecordBounds, TransferFormat } from '../protocol/hub-protocol.js';
 // The contract the in-memory transport implements, for tests that start a connection by hand.
 export type { ConnectionTransport, TransportEvents, TransportName, TransportOwner } from '../connection/connection-transport.js';
