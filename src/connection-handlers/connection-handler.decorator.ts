@@ -1,5 +1,5 @@
 import { Injectable, SetMetadata, applyDecorators } from '@nestjs/common';
-import type { HubOptions } from '../interfaces/signalr-options.interface.js';
+import type { HubOptions } from '../interfaces/hub-options.interface.js';
 import type { RawConnection } from './raw-connection.js';
 
 /** Metadata key set by `@ConnectionHandler()` on a provider class. */

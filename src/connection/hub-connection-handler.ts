@@ -9,7 +9,8 @@ import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import type { ConnectionController, HubConnection } from './hub-connection.js';
 import { selectProtocol } from './handshake.js';
-import type { ConnectionDispatcher, ConnectionLifetime, InvocationSlot } from './connection-contracts.js';
+import type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
+import type { InvocationSlot } from './invocation-slot.js';
 import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
@@ -19,7 +20,6 @@ import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-bac
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
-export type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 
 /** Inbound backpressure: stop reading above the high mark, resume at the low mark. */
 const INBOUND_HIGH_WATER = 64;

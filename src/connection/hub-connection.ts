@@ -1,8 +1,8 @@
 import { HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
-import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
-import type { InvocationSlot } from './connection-contracts.js';
+import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
+import type { InvocationSlot } from './invocation-slot.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import { isSequenced, MessageReplay } from './message-replay.js';
 import { scheduleFlush } from './write-scheduler.js';

@@ -1,4 +1,4 @@
-import type { ConnectionLifetime } from '../connection/hub-connection-handler.js';
+import type { ConnectionLifetime } from '../connection/connection-contracts.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import type { CompletionMessage } from '../protocol/hub-messages.js';
 import { type HubPresence, presenceSubscription } from './hub-presence.js';

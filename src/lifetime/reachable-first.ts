@@ -1,4 +1,4 @@
-import type { ConnectionDispatcher } from '../connection/hub-connection-handler.js';
+import type { ConnectionDispatcher } from '../connection/connection-contracts.js';
 import { HubLifetimeManager } from './hub-lifetime-manager.js';
 
 /**

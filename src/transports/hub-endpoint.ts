@@ -5,7 +5,7 @@ import type { ConnectionTransport, TransportEvents, TransportName } from '../con
 import { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
-import type { ResolvedHubOptions } from '../interfaces/signalr-options.interface.js';
+import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { ConnectionEndpoint, type EndpointIdentity } from './connection-endpoint.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
