@@ -100,6 +100,8 @@ export const LogTexts = {
     `HubContext for ${hub} was injected, but ${hub} is not a provider of this application: its sends reach nobody.`,
   shutdownTimedOut: (hub: string, pending: number, what: string) =>
     `Shutdown of hub ${hub}: ${pending} connection(s) still ${what} after the shutdown timeout; not waiting for them.`,
+  connectionHandlerShutdownTimedOut: (handler: string, pending: number) =>
+    `Shutdown of connection handler ${handler}: ${pending} handler(s) still running after the shutdown timeout; not waiting for them.`,
   noHttpServer: 'SignalRModule found no HTTP server (is this a standalone application context?); hubs are not served.',
   /** `cors: { origins: '*', credentials: true }`: refused at bootstrap, with ASP.NET Core's reason. */
   corsAnyOriginWithCredentials:

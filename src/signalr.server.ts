@@ -9,7 +9,7 @@ import {
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'http';
 import { ConnectionScope } from './clients/connection-scope.js';
-import { ConnectionHandlerExplorer, resolveConnectionHandlerOptions, type ConnectionHandlerDescriptor } from './connection-handlers/connection-handler-explorer.js';
+import { ConnectionHandlerExplorer, type ConnectionHandlerDescriptor } from './connection-handlers/connection-handler-explorer.js';
 import { RawConnectionEndpoint } from './connection-handlers/raw-connection-endpoint.js';
 import { HubConnectionHandler } from './connection/hub-connection-handler.js';
 import type { HubConnection } from './connection/hub-connection.js';
@@ -17,19 +17,19 @@ import type { ConnectionTransport, TransportEvents } from './connection/connecti
 import type { HubRequest } from './interfaces/hub-request.interface.js';
 import { KeepAliveTicker } from './connection/keep-alive.js';
 import { reachableFirst } from './lifetime/reachable-first.js';
-import type { HubDescriptor } from './hub/hub-descriptor.js';
 import { HubDispatcher } from './hub/hub-dispatcher.js';
 import { HubExplorer, normalizeHubPath } from './hub/hub-explorer.js';
 import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
-import type { ResolvedHubOptions, SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
+import type { HubOptions, ResolvedHubOptions, SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
 import { forwardFastifyBindings } from './platforms/fastify.js';
-import { MessageType } from './protocol/hub-messages.js';
 import { DEFAULT_HUB_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './signalr.constants.js';
 import { LogTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
 import { ConnectionRegistry } from './transports/connection-registry.js';
+import type { ConnectionEndpoint, EndpointIdentity } from './transports/connection-endpoint.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
+import type { HubDescriptor } from './hub/hub-descriptor.js';
 import { HubHttpRouter } from './transports/http-router.js';
 
 /** Transports this build can serve; the others are left out of negotiate until they exist. */
@@ -40,9 +40,13 @@ function defaultUserId(user: unknown): string | null {
   return typeof sub === 'string' || typeof sub === 'number' ? String(sub) : null;
 }
 
-function resolveOptions(moduleOptions: SignalRModuleOptions, hub: HubDescriptor): ResolvedHubOptions {
+/**
+ * An endpoint's options (a hub's, or a connection handler's, which sets a subset) over the module's
+ * over ASP.NET Core's defaults: resolved here once for both kinds.
+ */
+function resolveOptions(moduleOptions: SignalRModuleOptions, own: HubOptions): ResolvedHubOptions {
   const resolved: Record<string, unknown> = { ...DEFAULT_HUB_OPTIONS };
-  for (const source of [moduleOptions, hub.options] as Record<string, unknown>[]) {
+  for (const source of [moduleOptions, own] as Record<string, unknown>[]) {
     for (const key of Object.keys(DEFAULT_HUB_OPTIONS)) if (source[key] !== undefined) resolved[key] = source[key];
   }
   return resolved as ResolvedHubOptions;
@@ -55,10 +59,14 @@ function resolveOptions(moduleOptions: SignalRModuleOptions, hub: HubDescriptor)
 @Injectable()
 export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('SignalR');
-  private readonly connections = new ConnectionRegistry<HubConnection>((connection) => connection.options.disconnectTimeout);
+  /** Every connection by token, hub and raw alike; a negotiated one that never gets a transport is closed and dropped. */
+  private readonly connections = new ConnectionRegistry(
+    (connection) => connection.options.disconnectTimeout,
+    (connection) => connection.markClosed(),
+  );
   private readonly router = new HubHttpRouter();
-  private readonly handlers: HubConnectionHandler[] = [];
-  private readonly endpoints: HubEndpoint[] = [];
+  /** Hub endpoints and connection handler endpoints: one shutdown path for both. */
+  private readonly endpoints: ConnectionEndpoint[] = [];
   /** Each served hub class's endpoint, for connections opened without HTTP (`open`). */
   private readonly endpointOf = new Map<Function, HubEndpoint>();
   /** Who waits for the end of a connection started by `open` (its onDisconnected done). */
@@ -66,7 +74,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private hubs: HubDescriptor[] = [];
   /** `@ConnectionHandler()` providers: raw connections without the hub protocol. */
   private connectionHandlers: ConnectionHandlerDescriptor[] = [];
-  private readonly rawEndpoints: RawConnectionEndpoint[] = [];
+  /** One timer for every connection's timeouts, pings and long polls, hub and raw alike. */
   private ticker: KeepAliveTicker | null = null;
 
   constructor(
@@ -80,8 +88,9 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   ) {}
 
   onModuleInit(): void {
-    this.hubs = this.explorer.explore();
-    this.connectionHandlers = this.connectionHandlerExplorer.explore(this.hubs);
+    const providers = this.explorer.providers();
+    this.hubs = this.explorer.explore(providers);
+    this.connectionHandlers = this.connectionHandlerExplorer.explore(providers, this.hubs);
   }
 
   onApplicationBootstrap(): void {
@@ -95,18 +104,27 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
 
     const intervals: number[] = [];
     for (const hub of this.hubs) {
-      const options = resolveOptions(this.options, hub);
+      const options = resolveOptions(this.options, hub.options);
       intervals.push(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout, options.sendBufferTimeout);
       const path = this.routePath(hub.path);
-      const endpoint = this.serve(hub, path, options);
-      this.router.add(path, endpoint);
+      this.router.add(path, this.serve(hub, path, options));
       this.logger.log(`Mapped hub ${hub.name} at ${path}`);
     }
-    this.serveConnectionHandlers();
-    if (this.hubs.length === 0 && this.rawEndpoints.length === 0) return;
+    const identity = this.identity();
+    for (const handler of this.connectionHandlers) {
+      const options = resolveOptions(this.options, handler.metadata.options);
+      // Raw connections have no pings: the tick serves their long polls and negotiated connections.
+      intervals.push(options.pollTimeout, options.disconnectTimeout);
+      const path = this.routePath(handler.path);
+      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, options, identity, this.connections);
+      this.endpoints.push(endpoint);
+      this.router.add(path, endpoint);
+      this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
+    }
+    if (this.endpoints.length === 0) return;
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));
     this.ticker.add(this.connections);
-    for (const handler of this.handlers) this.ticker.add(handler);
+    for (const endpoint of this.endpoints) this.ticker.add(endpoint);
     this.router.attach(server);
     forwardFastifyBindings(this.adapterHost.httpAdapter, server);
   }
@@ -119,13 +137,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
    */
   async beforeApplicationShutdown(): Promise<void> {
     for (const endpoint of this.endpoints) endpoint.draining = true;
-    for (const endpoint of this.rawEndpoints) endpoint.draining = true;
     const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
-    await Promise.all([
-      ...this.handlers.map((handler) => handler.closeAll({ type: MessageType.Close, allowReconnect: true }, timeout)),
-      ...this.rawEndpoints.map((endpoint) => endpoint.closeAll(timeout)),
-    ]);
-    for (const endpoint of this.rawEndpoints) endpoint.close();
+    await Promise.all(this.endpoints.map((endpoint) => endpoint.shutdown(timeout)));
     this.ticker?.stop();
     for (const endpoint of this.endpoints) endpoint.close();
     // A long poll outstanding at close got the Close. A long-polling client between two polls has it
@@ -144,14 +157,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   /** Live counts, for leak checks: connections by token (negotiated included) and running connections, raw ones included. */
   stats(): { registered: number; running: number } {
     let running = 0;
-    let registered = this.connections.size;
-    for (const handler of this.handlers) running += handler.connectionCount;
-    for (const endpoint of this.rawEndpoints) {
-      const counts = endpoint.stats();
-      registered += counts.registered;
-      running += counts.running;
-    }
-    return { registered, running };
+    for (const endpoint of this.endpoints) running += endpoint.running;
+    return { registered: this.connections.size, running };
   }
 
   /**
@@ -179,9 +186,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.registry.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
     const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.ended(connection), hub.name);
-    this.handlers.push(handler);
-    const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
-    const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
+    const endpoint = new HubEndpoint(path, options, handler, this.connections, this.identity(), options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);
     return endpoint;
@@ -192,15 +197,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     this.endWatchers.get(connection)?.();
   }
 
-  private serveConnectionHandlers(): void {
-    const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
-    for (const handler of this.connectionHandlers) {
-      const path = this.routePath(handler.path);
-      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, resolveConnectionHandlerOptions(this.options, handler), identity);
-      this.rawEndpoints.push(endpoint);
-      this.router.add(path, endpoint);
-      this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
-    }
+  private identity(): EndpointIdentity {
+    return { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
   }
 
   private routePath(hubPath: string): string {

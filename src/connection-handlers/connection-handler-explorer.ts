@@ -1,11 +1,8 @@
-import { Injectable, Type } from '@nestjs/common';
-import { DiscoveryService, Reflector } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { HubDescriptor } from '../hub/hub-descriptor.js';
-import { normalizeHubPath } from '../hub/hub-explorer.js';
-import type { SignalRModuleOptions } from '../interfaces/signalr-options.interface.js';
-import { DEFAULT_HUB_OPTIONS } from '../signalr.constants.js';
+import { normalizeHubPath, type DiscoveredProvider } from '../hub/hub-explorer.js';
 import { CONNECTION_HANDLER_METADATA, type ConnectionHandlerMetadata, type OnRawConnection } from './connection-handler.decorator.js';
-import type { ResolvedConnectionHandlerOptions } from './raw-connection-state.js';
 
 /** One `@ConnectionHandler()` provider, found at bootstrap. */
 export interface ConnectionHandlerDescriptor {
@@ -15,45 +12,21 @@ export interface ConnectionHandlerDescriptor {
   metadata: ConnectionHandlerMetadata;
 }
 
-const OPTION_KEYS = [
-  'transports',
-  'maximumReceiveMessageSize',
-  'maximumSendBufferSize',
-  'pollTimeout',
-  'disconnectTimeout',
-  'requireAuthentication',
-  'cors',
-] as const satisfies readonly (keyof ResolvedConnectionHandlerOptions)[];
-
-/** The handler's options over the module's over ASP.NET Core's defaults. */
-export function resolveConnectionHandlerOptions(moduleOptions: SignalRModuleOptions, handler: ConnectionHandlerDescriptor): ResolvedConnectionHandlerOptions {
-  const resolved: Record<string, unknown> = {};
-  for (const key of OPTION_KEYS) {
-    const own = handler.metadata.options[key];
-    resolved[key] = own !== undefined ? own : moduleOptions[key] !== undefined ? moduleOptions[key] : DEFAULT_HUB_OPTIONS[key];
-  }
-  return resolved as unknown as ResolvedConnectionHandlerOptions;
-}
-
 /**
  * Finds `@ConnectionHandler()` providers. A path used twice, or by a hub too, stops the bootstrap,
  * as does a handler without `onConnected`.
  */
 @Injectable()
 export class ConnectionHandlerExplorer {
-  constructor(
-    private readonly discovery: DiscoveryService,
-    private readonly reflector: Reflector,
-  ) {}
+  constructor(private readonly reflector: Reflector) {}
 
-  explore(hubs: readonly HubDescriptor[]): ConnectionHandlerDescriptor[] {
+  /** `providers` are the ones HubExplorer walked for hubs: the application's providers are walked once. */
+  explore(providers: readonly DiscoveredProvider[], hubs: readonly HubDescriptor[]): ConnectionHandlerDescriptor[] {
     const taken = new Map<string, string>(hubs.map((hub) => [hub.path.toLowerCase(), hub.name]));
     const found: ConnectionHandlerDescriptor[] = [];
     const seen = new Set<object>();
-    for (const wrapper of this.discovery.getProviders()) {
-      const instance = wrapper.instance as object | undefined;
-      const metatype = (wrapper.metatype && !wrapper.inject ? wrapper.metatype : instance?.constructor) as Type<unknown> | undefined;
-      if (!metatype || !instance) continue;
+    for (const { metatype, instance } of providers) {
+      if (!instance) continue;
       const metadata = this.reflector.get<ConnectionHandlerMetadata | undefined>(CONNECTION_HANDLER_METADATA, metatype);
       if (!metadata || seen.has(instance)) continue;
       seen.add(instance);

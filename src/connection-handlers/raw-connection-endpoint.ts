@@ -3,13 +3,16 @@ import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
 import type { ConnectionTransport } from '../connection/connection-transport.js';
+import { enter, RAW_CONNECTION_LIFECYCLE as LIFECYCLE } from '../connection/connection-lifecycle.js';
+import type { Sweepable } from '../connection/keep-alive.js';
+import { timedOut } from '../connection/shutdown-waits.js';
+import { LogTexts } from '../signalr.messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import { ConnectionEndpoint, type EndpointIdentity } from '../transports/connection-endpoint.js';
-import { ConnectionRegistry, newConnectionIds } from '../transports/connection-registry.js';
-import { negotiateResponse } from '../transports/negotiate.js';
+import type { ConnectionRegistry } from '../transports/connection-registry.js';
 import type { WebSocketTransport } from '../transports/websocket.transport.js';
 import type { OnRawConnection } from './connection-handler.decorator.js';
 import { RawConnection } from './raw-connection.js';
@@ -45,13 +48,11 @@ function answerEmptyCloseWithNormal(socket: WebSocket): void {
  * The raw side of one `@ConnectionHandler()` (ASP.NET Core's MapConnectionHandler): the shared
  * endpoint's negotiate, transports and status codes, without a handshake or hub protocol. The handler
  * gets the connection as soon as its transport starts; the connection ends when the handler returns.
+ * Its connections sit in the shared registry and its transports' timers run on the shared tick.
  */
-export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState> implements RawConnectionCloser {
+export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState> implements RawConnectionCloser, Sweepable {
   private readonly logger = new Logger('SignalR');
-  /** A negotiated connection that never got a transport goes, and a send waiting for room in its queue is let go. */
-  private readonly registry: ConnectionRegistry<RawConnectionState>;
-  private readonly running = new Map<RawConnectionState, Promise<void>>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly handlerRuns = new Map<RawConnectionState, Promise<void>>();
   /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
   private closeTimeout: number | undefined;
 
@@ -62,67 +63,54 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     private readonly handler: OnRawConnection,
     readonly options: ResolvedConnectionHandlerOptions,
     identity: EndpointIdentity,
+    registry: ConnectionRegistry,
   ) {
     const limit = options.maximumReceiveMessageSize;
-    super(path, { ...options, maxFrameSize: limit ?? 100 * 1024 * 1024 }, identity, {
-      receive: (connection, data, binary) => connection.receive(binary ? data : data.toString('utf8')),
-      transportClosed: (connection, _error, transport) => this.transportClosed(connection, transport),
-    });
-    this.registry = new ConnectionRegistry(() => options.disconnectTimeout, (connection) => connection.ended());
-    const tick = Math.max(10, Math.min(1_000, Math.floor(Math.min(options.pollTimeout, options.disconnectTimeout) / 4)));
-    this.timer = setInterval(() => this.sweep(Date.now()), tick);
-    this.timer.unref();
+    super(
+      path,
+      { ...options, maxFrameSize: limit ?? 100 * 1024 * 1024 },
+      identity,
+      {
+        receive: (connection, data, binary) => connection.receive(binary ? data : data.toString('utf8')),
+        transportClosed: (connection, _error, transport) => this.transportClosed(connection, transport),
+      },
+      registry,
+    );
   }
 
-  /** Connections by token (negotiated ones included) and connections whose handler runs. */
-  stats(): { registered: number; running: number } {
-    return { registered: this.registry.size, running: this.running.size };
+  get running(): number {
+    return this.handlerRuns.size;
   }
 
   /** Ends a connection from the server side: the transport closes (a long poll's client still gets a 204). */
   end(connection: RawConnectionState, failed: boolean): void {
     const transport = connection.transport;
-    connection.ended();
+    enter(connection, LIFECYCLE, 'closed');
     // 1011 (internal error) when the handler failed, as ASP.NET Core closes after an exception.
     if (failed && connection.webSocket?.readyState === WebSocket.OPEN) connection.webSocket.close(1011);
     transport?.close(this.closeTimeout);
     this.registry.release(connection);
   }
 
-  /** Shutdown: ends every connection and waits (at most `timeout` ms) for the handlers to return. */
-  async closeAll(timeout: number): Promise<void> {
-    this.draining = true;
+  /** Ends every connection and waits (at most `timeout` ms) for the handlers to return. */
+  protected async closeConnections(timeout: number): Promise<void> {
     this.closeTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
-    for (const connection of [...this.running.keys()]) this.end(connection, false);
-    if (this.running.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)));
-    await Promise.race([Promise.all(this.running.values()), expired]);
-    clearTimeout(timer);
-    if (this.running.size > 0) this.logger.warn(`Shutdown of connection handler ${this.name}: ${this.running.size} handler(s) still running after the shutdown timeout; not waiting for them.`);
+    for (const connection of [...this.handlerRuns.keys()]) this.end(connection, false);
+    if (this.handlerRuns.size === 0) return;
+    if (await timedOut(Promise.all(this.handlerRuns.values()), timeout)) this.logger.warn(LogTexts.connectionHandlerShutdownTimedOut(this.name, this.handlerRuns.size));
   }
 
-  override close(): void {
-    clearInterval(this.timer);
-    super.close();
-    this.registry.clear();
+  /** Long polls notice their timeouts on the shared tick. */
+  sweep(now: number): void {
+    for (const connection of this.handlerRuns.keys()) connection.transport?.tick?.(now);
   }
 
-  protected find(token: string): RawConnectionState | undefined {
-    return this.registry.get(token);
-  }
-
-  protected create(negotiateVersion: number): RawConnectionState {
-    const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
-    return this.registry.add(new RawConnectionState(connectionId, connectionToken, this.options));
-  }
-
-  protected negotiateBody(negotiateVersion: number, connection: RawConnectionState): string {
-    return negotiateResponse(negotiateVersion, connection, this.options.transports);
+  protected newConnection(connectionId: string, connectionToken: string): RawConnectionState {
+    return new RawConnectionState(connectionId, connectionToken, this.path, this.options);
   }
 
   protected claim(connection: RawConnectionState, user: unknown): void {
-    connection.state = 'connected';
+    enter(connection, LIFECYCLE, 'connected');
     connection.user = user;
   }
 
@@ -136,7 +124,7 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     connection.transport = transport;
     connection.request = request;
     connection.closer = this;
-    this.running.set(connection, this.run(connection));
+    this.handlerRuns.set(connection, this.run(connection));
   }
 
   /** One POST body is one message, text unless labelled binary; a handler that is behind holds the POST back. */
@@ -146,14 +134,10 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     if (body.length > 0) connection.receive(isBinaryBody(req) ? body : body.toString('utf8'));
   }
 
-  protected abandon(connection: RawConnectionState): void {
-    this.end(connection, false);
-  }
-
   /** The client side of a transport is gone (socket closed, stream closed, DELETE, no poll for too long). */
   private transportClosed(connection: RawConnectionState, transport?: ConnectionTransport): void {
     if (transport !== undefined && connection.transport !== transport) return;
-    connection.ended();
+    enter(connection, LIFECYCLE, 'closed');
     this.registry.release(connection);
   }
 
@@ -166,13 +150,7 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
       if (ClientCausedLogs.connectionHandlerFailed.allow()) this.logger.error(`Error in connection handler ${this.name} (connection ${connection.connectionId}).`, error instanceof Error ? error.stack : String(error));
     } finally {
       this.end(connection, failed);
-      this.running.delete(connection);
+      this.handlerRuns.delete(connection);
     }
-  }
-
-  /** Reaps what the registry reaps, and lets long polls notice their timeouts (raw connections have no keep-alive tick). */
-  private sweep(now: number): void {
-    this.registry.sweep(now);
-    for (const connection of this.registry.values()) connection.transport?.tick?.(now);
   }
 }

@@ -1,6 +1,5 @@
-import type { ConnectionTransport, TransportName, TransportOwner } from '../connection/connection-transport.js';
-import type { HubCorsOptions } from '../auth/cors-policy.js';
-import type { HubRequest } from '../interfaces/hub-request.interface.js';
+import { TransportConnection } from '../connection/transport-connection.js';
+import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 
 /**
  * One message of a raw connection: a string when it came as text (a WebSocket text frame, a POST
@@ -14,16 +13,11 @@ import type { HubRequest } from '../interfaces/hub-request.interface.js';
  */
 export type RawMessage = string | Buffer;
 
-/** A connection handler's settings after the module's and the defaults were applied. */
-export interface ResolvedConnectionHandlerOptions {
-  transports: readonly TransportName[];
-  maximumReceiveMessageSize: number | null;
-  maximumSendBufferSize: number;
-  pollTimeout: number;
-  disconnectTimeout: number;
-  requireAuthentication: boolean;
-  cors: HubCorsOptions | null;
-}
+/** A connection handler's settings after the module's and the defaults were applied (resolved with the hubs' options, once). */
+export type ResolvedConnectionHandlerOptions = Pick<
+  ResolvedHubOptions,
+  'transports' | 'maximumReceiveMessageSize' | 'maximumSendBufferSize' | 'pollTimeout' | 'disconnectTimeout' | 'requireAuthentication' | 'cors'
+>;
 
 /**
  * The part of a `ws` socket a raw connection needs. Typed here rather than imported, because
@@ -40,43 +34,19 @@ export interface RawConnectionCloser {
   end(connection: RawConnectionState, failed: boolean): void;
 }
 
-/** Messages a connection may hold for a handler that has not read them; beyond it the transport stops reading. */
-const INBOUND_HIGH_WATER = 64;
-const INBOUND_LOW_WATER = 16;
-
 /**
- * The server side of one raw connection: identity, transport, and the bounded queue between what
- * the transport receives and what the handler reads (one reader, in order).
+ * The server side of one raw connection: the transport connection it extends (ids, transport,
+ * request, user, items, abort signal, inbound backpressure), plus the queue between what the
+ * transport receives and what the handler reads (one reader, in order). Its life is
+ * RAW_CONNECTION_LIFECYCLE (connection-lifecycle.ts).
  */
-export class RawConnectionState implements TransportOwner {
-  state: 'negotiated' | 'connected' | 'closed' = 'negotiated';
-  transport: ConnectionTransport | null = null;
+export class RawConnectionState extends TransportConnection<ResolvedConnectionHandlerOptions> {
   /** The socket under a WebSocket transport, to close it with 1011 when the handler fails. */
   webSocket: RawWebSocket | null = null;
-  request: HubRequest | null = null;
-  user: unknown = undefined;
-  readonly createdAt = Date.now();
   closer: RawConnectionCloser | null = null;
-  private itemsMap: Map<unknown, unknown> | null = null;
   private readonly inbound: RawMessage[] = [];
   private reader: ((result: IteratorResult<RawMessage>) => void) | null = null;
   private roomWaiters: Array<() => void> = [];
-  private paused = false;
-  private readonly aborter = new AbortController();
-
-  constructor(
-    readonly connectionId: string,
-    readonly connectionToken: string,
-    readonly options: ResolvedConnectionHandlerOptions,
-  ) {}
-
-  get items(): Map<unknown, unknown> {
-    return (this.itemsMap ??= new Map());
-  }
-
-  get signal(): AbortSignal {
-    return this.aborter.signal;
-  }
 
   /** A message from the client. A full queue pauses the transport until the handler catches up. */
   receive(message: RawMessage): void {
@@ -88,15 +58,12 @@ export class RawConnectionState implements TransportOwner {
       return;
     }
     this.inbound.push(message);
-    if (this.inbound.length >= INBOUND_HIGH_WATER && !this.paused) {
-      this.paused = true;
-      this.transport?.pause();
-    }
+    this.inboundQueued(this.inbound.length);
   }
 
   /** Null when the queue has room; otherwise resolves once it has (HTTP sends wait before reading a POST). */
   room(): Promise<void> | null {
-    if (this.inbound.length < INBOUND_HIGH_WATER || this.state === 'closed') return null;
+    if (!this.readingPaused || this.state === 'closed') return null;
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
@@ -104,7 +71,7 @@ export class RawConnectionState implements TransportOwner {
   next(): Promise<IteratorResult<RawMessage>> {
     if (this.inbound.length > 0) {
       const value = this.inbound.shift()!;
-      if (this.paused && this.inbound.length <= INBOUND_LOW_WATER) this.drained();
+      if (this.inboundTaken(this.inbound.length)) this.wakeRoomWaiters();
       return Promise.resolve({ value, done: false });
     }
     if (this.state === 'closed') return Promise.resolve({ value: undefined, done: true });
@@ -126,19 +93,12 @@ export class RawConnectionState implements TransportOwner {
   }
 
   /** The connection is over: the reader gets what is queued, then done; the abort signal fires. Idempotent. */
-  ended(): void {
+  override markClosed(): void {
     if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.aborter.abort();
+    super.markClosed();
     const reader = this.reader;
     this.reader = null;
     reader?.({ value: undefined, done: true });
-    this.wakeRoomWaiters();
-  }
-
-  private drained(): void {
-    this.paused = false;
-    this.transport?.resume();
     this.wakeRoomWaiters();
   }
 

@@ -48,7 +48,7 @@ export class RawConnection implements AsyncIterable<RawMessage> {
 
   /** Fires when the connection ends, whoever ended it. */
   get connectionAborted(): AbortSignal {
-    return this.state.signal;
+    return this.state.abortSignal;
   }
 
   /** Whether the connection is still open. */

@@ -11,6 +11,7 @@ import type { ConnectionController, HubConnection } from './hub-connection.js';
 import { selectProtocol } from './handshake.js';
 import type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 import type { InvocationSlot } from './invocation-slot.js';
+import { enter, HUB_CONNECTION_LIFECYCLE as LIFECYCLE } from './connection-lifecycle.js';
 import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
@@ -20,10 +21,6 @@ import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-bac
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
-
-/** Inbound backpressure: stop reading above the high mark, resume at the low mark. */
-const INBOUND_HIGH_WATER = 64;
-const INBOUND_LOW_WATER = 16;
 
 const EMPTY = Buffer.alloc(0);
 const DONE = Promise.resolve();
@@ -61,17 +58,16 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   }
 
   /**
-   * Starts the life of one connection: handshake, onConnected, messages, close, onDisconnected. Each
-   * step calls the next (completeHandshake, settle) instead of one async function awaiting them: a
-   * suspended async frame (its generator, registers and promises) cost ~700 B per idle connection.
+   * Starts the life of one connection (its endpoint moved it to 'handshaking'): handshake,
+   * onConnected, messages, close, onDisconnected. Each step calls the next as the table in
+   * connection-lifecycle.ts says, instead of one async function awaiting them: a suspended async
+   * frame (its generator, registers and promises) cost ~700 B per idle connection.
    */
   run(connection: HubConnection, transport: ConnectionTransport, request: HubRequest): void {
     connection.transport = transport;
     connection.request = request;
-    connection.state = 'handshaking';
     connection.createdAt = connection.lastReceivedAt = connection.lastSentAt = Date.now();
     connection.controller = this;
-    connection.awaiting = 'handshake';
     this.connections.add(connection);
     // Bytes POSTed before the transport started (HTTP transports) are read now.
     if (connection.receiveBuffer !== null) this.receive(connection, EMPTY);
@@ -91,7 +87,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   }
 
   private connectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.hubPath}.`, asError(error).stack);
+    this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.path}.`, asError(error).stack);
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
     this.finish(connection);
   }
@@ -99,13 +95,9 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   /** onConnected completed: onDisconnected is owed from now on. */
   private opened(connection: HubConnection): void {
     connection.hubConnected = true;
-    // The state may have moved on while onConnected ran (the client can leave meanwhile).
-    if (connection.state === 'connecting') {
-      connection.state = 'connected';
-      this.pump(connection);
-    }
-    if (connection.state === 'closed') void DONE.then(() => this.disconnected(connection));
-    else connection.awaiting = 'end';
+    if (enter(connection, LIFECYCLE, 'connected')) this.pump(connection);
+    // Closed while onConnected ran (the client can leave meanwhile): onDisconnected is owed now.
+    else void DONE.then(() => this.disconnected(connection));
   }
 
   /** The connection closed after onConnected: the hub's onDisconnected, then the end. */
@@ -121,7 +113,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   }
 
   private disconnectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.hubPath}.`, asError(error).stack);
+    this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.path}.`, asError(error).stack);
     this.finish(connection);
   }
 
@@ -306,8 +298,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     if (connection.statefulRequested && outcome.version >= 2 && connection.transport?.name === 'WebSockets') {
       connection.replay = new MessageReplay(connection.options.statefulReconnectBufferSize);
     }
-    connection.state = 'connecting';
-    connection.awaiting = null;
+    enter(connection, LIFECYCLE, 'connecting');
     // onConnected starts once this read is parsed, so the messages that came with the handshake queue first.
     void DONE.then(() => this.connected(connection));
     return true;
@@ -330,12 +321,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     }
     if (connection.replay !== null && !acceptStateful(connection, connection.replay, message, this.failStateful)) return;
     if (message.type === MessageType.Completion && this.lifetime.tryCompleteClientResult?.(connection, message)) return;
-    const queue = (connection.inbound ??= []);
-    queue.push(message);
-    if (queue.length > INBOUND_HIGH_WATER && !connection.readingPaused) {
-      connection.readingPaused = true;
-      connection.transport?.pause();
-    }
+    connection.queueInbound(message);
   }
 
   /** Dispatches queued messages in order; an invocation waits while all invocation slots are taken. */
@@ -351,10 +337,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
       queue.shift();
       this.handle(connection, message);
     }
-    if (connection.readingPaused && queue.length <= INBOUND_LOW_WATER) {
-      connection.readingPaused = false;
-      connection.transport?.resume();
-    }
+    connection.inboundTaken(queue.length);
   }
 
   private handle(connection: HubConnection, message: HubMessage): void {
@@ -377,7 +360,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         try {
           pending = this.dispatcher.dispatch(connection, message, slot);
         } catch (error) {
-          if (ClientCausedLogs.dispatchFailed.allow()) this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack);
+          if (ClientCausedLogs.dispatchFailed.allow()) this.logger.error(`Unexpected error dispatching a message on ${connection.path}.`, asError(error).stack);
           pending = undefined;
         }
         if (pending === undefined) {
@@ -386,7 +369,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
         }
         if (slot === undefined) this.held.add(connection);
         pending
-          .catch((error) => ClientCausedLogs.dispatchFailed.allow() && this.logger.error(`Unexpected error dispatching a message on ${connection.hubPath}.`, asError(error).stack))
+          .catch((error) => ClientCausedLogs.dispatchFailed.allow() && this.logger.error(`Unexpected error dispatching a message on ${connection.path}.`, asError(error).stack))
           .finally(() => {
             if (slot === undefined) this.held.delete(connection);
             else if (!slot.released) {
@@ -408,14 +391,16 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     if (connection.inbound !== null && connection.inbound.length > 0) queueMicrotask(() => this.pump(connection));
   }
 
-  /** Marks the connection closed and moves on whatever waited for it: a pending handshake ends, a connected hub gets onDisconnected. */
+  /**
+   * Closes the connection and moves on whatever waited for it: a pending handshake ends, a connected
+   * hub gets onDisconnected (one still in onConnected gets it from opened). Never synchronously:
+   * whoever closed the connection finishes first (its transport closes, its Close goes out).
+   */
   private settle(connection: HubConnection): void {
-    connection.markClosed();
-    const awaiting = connection.awaiting;
-    connection.awaiting = null;
-    // Never synchronously: whoever closed the connection finishes first (its transport closes, its Close goes out).
-    if (awaiting === 'handshake') void DONE.then(() => this.finish(connection));
-    else if (awaiting === 'end') void DONE.then(() => this.disconnected(connection));
+    const from = connection.state;
+    if (!enter(connection, LIFECYCLE, 'closed')) return;
+    if (from === 'handshaking') void DONE.then(() => this.finish(connection));
+    else if (from === 'connected') void DONE.then(() => this.disconnected(connection));
   }
 
   private finish(connection: HubConnection): void {

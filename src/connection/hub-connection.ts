@@ -1,10 +1,10 @@
 import { HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
-import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import type { InvocationSlot } from './invocation-slot.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import { isSequenced, MessageReplay } from './message-replay.js';
+import { tickOf, timeOf, TransportConnection } from './transport-connection.js';
 import { scheduleFlush } from './write-scheduler.js';
 
 /**
@@ -12,21 +12,6 @@ import { scheduleFlush } from './write-scheduler.js';
  * batch closes it at once: memory per connection stays bounded whatever the broadcasts' rate.
  */
 export const SEND_BUFFER_CEILING = 2;
-
-/**
- * The origin of the times a connection keeps, one ms before this module loaded so a time taken
- * later is never 0 (detachedAt's "attached"). Offsets stay small integers for 24 days of uptime;
- * past that they are stored boxed, as plain Date.now() values would be from the start.
- */
-const EPOCH = Date.now() - 1;
-
-/** `time` as an offset from EPOCH; `| 0` keeps it a small integer (a subtraction of two times gives a boxed double). */
-function tickOf(time: number): number {
-  const tick = time - EPOCH;
-  return tick >= -0x80000000 && tick <= 0x7fffffff ? tick | 0 : tick;
-}
-
-export type ConnectionState = 'negotiated' | 'handshaking' | 'connecting' | 'connected' | 'closed';
 
 /** Ends connections for hub code (`abort()`) and for the write path (a slow consumer). */
 export interface ConnectionController {
@@ -44,15 +29,13 @@ export interface SerializedMessage {
 }
 
 /**
- * One client connection: identity, negotiated protocol, per-connection items, and an ordered write
- * queue that coalesces everything written in one tick into a single transport message.
+ * One hub connection (ASP.NET Core's HubConnectionContext): the transport connection it extends,
+ * plus the negotiated hub protocol, the user's identifier, groups, the ordered write queue that
+ * coalesces everything written in one tick into one transport message, and the connection loop's
+ * state (see hub-connection-lifecycle.ts for how `state` moves).
  */
-export class HubConnection {
-  state: ConnectionState = 'negotiated';
-  transport: ConnectionTransport | null = null;
-  request: HubRequest | null = null;
+export class HubConnection extends TransportConnection<ResolvedHubOptions> {
   protocol: HubProtocol | null = null;
-  user: unknown = undefined;
   userIdentifier: string | null = null;
   /** When the user's authentication expires (ms since the epoch), with closeOnAuthenticationExpiration; else null. */
   authExpiresAt: number | null = null;
@@ -70,12 +53,11 @@ export class HubConnection {
   watchSendLimit = true;
   /** Invocations wait: the client has more than maximumSendBufferSize bytes to read (outbound backpressure). */
   sendPaused = false;
-  /** Since when (ms since EPOCH) the transport holds more than maximumSendBufferSize; 0 while it does not. */
+  /** Since when (a tick) the transport holds more than maximumSendBufferSize; 0 while it does not. */
   private sendFullTick = 0;
 
-  // The times below are kept as ms since EPOCH: small integers stored in the object itself, where
+  // The times below are kept as ticks (transport-connection.ts): small integers stored in the object itself, where
   // Date.now() values would be a boxed heap number each (48 B per connection).
-  private createdTick = tickOf(Date.now());
   private receivedTick = 0;
   private sentTick = 0;
   /** 0 while attached. */
@@ -88,38 +70,18 @@ export class HubConnection {
   /** Parsed messages waiting for dispatch (sequential per connection). */
   inbound: HubMessage[] | null = null;
   activeInvocations = 0;
-  readingPaused = false;
   /** Whether the hub's onConnected completed, so onDisconnected is owed. */
   hubConnected = false;
   /** Why the connection ended; handed to the hub's onDisconnected. */
   closeError: Error | undefined = undefined;
-  /** What the connection loop waits for: the handshake, then (after onConnected) the end; null in between. */
-  awaiting: 'handshake' | 'end' | null = null;
 
-  private itemsMap: Map<unknown, unknown> | null = null;
-  private aborter: AbortController | null = null;
   private pendingFirst: Buffer | null = null;
   private pendingRest: Buffer[] | null = null;
   private pendingBytes = 0;
 
-  constructor(
-    readonly connectionId: string,
-    readonly connectionToken: string,
-    readonly hubPath: string,
-    readonly options: ResolvedHubOptions,
-  ) {}
-
-  /** When the connection was created, or its transport started (ms since the epoch, as Date.now()). */
-  get createdAt(): number {
-    return this.createdTick + EPOCH;
-  }
-  set createdAt(time: number) {
-    this.createdTick = tickOf(time);
-  }
-
   /** When bytes last arrived (ms since the epoch). */
   get lastReceivedAt(): number {
-    return this.receivedTick + EPOCH;
+    return timeOf(this.receivedTick);
   }
   set lastReceivedAt(time: number) {
     this.receivedTick = tickOf(time);
@@ -127,7 +89,7 @@ export class HubConnection {
 
   /** When bytes last left (ms since the epoch). */
   get lastSentAt(): number {
-    return this.sentTick + EPOCH;
+    return timeOf(this.sentTick);
   }
   set lastSentAt(time: number) {
     this.sentTick = tickOf(time);
@@ -135,7 +97,7 @@ export class HubConnection {
 
   /** Since when the transport holds more than maximumSendBufferSize (ms since the epoch); 0 while it does not. */
   get sendFullSince(): number {
-    return this.sendFullTick === 0 ? 0 : this.sendFullTick + EPOCH;
+    return this.sendFullTick === 0 ? 0 : timeOf(this.sendFullTick);
   }
   set sendFullSince(time: number) {
     this.sendFullTick = time === 0 ? 0 : tickOf(time);
@@ -148,24 +110,17 @@ export class HubConnection {
 
   /** When a stateful connection lost its WebSocket (awaiting a re-attach), ms since the epoch; 0 while attached. */
   get detachedAt(): number {
-    return this.detachedTick === 0 ? 0 : this.detachedTick + EPOCH;
+    return this.detachedTick === 0 ? 0 : timeOf(this.detachedTick);
   }
   set detachedAt(time: number) {
     this.detachedTick = time === 0 ? 0 : tickOf(time);
   }
 
-  /** Per-connection storage for hub code, kept until the connection ends. */
-  get items(): Map<unknown, unknown> {
-    return (this.itemsMap ??= new Map());
-  }
-
-  /** Fires when the connection ends. */
-  get abortSignal(): AbortSignal {
-    return (this.aborter ??= new AbortController()).signal;
-  }
-
-  get isOpen(): boolean {
-    return this.state !== 'closed';
+  /** A parsed message waits for dispatch, in order; too many waiting pause the transport. */
+  queueInbound(message: HubMessage): void {
+    const queue = (this.inbound ??= []);
+    queue.push(message);
+    this.inboundQueued(queue.length);
   }
 
   /** Encodes and queues one message. */
@@ -274,21 +229,14 @@ export class HubConnection {
     if (this.sendPaused || buffered + data.length > limit) this.controller?.checkSendBuffer(this);
   }
 
-  /** Marks the connection closed and fires its abort signal. Idempotent. */
-  markClosed(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    this.aborter?.abort();
-  }
-
   /** Drops queued writes and per-connection storage once the connection is over. */
-  release(): void {
+  override release(): void {
+    super.release();
     this.pendingFirst = null;
     this.pendingRest = null;
     this.pendingBytes = 0;
     this.receiveBuffer = null;
     this.inbound = null;
-    this.itemsMap = null;
     this.controller = null;
     this.hubScope = null;
     this.replay = null;

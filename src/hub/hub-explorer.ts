@@ -45,6 +45,13 @@ export function normalizeHubPath(path: string): string {
   return `/${trimmed}`;
 }
 
+/** One provider of the application, with the class its metadata is read from. */
+export interface DiscoveredProvider {
+  readonly wrapper: ReturnType<DiscoveryService['getProviders']>[number];
+  readonly metatype: Type<unknown>;
+  readonly instance: object | undefined;
+}
+
 /**
  * Finds `@Hub()` providers and describes them: route, options and a case-insensitive method table.
  * Duplicate paths and duplicate method names stop the bootstrap with a clear error.
@@ -60,14 +67,22 @@ export class HubExplorer {
     private readonly config: ApplicationConfig,
   ) {}
 
-  explore(): HubDescriptor[] {
-    const hubs: HubDescriptor[] = [];
-    const byPath = new Map<string, HubDescriptor>();
+  /** The application's providers, walked once for hubs and connection handlers alike. */
+  providers(): DiscoveredProvider[] {
+    const found: DiscoveredProvider[] = [];
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as object | undefined;
       // useFactory/useValue providers carry no metatype of their own: read the instance's class.
       const metatype = (wrapper.metatype && !wrapper.inject ? wrapper.metatype : instance?.constructor) as Type<unknown> | undefined;
-      if (!metatype) continue;
+      if (metatype) found.push({ wrapper, metatype, instance });
+    }
+    return found;
+  }
+
+  explore(providers: readonly DiscoveredProvider[]): HubDescriptor[] {
+    const hubs: HubDescriptor[] = [];
+    const byPath = new Map<string, HubDescriptor>();
+    for (const { wrapper, metatype, instance } of providers) {
       const metadata = this.reflector.get<HubMetadata | undefined>(HUB_METADATA, metatype);
       if (!metadata) continue;
       // A scoped dependency makes the hub scoped too (no singleton instance): say so instead of skipping it.

@@ -3,15 +3,18 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http'
 import type { Duplex } from 'stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CorsPolicy, type HubCorsOptions } from '../auth/cors-policy.js';
-import type { ConnectionTransport, TransportEvents, TransportName, TransportOwner } from '../connection/connection-transport.js';
+import type { ConnectionTransport, TransportEvents, TransportName } from '../connection/connection-transport.js';
+import type { Sweepable } from '../connection/keep-alive.js';
+import type { TransportConnection } from '../connection/transport-connection.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { ConnectionOwners } from './connection-owners.js';
+import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import type { RoutedEndpoint } from './http-router.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
-import { readNegotiateVersion } from './negotiate.js';
+import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
 import { ServerSentEventsTransport } from './server-sent-events.transport.js';
 import { keptHeaders } from './shared-header-values.js';
 import { WebSocketTransport } from './websocket.transport.js';
@@ -20,13 +23,6 @@ import { WebSocketTransport } from './websocket.transport.js';
 export interface EndpointIdentity {
   authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
   userIdProvider: (user: unknown) => string | null | undefined;
-}
-
-/** What every endpoint's connections have: ids, a state that starts at 'negotiated', and the transport. */
-export interface EndpointConnection extends TransportOwner {
-  readonly connectionId: string;
-  readonly connectionToken: string;
-  state: string;
 }
 
 /** The settings an endpoint's HTTP surface depends on. */
@@ -79,10 +75,10 @@ export const REFUSED: unique symbol = Symbol('refused');
 /**
  * The HTTP surface of one connection endpoint, as ASP.NET Core's HttpConnectionDispatcher: negotiate,
  * WebSocket upgrades (with or without negotiate), event streams, polls, sends and DELETE, with the
- * reference's status codes. What a connection is and what runs on it (the hub protocol loop, or a
- * raw connection handler) is the subclass's part.
+ * reference's status codes, over transport connections kept in the shared registry. What runs on a
+ * connection (the hub protocol loop, or a raw connection handler) is the subclass's part.
  */
-export abstract class ConnectionEndpoint<C extends EndpointConnection> implements RoutedEndpoint {
+export abstract class ConnectionEndpoint<C extends TransportConnection = TransportConnection> implements RoutedEndpoint, Sweepable {
   protected readonly wss: WebSocketServer;
   /** Whether a payload sent to many WebSockets may share one frame (see WebSocketTransport). */
   protected readonly sharesFrames: boolean = false;
@@ -104,6 +100,8 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     protected readonly identity: EndpointIdentity,
     /** Where transports report what they receive and their end. */
     private readonly events: TransportEvents<C>,
+    /** Every endpoint's connections by token; a token is only valid at the endpoint that made it. */
+    protected readonly registry: ConnectionRegistry,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -117,19 +115,47 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     this.owners = new ConnectionOwners(identity.userIdProvider);
   }
 
-  /** The connection a token names, if it is still known. */
-  protected abstract find(token: string): C | undefined;
-  /** A new connection (version 0 uses the id as the token); `negotiate` is null when the client skipped negotiation. */
-  protected abstract create(negotiateVersion: number, negotiate: HubRequest | null): C;
-  protected abstract negotiateBody(negotiateVersion: number, connection: C): string;
-  /** The request that starts a transport decided who the user is. */
+  /** A new connection of this endpoint's kind; `negotiate` is null when the client skipped negotiation. */
+  protected abstract newConnection(connectionId: string, connectionToken: string, negotiate: HubRequest | null): C;
+  /** The request that starts a transport decided who the user is: the connection leaves 'negotiated'. */
   protected abstract claim(connection: C, user: unknown): void;
   /** The transport started: the connection's life begins. */
   protected abstract start(connection: C, transport: ConnectionTransport, request: HubRequest): void;
   /** A POST's body for a connection on SSE or long polling; throws InvalidDataError (413) when too large. */
   protected abstract receiveBody(req: IncomingMessage, connection: C): Promise<void>;
+  /** The connections' timers, on the shared tick (KeepAliveTicker). */
+  abstract sweep(now: number): void;
+  /** Connections whose life runs (for leak checks). */
+  abstract get running(): number;
+  /**
+   * Shutdown, after `draining` was set: ends every connection and waits for what runs on them, at
+   * most `timeout` ms per stage. Never throws.
+   */
+  protected abstract closeConnections(timeout: number): Promise<void>;
+
+  /** Shutdown: new connections get 503 from now on, and the running ones end (see closeConnections). */
+  shutdown(timeout: number): Promise<void> {
+    this.draining = true;
+    return this.closeConnections(timeout);
+  }
+
+  /** The connection a token names, if it is still known and belongs here. */
+  protected find(token: string): C | undefined {
+    const connection = this.registry.get(token);
+    return connection !== undefined && connection.path === this.path ? (connection as C) : undefined;
+  }
+
+  /** A new registered connection (negotiate version 0 uses the id as the token). */
+  private create(negotiateVersion: number, negotiate: HubRequest | null): C {
+    const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
+    return this.registry.add(this.newConnection(connectionId, connectionToken, negotiate));
+  }
+
   /** A WebSocket upgrade whose connection never started (the socket went away during the upgrade). */
-  protected abstract abandon(connection: C): void;
+  private abandon(connection: C): void {
+    connection.markClosed();
+    this.registry.remove(connection);
+  }
 
   /** A WebSocket for a connection that already has a transport: refused (hubs may re-attach instead). */
   protected upgradeTaken(_req: IncomingMessage, socket: Duplex, _head: Buffer, _request: HubRequest, connection: C): void | Promise<void> {
@@ -167,7 +193,7 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
     const owner = this.owners.of(user);
     const connection = this.create(version.version, request);
     this.owners.admits(connection, owner);
-    sendJson(res, 200, this.negotiateBody(version.version, connection));
+    sendJson(res, 200, negotiateResponse(version.version, connection, this.settings.transports));
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -256,7 +282,8 @@ export abstract class ConnectionEndpoint<C extends EndpointConnection> implement
       // Authenticated in the queue, so that sends keep their order whatever authentication costs.
       const refusal = await this.refusal(request, connection);
       if (refusal !== 0) return sendText(res, refusal);
-      if (connection.state === 'closed') return sendText(res, 404);
+      // The connection may have ended while authentication ran.
+      if (!connection.isOpen) return sendText(res, 404);
       await this.receiveBody(req, connection);
       sendText(res, 200);
     } catch (error) {

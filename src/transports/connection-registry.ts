@@ -1,5 +1,6 @@
 import { randomBytes } from 'crypto';
 import type { Sweepable } from '../connection/keep-alive.js';
+import type { TransportConnection } from '../connection/transport-connection.js';
 
 /** 16 random bytes, base64url: 22 URL-safe characters, as ASP.NET Core makes them. */
 function newId(): string {
@@ -12,20 +13,12 @@ export function newConnectionIds(negotiateVersion: number): { connectionId: stri
   return { connectionId, connectionToken: negotiateVersion >= 1 ? newId() : connectionId };
 }
 
-/** What the registry reads of a connection: hub connections and raw connections alike. */
-export interface RegisteredConnection {
-  readonly connectionToken: string;
-  readonly state: string;
-  readonly createdAt: number;
-  readonly transport: { readonly lingering?: boolean } | null;
-}
-
 /**
  * Connections by their secret token (what clients send as `id=`). Negotiated connections that never
  * get a transport are reaped after the disconnect timeout; ended ones whose transport still holds
  * the client's last answer (a long poll's) stay until it is collected or that timeout passes.
  */
-export class ConnectionRegistry<C extends RegisteredConnection> implements Sweepable {
+export class ConnectionRegistry<C extends TransportConnection = TransportConnection> implements Sweepable {
   private readonly byToken = new Map<string, C>();
   /** Ended connections kept for their client's last poll, with the time they ended. */
   private readonly lingering = new Map<C, number>();
@@ -40,7 +33,7 @@ export class ConnectionRegistry<C extends RegisteredConnection> implements Sweep
     return this.byToken.size;
   }
 
-  add(connection: C): C {
+  add<T extends C>(connection: T): T {
     this.byToken.set(connection.connectionToken, connection);
     return connection;
   }

@@ -4,13 +4,15 @@ import { authenticationExpiresAt } from '../auth/authentication-expiry.js';
 import type { ConnectionTransport, TransportEvents, TransportName } from '../connection/connection-transport.js';
 import { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
+import { enter, HUB_CONNECTION_LIFECYCLE } from '../connection/connection-lifecycle.js';
+import { MessageType } from '../protocol/hub-messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { ConnectionEndpoint, type EndpointIdentity } from './connection-endpoint.js';
-import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
+import type { ConnectionRegistry } from './connection-registry.js';
 import { rejectUpgrade } from './http-responses.js';
-import { negotiateResponse, wantsStatefulReconnect } from './negotiate.js';
+import { wantsStatefulReconnect } from './negotiate.js';
 
 /**
  * How many times the message-size limit one WebSocket frame may hold before `ws` refuses it (1009).
@@ -35,9 +37,9 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     path: string,
     readonly options: ResolvedHubOptions,
     private readonly handler: HubConnectionHandler,
-    private readonly registry: ConnectionRegistry<HubConnection>,
+    registry: ConnectionRegistry,
     identity: EndpointIdentity,
-    readonly transports: readonly TransportName[],
+    transports: readonly TransportName[],
   ) {
     const limit = options.maximumReceiveMessageSize;
     super(
@@ -51,27 +53,33 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
       },
       identity,
       handler,
+      registry,
     );
   }
 
-  protected find(token: string): HubConnection | undefined {
-    return this.registry.get(token);
+  /** Handshake timeouts, pings, client timeouts and long polls, on the shared tick. */
+  sweep(now: number): void {
+    this.handler.sweep(now);
   }
 
-  protected create(negotiateVersion: number, negotiate: HubRequest | null): HubConnection {
-    const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
-    const connection = this.registry.add(new HubConnection(connectionId, connectionToken, this.path, this.options));
+  get running(): number {
+    return this.handler.connectionCount;
+  }
+
+  /** Every connection gets a Close that lets its client reconnect elsewhere (see HubConnectionHandler.closeAll). */
+  protected closeConnections(timeout: number): Promise<void> {
+    return this.handler.closeAll({ type: MessageType.Close, allowReconnect: true }, timeout);
+  }
+
+  protected newConnection(connectionId: string, connectionToken: string, negotiate: HubRequest | null): HubConnection {
+    const connection = new HubConnection(connectionId, connectionToken, this.path, this.options);
     // Only negotiate can ask for stateful reconnect (a client that skips it cannot).
     if (negotiate !== null) connection.statefulRequested = this.options.allowStatefulReconnects && wantsStatefulReconnect(negotiate.query);
     return connection;
   }
 
-  protected negotiateBody(negotiateVersion: number, connection: HubConnection): string {
-    return negotiateResponse(negotiateVersion, connection, this.transports);
-  }
-
   protected claim(connection: HubConnection, user: unknown): void {
-    connection.state = 'handshaking';
+    enter(connection, HUB_CONNECTION_LIFECYCLE, 'handshaking');
     connection.user = user;
     connection.userIdentifier = user === undefined ? null : (this.identity.userIdProvider(user) ?? null);
     // The connection loop's sweep closes the connection once this passes (closeOnAuthenticationExpiration).
@@ -105,11 +113,6 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
       const paused = connection.transport?.readable?.();
       if (paused) await paused;
     }
-  }
-
-  protected abandon(connection: HubConnection): void {
-    connection.markClosed();
-    this.registry.remove(connection);
   }
 
   /** Stateful reconnect: a stateful connection's new WebSocket re-attaches; any other second socket is refused. */
