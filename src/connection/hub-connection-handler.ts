@@ -1,14 +1,14 @@
 import { Logger } from '@nestjs/common';
-import { findHandshakeRecord, writeHandshakeResponse } from '../protocol/handshake-protocol.js';
+import { writeHandshakeResponse } from '../protocol/handshake-protocol.js';
 import { CloseMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
-import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import { CloseTexts, HandshakeTexts, LogTexts } from '../signalr.messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ConnectionTransport } from './connection-transport.js';
 import type { ConnectionController, HubConnection } from './hub-connection.js';
 import { selectProtocol } from './handshake.js';
+import { keepEarlyBytes, readRecords, type RecordSink } from './inbound-records.js';
 import type { ConnectionDispatcher, ConnectionLifetime } from './connection-contracts.js';
 import type { InvocationSlot } from './invocation-slot.js';
 import { enter, HUB_CONNECTION_LIFECYCLE as LIFECYCLE } from './connection-lifecycle.js';
@@ -20,7 +20,6 @@ import { dueOnTick, PingBytes } from './connection-timeouts.js';
 import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
-
 
 const EMPTY = Buffer.alloc(0);
 const DONE = Promise.resolve();
@@ -40,6 +39,12 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
   private transportCloseTimeout: number | undefined;
   /** A detached stateful connection whose client did not come back in time. */
   private readonly endDetached = (connection: HubConnection) => this.settle(connection);
+  /** Where the records read from a connection go (one object for every connection of the hub). */
+  private readonly records: RecordSink = {
+    handshake: (connection, buffer, start, end) => this.completeHandshake(connection, buffer, start, end),
+    failHandshake: (connection, error) => this.failHandshake(connection, error),
+    message: (connection, message) => this.enqueue(connection, message),
+  };
   /** A stateful connection whose client broke the protocol (a Sequence beyond what it sent). */
   private readonly failStateful = (connection: HubConnection, error: Error) =>
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
@@ -57,6 +62,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     return this.connections.size;
   }
 
+  // 1. Handshake: the transport started, the handshake request is the first record read.
   /**
    * Starts the life of one connection (its endpoint moved it to 'handshaking'): handshake,
    * onConnected, messages, close, onDisconnected. Each step calls the next as the table in
@@ -73,215 +79,19 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     if (connection.receiveBuffer !== null) this.receive(connection, EMPTY);
   }
 
-  /** The handshake succeeded: the lifetime manager, then the hub's onConnected, then the messages. */
-  private connected(connection: HubConnection): void {
-    let pending: void | Promise<void>;
-    try {
-      this.lifetime.onConnected(connection);
-      pending = this.dispatcher.onConnected(connection);
-    } catch (error) {
-      return this.connectFailed(connection, error);
-    }
-    if (pending === undefined) this.opened(connection);
-    else pending.then(() => this.opened(connection), (error) => this.connectFailed(connection, error));
-  }
-
-  private connectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.path}.`, asError(error).stack);
-    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
-    this.finish(connection);
-  }
-
-  /** onConnected completed: onDisconnected is owed from now on. */
-  private opened(connection: HubConnection): void {
-    connection.hubConnected = true;
-    if (enter(connection, LIFECYCLE, 'connected')) this.pump(connection);
-    // Closed while onConnected ran (the client can leave meanwhile): onDisconnected is owed now.
-    else void DONE.then(() => this.disconnected(connection));
-  }
-
-  /** The connection closed after onConnected: the hub's onDisconnected, then the end. */
-  private disconnected(connection: HubConnection): void {
-    let pending: void | Promise<void>;
-    try {
-      pending = this.dispatcher.onDisconnected(connection, connection.closeError);
-    } catch (error) {
-      return this.disconnectFailed(connection, error);
-    }
-    if (pending === undefined) this.finish(connection);
-    else pending.then(() => this.finish(connection), (error) => this.disconnectFailed(connection, error));
-  }
-
-  private disconnectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.path}.`, asError(error).stack);
-    this.finish(connection);
-  }
-
-  /** Bytes from the transport: the handshake first, then hub messages. */
+  /** Bytes from the transport: the handshake first, then hub messages (inbound-records.ts), then dispatch. */
   receive(connection: HubConnection, data: Buffer): void {
     if (connection.state === 'closed') return;
-    if (connection.state === 'negotiated') {
-      // Sent by POST before the transport started: kept (up to the size limit) until it starts.
-      const limit = connection.options.maximumReceiveMessageSize;
-      const pending = connection.receiveBuffer === null ? data : Buffer.concat([connection.receiveBuffer, data]);
-      if (limit !== null && pending.length > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
-      connection.receiveBuffer = pending;
-      return;
-    }
+    if (connection.state === 'negotiated') return keepEarlyBytes(connection, data);
     connection.lastReceivedAt = Date.now();
-    const buffer = connection.receiveBuffer === null ? data : Buffer.concat([connection.receiveBuffer, data]);
-    connection.receiveBuffer = null;
-    const limit = connection.options.maximumReceiveMessageSize;
-    let offset = 0;
-    // A record counts from where it starts (`offset`, before a binary length prefix) to `bounds.next`
-    // (after a text separator), as ASP.NET Core requires the whole record to fit in the first `limit`
-    // buffered bytes.
     try {
-      if (connection.state === 'handshaking') {
-        const bounds = findHandshakeRecord(buffer);
-        if (bounds === null || (limit !== null && bounds.next - bounds.start > limit)) {
-          if (bounds !== null || (limit !== null && buffer.length > limit)) this.failHandshake(connection, HandshakeTexts.canceled);
-          else connection.receiveBuffer = buffer;
-          return;
-        }
-        offset = bounds.next;
-        if (!this.completeHandshake(connection, buffer, bounds.start, bounds.end)) return;
-      }
-      const protocol = connection.protocol!;
-      for (;;) {
-        const bounds = protocol.findRecord(buffer, offset);
-        if (bounds === null) break;
-        if (limit !== null && bounds.next - offset > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
-        offset = bounds.next;
-        const message = protocol.parseRecord(buffer, bounds.start, bounds.end);
-        if (message !== null) this.enqueue(connection, message);
-      }
-      if (offset < buffer.length) {
-        if (limit !== null && buffer.length - offset > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
-        // Copy so a large frame is not kept alive by a small unfinished tail.
-        connection.receiveBuffer = Buffer.from(buffer.subarray(offset));
-      }
+      if (!readRecords(connection, data, this.records)) return;
     } catch (error) {
       if (ClientCausedLogs.badInput.allow()) this.logger.debug(`Closing connection ${connection.connectionId}: ${asError(error).message}`);
       this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), asError(error));
       return;
     }
     this.pump(connection);
-  }
-
-  /**
-   * The transport ended on its own (the peer went away). A stateful connection whose socket broke
-   * off waits for its client to re-attach instead; a transport already replaced is ignored.
-   */
-  transportClosed(connection: HubConnection, error?: Error, transport?: ConnectionTransport): void {
-    if (connection.state === 'closed' || (transport !== undefined && transport !== connection.transport)) return;
-    connection.closeError = error;
-    if (error !== undefined && connection.replay !== null) {
-      connection.detachedAt = Date.now();
-      return;
-    }
-    this.settle(connection);
-  }
-
-  /** A new WebSocket for a stateful connection (stateful reconnect): it replaces the old one. */
-  reattach(connection: HubConnection, transport: ConnectionTransport): void {
-    const previous = connection.transport;
-    connection.closeError = undefined;
-    connection.attach(transport);
-    if (connection.readingPaused) transport.pause();
-    // A socket the client gave up on may still look open here: it goes now, without ending the connection.
-    previous?.close(0);
-  }
-
-  /** Ends a connection: the Close message (if any) goes out first, then the transport closes. */
-  close(connection: HubConnection, message: CloseMessage | null, error: Error | undefined): void {
-    if (connection.state === 'closed') return;
-    if (message !== null && connection.protocol !== null) connection.write(message);
-    connection.flush();
-    connection.closeError = error;
-    this.settle(connection);
-    connection.transport?.close(this.transportCloseTimeout);
-  }
-
-  /** `Context.abort()`: a plain Close, as ASP.NET Core sends. */
-  abort(connection: HubConnection): void {
-    this.close(connection, CLOSE_PLAIN, undefined);
-  }
-
-  /** A slow consumer passed its send limit: closed with an error that lets it reconnect. */
-  sendBufferFull(connection: HubConnection): void {
-    // Cleared first, so the Close message written while closing goes out instead of overflowing again.
-    connection.watchSendLimit = false;
-    const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
-    if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
-    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
-  }
-
-  /** Outbound backpressure (send-backpressure.ts): invocations that waited for the client to read go on once it did. */
-  checkSendBuffer(connection: HubConnection): void {
-    // Not from inside the flush or drain that got here: the next invocation starts on the next turn.
-    if (sendBufferDrained(connection)) void DONE.then(() => this.pump(connection));
-  }
-
-  /** The transport wrote out what it held (after watchDrain). */
-  drained(connection: HubConnection): void {
-    this.checkSendBuffer(connection);
-  }
-
-  /**
-   * Shutdown: each connection's running invocations may finish (their Completions go out before the
-   * Close) for up to `timeout` ms, then every connection is closed with `message` whether or not
-   * they did, and its onDisconnected is awaited for up to `timeout` ms more. Never throws.
-   */
-  async closeAll(message: CloseMessage, timeout = DEFAULT_SHUTDOWN_TIMEOUT): Promise<void> {
-    // A client that does not answer the close frame must not hold the app's server open for long.
-    this.transportCloseTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
-    const deadline = Date.now() + timeout;
-    const abandoned = await Promise.all(
-      [...this.connections].map(async (connection) => {
-        // Awaits only while invocations run: an idle connection closes at once.
-        const busy = connection.activeInvocations > 0 && (await invocationsDrained(connection, deadline));
-        this.close(connection, message, undefined);
-        return busy;
-      }),
-    );
-    const busy = abandoned.filter(Boolean).length;
-    if (busy > 0) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, busy, 'running invocations'));
-    // Connections whose transport started while the others drained are closed too.
-    const remaining = [...this.connections];
-    for (const connection of remaining) this.close(connection, message, undefined);
-    const ended = remaining.map((connection) => (this.connections.has(connection) ? this.endWaiters.wait(connection) : undefined));
-    if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
-  }
-
-  /** Handshake timeout, keep-alive pings and client timeout, on the shared tick. */
-  sweep(now: number): void {
-    for (const connection of this.connections) {
-      connection.transport?.tick?.(now);
-      if (connection.sendPaused || connection.sendFullSince !== 0) {
-        if (sendBufferExpired(connection, now)) this.sendBufferFull(connection);
-        else this.checkSendBuffer(connection);
-        if (connection.state === 'closed') continue;
-      }
-      if (connection.replay !== null && sweepStateful(connection, connection.replay, now, this.endDetached)) continue;
-      switch (dueOnTick(connection, now)) {
-        case 'handshake-timeout':
-          this.failHandshake(connection, HandshakeTexts.canceled);
-          break;
-        case 'authentication-expired':
-          // A plain Close that lets the client reconnect with a fresh token.
-          this.close(connection, { type: MessageType.Close, allowReconnect: true }, undefined);
-          break;
-        case 'client-timeout': {
-          const error = clientTimeoutError();
-          this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
-          break;
-        }
-        case 'ping':
-          connection.writeBytes(this.pings.of(connection.protocol!));
-          break;
-      }
-    }
   }
 
   /** Validates the handshake request; on success the response is the first thing written. */
@@ -310,6 +120,35 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     this.close(connection, null, new Error(error));
   }
 
+  // 2. Connected: the lifetime manager and the hub's onConnected; onDisconnected is owed once it completed.
+  /** The handshake succeeded: the lifetime manager, then the hub's onConnected, then the messages. */
+  private connected(connection: HubConnection): void {
+    let pending: void | Promise<void>;
+    try {
+      this.lifetime.onConnected(connection);
+      pending = this.dispatcher.onConnected(connection);
+    } catch (error) {
+      return this.connectFailed(connection, error);
+    }
+    if (pending === undefined) this.opened(connection);
+    else pending.then(() => this.opened(connection), (error) => this.connectFailed(connection, error));
+  }
+
+  private connectFailed(connection: HubConnection, error: unknown): void {
+    this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.path}.`, asError(error).stack);
+    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
+    this.finish(connection);
+  }
+
+  /** onConnected completed: onDisconnected is owed from now on. */
+  private opened(connection: HubConnection): void {
+    connection.hubConnected = true;
+    if (enter(connection, LIFECYCLE, 'connected')) this.pump(connection);
+    // Closed while onConnected ran (the client can leave meanwhile): onDisconnected is owed now.
+    else void DONE.then(() => this.disconnected(connection));
+  }
+
+  // 3. Read and dispatch: messages queue in order; invocations wait for a slot and for the client to read.
   private enqueue(connection: HubConnection, message: HubMessage): void {
     // A client result's Completion may answer the very hub method that holds this connection's last
     // invocation slot, so it must not queue behind invocations waiting for that slot; it settles on
@@ -391,6 +230,67 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     if (connection.inbound !== null && connection.inbound.length > 0) queueMicrotask(() => this.pump(connection));
   }
 
+  // 4. Close: from the peer (its transport ended), from the server (a Close, abort(), a timeout), or a re-attach.
+  /**
+   * The transport ended on its own (the peer went away). A stateful connection whose socket broke
+   * off waits for its client to re-attach instead; a transport already replaced is ignored.
+   */
+  transportClosed(connection: HubConnection, error?: Error, transport?: ConnectionTransport): void {
+    if (connection.state === 'closed' || (transport !== undefined && transport !== connection.transport)) return;
+    connection.closeError = error;
+    if (error !== undefined && connection.replay !== null) {
+      connection.detachedAt = Date.now();
+      return;
+    }
+    this.settle(connection);
+  }
+
+  /** A new WebSocket for a stateful connection (stateful reconnect): it replaces the old one. */
+  reattach(connection: HubConnection, transport: ConnectionTransport): void {
+    const previous = connection.transport;
+    connection.closeError = undefined;
+    connection.attach(transport);
+    if (connection.readingPaused) transport.pause();
+    // A socket the client gave up on may still look open here: it goes now, without ending the connection.
+    previous?.close(0);
+  }
+
+  /** Ends a connection: the Close message (if any) goes out first, then the transport closes. */
+  close(connection: HubConnection, message: CloseMessage | null, error: Error | undefined): void {
+    if (connection.state === 'closed') return;
+    if (message !== null && connection.protocol !== null) connection.write(message);
+    connection.flush();
+    connection.closeError = error;
+    this.settle(connection);
+    connection.transport?.close(this.transportCloseTimeout);
+  }
+
+  /** `Context.abort()`: a plain Close, as ASP.NET Core sends. */
+  abort(connection: HubConnection): void {
+    this.close(connection, CLOSE_PLAIN, undefined);
+  }
+
+  /** A slow consumer passed its send limit: closed with an error that lets it reconnect. */
+  sendBufferFull(connection: HubConnection): void {
+    // Cleared first, so the Close message written while closing goes out instead of overflowing again.
+    connection.watchSendLimit = false;
+    const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
+    if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
+    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
+  }
+
+  /** Outbound backpressure (send-backpressure.ts): invocations that waited for the client to read go on once it did. */
+  checkSendBuffer(connection: HubConnection): void {
+    // Not from inside the flush or drain that got here: the next invocation starts on the next turn.
+    if (sendBufferDrained(connection)) void DONE.then(() => this.pump(connection));
+  }
+
+  /** The transport wrote out what it held (after watchDrain). */
+  drained(connection: HubConnection): void {
+    this.checkSendBuffer(connection);
+  }
+
+  // 5. Disconnected: onDisconnected when owed, then the connection is forgotten.
   /**
    * Closes the connection and moves on whatever waited for it: a pending handshake ends, a connected
    * hub gets onDisconnected (one still in onConnected gets it from opened). Never synchronously:
@@ -403,6 +303,23 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     else if (from === 'connected') void DONE.then(() => this.disconnected(connection));
   }
 
+  /** The connection closed after onConnected: the hub's onDisconnected, then the end. */
+  private disconnected(connection: HubConnection): void {
+    let pending: void | Promise<void>;
+    try {
+      pending = this.dispatcher.onDisconnected(connection, connection.closeError);
+    } catch (error) {
+      return this.disconnectFailed(connection, error);
+    }
+    if (pending === undefined) this.finish(connection);
+    else pending.then(() => this.finish(connection), (error) => this.disconnectFailed(connection, error));
+  }
+
+  private disconnectFailed(connection: HubConnection, error: unknown): void {
+    this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.path}.`, asError(error).stack);
+    this.finish(connection);
+  }
+
   private finish(connection: HubConnection): void {
     if (connection.protocol !== null) this.lifetime.onDisconnected(connection);
     this.connections.delete(connection);
@@ -411,4 +328,62 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     this.onEnded(connection);
     this.endWaiters.release(connection);
   }
+
+  // Every connection at once: the shared tick, and shutdown.
+  /** Handshake timeout, keep-alive pings and client timeout, on the shared tick. */
+  sweep(now: number): void {
+    for (const connection of this.connections) {
+      connection.transport?.tick?.(now);
+      if (connection.sendPaused || connection.sendFullSince !== 0) {
+        if (sendBufferExpired(connection, now)) this.sendBufferFull(connection);
+        else this.checkSendBuffer(connection);
+        if (connection.state === 'closed') continue;
+      }
+      if (connection.replay !== null && sweepStateful(connection, connection.replay, now, this.endDetached)) continue;
+      switch (dueOnTick(connection, now)) {
+        case 'handshake-timeout':
+          this.failHandshake(connection, HandshakeTexts.canceled);
+          break;
+        case 'authentication-expired':
+          // A plain Close that lets the client reconnect with a fresh token.
+          this.close(connection, { type: MessageType.Close, allowReconnect: true }, undefined);
+          break;
+        case 'client-timeout': {
+          const error = clientTimeoutError();
+          this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
+          break;
+        }
+        case 'ping':
+          connection.writeBytes(this.pings.of(connection.protocol!));
+          break;
+      }
+    }
+  }
+
+  /**
+   * Shutdown: each connection's running invocations may finish (their Completions go out before the
+   * Close) for up to `timeout` ms, then every connection is closed with `message` whether or not
+   * they did, and its onDisconnected is awaited for up to `timeout` ms more. Never throws.
+   */
+  async closeAll(message: CloseMessage, timeout = DEFAULT_SHUTDOWN_TIMEOUT): Promise<void> {
+    // A client that does not answer the close frame must not hold the app's server open for long.
+    this.transportCloseTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
+    const deadline = Date.now() + timeout;
+    const abandoned = await Promise.all(
+      [...this.connections].map(async (connection) => {
+        // Awaits only while invocations run: an idle connection closes at once.
+        const busy = connection.activeInvocations > 0 && (await invocationsDrained(connection, deadline));
+        this.close(connection, message, undefined);
+        return busy;
+      }),
+    );
+    const busy = abandoned.filter(Boolean).length;
+    if (busy > 0) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, busy, 'running invocations'));
+    // Connections whose transport started while the others drained are closed too.
+    const remaining = [...this.connections];
+    for (const connection of remaining) this.close(connection, message, undefined);
+    const ended = remaining.map((connection) => (this.connections.has(connection) ? this.endWaiters.wait(connection) : undefined));
+    if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
+  }
+
 }
