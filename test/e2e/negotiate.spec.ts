@@ -232,6 +232,16 @@ describe('negotiate and transport routing', () => {
       expect(await refused('?id=AAAAAAAAAAAAAAAAAAAAAA')).toEqual({ status: 404, body: 'No Connection with that ID' });
     });
 
+    it("refuses a token negotiated at another hub with 404, and the token still opens its own hub's connection", async () => {
+      const other = '/hubs/websockets-only';
+      const { connectionToken } = await negotiate('?negotiateVersion=1', other);
+      expect(await refused(`?id=${connectionToken}`)).toEqual({ status: 404, body: 'No Connection with that ID' });
+      expect(await request(`${HUB}?id=${connectionToken}`)).toEqual({ status: 404, type: 'text/plain', body: 'No Connection with that ID' });
+      const socket = await RawSocket.open(app.url(`${other}?id=${connectionToken}`));
+      sockets.push(socket);
+      expect(await idSeenOver(socket)).toMatch(URL_SAFE_ID);
+    });
+
     it('refuses a second WebSocket for a connection in use with 409 and an empty body', async () => {
       const { connectionToken } = await negotiate();
       const first = await open(`?id=${connectionToken}`);
