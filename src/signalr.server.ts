@@ -17,6 +17,7 @@ import type { ConnectionTransport, TransportEvents } from './connection/connecti
 import type { HubRequest } from './interfaces/hub-request.interface.js';
 import { KeepAliveTicker } from './connection/keep-alive.js';
 import { reachableFirst } from './lifetime/reachable-first.js';
+import type { HubDescriptor } from './hub/hub-descriptor.js';
 import { HubDispatcher } from './hub/hub-dispatcher.js';
 import { HubExplorer, normalizeHubPath } from './hub/hub-explorer.js';
 import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
@@ -29,7 +30,6 @@ import { SignalRHubRegistry } from './signalr.registry.js';
 import { ConnectionRegistry } from './transports/connection-registry.js';
 import type { ConnectionEndpoint, EndpointIdentity } from './transports/connection-endpoint.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
-import type { HubDescriptor } from './hub/hub-descriptor.js';
 import { HubHttpRouter } from './transports/http-router.js';
 
 /** Transports this build can serve; the others are left out of negotiate until they exist. */

@@ -4,7 +4,6 @@ import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
 import type { ConnectionTransport } from '../connection/connection-transport.js';
 import { enter, RAW_CONNECTION_LIFECYCLE as LIFECYCLE } from '../connection/connection-lifecycle.js';
-import type { Sweepable } from '../connection/keep-alive.js';
 import { timedOut } from '../connection/shutdown-waits.js';
 import { LogTexts } from '../signalr.messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
@@ -50,7 +49,7 @@ function answerEmptyCloseWithNormal(socket: WebSocket): void {
  * gets the connection as soon as its transport starts; the connection ends when the handler returns.
  * Its connections sit in the shared registry and its transports' timers run on the shared tick.
  */
-export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState> implements RawConnectionCloser, Sweepable {
+export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState> implements RawConnectionCloser {
   private readonly logger = new Logger('SignalR');
   private readonly handlerRuns = new Map<RawConnectionState, Promise<void>>();
   /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
