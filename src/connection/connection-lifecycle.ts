@@ -19,6 +19,7 @@ export type LifecycleTable = { readonly [S in ConnectionState]?: readonly Connec
  * | connecting  | onConnected threw (connectFailed)                  | closed      | Close with the error, finish                |
  * | connecting  | closed while onConnected runs                      | closed      | onDisconnected once onConnected completed   |
  * | connected   | Close message, abort(), timeouts, transport ended  | closed      | onDisconnected (disconnected), then finish  |
+ * | connected   | a stateful connection's WebSocket broke off         | connected   | detachedAt set: a new socket re-attaches, or the tick closes it |
  *
  * `hubConnected` is set when onConnected completed: from then on onDisconnected is owed.
  */

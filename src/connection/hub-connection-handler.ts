@@ -64,12 +64,15 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
 
   // 1. Handshake: the transport started, the handshake request is the first record read.
   /**
-   * Starts the life of one connection (its endpoint moved it to 'handshaking'): handshake,
-   * onConnected, messages, close, onDisconnected. Each step calls the next as the table in
-   * connection-lifecycle.ts says, instead of one async function awaiting them: a suspended async
-   * frame (its generator, registers and promises) cost ~700 B per idle connection.
+   * Starts the life of one connection: handshake, onConnected, messages, close, onDisconnected. Each
+   * step calls the next as the table in connection-lifecycle.ts says, instead of one async function
+   * awaiting them: a suspended async frame (its generator, registers and promises) cost ~700 B per
+   * idle connection.
    */
   run(connection: HubConnection, transport: ConnectionTransport, request: HubRequest): void {
+    // An endpoint moved it to 'handshaking' when the request that starts the transport came in; a
+    // connection made without an endpoint (an in-memory transport) moves now.
+    enter(connection, LIFECYCLE, 'handshaking');
     connection.transport = transport;
     connection.request = request;
     connection.createdAt = connection.lastReceivedAt = connection.lastSentAt = Date.now();
@@ -385,5 +388,4 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
     const ended = remaining.map((connection) => (this.connections.has(connection) ? this.endWaiters.wait(connection) : undefined));
     if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
   }
-
 }

@@ -146,7 +146,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   }
 
   /** A new registered connection (negotiate version 0 uses the id as the token). */
-  private create(negotiateVersion: number, negotiate: HubRequest | null): C {
+  protected create(negotiateVersion: number, negotiate: HubRequest | null): C {
     const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
     return this.registry.add(this.newConnection(connectionId, connectionToken, negotiate));
   }
