@@ -60,6 +60,17 @@ class MembersOnlyHandler implements OnRawConnection {
   }
 }
 
+/** Short timeouts, so the shared tick's work for raw connections shows within a test. */
+@ConnectionHandler('/raw/short-polls', { pollTimeout: 300, disconnectTimeout: 400 })
+class ShortPollsHandler implements OnRawConnection {
+  readonly ended: string[] = [];
+
+  async onConnected(connection: RawConnection): Promise<void> {
+    for await (const _ of connection); // until the client leaves
+    this.ended.push(connection.isOpen ? 'server' : 'client');
+  }
+}
+
 /**
  * The public API for raw connections (`@ConnectionHandler`, `RawConnection`) beyond the echo the
  * conformance app needs: what a handler sees, ending from either side, errors, bounded reading,
@@ -79,7 +90,7 @@ describe('Connection handlers (raw connections without the hub protocol)', () =>
           },
         }),
       ],
-      providers: [ShoutHandler, SlowReaderHandler, MembersOnlyHandler],
+      providers: [ShoutHandler, SlowReaderHandler, MembersOnlyHandler, ShortPollsHandler],
     });
   });
   afterAll(() => app.close());
@@ -154,6 +165,26 @@ describe('Connection handlers (raw connections without the hub protocol)', () =>
     const next = await request(app.url(`/raw/members?id=${connectionToken}`), { headers: { 'X-User': 'bob' } });
     expect([next.status, next.body.toString()]).toEqual([200, 'welcome']);
     expect((await request(app.url(`/raw/members?id=${connectionToken}`), { headers: { 'X-User': 'bob' } })).status).toBe(204);
+    await waitUntil(() => stats().registered === 0 && stats().running === 0);
+  });
+
+  it('on the tick hubs share: a negotiated connection without a transport goes, a poll times out empty, a client that stops polling leaves', async () => {
+    const negotiate = async () => JSON.parse((await request(app.url('/raw/short-polls/negotiate?negotiateVersion=1'), { method: 'POST' })).body.toString());
+    const unused = (await negotiate()).connectionToken;
+    expect(stats().registered).toBe(1);
+    await waitUntil(() => stats().registered === 0);
+    expect((await request(app.url(`/raw/short-polls?id=${unused}`))).status).toBe(404);
+
+    const handler = app.app.get(ShortPollsHandler);
+    const url = app.url(`/raw/short-polls?id=${(await negotiate()).connectionToken}`);
+    expect((await request(url)).status).toBe(200); // the first poll starts the connection
+    const started = Date.now();
+    const poll = await request(url);
+    expect([poll.status, poll.body.length]).toEqual([200, 0]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // No poll for disconnectTimeout: the connection ends as if the client had left.
+    await waitUntil(() => handler.ended.length === 1);
+    expect(handler.ended).toEqual(['client']);
     await waitUntil(() => stats().registered === 0 && stats().running === 0);
   });
 
