@@ -15,10 +15,10 @@ import { enter, HUB_CONNECTION_LIFECYCLE as LIFECYCLE } from './connection-lifec
 import { MessageReplay } from './message-replay.js';
 import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
-import type { Sweepable } from './keep-alive.js';
+import type { ConnectionRunner } from './connection-runner.js';
 import { dueOnTick, PingBytes } from './connection-timeouts.js';
 import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
-import { asError, clientTimeoutError, CLOSE_PLAIN, closeWithError } from './close-messages.js';
+import { asError, clientTimeoutError, CLOSE_PLAIN, CLOSE_RECONNECT, closeWithError } from './close-messages.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -28,7 +28,7 @@ const DONE = Promise.resolve();
  * Runs every connection of one hub: handshake, connected, read and dispatch, close, disconnected.
  * Errors in hub code become protocol messages; nothing here throws into a transport.
  */
-export class HubConnectionHandler implements Sweepable, ConnectionController {
+export class HubConnectionHandler implements ConnectionRunner<HubConnection>, ConnectionController {
   private readonly logger = new Logger('SignalR');
   private readonly connections = new Set<HubConnection>();
   private readonly pings = new PingBytes();
@@ -349,7 +349,7 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
           break;
         case 'authentication-expired':
           // A plain Close that lets the client reconnect with a fresh token.
-          this.close(connection, { type: MessageType.Close, allowReconnect: true }, undefined);
+          this.close(connection, CLOSE_RECONNECT, undefined);
           break;
         case 'client-timeout': {
           const error = clientTimeoutError();
@@ -365,10 +365,11 @@ export class HubConnectionHandler implements Sweepable, ConnectionController {
 
   /**
    * Shutdown: each connection's running invocations may finish (their Completions go out before the
-   * Close) for up to `timeout` ms, then every connection is closed with `message` whether or not
-   * they did, and its onDisconnected is awaited for up to `timeout` ms more. Never throws.
+   * Close) for up to `timeout` ms, then every connection is closed with `message` (by default one
+   * that lets its client reconnect elsewhere) whether or not they did, and its onDisconnected is
+   * awaited for up to `timeout` ms more. Never throws.
    */
-  async closeAll(message: CloseMessage, timeout = DEFAULT_SHUTDOWN_TIMEOUT): Promise<void> {
+  async closeAll(timeout = DEFAULT_SHUTDOWN_TIMEOUT, message: CloseMessage = CLOSE_RECONNECT): Promise<void> {
     // A client that does not answer the close frame must not hold the app's server open for long.
     this.transportCloseTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
     const deadline = Date.now() + timeout;

@@ -3,7 +3,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http'
 import type { Duplex } from 'stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CorsPolicy, type HubCorsOptions } from '../auth/cors-policy.js';
-import type { ConnectionTransport, TransportEvents, TransportName } from '../connection/connection-transport.js';
+import type { ConnectionRunner } from '../connection/connection-runner.js';
+import type { ConnectionTransport, TransportName } from '../connection/connection-transport.js';
 import type { Sweepable } from '../connection/keep-alive.js';
 import type { TransportConnection } from '../connection/transport-connection.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
@@ -76,7 +77,8 @@ export const REFUSED: unique symbol = Symbol('refused');
  * The HTTP surface of one connection endpoint, as ASP.NET Core's HttpConnectionDispatcher: negotiate,
  * WebSocket upgrades (with or without negotiate), event streams, polls, sends and DELETE, with the
  * reference's status codes, over transport connections kept in the shared registry. What runs on a
- * connection (the hub protocol loop, or a raw connection handler) is the subclass's part.
+ * connection is its runner's part (the hub connection loop, or a raw connection handler's runner);
+ * what a connection is, who claims it and how a POST's body is read, the subclass's.
  */
 export abstract class ConnectionEndpoint<C extends TransportConnection = TransportConnection> implements RoutedEndpoint, Sweepable {
   protected readonly wss: WebSocketServer;
@@ -98,8 +100,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     readonly path: string,
     private readonly settings: EndpointSettings,
     protected readonly identity: EndpointIdentity,
-    /** Where transports report what they receive and their end. */
-    private readonly events: TransportEvents<C>,
+    /** What runs on the connections; transports report to it what they receive and their end. */
+    private readonly runner: ConnectionRunner<C>,
     /** Every endpoint's connections by token; a token is only valid at the endpoint that made it. */
     protected readonly registry: ConnectionRegistry,
   ) {
@@ -119,24 +121,28 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   protected abstract newConnection(connectionId: string, connectionToken: string, negotiate: HubRequest | null): C;
   /** The request that starts a transport decided who the user is: the connection leaves 'negotiated'. */
   protected abstract claim(connection: C, user: unknown): void;
-  /** The transport started: the connection's life begins. */
-  protected abstract start(connection: C, transport: ConnectionTransport, request: HubRequest): void;
   /** A POST's body for a connection on SSE or long polling; throws InvalidDataError (413) when too large. */
   protected abstract receiveBody(req: IncomingMessage, connection: C): Promise<void>;
-  /** The connections' timers, on the shared tick (KeepAliveTicker). */
-  abstract sweep(now: number): void;
-  /** Connections whose life runs (for leak checks). */
-  abstract get running(): number;
-  /**
-   * Shutdown, after `draining` was set: ends every connection and waits for what runs on them, at
-   * most `timeout` ms per stage. Never throws.
-   */
-  protected abstract closeConnections(timeout: number): Promise<void>;
 
-  /** Shutdown: new connections get 503 from now on, and the running ones end (see closeConnections). */
+  /** The transport started: the connection's life begins, run by the runner. */
+  protected start(connection: C, transport: ConnectionTransport, request: HubRequest): void {
+    this.runner.run(connection, transport, request);
+  }
+
+  /** The connections' timers, on the shared tick (KeepAliveTicker). */
+  sweep(now: number): void {
+    this.runner.sweep(now);
+  }
+
+  /** Connections whose life runs (for leak checks). */
+  get running(): number {
+    return this.runner.connectionCount;
+  }
+
+  /** Shutdown: new connections get 503 from now on, and the running ones end (ConnectionRunner.closeAll). */
   shutdown(timeout: number): Promise<void> {
     this.draining = true;
-    return this.closeConnections(timeout);
+    return this.runner.closeAll(timeout);
   }
 
   /** The connection a token names, if it is still known and belongs here. */
@@ -226,7 +232,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
 
   /** A WebSocket transport for `connection` on `ws`. */
   protected webSocketTransport(ws: WebSocket, connection: C, socket: Duplex): WebSocketTransport<C> {
-    return new WebSocketTransport(ws, connection, this.events, socket, this.sharesFrames);
+    return new WebSocketTransport(ws, connection, this.runner, socket, this.sharesFrames);
   }
 
   /** Every other request on the path: SSE streams, polls, sends and deletes. */
@@ -263,9 +269,9 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
     if (!this.owners.admits(connection, this.owners.of(user))) return sendText(res, 403);
     this.claim(connection, user);
-    if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.events), request);
+    if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.runner), request);
     // The first poll starts the connection and returns at once, empty.
-    this.start(connection, new LongPollingTransport(connection, this.events), request);
+    this.start(connection, new LongPollingTransport(connection, this.runner), request);
     answerFirstPoll(res);
   }
 

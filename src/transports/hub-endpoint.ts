@@ -5,7 +5,6 @@ import type { ConnectionTransport, TransportEvents, TransportName } from '../con
 import { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
 import { enter, HUB_CONNECTION_LIFECYCLE } from '../connection/connection-lifecycle.js';
-import { MessageType } from '../protocol/hub-messages.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
@@ -57,20 +56,6 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     );
   }
 
-  /** Handshake timeouts, pings, client timeouts and long polls, on the shared tick. */
-  sweep(now: number): void {
-    this.handler.sweep(now);
-  }
-
-  get running(): number {
-    return this.handler.connectionCount;
-  }
-
-  /** Every connection gets a Close that lets its client reconnect elsewhere (see HubConnectionHandler.closeAll). */
-  protected closeConnections(timeout: number): Promise<void> {
-    return this.handler.closeAll({ type: MessageType.Close, allowReconnect: true }, timeout);
-  }
-
   protected newConnection(connectionId: string, connectionToken: string, negotiate: HubRequest | null): HubConnection {
     const connection = new HubConnection(connectionId, connectionToken, this.path, this.options);
     // Only negotiate can ask for stateful reconnect (a client that skips it cannot).
@@ -86,15 +71,6 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     connection.authExpiresAt = this.options.closeOnAuthenticationExpiration ? authenticationExpiresAt(user) : null;
   }
 
-  protected start(connection: HubConnection, transport: ConnectionTransport, request: HubRequest): void {
-    void this.handler.run(connection, transport, request);
-  }
-
-  /**
-   * The hub protocol reads records across chunks, so a body is handed over as it arrives. While the
-   * connection's inbound queue is full the body is not read further and the POST stays unanswered
-   * (inbound backpressure, as a WebSocket pauses its socket).
-   */
   /**
    * Starts a connection on a transport made outside HTTP (nestjs-signalr/testing's in-memory one):
    * it runs the same loop as one an upgrade or event stream started. `events` is where the
@@ -107,6 +83,11 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     return { connection, events: this.handler };
   }
 
+  /**
+   * The hub protocol reads records across chunks, so a body is handed over as it arrives. While the
+   * connection's inbound queue is full the body is not read further and the POST stays unanswered
+   * (inbound backpressure, as a WebSocket pauses its socket).
+   */
   protected async receiveBody(req: IncomingMessage, connection: HubConnection): Promise<void> {
     for await (const chunk of req) {
       this.handler.receive(connection, chunk as Buffer);
