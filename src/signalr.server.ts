@@ -23,6 +23,7 @@ import { HubExplorer, normalizeHubPath } from './hub/hub-explorer.js';
 import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
 import type { ResolvedHubOptions, SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
 import { forwardFastifyBindings } from './platforms/fastify.js';
+import { NestHttpSettings } from './platforms/nest-http-settings.js';
 import { MessageType } from './protocol/hub-messages.js';
 import { DEFAULT_HUB_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './signalr.constants.js';
 import { LogTexts } from './signalr.messages.js';
@@ -68,6 +69,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private connectionHandlers: ConnectionHandlerDescriptor[] = [];
   private readonly rawEndpoints: RawConnectionEndpoint[] = [];
   private ticker: KeepAliveTicker | null = null;
+  /** `app.enableCors()` and `app.use()`, seen as the app calls them, for hub paths to follow or warn about. */
+  private readonly nestHttp: NestHttpSettings;
 
   constructor(
     @Inject(SIGNALR_MODULE_OPTIONS) private readonly options: SignalRModuleOptions,
@@ -77,7 +80,9 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly appConfig: ApplicationConfig,
     private readonly invokers: HubInvokerFactory,
     private readonly connectionHandlerExplorer: ConnectionHandlerExplorer,
-  ) {}
+  ) {
+    this.nestHttp = new NestHttpSettings(adapterHost);
+  }
 
   onModuleInit(): void {
     this.hubs = this.explorer.explore();
@@ -96,6 +101,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const intervals: number[] = [];
     for (const hub of this.hubs) {
       const options = resolveOptions(this.options, hub);
+      options.cors = this.nestHttp.corsFor(options.cors, this.options, hub.options);
       intervals.push(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout, options.sendBufferTimeout);
       const path = this.routePath(hub.path);
       const endpoint = this.serve(hub, path, options);
@@ -104,6 +110,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     }
     this.serveConnectionHandlers();
     if (this.hubs.length === 0 && this.rawEndpoints.length === 0) return;
+    const paths = [...this.hubs, ...this.connectionHandlers].map((served) => this.routePath(served.path));
+    this.nestHttp.report(paths, this.appConfig.getGlobalPrefix(), this.options.useGlobalPrefix);
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));
     this.ticker.add(this.connections);
     for (const handler of this.handlers) this.ticker.add(handler);
@@ -196,7 +204,9 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
     for (const handler of this.connectionHandlers) {
       const path = this.routePath(handler.path);
-      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, resolveConnectionHandlerOptions(this.options, handler), identity);
+      const options = resolveConnectionHandlerOptions(this.options, handler);
+      options.cors = this.nestHttp.corsFor(options.cors, this.options, handler.metadata.options);
+      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, options, identity);
       this.rawEndpoints.push(endpoint);
       this.router.add(path, endpoint);
       this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);

@@ -87,8 +87,9 @@ export interface HubOptions {
   closeOnAuthenticationExpiration?: boolean;
   /**
    * Which browser origins may use the hub (negotiate, SSE, long polling, WebSocket upgrades), with
-   * the CORS responses the official browser client needs. Unset (the default): no origin checks and
-   * no CORS headers. See {@link HubCorsOptions}.
+   * the CORS responses the official browser client needs. Unset (the default): the origins of
+   * `app.enableCors()` if the app called it, else no origin checks and no CORS headers; `null`: none
+   * either way. See {@link HubCorsOptions}.
    */
   cors?: HubCorsOptions | null;
   /**
@@ -106,7 +107,10 @@ export interface HubOptions {
 
 /** Options of `SignalRModule.forRoot()`: the defaults of every hub, plus module-wide settings. */
 export interface SignalRModuleOptions extends HubOptions {
-  /** Prefix hub paths with the app's global prefix (`app.setGlobalPrefix`). Default false, like gateways. */
+  /**
+   * Prefix hub paths with the app's global prefix (`app.setGlobalPrefix`). Default false, like gateways
+   * and ASP.NET Core's `MapHub`; while a prefix is set and this is unset, the bootstrap warns.
+   */
   useGlobalPrefix?: boolean;
   /**
    * Resolves the user of a connection from the HTTP request that carries it (and from negotiate).
