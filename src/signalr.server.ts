@@ -189,7 +189,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.ended(connection), hub.name);
     this.handlers.push(handler);
     const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
-    const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
+    const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)));
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);
     return endpoint;

@@ -116,6 +116,8 @@ export interface SignalRModuleOptions extends HubOptions {
    * Resolves the user of a connection from the HTTP request that carries it (and from negotiate).
    * Return undefined for an anonymous user; throw to refuse the request with 401.
    */
+  // `| Promise<unknown>` is for the reader: a returned promise is awaited.
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
   authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
   /** Computes the user identifier that `user()`/`users()` target. Default: the user's `sub`. */
   userIdProvider?: (user: unknown) => string | null | undefined;
