@@ -74,7 +74,10 @@ describe("the app's HTTP settings on hub paths", () => {
     expect(cors(await preflight(app, ALLOWED))).toEqual(preflightAnswer(ALLOWED, true, '60'));
     expect(cors(await preflight(app, 'http://a.trusted.test'))).toEqual(preflightAnswer('http://a.trusted.test', true, '60'));
     const negotiated = await request(app.url('/hubs/echo/negotiate?negotiateVersion=1'), { method: 'POST', headers: { Origin: ALLOWED } });
-    expect(cors(negotiated)).toEqual({ status: 200, headers: { 'access-control-allow-origin': ALLOWED, 'access-control-allow-credentials': 'true', vary: 'Origin' } });
+    expect(cors(negotiated)).toEqual({
+      status: 200,
+      headers: { 'access-control-allow-origin': ALLOWED, 'access-control-allow-credentials': 'true', vary: 'Origin' },
+    });
     // As with the module's own cors option: other origins are refused, WebSocket upgrades included.
     expect(cors(await preflight(app, EVIL))).toEqual({ status: 403, headers: {} });
     await expect(RawSocket.open(app.url('/hubs/echo'), { Origin: EVIL })).rejects.toMatchObject({ status: 403 });
@@ -118,7 +121,9 @@ describe("the app's HTTP settings on hub paths", () => {
 
   it('warns that per-request CORS options cannot apply to hub paths, which then send no CORS headers', async () => {
     const lines: string[] = [];
-    app = await start(lines, {}, (nest) => nest.enableCors((_request: unknown, callback: (error: Error | null, options: CorsOptions) => void) => callback(null, { origin: true })));
+    app = await start(lines, {}, (nest) =>
+      nest.enableCors((_request: unknown, callback: (error: Error | null, options: CorsOptions) => void) => callback(null, { origin: true })),
+    );
     expect(cors(await preflight(app, ALLOWED))).toEqual({ status: 405, headers: {} });
     expect(lines).toEqual([`warn: ${NestHttpTexts.corsNotAdoptable}`]);
     // The app's own routes keep the delegate.
