@@ -1,11 +1,14 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'net';
 import type { CorsOptions } from '@nestjs/common/interfaces/external/cors-options.interface.js';
 import { SignalRModule, type SignalRModuleOptions } from '../../src/index.js';
 import { NestHttpTexts } from '../../src/platforms/nest-http-settings.js';
 import { BroadcastModule } from '../fixtures/broadcast.controller.js';
 import { EchoHub } from '../fixtures/echo.hub.js';
 import { TargetsHub } from '../fixtures/targets.hub.js';
-import { startApp, TestApp } from '../support/app.js';
+import { PLATFORM, startApp, TestApp } from '../support/app.js';
 import { connect, stopAll } from '../support/client.js';
 import { RawResponse, request } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
@@ -90,6 +93,18 @@ describe("the app's HTTP settings on hub paths", () => {
     const lines: string[] = [];
     app = await start(lines, {}, (nest) => nest.enableCors());
     expect(cors(await preflight(app, EVIL))).toEqual(preflightAnswer(EVIL, false));
+    expect(lines).toEqual([`log: ${NestHttpTexts.corsAdopted}`]);
+  });
+
+  it("follows the cors option of the app's creation (NestFactory.create(..., { cors })) with origin: true, credentials included", async () => {
+    const lines: string[] = [];
+    const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot()], providers: [EchoHub, TargetsHub] }).compile();
+    const options = { logger: signalRLogger(lines), cors: { origin: true, credentials: true } };
+    const nest = PLATFORM === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), options) : moduleRef.createNestApplication(options);
+    await nest.listen(0, '127.0.0.1');
+    const baseUrl = `http://127.0.0.1:${(nest.getHttpServer().address() as AddressInfo).port}`;
+    app = { app: nest, baseUrl, url: (path) => `${baseUrl}${path}`, close: () => nest.close() };
+    expect(cors(await preflight(app, EVIL))).toEqual(preflightAnswer(EVIL, true));
     expect(lines).toEqual([`log: ${NestHttpTexts.corsAdopted}`]);
   });
 
