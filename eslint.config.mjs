@@ -59,9 +59,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/client/typed-connection.ts', 'src/clients/*.ts', 'src/hub/hub.ts'],
+    files: ['src/client/typed-connection.ts', 'src/clients/*.ts', 'src/decorators/hub.decorator.ts', 'src/testing/hub-test-client.ts'],
     rules: {
-      // Type-level `any` only: `(...args: any[]) => R` matches every method in conditional types (`unknown[]` would not), and `TClient = any` is the untyped client IsUntypedClient detects.
+      // Type-level `any` only: `(...args: any[]) => R` matches every method and handler (`unknown[]` would refuse typed parameters), and `TClient = any` is the untyped client IsUntypedClient detects.
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
