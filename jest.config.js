@@ -36,6 +36,7 @@ const ON_BOTH_PLATFORMS = [
   'auth-passport', // a passport strategy reading the platform's request
   'transport-identity', // identity taken from the request that carries each transport
   'platform', // what differs per platform: bound addresses, adapters
+  'nest-http-settings', // app.enableCors(), app.use() and the global prefix as each platform's adapter takes them
   'coexistence', // hubs beside the platform's controllers and Nest's gateway adapters on one server
   'shutdown', // app.close() and each platform's server close with connections open
   'conformance-endpoints', // ASP.NET Core's HTTP endpoint cases (negotiate errors, redirects, auth)

@@ -27,7 +27,7 @@ function freePort(): Promise<number> {
 /** Runs a child with its output prefixed, so the two instances' logs stay apart. */
 function run(label: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
     stream.on('data', (chunk: Buffer) => {
       pending += chunk.toString();

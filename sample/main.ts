@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'http';
 import type { AddressInfo } from 'net';
 import { AppModule } from './app.module.js';
 import { portFromEnv, PortError } from './port.js';
@@ -16,7 +17,7 @@ async function bootstrap(): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortError(`Port ${requested} is already in use: stop what listens there or set PORT to another port.`);
     throw error;
   }
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const logger = new Logger('Sample');
   logger.log(`Chat, notifications and dashboard on http://localhost:${port}/ (hubs: /hubs/chat, /hubs/notifications, /hubs/dashboard)`);
   logger.log('Log in with POST /api/auth/login as ada/lovelace (admin), bob/builder or grace/hopper');

@@ -23,6 +23,7 @@ import { HubExplorer, normalizeHubPath } from './hub/hub-explorer.js';
 import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
 import type { HubOptions, ResolvedHubOptions, SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
 import { forwardFastifyBindings } from './platforms/fastify.js';
+import { NestHttpSettings } from './platforms/nest-http-settings.js';
 import { DEFAULT_HUB_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './signalr.constants.js';
 import { LogTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
@@ -76,6 +77,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private connectionHandlers: ConnectionHandlerDescriptor[] = [];
   /** One timer for every connection's timeouts, pings and long polls, hub and raw alike. */
   private ticker: KeepAliveTicker | null = null;
+  /** `app.enableCors()` and `app.use()`, seen as the app calls them, for hub paths to follow or warn about. */
+  private readonly nestHttp: NestHttpSettings;
 
   constructor(
     @Inject(SIGNALR_MODULE_OPTIONS) private readonly options: SignalRModuleOptions,
@@ -85,7 +88,9 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly appConfig: ApplicationConfig,
     private readonly invokers: HubInvokerFactory,
     private readonly connectionHandlerExplorer: ConnectionHandlerExplorer,
-  ) {}
+  ) {
+    this.nestHttp = new NestHttpSettings(adapterHost);
+  }
 
   onModuleInit(): void {
     const providers = this.explorer.providers();
@@ -104,12 +109,18 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
 
     const intervals: number[] = [];
     for (const hub of this.hubs) {
+<<<<<<< HEAD
       const options = resolveOptions(this.options, hub.options);
+=======
+      const options = resolveOptions(this.options, hub);
+      options.cors = this.nestHttp.corsFor(options.cors, this.options, hub.options);
+>>>>>>> httpstack
       intervals.push(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout, options.sendBufferTimeout);
       const path = this.routePath(hub.path);
       this.router.add(path, this.serve(hub, path, options));
       this.logger.log(`Mapped hub ${hub.name} at ${path}`);
     }
+<<<<<<< HEAD
     const identity = this.identity();
     for (const handler of this.connectionHandlers) {
       const options = resolveOptions(this.options, handler.metadata.options);
@@ -122,6 +133,12 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
       this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
     }
     if (this.endpoints.length === 0) return;
+=======
+    this.serveConnectionHandlers();
+    if (this.hubs.length === 0 && this.rawEndpoints.length === 0) return;
+    const paths = [...this.hubs, ...this.connectionHandlers].map((served) => this.routePath(served.path));
+    this.nestHttp.report(paths, this.appConfig.getGlobalPrefix(), this.options.useGlobalPrefix);
+>>>>>>> httpstack
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));
     this.ticker.add(this.connections);
     for (const endpoint of this.endpoints) this.ticker.add(endpoint);
@@ -186,7 +203,13 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.registry.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
     const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.ended(connection), hub.name);
+<<<<<<< HEAD
     const endpoint = new HubEndpoint(path, options, handler, this.connections, this.identity(), options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
+=======
+    this.handlers.push(handler);
+    const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
+    const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)));
+>>>>>>> httpstack
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);
     return endpoint;
@@ -197,8 +220,22 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     this.endWatchers.get(connection)?.();
   }
 
+<<<<<<< HEAD
   private identity(): EndpointIdentity {
     return { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
+=======
+  private serveConnectionHandlers(): void {
+    const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
+    for (const handler of this.connectionHandlers) {
+      const path = this.routePath(handler.path);
+      const options = resolveConnectionHandlerOptions(this.options, handler);
+      options.cors = this.nestHttp.corsFor(options.cors, this.options, handler.metadata.options);
+      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, options, identity);
+      this.rawEndpoints.push(endpoint);
+      this.router.add(path, endpoint);
+      this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
+    }
+>>>>>>> httpstack
   }
 
   private routePath(hubPath: string): string {

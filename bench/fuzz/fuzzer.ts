@@ -141,7 +141,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
     const hub = hubMessageCase(rng, protocol, `c${index}`, avoid);
     const answered = new Set<string>();
-    const waits: Promise<void>[] = hub.mustAnswer.map((id) => session!.completion(id).then(() => void answered.add(id)));
+    const waits: Promise<void>[] = hub.mustAnswer.map((id) => session.completion(id).then(() => void answered.add(id)));
     for (const frame of hub.frames) session.send(frame);
     // An Echo after the case: its answer shows the connection still serves (the server took the case in stride).
     const marker = `m${index}`;
@@ -150,7 +150,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const outcome = await within(
       Promise.race([
         Promise.all(waits).then(() => 'kept open, answered'),
-        session.closed.then(() => `closed: ${normalize(session!.closeMessage ?? 'no Close message')} (${session!.closeCode})`),
+        session.closed.then(() => `closed: ${normalize(session.closeMessage ?? 'no Close message')} (${session.closeCode})`),
       ]),
       hub.mayHold ? 200 : 2000,
       hub.mayHold ? 'held (no answer within 200 ms; dropped)' : 'no answer within 2 s',

@@ -16,9 +16,9 @@
  */
 import { randomInt } from 'crypto';
 import { AVOIDABLE, Avoidable } from './cases/hub-messages.js';
-import { CATEGORIES, Category, FuzzReport, runFuzz, RSS_GROWTH_BOUND_MB, RSS_PEAK_BOUND_MB } from './fuzzer.js';
+import { CATEGORIES, Category, FuzzOptions, FuzzReport, runFuzz, RSS_GROWTH_BOUND_MB, RSS_PEAK_BOUND_MB } from './fuzzer.js';
 
-function parse(argv: string[]) {
+function parse(argv: string[]): FuzzOptions & { avoid: readonly Avoidable[] } {
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -41,7 +41,7 @@ function parse(argv: string[]) {
     categories: only,
     avoid,
     concurrency: value('--concurrency') !== undefined ? Number(value('--concurrency')) : undefined,
-    platform: platform as 'express' | 'fastify',
+    platform,
   };
 }
 

@@ -39,7 +39,7 @@ void hostServer(async (): Promise<BenchServer> => {
     sendToGroup: (group, payload) => io.to(group).emit('b', payload),
     connectionCount: () => io.engine.clientsCount,
     close: async () => {
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await new Promise<void>((resolve) => void io.close(() => resolve()));
       await Promise.all(redis.map((client) => client.quit().catch(() => undefined)));
     },
   };

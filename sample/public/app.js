@@ -13,7 +13,6 @@ let metrics = null; // the subscription to the dashboard's stream
 let feed = null; // the Subject of the live feed while sharing
 // The access token from POST /api/auth/login, in memory only: a reload signs out. Null: anonymous.
 let accessToken = null;
-let userName = null;
 const told = new Set(); // an owner who also subscribed gets orderShipped (or orderCancelled) twice
 
 function show(listId, text, className) {
@@ -120,7 +119,6 @@ function connectAs(token, name) {
   const next = session.then(async () => {
     await disconnect();
     accessToken = token;
-    userName = name;
     try {
       await connect(name ?? 'anonymous');
     } catch (error) {
@@ -148,7 +146,7 @@ async function disconnect() {
   feed = null;
   answerPending?.(false); // a question left open: nobody is there to answer it
   await Promise.all(connections.map((connection) => connection?.stop()));
-  accessToken = userName = null;
+  accessToken = null;
   $('status').textContent = 'disconnected';
   dashboardStatus('off');
   $('logout').disabled = true;

@@ -41,6 +41,8 @@ export interface SingleClientProxy extends ClientProxy {
  * (`toString`, `valueOf`, `constructor`, ...) keep their usual meaning. A client interface that
  * declares one of them gets a proxy type on which every call fails to type-check, naming the clash.
  */
+// `keyof Object` on purpose: Object.prototype's member names (`keyof object` is never).
+// eslint-disable-next-line @typescript-eslint/no-wrapper-object-types
 export type ReservedClientMethodName = 'send' | 'invoke' | 'then' | 'toJSON' | keyof Object;
 
 /**
@@ -200,7 +202,7 @@ const typedCalls = new Proxy(Object.create(Object.prototype) as object, {
   get(base, property, receiver) {
     // Symbols (inspection, iteration, coercion), Object.prototype's members and the reserved names
     // answer as on a plain object; `then` stays undefined, so awaiting a proxy does not send anything.
-    if (typeof property === 'symbol' || property in base || UNTRAPPED.has(property)) return Reflect.get(base, property, receiver);
+    if (typeof property === 'symbol' || property in base || UNTRAPPED.has(property)) return Reflect.get(base, property, receiver) as unknown;
     return senderFor(receiver, property);
   },
 });

@@ -386,7 +386,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     // Connections whose transport started while the others drained are closed too.
     const remaining = [...this.connections];
     for (const connection of remaining) this.close(connection, message, undefined);
-    const ended = remaining.map((connection) => (this.connections.has(connection) ? this.endWaiters.wait(connection) : undefined));
+    const ended = remaining.filter((connection) => this.connections.has(connection)).map((connection) => this.endWaiters.wait(connection));
     if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
   }
 }

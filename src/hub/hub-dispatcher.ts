@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { inspect } from 'util';
 import type { ConnectionDispatcher, InvocationSlot } from '../connection/connection-contracts.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import {
@@ -247,7 +248,7 @@ export class HubDispatcher implements ConnectionDispatcher {
       return;
     }
     const isHubException = error instanceof HubException;
-    if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : String(error));
+    if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : inspect(error));
     connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
   }
 

@@ -38,7 +38,7 @@ export function describeInvocationError(target: string, error: unknown, detailed
     return { text: InvocationTexts.failed(target, error, detailed, true), expected: true };
   }
   if (error instanceof HttpException) {
-    const status = error.getStatus();
+    const status: HttpStatus = error.getStatus();
     if (status === HttpStatus.UNAUTHORIZED || status === HttpStatus.FORBIDDEN) {
       return { text: InvocationTexts.unauthorized(target), expected: true };
     }

@@ -102,7 +102,7 @@ export class HubInvokerFactory {
 
   create(hub: HubDescriptor, method: HubMethodDescriptor): HubPipeline {
     const pipeline = this.contextCreator.create(
-      hub.instance as Record<string, (...args: unknown[]) => unknown>,
+      hub.instance,
       boxingObservables(method.handler),
       method.methodName,
       HUB_PARAMS_METADATA,

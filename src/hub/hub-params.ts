@@ -62,7 +62,7 @@ export const hubParamsFactory = {
 function hubParam(type: number): ParameterDecorator {
   return (target, key, index) => {
     if (key === undefined) throw new Error('Hub parameter decorators go on hub method parameters.');
-    const existing = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
+    const existing = (Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) as Record<string, unknown> | undefined) ?? {};
     Reflect.defineMetadata(ROUTE_ARGS_METADATA, { ...existing, [routeArgKey(type, index)]: { index, data: undefined, pipes: [] } }, target.constructor, key);
   };
 }

@@ -85,8 +85,9 @@ export interface HubOptions {
   closeOnAuthenticationExpiration?: boolean;
   /**
    * Which browser origins may use the hub (negotiate, SSE, long polling, WebSocket upgrades), with
-   * the CORS responses the official browser client needs. Unset (the default): no origin checks and
-   * no CORS headers. See {@link HubCorsOptions}.
+   * the CORS responses the official browser client needs. Unset (the default): the origins of
+   * `app.enableCors()` if the app called it, else no origin checks and no CORS headers; `null`: none
+   * either way. See {@link HubCorsOptions}.
    */
   cors?: HubCorsOptions | null;
   /**

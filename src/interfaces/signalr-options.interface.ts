@@ -6,12 +6,17 @@ export type { HubOptions, HubProtocolName, HubTransport, ResolvedHubOptions } fr
 
 /** Options of `SignalRModule.forRoot()`: the defaults of every hub, plus module-wide settings. */
 export interface SignalRModuleOptions extends HubOptions {
-  /** Prefix hub paths with the app's global prefix (`app.setGlobalPrefix`). Default false, like gateways. */
+  /**
+   * Prefix hub paths with the app's global prefix (`app.setGlobalPrefix`). Default false, like gateways
+   * and ASP.NET Core's `MapHub`; while a prefix is set and this is unset, the bootstrap warns.
+   */
   useGlobalPrefix?: boolean;
   /**
    * Resolves the user of a connection from the HTTP request that carries it (and from negotiate).
    * Return undefined for an anonymous user; throw to refuse the request with 401.
    */
+  // `| Promise<unknown>` is for the reader: a returned promise is awaited.
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
   authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
   /** Computes the user identifier that `user()`/`users()` target. Default: the user's `sub`. */
   userIdProvider?: (user: unknown) => string | null | undefined;

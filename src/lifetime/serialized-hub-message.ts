@@ -32,7 +32,7 @@ export class SerializedHubMessage implements SerializedMessage {
       this.firstProtocol = protocol;
       return (this.firstBytes = this.encode(protocol));
     }
-    let bytes = (this.others ??= new Map()).get(protocol);
+    let bytes = (this.others ??= new Map<HubProtocol, Buffer | null>()).get(protocol);
     if (bytes === undefined) {
       bytes = this.encode(protocol);
       this.others.set(protocol, bytes);

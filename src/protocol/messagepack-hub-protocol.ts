@@ -12,7 +12,7 @@ const ResultKind = { Error: 1, Void: 2, NonVoid: 3 } as const;
 /** `[6]`, framed: the one encoding every implementation uses for Ping. */
 const PING_RECORD = Buffer.from([0x02, 0x91, MessageType.Ping]);
 
-const NO_HEADERS: MessageHeaders = Object.freeze({}) as MessageHeaders;
+const NO_HEADERS: MessageHeaders = Object.freeze({});
 
 const MESSAGE_NAMES: Record<number, string> = {
   [MessageType.Invocation]: 'Invocation',
@@ -86,7 +86,7 @@ function decodeFailure(error: Error): string {
 
 function parseMessage(decoded: unknown): HubMessage | null {
   if (!Array.isArray(decoded)) throw new InvalidDataError('Reading array length for the message failed.');
-  const type = decoded[0];
+  const type: unknown = decoded[0];
   if (typeof type !== 'number' || !Number.isInteger(type)) throw new InvalidDataError("Reading 'messageType' as Int32 failed.");
   const minimum = MIN_LENGTHS[type];
   if (minimum !== undefined && decoded.length < minimum) {

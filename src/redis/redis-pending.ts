@@ -92,7 +92,7 @@ export class RemoteResults extends PendingCalls<string, RemoteCall> {
       signal?.addEventListener('abort', onCanceled, { once: true });
       this.entries.set(invocationId, {
         connectionId,
-        resolve: resolve as (value: unknown) => void,
+        resolve,
         reject,
         cleanup: () => signal?.removeEventListener('abort', onCanceled),
       });

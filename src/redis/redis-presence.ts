@@ -285,7 +285,7 @@ export class RedisPresence implements HubPresence {
       if (this.view.known) this.serversBeforeOutage = [];
     } catch (error) {
       this.view.lost(); // stops keeping what is heard for a read that failed; the next reconnect retries
-      this.logger.debug(`Presence recovery failed: ${error}`);
+      this.logger.debug(`Presence recovery failed: ${String(error)}`);
     }
   }
 
@@ -298,9 +298,9 @@ export class RedisPresence implements HubPresence {
   private run(script: string, args: string[]): Promise<unknown> {
     const argv = [...this.keys, this.serverKeyPrefix, this.channels.presence, ...args];
     const publisher = this.link.publisher;
-    return (publisher.evalsha(sha1(script), 2, ...argv) as Promise<unknown>).catch((error: Error) => {
+    return publisher.evalsha(sha1(script), 2, ...argv).catch((error: Error) => {
       if (!String(error?.message).startsWith('NOSCRIPT')) throw error;
-      return publisher.eval(script, 2, ...argv) as Promise<unknown>;
+      return publisher.eval(script, 2, ...argv);
     });
   }
 }

@@ -190,7 +190,7 @@ export class HubTestClient {
   invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
     if (!this.isOpen) return Promise.reject(new Error(`Cannot invoke '${method}': the connection is closed.`));
     const invocationId = this.newInvocationId();
-    const result = new Promise<T>((resolve, reject) => this.calls.set(invocationId, { resolve: resolve as (value: unknown) => void, reject }));
+    const result = new Promise<T>((resolve, reject) => this.calls.set(invocationId, { resolve, reject }));
     this.writeInvocation(MessageType.Invocation, method, args, invocationId);
     return result;
   }
@@ -216,7 +216,7 @@ export class HubTestClient {
       stream.end(new Error(`Cannot stream '${method}': the connection is closed.`));
       return stream;
     }
-    this.streams.set(invocationId, stream as HubTestStream<unknown>);
+    this.streams.set(invocationId, stream);
     this.writeInvocation(MessageType.StreamInvocation, method, args, invocationId);
     return stream;
   }

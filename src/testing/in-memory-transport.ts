@@ -146,7 +146,7 @@ export class InMemoryPeer {
   attach<T extends TransportOwner>(owner: T, events: TransportEvents<T>): void {
     this.owner = owner;
     this.connectionId = (owner as { connectionId?: string }).connectionId ?? null;
-    this.events = events as unknown as TransportEvents<TransportOwner>;
+    this.events = events;
   }
 
   /** Resolves once the server closed the transport. */

@@ -22,6 +22,8 @@ import { WebSocketTransport } from './websocket.transport.js';
 
 /** Who the caller is, decided from the HTTP request that carries a connection. */
 export interface EndpointIdentity {
+  // `| Promise<unknown>` is for the reader: a returned promise is awaited.
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
   authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
   userIdProvider: (user: unknown) => string | null | undefined;
 }

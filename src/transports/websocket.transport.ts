@@ -112,7 +112,7 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
      */
     private readonly sharesFrames = false,
   ) {
-    (socket as TransportSocket)[TRANSPORT] = this as unknown as WebSocketTransport<TransportOwner>;
+    (socket as TransportSocket)[TRANSPORT] = this;
     socket.on('message', onMessage);
     socket.on('close', onClose);
     socket.on('error', onError);

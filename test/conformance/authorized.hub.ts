@@ -18,6 +18,6 @@ export class AuthorizedHub extends Hub {
   getUserClaim(type: string): string | null {
     const claims = this.context.user as Record<string, unknown>;
     const value = claims[type === NAME_IDENTIFIER ? 'nameid' : type];
-    return value === undefined || value === null ? null : String(value);
+    return value === undefined || value === null ? null : typeof value === 'string' ? value : JSON.stringify(value);
   }
 }

@@ -66,12 +66,10 @@ export async function stopClients(): Promise<void> {
 
 /** The official client's HttpConnection (what ASP.NET Core's ConnectionTests drive against `/echo`); not exported by the package's index. */
 export const HttpConnection: new (url: string, options?: IHttpConnectionOptions) => IConnection =
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('@microsoft/signalr/dist/cjs/HttpConnection').HttpConnection;
 
 /** The User-Agent header the client sends (`[name, value]`), from the client's own code. */
 export const getUserAgentHeader: () => [string, string] =
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('@microsoft/signalr/dist/cjs/Utils').getUserAgentHeader;
 
 /** The conformance app, in process, on this run's platform and a free port. */

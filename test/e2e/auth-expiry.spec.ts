@@ -93,7 +93,7 @@ describe('closing connections when their token expires', () => {
 
     await client.start();
     const first = client.connectionId;
-    const before = (await client.invoke('WhoAmI')) as { exp: number; transport: string };
+    const before = await client.invoke<{ exp: number; transport: string }>('WhoAmI');
     expect(before).toMatchObject({ userIdentifier: 'ada', transport: name });
     expect(before.exp * 1000 - Date.now()).toBeLessThan(1000);
 
@@ -101,7 +101,7 @@ describe('closing connections when their token expires', () => {
     const second = await reconnected;
     expect(second).toEqual(expect.any(String));
     expect(second).not.toBe(first);
-    const after = (await client.invoke('WhoAmI')) as { exp: number };
+    const after = await client.invoke<{ exp: number }>('WhoAmI');
     expect(after).toMatchObject({ userIdentifier: 'ada', transport: name });
     expect(after.exp * 1000 - Date.now()).toBeGreaterThan(3_000_000);
     expect(issued.filter((expiresIn) => expiresIn === 3600).length).toBeGreaterThanOrEqual(1);

@@ -31,7 +31,7 @@ async function bootstrap(providers: any[], globalPipe = false): Promise<string[]
     await app.init();
   } finally {
     await app.close();
-    app.useLogger(false as never);
+    app.useLogger(false);
   }
   // Every @Hub() class of the process counts as one whose HubContext may be injected: not this test's subject.
   return warnings.filter((line) => !line.includes(': HubContext for '));

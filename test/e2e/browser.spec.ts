@@ -1,4 +1,4 @@
-import { decodeJwt, sampleGet, sampleLogin, samplePost } from '../support/sample.js';
+import { sampleGet, sampleLogin, samplePost } from '../support/sample.js';
 import { describeInBrowser, listShows, SamplePage as ChatPage, textShows, useSampleBrowser } from '../support/browser.js';
 
 /**

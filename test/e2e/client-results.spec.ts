@@ -198,7 +198,7 @@ interface ConfirmClient {
 export function clientResultTypeChecks(hub: Hub<ConfirmClient>, context: TypedHubContext<ConfirmClient>): void {
   const answer: Promise<boolean> = hub.clients.caller.invoke<boolean>('confirm', 'Delete?', AbortSignal.timeout(1000));
   const untypedAnswer: Promise<unknown> = context.clients.client('id').invoke('confirm', 'Delete?');
-  void answer, untypedAnswer;
+  void [answer, untypedAnswer];
   void hub.clients.caller.confirm('still typed');
   void context.clients.client('id').confirm('still typed');
   // @ts-expect-error typed calls keep their argument types

@@ -8,7 +8,7 @@ import { EchoHub } from '../fixtures/echo.hub.js';
 import { ChatIoGateway } from '../fixtures/chat.io-gateway.js';
 import { PingGateway } from '../fixtures/ping.gateway.js';
 import { TargetsHub } from '../fixtures/targets.hub.js';
-import { startApp, TestApp } from '../support/app.js';
+import { startApp } from '../support/app.js';
 import { connect, stopAll } from '../support/client.js';
 import { RawSocket } from '../support/raw-socket.js';
 

@@ -96,7 +96,7 @@ describe('Conformance app: /authorizedhub, /testhub-nowebsockets and the HTTP en
     expect(connection.connectionId).toBeNull();
     await connection.start();
     expect(await connection.invoke('GetCallerConnectionId')).toBe(connection.connectionId);
-    const before = (await connection.invoke('GetNumRedirects')) as number;
+    const before = await connection.invoke<number>('GetNumRedirects');
     expect(before).toBeGreaterThan(0);
 
     const firstId = connection.connectionId;

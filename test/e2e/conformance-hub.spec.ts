@@ -142,7 +142,7 @@ describe('Conformance app: /testhub with the official client', () => {
               Guid: '00010203-0405-0607-0706-050403020100',
               DateTime: new Date(Date.UTC(2002, 3, 1, 10, 20, 15)),
             };
-      const value = (await connection.invoke('EchoComplexObject', sent)) as Record<string, unknown>;
+      const value = await connection.invoke<Record<string, unknown>>('EchoComplexObject', sent);
       expect(Object.keys(value)).toEqual(['String', 'IntArray', 'ByteArray', 'Guid', 'DateTime']);
       if (variant.protocolName === 'json') {
         expect(value).toEqual(sent);
@@ -154,7 +154,7 @@ describe('Conformance app: /testhub with the official client', () => {
     });
 
     it('SendComplexObject returns the server’s object with the protocol’s types', async () => {
-      const value = (await connection.invoke('SendComplexObject')) as Record<string, unknown>;
+      const value = await connection.invoke<Record<string, unknown>>('SendComplexObject');
       expect(Object.keys(value)).toEqual(['String', 'IntArray', 'ByteArray', 'Guid', 'DateTime']);
       const common = { String: 'hello world', IntArray: [1, 2, 3], Guid: '00010203-0405-0607-0706-050403020100' };
       if (variant.protocolName === 'json') {

@@ -38,7 +38,7 @@ async function startServer(env: Record<string, string>, count: number): Promise<
   const lines: string[] = [];
   let output = '';
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const listening = output.split('\n').filter((line) => line.startsWith('Now listening on: '));
       if (listening.length >= count) {
@@ -46,7 +46,7 @@ async function startServer(env: Record<string, string>, count: number): Promise<
         resolve();
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
   });
   return { child, lines };

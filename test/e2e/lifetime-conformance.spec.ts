@@ -1,6 +1,6 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { HubContext, PresenceEvent, SignalRModule } from '../../src/index.js';
+import { PresenceEvent, SignalRModule } from '../../src/index.js';
 import { redisBackplane, RedisBackplaneOptions } from '../../src/redis/index.js';
 import { SignalRHubRegistry } from '../../src/signalr.registry.js';
 import { ClusterControllerModule, ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
@@ -61,7 +61,7 @@ describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
   const opened: HubConnection[] = [];
   const members: Array<{ name: string; connection: HubConnection; id: string; hits: string[] }> = [];
   let fences = 0;
-  const context = (index = 0) => apps[index].app.get(SignalRHubRegistry).contextFor(ClusterHub) as HubContext<ClusterHub>;
+  const context = (index = 0) => apps[index].app.get(SignalRHubRegistry).contextFor(ClusterHub);
 
   beforeAll(async () => {
     apps = await layout.start();

@@ -137,7 +137,7 @@ describe('Long Polling', () => {
       req.on('error', reject);
       // Half a record now, the rest after the second POST has arrived.
       req.write(record1.slice(0, 20));
-      secondArrived.then(() => req.end(record1.slice(20)));
+      void secondArrived.then(() => req.end(record1.slice(20)));
     });
     const server = app.app.getHttpServer();
     const watch = (req: http.IncomingMessage) => {

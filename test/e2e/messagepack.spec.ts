@@ -30,7 +30,7 @@ async function connectMsgpack(url: string): Promise<HubConnection> {
 
 /** Encodes messages with the official client's encoder. */
 function encode(...messages: object[]): Buffer {
-  return Buffer.concat(messages.map((message) => Buffer.from(official.writeMessage(message as never) as ArrayBuffer)));
+  return Buffer.concat(messages.map((message) => Buffer.from(official.writeMessage(message as never))));
 }
 
 /** Parses a binary frame with the official client's parser (which requires whole records). */

@@ -25,7 +25,7 @@ class RecordingHttpClient extends DefaultHttpClient {
   }
   override async send(request: HttpRequest): Promise<HttpResponse> {
     const response = await super.send(request);
-    this.responses.push({ url: request.url!, status: response.statusCode, content: String(response.content) });
+    this.responses.push({ url: request.url!, status: response.statusCode, content: response.content as string });
     return response;
   }
 }

@@ -20,12 +20,12 @@ async function listenOnLocalhost(app: INestApplication): Promise<void> {
     { address: '127.0.0.1', family: 4 },
     { address: '::1', family: 6 },
   ];
-  const spy = jest.spyOn(dns, 'lookup').mockImplementation(((host: string, options: unknown, callback?: LookupCallback) => {
+  const spy = jest.spyOn(dns, 'lookup').mockImplementation((host: string, options: unknown, callback?: LookupCallback) => {
     const done = (typeof options === 'function' ? options : callback) as LookupCallback;
     if (host !== 'localhost') return (lookup as (...args: unknown[]) => void)(host, options, callback);
     if (typeof options === 'object' && options !== null && (options as { all?: boolean }).all) process.nextTick(done, null, both);
     else process.nextTick(done, null, both[0].address, both[0].family);
-  }) as unknown as typeof dns.lookup);
+  });
   try {
     await app.listen(0, 'localhost');
   } finally {

@@ -67,7 +67,7 @@ describe('sample cluster: two instances on one Redis', () => {
     const listOn = async (instance: TestApp, token = admin) => (await (await sampleGet(instance, '/orders', token)).json()) as Order[];
     const cancelOn = async (instance: TestApp, id: string) => {
       const response = await samplePost(instance, `/orders/${id}/cancel`, undefined, admin);
-      return { status: response.status, body: (await response.json()) as unknown };
+      return { status: response.status, body: (await response.json()) };
     };
 
     /**

@@ -221,7 +221,7 @@ describe('sample app: login, tokens and roles', () => {
     /** The status and JSON body of a response. */
     const outcome = async (response: Promise<Response>) => {
       const answered = await response;
-      return { status: answered.status, body: (await answered.json()) as unknown };
+      return { status: answered.status, body: (await answered.json()) };
     };
     /** Bob's page, recording every confirmation it is asked for and accepting it. */
     const bobsPage = async () => {

@@ -28,8 +28,8 @@ function runSample(script: 'main.ts' | 'cluster.ts', env: Record<string, string>
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const limit = setTimeout(() => child.kill('SIGKILL'), 15_000);
   return new Promise((resolve) =>
     child.once('close', (code, signal) => {

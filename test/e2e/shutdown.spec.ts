@@ -177,7 +177,10 @@ describe('graceful shutdown', () => {
           let first = true;
           client.stream('Ticks').subscribe({
             next: () => {
-              if (first) (first = false), resolve('streaming');
+              if (first) {
+                first = false;
+                resolve('streaming');
+              }
             },
             error: () => undefined,
             complete: () => undefined,

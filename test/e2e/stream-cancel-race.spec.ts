@@ -47,7 +47,7 @@ class RawHubClient {
     const encoded = messages.map((message) => this.protocol.writeMessage(message));
     if (this.protocol.transferFormat === TransferFormat.Text) return this.connection.send((encoded as string[]).join(''));
     const bytes = Buffer.concat(encoded.map((part) => Buffer.from(part as ArrayBuffer)));
-    return this.connection.send(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
+    return this.connection.send(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
   }
 
   /**
@@ -86,7 +86,7 @@ class RawHubClient {
     }
     if (payload.length > 0) {
       const input = this.protocol.transferFormat === TransferFormat.Text ? payload.toString() : payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length);
-      for (const message of this.protocol.parseMessages(input as string & ArrayBuffer, NullLogger.instance)) {
+      for (const message of this.protocol.parseMessages(input, NullLogger.instance)) {
         if (message.type !== MessageType.Ping) this.records.push(message);
       }
     }
@@ -139,8 +139,8 @@ describe('A stream cancelled in the frame that starts it', () => {
         for (let round = 0; round < ROUNDS; round++) {
           const invocationId = String(round);
           await client.send(
-            { type: MessageType.StreamInvocation, invocationId, target: 'InfiniteStream', arguments: [], streamIds: [] } as HubMessage,
-            { type: MessageType.CancelInvocation, invocationId } as HubMessage,
+            { type: MessageType.StreamInvocation, invocationId, target: 'InfiniteStream', arguments: [], streamIds: [] },
+            { type: MessageType.CancelInvocation, invocationId },
           );
           const outcome = (await client.take(2)).map(summary);
           outcomes.push(outcome);

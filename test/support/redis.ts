@@ -39,13 +39,13 @@ export function launch(port: number, extraArgs: string[] = []): Promise<ChildPro
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) {
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        child.stdout.off('data', onData);
+        child.stdout.resume();
         resolve(child);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.resume();
+    child.stdout.on('data', onData);
+    child.stderr.resume();
     child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited with ${code} before it was ready:\n${output}`)));
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new Error('redis-server is not installed: apt-get install redis-server (.ci/run installs it)') : error),
@@ -134,11 +134,11 @@ function spawnInstance(fixture: string, redisUrl: string, env: Record<string, st
   child.once('exit', () => running.delete(child));
   const logs: string[] = [];
   let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   return new Promise((resolve, reject) => {
     let pending = '';
     child.once('exit', (code) => reject(new Error(`${fixture} exited with ${code} before listening:\n${errors}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       let newline: number;
       while ((newline = pending.indexOf('\n')) >= 0) {

@@ -54,7 +54,7 @@ function sentId(transport: RecordingTransport, index: number): string {
 }
 
 function completion(invocationId: string, outcome: { result?: unknown; error?: string }): CompletionMessage {
-  return { type: MessageType.Completion, invocationId, ...outcome } as CompletionMessage;
+  return { type: MessageType.Completion, invocationId, ...outcome };
 }
 
 /** How a promise settled, as a comparable value. */

@@ -196,7 +196,7 @@ describe('hub connection loop (in memory)', () => {
       peer.releaseReads();
       const messages = [];
       for (let i = 0; i < 5; i++) messages.push(await nextMessage(peer));
-      expect(messages.map((message) => (message.type === MessageType.Invocation ? `${message.target} ${message.arguments[0]}` : message))).toEqual([
+      expect(messages.map((message) => (message.type === MessageType.Invocation ? `${message.target} ${String(message.arguments[0])}` : message))).toEqual([
         'chunk 0',
         'chunk 1',
         'chunk 2',

@@ -125,7 +125,7 @@ describe('framework internals', () => {
       const instance = new Target();
       const call = app
         .get(ExternalContextCreator)
-        .create(instance as never, instance.handle as (...args: unknown[]) => unknown, 'handle', KEY, factory, undefined, undefined, { guards: false, interceptors: false, filters: false }, 'ws');
+        .create(instance, instance.handle, 'handle', KEY, factory, undefined, undefined, { guards: false, interceptors: false, filters: false }, 'ws');
       expect(await call('x')).toEqual(['9/first/x', '7/second/x']);
       expect(routeArgType(routeArgKey(7, 1))).toBe(7);
     } finally {
@@ -148,14 +148,14 @@ describe('framework internals', () => {
       const creator = app.get(ExternalContextCreator);
       const instance = app.get(Decorated);
       const moduleKey = creator.getContextModuleKey(DecoratedModule);
-      const filters = exceptionFiltersOf(creator, instance, instance.handle as (...args: unknown[]) => unknown, moduleKey);
-      const host = new HubExecutionContext([{}, [1], 'handle'], 'ws', Decorated, instance.handle as (...args: unknown[]) => unknown);
+      const filters = exceptionFiltersOf(creator, instance, instance.handle, moduleKey);
+      const host = new HubExecutionContext([{}, [1], 'handle'], 'ws', Decorated, instance.handle);
       expect(filters.invokeCustomFilters(new Secret('a'), host)).toBe('method:a:ws:handle');
       expect(filters.invokeCustomFilters(new Error('b'), host)).toBe('class:b');
       // The class filter catches everything but returns nothing for a Missing: the chain stops there, as Nest's does.
       expect(filters.invokeCustomFilters(new Missing('c'), host)).toBeUndefined();
 
-      const plainFilters = exceptionFiltersOf(creator, {}, instance.plain as (...args: unknown[]) => unknown, moduleKey);
+      const plainFilters = exceptionFiltersOf(creator, {}, instance.plain, moduleKey);
       expect(plainFilters.invokeCustomFilters(new Missing('d'), host)).toBe('global');
       expect(plainFilters.invokeCustomFilters(new Secret('e'), host)).toBeNull();
     } finally {
@@ -174,7 +174,7 @@ describe('framework internals', () => {
     expect(fastifyServerBindings(app)).toEqual([]);
     // 'localhost' resolving to two addresses, as on most machines, makes Fastify bind a second server.
     const lookup = dns.lookup;
-    const spy = jest.spyOn(dns, 'lookup').mockImplementation(((host: string, options: unknown, callback?: (...args: unknown[]) => void) => {
+    const spy = jest.spyOn(dns, 'lookup').mockImplementation((host: string, options: unknown, callback?: (...args: unknown[]) => void) => {
       if (host !== 'localhost') return (lookup as (...args: unknown[]) => void)(host, options, callback);
       const done = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
       const both = [
@@ -183,7 +183,7 @@ describe('framework internals', () => {
       ];
       if (typeof options === 'object' && options !== null && (options as { all?: boolean }).all) process.nextTick(done, null, both);
       else process.nextTick(done, null, both[0].address, both[0].family);
-    }) as unknown as typeof dns.lookup);
+    });
     try {
       await app.listen({ port: 0, host: 'localhost' });
     } finally {

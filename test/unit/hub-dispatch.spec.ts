@@ -70,7 +70,7 @@ describe.each<TestProtocolName>(['json', 'messagepack'])('hub dispatch in memory
       const client = await connect(InvocationHub);
       const events: string[] = [];
       client.on('notice', (text: string) => events.push(`notice ${text}`));
-      events.push(`result ${await client.invoke('NotifyThenReturn', 'hello')}`);
+      events.push(`result ${String(await client.invoke('NotifyThenReturn', 'hello'))}`);
       expect(events).toEqual(['notice hello', 'result done']);
     });
 
@@ -178,7 +178,7 @@ describe.each<TestProtocolName>(['json', 'messagepack'])('hub dispatch in memory
 
     it('a client may invoke the hub before it answers, with one invocation slot', async () => {
       const client = await connect(ClientResultsHub);
-      client.on('AskBack', async (arg: string) => `got ${await client.invoke('Echo', arg)}`);
+      client.on('AskBack', async (arg: string) => `got ${String(await client.invoke('Echo', arg))}`);
       expect(await client.invoke('AskCaller', 'AskBack', 'x')).toBe('result: "got x"');
       expect(await Promise.all([client.invoke('Echo', 'a'), client.invoke('Echo', 'b')])).toEqual(['a', 'b']);
     });

@@ -39,7 +39,7 @@ describe('HubTestServer', () => {
     } finally {
       await server.close();
     }
-    expect(client!.state).toBe(HubConnectionState.Disconnected);
+    expect(client.state).toBe(HubConnectionState.Disconnected);
     await expect(fetch(server.url('/hubs/greeter/negotiate'), { method: 'POST' })).rejects.toThrow('fetch failed');
   });
 

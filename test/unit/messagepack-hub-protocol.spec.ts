@@ -39,7 +39,7 @@ function refusal(body: string): string {
 
 /** What the official JS client's own encoder writes for a message. */
 function officialBytes(message: object): Buffer {
-  return Buffer.from(official.writeMessage(message as never) as ArrayBuffer);
+  return Buffer.from(official.writeMessage(message as never));
 }
 
 // "Message" a7 4d657373616765 | "hi" a2 6869 | "Result" a6 526573756c74 | "boom" a4 626f6f6d | "Send" a4 53656e64

@@ -165,6 +165,7 @@ export function clientHelperTypeChecks(connection: HubConnection, connection8: H
   void chat.invoke('history', 10, 'yesterday');
   const sent: Promise<void> = chat.send('say', 'hi');
   void [count, lines, sent];
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- `typeof` is the use: the inferred parameter types are checked
   chat.on('receiveMessage', (user, text) => {
     assertType<Equal<[typeof user, typeof text], [string, string]>>();
   });
@@ -209,6 +210,7 @@ export function clientHelperTypeChecks(connection: HubConnection, connection8: H
   assertType<Equal<ServerStreamName<FeedHub>, 'ticks' | 'lines' | 'later' | 'relay'>>();
   const ticks: IStreamResult<number> = feed.stream('ticks', 3);
   void feed.stream('lines', 'lobby').subscribe({
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- `typeof` is the use, as above
     next: (line) => assertType<Equal<typeof line, string>>(),
     error: () => undefined,
     complete: () => undefined,
@@ -303,7 +305,7 @@ describe('typed client proxies', () => {
       clients.groups(['g', 'h']).userJoined('d'),
       clients.groupExcept('g', ['c1']).userJoined('e'),
       clients.othersInGroup('g').userJoined('f'),
-      clients.user('u').typing!('ada'),
+      clients.user('u').typing('ada'),
       clients.users(['u', 'v']).userJoined('g'),
     ];
     expect(lifetime.sends).toEqual([
@@ -334,9 +336,12 @@ describe('typed client proxies', () => {
     const proxy = clients.caller as unknown as Record<PropertyKey, unknown>;
     expect(proxy.then).toBeUndefined();
     expect(proxy.toJSON).toBeUndefined();
+    // eslint-disable-next-line @typescript-eslint/await-thenable -- awaiting a proxy must resolve to it without sending
     expect(await clients.caller).toBe(clients.caller);
     expect(JSON.stringify({ proxy })).toBe('{"proxy":{}}');
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the default stringification is what is checked
     expect(String(proxy)).toBe('[object Object]');
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string, @typescript-eslint/restrict-template-expressions -- as above
     expect(`${proxy}`).toBe('[object Object]');
     expect(proxy[Symbol.toPrimitive]).toBeUndefined();
     expect(proxy[Symbol.iterator]).toBeUndefined();

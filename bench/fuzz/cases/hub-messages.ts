@@ -215,7 +215,6 @@ export function hubMessageCase(rng: Prng, protocol: WireProtocol, id: string, av
     return { kind: `odd-invocation/${kind}`, frames: [encodeRecord(protocol, message)], mustAnswer: [id], mayHold: false };
   }
   const message = validMessage(rng, id);
-  const mayHold = message.target === 'Upload' || message.type === 4;
   if (roll < 7) {
     const kind = mutateMessage(rng, message, protocol);
     return { kind: `structure/${kind}`, frames: [encodeRecord(protocol, message)], mustAnswer: [], mayHold: true };
