@@ -109,21 +109,17 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
 
     const intervals: number[] = [];
     for (const hub of this.hubs) {
-<<<<<<< HEAD
       const options = resolveOptions(this.options, hub.options);
-=======
-      const options = resolveOptions(this.options, hub);
       options.cors = this.nestHttp.corsFor(options.cors, this.options, hub.options);
->>>>>>> httpstack
       intervals.push(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout, options.sendBufferTimeout);
       const path = this.routePath(hub.path);
       this.router.add(path, this.serve(hub, path, options));
       this.logger.log(`Mapped hub ${hub.name} at ${path}`);
     }
-<<<<<<< HEAD
     const identity = this.identity();
     for (const handler of this.connectionHandlers) {
       const options = resolveOptions(this.options, handler.metadata.options);
+      options.cors = this.nestHttp.corsFor(options.cors, this.options, handler.metadata.options);
       // Raw connections have no pings: the tick serves their long polls and negotiated connections.
       intervals.push(options.pollTimeout, options.disconnectTimeout);
       const path = this.routePath(handler.path);
@@ -133,12 +129,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
       this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
     }
     if (this.endpoints.length === 0) return;
-=======
-    this.serveConnectionHandlers();
-    if (this.hubs.length === 0 && this.rawEndpoints.length === 0) return;
     const paths = [...this.hubs, ...this.connectionHandlers].map((served) => this.routePath(served.path));
     this.nestHttp.report(paths, this.appConfig.getGlobalPrefix(), this.options.useGlobalPrefix);
->>>>>>> httpstack
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));
     this.ticker.add(this.connections);
     for (const endpoint of this.endpoints) this.ticker.add(endpoint);
@@ -203,13 +195,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.registry.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
     const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.ended(connection), hub.name);
-<<<<<<< HEAD
-    const endpoint = new HubEndpoint(path, options, handler, this.connections, this.identity(), options.transports.filter(IMPLEMENTED_TRANSPORTS.has, IMPLEMENTED_TRANSPORTS));
-=======
-    this.handlers.push(handler);
-    const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
-    const endpoint = new HubEndpoint(path, options, handler, this.connections, identity, options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)));
->>>>>>> httpstack
+    const endpoint = new HubEndpoint(path, options, handler, this.connections, this.identity(), options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)));
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);
     return endpoint;
@@ -220,22 +206,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     this.endWatchers.get(connection)?.();
   }
 
-<<<<<<< HEAD
   private identity(): EndpointIdentity {
     return { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
-=======
-  private serveConnectionHandlers(): void {
-    const identity = { authenticate: this.options.authenticate, userIdProvider: this.options.userIdProvider ?? defaultUserId };
-    for (const handler of this.connectionHandlers) {
-      const path = this.routePath(handler.path);
-      const options = resolveConnectionHandlerOptions(this.options, handler);
-      options.cors = this.nestHttp.corsFor(options.cors, this.options, handler.metadata.options);
-      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, options, identity);
-      this.rawEndpoints.push(endpoint);
-      this.router.add(path, endpoint);
-      this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
-    }
->>>>>>> httpstack
   }
 
   private routePath(hubPath: string): string {
