@@ -9,10 +9,15 @@
 # checks that import and require load one copy of the package. The project itself must also build
 # with TypeScript 6. After the pack, the three jobs run side by side. Any failure exits non-zero.
 # Needs the registry (npm install, and npx for TypeScript 6 and 7).
+#
+# CONSUMER_NEST=12 installs Nest 12 instead of 11 (for a lane on a Node that runs it). Nest 12 is
+# ES modules only, which a CommonJS app can import only under `module: nodenext` (TypeScript 5.8 and
+# later: require of ES modules), so its CommonJS app uses nodenext instead of node16.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 started=$SECONDS
+nest=${CONSUMER_NEST:-11}
 work=$(mktemp -d "${TMPDIR:-/tmp}/nestjs-signalr-consumers.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 step() { printf '[consumer-smoke %3ds] %s\n' "$((SECONDS - started))" "$*"; }
@@ -33,8 +38,10 @@ consumer() {
   mkdir -p "$app/src"
   cp test/consumer/shared/*.ts "test/consumer/$kind/"*.ts "$app/src/"
   cp "test/consumer/$kind/package.json" "test/consumer/$kind/tsconfig.json" "$app/"
+  sed -i "s/\"\\^11\.0\.0\"/\"^$nest.0.0\"/" "$app/package.json"
+  if [ "$nest" -ge 12 ]; then sed -i 's/"node16"/"nodenext"/g' "$app/tsconfig.json"; fi
   cd "$app"
-  step "$kind: install the tarball, Nest 11 and @microsoft/signalr"
+  step "$kind: install the tarball, Nest $nest and @microsoft/signalr"
   quiet npm install --no-audit --no-fund --loglevel=error "$tarball"
   step "$kind: type-check with TypeScript $(npx tsc --version | cut -d' ' -f2) and build"
   quiet npx tsc -p tsconfig.json
