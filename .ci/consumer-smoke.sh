@@ -7,7 +7,7 @@
 # "module", module nodenext), built from test/consumer/. Each app type-checks with TypeScript 5.9, 6
 # and 7, then runs: it reaches its hub over WebSockets, Server-Sent Events and Long Polling and
 # checks that import and require load one copy of the package. The project itself must also build
-# with TypeScript 6. After the pack, the three jobs run side by side. Any failure exits non-zero.
+# with TypeScript 6 and 7. After the pack, the three jobs run side by side. Any failure exits non-zero.
 # Needs the registry (npm install, and npx for TypeScript 6 and 7).
 #
 # CONSUMER_NEST=12 installs Nest 12 instead of 11 (for a lane on a Node that runs it). Nest 12 is
@@ -27,10 +27,12 @@ quiet() { # runs a command, showing its output only when it fails
   if ! "$@" >"$log" 2>&1; then cat "$log"; echo "FAILED: $*"; return 1; fi
 }
 
-project_builds_with_typescript_6() {
-  step "project: build with TypeScript 6 (output discarded)"
-  quiet npx --yes -p typescript@6 tsc -p tsconfig.build.json --outDir "$work/ts6-build"
-  step "project: built with TypeScript 6"
+project_builds_with_typescript_6_and_7() {
+  for major in 6 7; do
+    step "project: build with TypeScript $major (output discarded)"
+    quiet npx --yes -p "typescript@$major" tsc -p tsconfig.build.json --outDir "$work/ts$major-build"
+  done
+  step "project: built with TypeScript 6 and 7"
 }
 
 consumer() {
@@ -58,7 +60,7 @@ step "npm pack (builds through prepare)"
 quiet npm pack --pack-destination "$work"
 tarball=$(ls "$work"/nestjs-signalr-*.tgz)
 
-jobs=(project_builds_with_typescript_6 "consumer cjs" "consumer esm")
+jobs=(project_builds_with_typescript_6_and_7 "consumer cjs" "consumer esm")
 pids=()
 for job in "${jobs[@]}"; do
   (cd "$root" && $job) >"$work/job-${#pids[@]}.log" 2>&1 &
