@@ -6,8 +6,9 @@
 # skipLibCheck: false) in a temporary directory: one CommonJS (module node16) and one ESM ("type":
 # "module", module nodenext), built from test/consumer/. Each app type-checks with TypeScript 5.9, 6
 # and 7, then runs: it reaches its hub over WebSockets, Server-Sent Events and Long Polling and
-# checks that import and require load one copy of the package. The project itself must also build
-# with TypeScript 6 and 7. After the pack, the three jobs run side by side. Any failure exits non-zero.
+# checks that import and require load one copy of the package, then calls the hub in process through
+# nestjs-signalr/testing. The project itself must also build with TypeScript 6 and 7. After the pack,
+# the three jobs run side by side. Any failure exits non-zero.
 # Needs the registry (npm install, and npx for TypeScript 6 and 7).
 #
 # CONSUMER_NEST=12 installs Nest 12 instead of 11 (for a lane on a Node that runs it). Nest 12 is

@@ -1,13 +1,16 @@
 /*
  * Starts the app on a free port and, over each transport in turn, connects the official client,
  * invokes a hub method (checking its result and the broadcast it makes) and has a controller send
- * through HubContext. Prints one line per check; any failure exits with code 1.
+ * through HubContext. Then calls the hub in process through nestjs-signalr/testing. Prints one line
+ * per check; any failure exits with code 1.
  */
 import 'reflect-metadata';
 import { HttpTransportType, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
 import { typedConnection } from 'nestjs-signalr/client';
-import { AppModule, type ChatHub } from './app.module.js';
+import { HubTestClient } from 'nestjs-signalr/testing';
+import { AppModule, ChatHub } from './app.module.js';
 import { importAndRequireShareOneCopy } from './one-copy.js';
 
 const TRANSPORTS = [
@@ -61,6 +64,18 @@ async function main(): Promise<void> {
     }
   } finally {
     await app.close();
+  }
+
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const testApp = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  await testApp.init();
+  try {
+    const ada = await HubTestClient.connect(testApp, ChatHub, { user: { sub: 'ada' } });
+    expectEqual(await ada.invoke('sendMessage', 'ada', 'in process'), 'ada said 10 characters', "in process: SendMessage's result");
+    expectEqual(JSON.stringify(ada.received('receiveMessage')), '[["ada","in process"]]', 'in process: messages received');
+    console.log('consumer: nestjs-signalr/testing ok');
+  } finally {
+    await testApp.close();
     clearTimeout(deadline);
   }
 }
