@@ -17,7 +17,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'ut
   dependencies: Record<string, string>;
   peerDependencies: Record<string, string>;
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
-  exports: Record<string, string | { types: string; default: string }>;
+  exports: Record<string, string | Record<'import' | 'require', { types: string; default: string }>>;
   typesVersions: Record<'*', Record<string, string[]>>;
 };
 
@@ -43,12 +43,15 @@ function isOptionalPeer(name: string): boolean {
   return manifest.peerDependencies[name] !== undefined && manifest.peerDependenciesMeta[name]?.optional === true;
 }
 
-/** package.json's code entries: subpath to its declaration file, relative to the package (dist/...). */
+/**
+ * package.json's code entries: subpath to its CommonJS declaration file, relative to the package
+ * (dist/...). The `import` condition's `.d.mts` only re-exports that file (scripts/build-esm-entries.mjs).
+ */
 function entries(): Map<string, string> {
   const found = new Map<string, string>();
   for (const [subpath, target] of Object.entries(manifest.exports)) {
     if (typeof target === 'string') continue; // ./package.json
-    found.set(subpath, path.normalize(target.types));
+    found.set(subpath, path.normalize(target.require.types));
   }
   return found;
 }
@@ -99,6 +102,11 @@ describe('Package declarations', () => {
   it('has an entry for each of ., ./client, ./redis and ./testing, each with a typesVersions path for older resolvers', () => {
     expect([...exported.keys()].sort()).toEqual(Object.keys(OPTIONAL_PEERS_OF_ENTRY).sort());
     for (const [subpath, declarations] of exported) {
+      const target = manifest.exports[subpath] as Record<'import' | 'require', { types: string; default: string }>;
+      expect(target.import).toEqual({
+        types: target.require.types.replace(/\.d\.ts$/, '.d.mts'),
+        default: target.require.default.replace(/\.js$/, '.mjs'),
+      });
       if (subpath === '.') continue;
       expect(manifest.typesVersions['*'][subpath.slice(2)]).toEqual([declarations.replace(/\\/g, '/')]);
     }
