@@ -1,4 +1,9 @@
-/** Message type ids of the SignalR hub protocol (HubProtocol.md, HubProtocolConstants.cs). */
+/**
+ * Message type ids of the SignalR hub protocol (HubProtocol.md, HubProtocolConstants.cs).
+ *
+ * @example
+ * const message: HubMessage = { type: MessageType.Invocation, target: 'message', arguments: ['ada', 'hi'] };
+ */
 export const MessageType = {
   Invocation: 1,
   StreamItem: 2,
@@ -77,6 +82,12 @@ export interface SequenceMessage {
   sequenceId: number;
 }
 
+/**
+ * Every message of the hub protocol, told apart by `type` (ASP.NET Core's `HubMessage` subclasses).
+ *
+ * @example
+ * if (message.type === MessageType.Completion) console.log(message.invocationId, message.error ?? message.result);
+ */
 export type HubMessage =
   | InvocationMessage
   | StreamItemMessage

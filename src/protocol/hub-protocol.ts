@@ -12,7 +12,11 @@ export interface RecordBounds {
 
 /**
  * A hub protocol: pure framing and encoding, no I/O. The connection layer owns buffering and size
- * limits; a protocol only says where records end and what they contain.
+ * limits; a protocol only says where records end and what they contain (ASP.NET Core's `IHubProtocol`).
+ * A backplane is given the server's protocols by name, to encode each send once per protocol.
+ *
+ * @example
+ * const bytes = protocols.get('json')!.writeMessage({ type: MessageType.Ping });
  */
 export interface HubProtocol {
   /** Name the client sends in its handshake (`json`, `messagepack`). */
