@@ -1,4 +1,3 @@
-import type { ConnectionLifetime } from '../connection/connection-contracts.js';
 import type { CompletionMessage } from '../protocol/hub-messages.js';
 import type { HubConnectionContext } from './hub-connection-context.js';
 import { type HubPresence, presenceSubscription } from './hub-presence.js';
@@ -23,7 +22,7 @@ const unsupportedPresence = (name: string): HubPresence => {
  *   removeFromGroup(connectionId: string, groupName: string) { return Promise.resolve(); }
  * }
  */
-export abstract class HubLifetimeManager implements ConnectionLifetime {
+export abstract class HubLifetimeManager {
   abstract onConnected(connection: HubConnectionContext): void;
   abstract onDisconnected(connection: HubConnectionContext): void;
 
