@@ -33,7 +33,7 @@ export type { HubBackplane } from './lifetime/hub-backplane.js';
 export type { HubConnectionContext } from './lifetime/hub-connection-context.js';
 export type { HubTarget } from './lifetime/hub-target.js';
 export { SerializedHubMessage } from './lifetime/serialized-hub-message.js';
-export type { SerializedMessage } from './connection/hub-connection.js';
+export type { SerializedMessage } from './protocol/serialized-message.js';
 export type { HubProtocol, TransferFormat, RecordBounds } from './protocol/hub-protocol.js';
 export { MessageType } from './protocol/hub-messages.js';
 export type {

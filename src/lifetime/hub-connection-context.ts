@@ -1,4 +1,4 @@
-import type { SerializedMessage } from '../connection/hub-connection.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
 import type { HubMessage } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 

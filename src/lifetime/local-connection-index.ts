@@ -1,4 +1,4 @@
-import type { SerializedMessage } from '../connection/hub-connection.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
 import type { LocalConnection } from './hub-connection-context.js';
 import type { HubTarget } from './hub-target.js';
 

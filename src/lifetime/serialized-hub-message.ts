@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { SerializedMessage } from '../connection/hub-connection.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
 import { type HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { LogTexts } from '../signalr.messages.js';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { SerializedMessage } from '../connection/hub-connection.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
 import { ClientResults, ClientResultTexts } from '../lifetime/client-results.js';
 import type { LocalConnection } from '../lifetime/hub-connection-context.js';
 import { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
@@ -9,7 +9,6 @@ import { LocalConnectionIndex } from '../lifetime/local-connection-index.js';
 import { invocation, SerializedHubMessage, sendOutcome } from '../lifetime/serialized-hub-message.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
-import type { RedisBackplaneSettings } from './redis-backplane.js';
 import { RedisChannels } from './redis-channels.js';
 import type { LinkListener, RedisLink } from './redis-link.js';
 import { AckWaiters, RemoteResults } from './redis-pending.js';
@@ -17,6 +16,13 @@ import { RedisPresence } from './redis-presence.js';
 import * as wire from './redis-protocol.js';
 import { RedisTexts } from './redis-texts.js';
 import { publishedChannels } from './redis-target-channels.js';
+
+/** The backplane's resolved settings a hub's manager reads (from `RedisBackplaneOptions`). */
+export interface RedisBackplaneSettings {
+  channelPrefix: string;
+  ackTimeout: number;
+  presenceHeartbeat: number;
+}
 
 /**
  * A hub's lifetime manager on Redis, wire-compatible with ASP.NET Core's RedisHubLifetimeManager.
