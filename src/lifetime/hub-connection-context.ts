@@ -16,6 +16,7 @@ import type { HubProtocol } from '../protocol/hub-protocol.js';
  * }
  */
 export interface HubConnectionContext {
+  /** The id the client was given by negotiate; targets name connections by it. */
   readonly connectionId: string;
   /** The user's identifier (from `userIdProvider`), or null for an anonymous connection. */
   readonly userIdentifier: string | null;
