@@ -1,64 +1,43 @@
 import { HubConnection } from '../../src/connection/hub-connection.js';
-import type { ConnectionTransport } from '../../src/connection/connection-transport.js';
 import { DefaultHubLifetimeManager } from '../../src/lifetime/default-hub-lifetime-manager.js';
 import type { HubTarget } from '../../src/lifetime/hub-target.js';
 import { LocalConnectionIndex } from '../../src/lifetime/local-connection-index.js';
 import { invocation } from '../../src/lifetime/serialized-hub-message.js';
 import type { PresenceEvent } from '../../src/lifetime/hub-presence.js';
 import type { HubProtocol } from '../../src/protocol/hub-protocol.js';
+import { writeHandshakeResponse } from '../../src/protocol/handshake-protocol.js';
+import { MessageType } from '../../src/protocol/hub-messages.js';
 import { JsonHubProtocol } from '../../src/protocol/json-hub-protocol.js';
 import { MessagePackHubProtocol } from '../../src/protocol/messagepack-hub-protocol.js';
 import { RedisChannels } from '../../src/redis/redis-channels.js';
 import { publishedChannels } from '../../src/redis/redis-target-channels.js';
 import { DEFAULT_HUB_OPTIONS } from '../../src/signalr.constants.js';
+import { InMemoryPeer } from '../../src/testing/in-memory-transport.js';
 
 const json = new JsonHubProtocol();
 const messagepack = new MessagePackHubProtocol();
 
-/** The transport end of a real connection: keeps every transport message it is handed. */
-class RecordingTransport implements ConnectionTransport {
-  readonly name = 'WebSockets';
-  readonly supportsBinary = true;
-  readonly bufferedAmount = 0;
-  readonly sent: Buffer[] = [];
-  send(data: Buffer): void {
-    this.sent.push(data);
-  }
-  close(): void {}
-  pause(): void {}
-  resume(): void {}
-}
-
 interface Connected {
   connection: HubConnection;
-  transport: RecordingTransport;
+  peer: InMemoryPeer;
 }
 
-/** A real, connected hub connection over a recording transport. */
+/** A real, connected hub connection whose client end is an in-memory peer (past the handshake). */
 function connect(connectionId: string, userIdentifier: string | null = null, protocol: HubProtocol = json): Connected {
+  const peer = new InMemoryPeer(protocol);
   const connection = new HubConnection(connectionId, `token-${connectionId}`, '/hub', { ...DEFAULT_HUB_OPTIONS });
-  const transport = new RecordingTransport();
-  connection.transport = transport;
-  connection.protocol = protocol;
-  connection.userIdentifier = userIdentifier;
-  connection.state = 'connected';
-  return { connection, transport };
+  Object.assign(connection, { transport: peer.transport, protocol, userIdentifier, state: 'connected' });
+  peer.transport.send(writeHandshakeResponse());
+  peer.chunks.length = 0;
+  return { connection, peer };
 }
 
 /** The first argument of every invocation each connection received since the last call, by connection id. */
 function received(all: Connected[]): Record<string, unknown[]> {
   const result: Record<string, unknown[]> = {};
-  for (const { connection, transport } of all) {
+  for (const { connection, peer } of all) {
     connection.flush();
-    const args: unknown[] = [];
-    for (const data of transport.sent.splice(0)) {
-      for (let offset = 0, bounds = connection.protocol!.findRecord(data, 0); bounds !== null; bounds = connection.protocol!.findRecord(data, offset)) {
-        const message = connection.protocol!.parseRecord(data, bounds.start, bounds.end);
-        if (message?.type === 1) args.push(message.arguments[0]);
-        offset = bounds.next;
-      }
-    }
-    result[connection.connectionId] = args;
+    result[connection.connectionId] = peer.received.splice(0).map((message) => (message.type === MessageType.Invocation ? message.arguments[0] : message));
   }
   return result;
 }
@@ -105,7 +84,7 @@ describe('LocalConnectionIndex: target resolution', () => {
     index.add(f.connection);
     index.write({ kind: 'all' }, invocation('m', [1]));
     for (const { connection } of [...all, e, f]) connection.flush();
-    const sent = [...all, e, f].map(({ transport }) => transport.sent);
+    const sent = [...all, e, f].map(({ peer }) => peer.chunks);
     expect(sent.map((buffers) => buffers.length)).toEqual([1, 1, 1, 1, 1, 1]);
     for (const buffers of sent.slice(1, 4)) expect(buffers[0]).toBe(sent[0][0]);
     expect(sent[5][0]).toBe(sent[4][0]);

@@ -1,5 +1,4 @@
 import { HubConnection } from '../../src/connection/hub-connection.js';
-import type { ConnectionTransport } from '../../src/connection/connection-transport.js';
 import {
   CompletionMessage,
   HubBackplane,
@@ -10,8 +9,10 @@ import {
   MessageType,
   SerializedHubMessage,
 } from '../../src/index.js';
+import { writeHandshakeResponse } from '../../src/protocol/handshake-protocol.js';
 import { JsonHubProtocol } from '../../src/protocol/json-hub-protocol.js';
 import { DEFAULT_HUB_OPTIONS } from '../../src/signalr.constants.js';
+import { InMemoryPeer } from '../../src/testing/in-memory-transport.js';
 
 /**
  * A third-party lifetime manager written against the package's public types only (everything
@@ -63,36 +64,24 @@ const backplane: HubBackplane = {
   close: () => Promise.resolve(),
 };
 
-class RecordingTransport implements ConnectionTransport {
-  readonly name = 'WebSockets';
-  readonly supportsBinary = true;
-  readonly bufferedAmount = 0;
-  readonly sent: string[] = [];
-  send(data: Buffer): void {
-    this.sent.push(data.toString());
-  }
-  close(): void {}
-  pause(): void {}
-  resume(): void {}
-}
-
 describe('extension points typed by the public API', () => {
   it('lets a backplane written against the exported types serve the server connections', async () => {
     const protocol = new JsonHubProtocol();
     const manager = backplane.createLifetimeManager(class SomeHub {}, new Map([['json', protocol]])) as ListLifetimeManager;
     const ends = ['a', 'b'].map((id) => {
+      const peer = new InMemoryPeer(protocol);
       const connection = new HubConnection(id, `token-${id}`, '/hub', { ...DEFAULT_HUB_OPTIONS });
-      const transport = new RecordingTransport();
-      Object.assign(connection, { transport, protocol, state: 'connected' });
+      Object.assign(connection, { transport: peer.transport, protocol, state: 'connected' });
+      peer.transport.send(writeHandshakeResponse());
       manager.onConnected(connection);
-      return { connection, transport };
+      return { connection, peer };
     });
     await manager.send({ kind: 'all', except: ['b'] }, 'hello', [1]);
     await manager.send({ kind: 'connection', id: 'b' }, 'direct', [2]);
     for (const { connection } of ends) connection.flush();
-    expect(ends.map(({ transport }) => transport.sent)).toEqual([
-      ['{"type":1,"target":"hello","arguments":[1]}\x1e'],
-      ['{"type":1,"target":"direct","arguments":[2]}\x1e'],
+    expect(ends.map(({ peer }) => peer.received)).toEqual([
+      [{ type: MessageType.Invocation, target: 'hello', arguments: [1] }],
+      [{ type: MessageType.Invocation, target: 'direct', arguments: [2] }],
     ]);
     expect(manager.tryCompleteClientResult(ends[0].connection, { type: MessageType.Completion, invocationId: 's1', result: 3 })).toBe(true);
     expect(manager.completions).toEqual([{ type: MessageType.Completion, invocationId: 's1', result: 3 }]);
