@@ -30,6 +30,25 @@ export { ClientResultTexts } from './lifetime/client-results.js';
 export { GroupManager } from './clients/group-manager.js';
 export { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
 export type { HubBackplane } from './lifetime/hub-backplane.js';
+export type { HubConnectionContext } from './lifetime/hub-connection-context.js';
+export type { HubTarget } from './lifetime/hub-target.js';
+export { SerializedHubMessage } from './lifetime/serialized-hub-message.js';
+export type { SerializedMessage } from './protocol/serialized-message.js';
+export type { HubProtocol, TransferFormat, RecordBounds } from './protocol/hub-protocol.js';
+export { MessageType } from './protocol/hub-messages.js';
+export type {
+  HubMessage,
+  MessageHeaders,
+  InvocationMessage,
+  StreamItemMessage,
+  CompletionMessage,
+  StreamInvocationMessage,
+  CancelInvocationMessage,
+  PingMessage,
+  CloseMessage,
+  AckMessage,
+  SequenceMessage,
+} from './protocol/hub-messages.js';
 export type { HubPresence, PresenceEvent, PresenceSubscription } from './lifetime/hub-presence.js';
 export type { TransportName } from './connection/connection-transport.js';
 export { extractAccessToken } from './auth/access-token.js';

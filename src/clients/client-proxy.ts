@@ -1,4 +1,5 @@
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
+import type { HubTarget } from '../lifetime/hub-target.js';
 import { ClientResultTexts, splitSignal } from '../lifetime/client-results.js';
 import { releaseCurrentInvocationSlot } from '../hub/hub-call-scope.js';
 
@@ -95,15 +96,8 @@ export type TypedClientProxy<TClient> =
 export type TypedSingleClientProxy<TClient> =
   TypedClientProxy<TClient> extends ClientProxy ? TypedClientProxy<TClient> & SingleClientProxy : TypedClientProxy<TClient>;
 
-type Target =
-  | { kind: 'all'; except?: readonly string[] }
-  /** `invokeAllowed` is false while the caller's onConnected runs (hub scopes only). */
-  | { kind: 'connection'; id: string; invokeAllowed?: () => boolean }
-  | { kind: 'connections'; ids: readonly string[] }
-  | { kind: 'group'; name: string; except?: readonly string[] }
-  | { kind: 'groups'; names: readonly string[] }
-  | { kind: 'user'; id: string }
-  | { kind: 'users'; ids: readonly string[] };
+/** A send's target; a single connection also says whether client results are allowed now (false while the caller's onConnected runs, hub scopes only). */
+type Target = Exclude<HubTarget, { kind: 'connection' }> | { readonly kind: 'connection'; readonly id: string; readonly invokeAllowed?: () => boolean };
 
 type Sender = (...args: unknown[]) => Promise<void>;
 
@@ -115,7 +109,7 @@ type Sender = (...args: unknown[]) => Promise<void>;
 let senderFor: (receiver: unknown, method: string) => Sender | undefined;
 
 /**
- * One immutable target; each send goes to the lifetime manager in one call.
+ * One immutable target; each send hands it to the lifetime manager's `send` as it is.
  *
  * Typed calls (`proxy.anyName(...args)`) come from one `Proxy` shared by every instance, placed in the
  * prototype chain behind `TargetedClientProxy.prototype`: `send` and every other real member resolve
@@ -158,23 +152,7 @@ export class TargetedClientProxy implements ClientProxy {
   }
 
   #dispatch(method: string, args: unknown[]): Promise<void> {
-    const target = this.#target;
-    switch (target.kind) {
-      case 'all':
-        return this.#lifetime.sendAll(method, args, target.except);
-      case 'connection':
-        return this.#lifetime.sendConnection(target.id, method, args);
-      case 'connections':
-        return this.#lifetime.sendConnections(target.ids, method, args);
-      case 'group':
-        return this.#lifetime.sendGroup(target.name, method, args, target.except);
-      case 'groups':
-        return this.#lifetime.sendGroups(target.names, method, args);
-      case 'user':
-        return this.#lifetime.sendUser(target.id, method, args);
-      case 'users':
-        return this.#lifetime.sendUsers(target.ids, method, args);
-    }
+    return this.#lifetime.send(this.#target, method, args);
   }
 
   static {

@@ -1,5 +1,6 @@
 import { HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import type { InvocationSlot } from './invocation-slot.js';
 import type { ConnectionTransport } from './connection-transport.js';
@@ -21,11 +22,6 @@ export interface ConnectionController {
   checkSendBuffer(connection: HubConnection): void;
   /** Gives an invocation's slot back before the invocation ends (it awaits a client result). */
   releaseInvocationSlot(connection: HubConnection, slot: InvocationSlot): void;
-}
-
-/** Bytes prepared once for every recipient of a send, per hub protocol; null when that protocol could not encode it. */
-export interface SerializedMessage {
-  bytesFor(protocol: HubProtocol): Buffer | null;
 }
 
 /**

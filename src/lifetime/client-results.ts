@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { HubConnection } from '../connection/hub-connection.js';
+import type { LocalConnection } from './hub-connection-context.js';
 import { HubException } from '../hub/hub-exception.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
@@ -34,7 +34,7 @@ export function splitSignal(args: unknown[]): { args: unknown[]; signal: AbortSi
 }
 
 interface Pending {
-  connection: HubConnection;
+  connection: LocalConnection;
   /** The client answered. */
   complete(message: CompletionMessage): void;
   /** The connection closed or the caller canceled first. */
@@ -80,14 +80,14 @@ export class ClientResults {
   private readonly logger = new Logger('SignalR:ClientResults');
   private readonly pending = new Map<string, Pending>();
   /** Per connection with pending calls: their ids; gone with its last call. */
-  private readonly byConnection = new Map<HubConnection, ConnectionCalls>();
+  private readonly byConnection = new Map<LocalConnection, ConnectionCalls>();
 
   /** Calls awaiting their Completion (for leak checks). */
   get pendingCount(): number {
     return this.pending.size;
   }
 
-  invoke<T>(connection: HubConnection | undefined, connectionId: string, method: string, args: unknown[], signal?: AbortSignal): Promise<T> {
+  invoke<T>(connection: LocalConnection | undefined, connectionId: string, method: string, args: unknown[], signal?: AbortSignal): Promise<T> {
     if (connection === undefined || !connection.isOpen) return Promise.reject(ioException(ClientResultTexts.doesNotExist(connectionId)));
     if (signal?.aborted) return Promise.reject(new Error(ClientResultTexts.canceled));
     const refusal = this.overCap(connection);
@@ -115,7 +115,7 @@ export class ClientResults {
    * connection closed (`disconnected` was called) or already has its maximum of pending calls (the
    * refusal went to `completed` as an error Completion).
    */
-  forward(connection: HubConnection, invocationId: string, call: ForwardedCall): boolean {
+  forward(connection: LocalConnection, invocationId: string, call: ForwardedCall): boolean {
     if (!connection.isOpen) {
       call.disconnected();
       return false;
@@ -130,13 +130,13 @@ export class ClientResults {
   }
 
   /** The refusal text when the connection already has maximumPendingClientResultsPerClient calls pending, else null. */
-  private overCap(connection: HubConnection): string | null {
+  private overCap(connection: LocalConnection): string | null {
     const limit = connection.options.maximumPendingClientResultsPerClient;
     const count = this.byConnection.get(connection)?.ids.size ?? 0;
     return count < limit ? null : ClientResultCapTexts.tooManyPending(connection.connectionId, limit);
   }
 
-  private track(connection: HubConnection, invocationId: string, signal: AbortSignal | undefined, outcome: Pick<Pending, 'complete' | 'fail'>): void {
+  private track(connection: LocalConnection, invocationId: string, signal: AbortSignal | undefined, outcome: Pick<Pending, 'complete' | 'fail'>): void {
     let calls = this.byConnection.get(connection);
     if (calls === undefined) {
       const onClosed = () => this.connectionClosed(connection);
@@ -155,7 +155,7 @@ export class ClientResults {
   }
 
   /** The connection closed: each of its calls fails, in the order they were made. */
-  private connectionClosed(connection: HubConnection): void {
+  private connectionClosed(connection: LocalConnection): void {
     const calls = this.byConnection.get(connection);
     if (calls === undefined) return;
     this.byConnection.delete(connection);
@@ -172,7 +172,7 @@ export class ClientResults {
    * Settles the call a Completion answers; false when it answers none (a late answer to a canceled
    * call, or the end of a client-to-server stream), so the message takes its usual path.
    */
-  tryComplete(connection: HubConnection, message: CompletionMessage): boolean {
+  tryComplete(connection: LocalConnection, message: CompletionMessage): boolean {
     const entry = this.pending.get(message.invocationId);
     if (entry === undefined) return false;
     if (entry.connection !== connection) {

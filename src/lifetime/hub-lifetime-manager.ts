@@ -1,7 +1,7 @@
-import type { ConnectionLifetime } from '../connection/connection-contracts.js';
-import type { HubConnection } from '../connection/hub-connection.js';
 import type { CompletionMessage } from '../protocol/hub-messages.js';
+import type { HubConnectionContext } from './hub-connection-context.js';
 import { type HubPresence, presenceSubscription } from './hub-presence.js';
+import type { HubTarget } from './hub-target.js';
 
 const unsupportedPresence = (name: string): HubPresence => {
   const refuse = () => Promise.reject(new Error(`${name} does not track presence.`));
@@ -9,21 +9,29 @@ const unsupportedPresence = (name: string): HubPresence => {
 };
 
 /**
- * Fan-out for one hub: which connections a send reaches, and group membership. The in-memory
- * default serves one process; a backplane implementation spreads the same calls across instances.
- * Methods mirror ASP.NET Core's HubLifetimeManager; each send serializes once per protocol.
+ * Fan-out for one hub: which connections a send reaches, and group membership (ASP.NET Core's
+ * `HubLifetimeManager`). The in-memory default serves one process; a backplane's manager spreads
+ * the same calls across instances. Each send serializes once per protocol (`SerializedHubMessage`).
+ *
+ * @example
+ * class MyLifetimeManager extends HubLifetimeManager {
+ *   onConnected(connection: HubConnectionContext) {}
+ *   onDisconnected(connection: HubConnectionContext) {}
+ *   send(target: HubTarget, method: string, args: unknown[]) { return Promise.resolve(); }
+ *   addToGroup(connectionId: string, groupName: string) { return Promise.resolve(); }
+ *   removeFromGroup(connectionId: string, groupName: string) { return Promise.resolve(); }
+ * }
  */
-export abstract class HubLifetimeManager implements ConnectionLifetime {
-  abstract onConnected(connection: HubConnection): void;
-  abstract onDisconnected(connection: HubConnection): void;
+export abstract class HubLifetimeManager {
+  abstract onConnected(connection: HubConnectionContext): void;
+  abstract onDisconnected(connection: HubConnectionContext): void;
 
-  abstract sendAll(method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void>;
-  abstract sendConnection(connectionId: string, method: string, args: unknown[]): Promise<void>;
-  abstract sendConnections(connectionIds: readonly string[], method: string, args: unknown[]): Promise<void>;
-  abstract sendGroup(groupName: string, method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void>;
-  abstract sendGroups(groupNames: readonly string[], method: string, args: unknown[]): Promise<void>;
-  abstract sendUser(userId: string, method: string, args: unknown[]): Promise<void>;
-  abstract sendUsers(userIds: readonly string[], method: string, args: unknown[]): Promise<void>;
+  /**
+   * Invokes client method `method` with `args` on every connection `target` reaches (ASP.NET Core's
+   * `SendAllAsync` ... `SendUsersAsync`); resolves once it is queued for each, and rejects a target
+   * naming an empty group or arguments a protocol cannot write.
+   */
+  abstract send(target: HubTarget, method: string, args: unknown[]): Promise<void>;
 
   /**
    * Invokes `method` on one connection and resolves with the client's result (ASP.NET Core's
@@ -35,7 +43,7 @@ export abstract class HubLifetimeManager implements ConnectionLifetime {
   }
 
   /** Settles the client-result call a Completion answers; false when it answers none of this manager's calls. */
-  tryCompleteClientResult(_connection: HubConnection, _message: CompletionMessage): boolean {
+  tryCompleteClientResult(_connection: HubConnectionContext, _message: CompletionMessage): boolean {
     return false;
   }
 
@@ -51,7 +59,7 @@ export abstract class HubLifetimeManager implements ConnectionLifetime {
    * Settles once a new connection can be reached by sends from anywhere (a backplane subscribes its
    * channels first); undefined when that is immediate. The hub's onConnected runs after it.
    */
-  whenReachable(_connection: HubConnection): Promise<void> | undefined {
+  whenReachable(_connection: HubConnectionContext): Promise<void> | undefined {
     return undefined;
   }
 

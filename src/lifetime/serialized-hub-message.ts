@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { SerializedMessage } from '../connection/hub-connection.js';
-import type { HubMessage } from '../protocol/hub-messages.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
+import { type HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { LogTexts } from '../signalr.messages.js';
 
@@ -15,6 +15,10 @@ const DONE = Promise.resolve();
  * protocol, so its recipients are skipped, the recipients of other protocols still get the message,
  * and the send's promise rejects with the encoder's error (`sendOutcome`): one try/catch per protocol
  * per send, none per recipient.
+ *
+ * @example
+ * const message = new SerializedHubMessage({ type: MessageType.Invocation, target: 'message', arguments: ['ada', 'hi'] });
+ * for (const connection of recipients) connection.writeSerialized(message);
  */
 export class SerializedHubMessage implements SerializedMessage {
   private firstProtocol: HubProtocol | null = null;
@@ -57,4 +61,9 @@ export class SerializedHubMessage implements SerializedMessage {
 /** What a send's caller awaits: resolved, or rejected with the encoder's error when a protocol could not write it. */
 export function sendOutcome(message: SerializedHubMessage): Promise<void> {
   return message.failed ? Promise.reject(message.failure) : DONE;
+}
+
+/** A client invocation without id (a send), serialized at most once per protocol. */
+export function invocation(method: string, args: unknown[]): SerializedHubMessage {
+  return new SerializedHubMessage({ type: MessageType.Invocation, target: method, arguments: args });
 }

@@ -4,7 +4,7 @@ import type { HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { clusterSubscriber } from './redis-cluster-subscriber.js';
-import { RedisHubLifetimeManager } from './redis-hub-lifetime-manager.js';
+import { type RedisBackplaneSettings, RedisHubLifetimeManager } from './redis-hub-lifetime-manager.js';
 import { type RedisClient, RedisLink } from './redis-link.js';
 import { RedisTexts } from './redis-texts.js';
 
@@ -47,13 +47,6 @@ export interface RedisBackplaneOptions {
   presenceHeartbeat?: number;
   /** Longest wait for a Redis reply to a publish or script (ioredis `commandTimeout`). Default 5,000 ms. */
   commandTimeout?: number;
-}
-
-/** Resolved settings a hub's manager reads. */
-export interface RedisBackplaneSettings {
-  channelPrefix: string;
-  ackTimeout: number;
-  presenceHeartbeat: number;
 }
 
 /** Reconnect backoff: 100 ms doubling to 2 s, with jitter so instances do not retry in step. */

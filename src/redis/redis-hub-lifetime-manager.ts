@@ -1,24 +1,28 @@
 import { Logger } from '@nestjs/common';
-import type { HubConnection, SerializedMessage } from '../connection/hub-connection.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
 import { ClientResults, ClientResultTexts } from '../lifetime/client-results.js';
+import type { LocalConnection } from '../lifetime/hub-connection-context.js';
 import { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubPresence } from '../lifetime/hub-presence.js';
-import { SerializedHubMessage, sendOutcome } from '../lifetime/serialized-hub-message.js';
+import { type HubTarget, refuseGroupName, refuseTarget } from '../lifetime/hub-target.js';
+import { LocalConnectionIndex } from '../lifetime/local-connection-index.js';
+import { invocation, SerializedHubMessage, sendOutcome } from '../lifetime/serialized-hub-message.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
-import type { RedisBackplaneSettings } from './redis-backplane.js';
 import { RedisChannels } from './redis-channels.js';
 import type { LinkListener, RedisLink } from './redis-link.js';
 import { AckWaiters, RemoteResults } from './redis-pending.js';
 import { RedisPresence } from './redis-presence.js';
 import * as wire from './redis-protocol.js';
 import { RedisTexts } from './redis-texts.js';
-import { addTo, type Index, invocation, removeFrom, writeAll } from './redis-local-index.js';
+import { publishedChannels } from './redis-target-channels.js';
 
-const emptyGroupForSend = () => Promise.reject(new TypeError('Cannot send to an empty group name.'));
-const emptyGroupForMembership = () => Promise.reject(new TypeError('The group name must be a non-empty string.'));
-const isGroupName = (name: unknown): name is string => typeof name === 'string' && name.length > 0;
-
+/** The backplane's resolved settings a hub's manager reads (from `RedisBackplaneOptions`). */
+export interface RedisBackplaneSettings {
+  channelPrefix: string;
+  ackTimeout: number;
+  presenceHeartbeat: number;
+}
 
 /**
  * A hub's lifetime manager on Redis, wire-compatible with ASP.NET Core's RedisHubLifetimeManager.
@@ -30,21 +34,21 @@ const isGroupName = (name: unknown): name is string => typeof name === 'string' 
 export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkListener {
   private readonly logger = new Logger('SignalR:Redis');
   private readonly channels: RedisChannels;
-  private readonly connections = new Map<string, HubConnection>();
-  private readonly groups: Index = new Map();
-  private readonly users: Index = new Map();
+  private readonly index = new LocalConnectionIndex();
   private readonly results = new ClientResults();
   private readonly remoteResults = new RemoteResults();
   private readonly acks = new AckWaiters();
   private readonly redisPresence: RedisPresence;
   /** SUBSCRIBE replies a new connection waits for before its hub's onConnected. */
-  private readonly reachable = new WeakMap<HubConnection, Promise<void>>();
+  private readonly reachable = new WeakMap<LocalConnection, Promise<void>>();
   private readonly ackChannel: string;
   private readonly returnChannel: string;
   private readonly origin: { origin: string };
   private readonly removeListener: () => void;
   private readonly started: Promise<void>;
   private readonly warnedProtocols = new Set<string>();
+  /** Bound once: a disconnect that empties groups unsubscribes them without a closure per call. */
+  private readonly unlistenGroup = (groupName: string) => this.link.unlisten(this.channels.group(groupName));
 
   constructor(
     private readonly link: RedisLink,
@@ -60,7 +64,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     this.redisPresence = new RedisPresence(link, this.channels, settings.presenceHeartbeat);
     this.removeListener = link.addListener(this);
     this.started = Promise.all([
-      link.listen(this.channels.all, (data) => this.received(this.channels.all, data, this.connections.values())),
+      link.listen(this.channels.all, (data) => this.received(this.channels.all, data, null)),
       link.listen(this.channels.groupManagement, (data) => this.groupCommand(data)),
       link.listen(this.ackChannel, (data) => this.guard(this.ackChannel, () => this.acks.ack(wire.readAck(data)))),
       link.listen(this.returnChannel, (data) => this.completion(data)),
@@ -71,9 +75,9 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   /** For leak checks: connections, groups and users held here, and calls awaiting answers. */
   get stats() {
     return {
-      connections: this.connections.size,
-      groups: this.groups.size,
-      users: this.users.size,
+      connections: this.index.connectionCount,
+      groups: this.index.groupCount,
+      users: this.index.userCount,
       pendingClientResults: this.results.pendingCount + this.remoteResults.size,
       pendingAcks: this.acks.size,
       droppedSends: this.link.droppedSends,
@@ -89,102 +93,43 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     return this.started;
   }
 
-  override whenReachable(connection: HubConnection): Promise<void> | undefined {
+  override whenReachable(connection: LocalConnection): Promise<void> | undefined {
     return this.reachable.get(connection);
   }
 
-  onConnected(connection: HubConnection): void {
+  onConnected(connection: LocalConnection): void {
     const id = connection.connectionId;
-    this.connections.set(id, connection);
     const subscribed = [this.started, this.link.listen(this.channels.connection(id), (data) => this.toConnection(id, data))];
     const userId = connection.userIdentifier;
-    if (userId !== null) {
-      if (addTo(this.users, userId, connection)) {
-        const channel = this.channels.user(userId);
-        subscribed.push(this.link.listen(channel, (data) => this.received(channel, data, this.users.get(userId))));
-      }
-      this.redisPresence.changed(userId, 1);
+    if (this.index.add(connection)) {
+      const channel = this.channels.user(userId!);
+      subscribed.push(this.link.listen(channel, (data) => this.received(channel, data, { kind: 'user', id: userId! })));
     }
+    if (userId !== null) this.redisPresence.changed(userId, 1);
     this.reachable.set(connection, Promise.all(subscribed).then(() => undefined));
   }
 
-  onDisconnected(connection: HubConnection): void {
-    const id = connection.connectionId;
-    this.connections.delete(id);
-    this.link.unlisten(this.channels.connection(id));
+  /** Memberships die with the connection, without telling other instances (as ASP.NET Core). */
+  onDisconnected(connection: LocalConnection): void {
+    this.link.unlisten(this.channels.connection(connection.connectionId));
     const userId = connection.userIdentifier;
-    if (userId !== null) {
-      if (removeFrom(this.users, userId, connection)) this.link.unlisten(this.channels.user(userId));
-      this.redisPresence.changed(userId, -1);
-    }
-    if (connection.groups !== null) {
-      // Memberships die with the connection, without telling other instances (as ASP.NET Core).
-      for (const groupName of connection.groups) if (removeFrom(this.groups, groupName, connection)) this.link.unlisten(this.channels.group(groupName));
-      connection.groups = null;
-    }
+    if (this.index.remove(connection, this.unlistenGroup)) this.link.unlisten(this.channels.user(userId!));
+    if (userId !== null) this.redisPresence.changed(userId, -1);
   }
 
-  sendAll(method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void> {
+  /** Local recipients get the bytes at once; the channels the target names (if any) get one envelope. */
+  send(target: HubTarget, method: string, args: unknown[]): Promise<void> {
+    const refusal = refuseTarget(target);
+    if (refusal !== null) return refusal;
     const message = invocation(method, args);
-    writeAll(this.connections.values(), message, excludedConnectionIds);
-    return this.publish([this.channels.all], message, excludedConnectionIds, true);
-  }
-
-  sendConnection(connectionId: string, method: string, args: unknown[]): Promise<void> {
-    const message = invocation(method, args);
-    const local = this.connections.get(connectionId);
-    if (local !== undefined) {
-      local.writeSerialized(message);
-      return sendOutcome(message);
-    }
-    return this.publish([this.channels.connection(connectionId)], message, undefined, false);
-  }
-
-  sendConnections(connectionIds: readonly string[], method: string, args: unknown[]): Promise<void> {
-    const message = invocation(method, args);
-    const remote: string[] = [];
-    for (const connectionId of connectionIds) {
-      const local = this.connections.get(connectionId);
-      if (local !== undefined) local.writeSerialized(message);
-      else remote.push(this.channels.connection(connectionId));
-    }
-    return remote.length === 0 ? sendOutcome(message) : this.publish(remote, message, undefined, false);
-  }
-
-  sendGroup(groupName: string, method: string, args: unknown[], excludedConnectionIds?: readonly string[]): Promise<void> {
-    if (!isGroupName(groupName)) return emptyGroupForSend();
-    const message = invocation(method, args);
-    const members = this.groups.get(groupName);
-    if (members !== undefined) writeAll(members, message, excludedConnectionIds);
-    return this.publish([this.channels.group(groupName)], message, excludedConnectionIds, true);
-  }
-
-  /** Like ASP.NET Core, a connection in two of the listed groups receives the message twice. */
-  sendGroups(groupNames: readonly string[], method: string, args: unknown[]): Promise<void> {
-    if (!groupNames.every(isGroupName)) return emptyGroupForSend();
-    const message = invocation(method, args);
-    for (const groupName of groupNames) {
-      const members = this.groups.get(groupName);
-      if (members !== undefined) writeAll(members, message, undefined);
-    }
-    return this.publish(groupNames.map((name) => this.channels.group(name)), message, undefined, true);
-  }
-
-  sendUser(userId: string, method: string, args: unknown[]): Promise<void> {
-    return this.sendUsers([userId], method, args);
-  }
-
-  sendUsers(userIds: readonly string[], method: string, args: unknown[]): Promise<void> {
-    const message = invocation(method, args);
-    for (const userId of userIds) {
-      const connections = this.users.get(userId);
-      if (connections !== undefined) writeAll(connections, message, undefined);
-    }
-    return this.publish(userIds.map((userId) => this.channels.user(userId)), message, undefined, true);
+    this.index.write(target, message);
+    const published = publishedChannels(this.channels, target, this.index);
+    if (published === null) return sendOutcome(message);
+    return this.publish(published.channels, message, published.except, published.mayEcho);
   }
 
   override invokeConnection<T = unknown>(connectionId: string, method: string, args: unknown[], signal?: AbortSignal): Promise<T> {
-    const local = this.connections.get(connectionId);
+    const local = this.index.get(connectionId);
     if (local !== undefined) return this.results.invoke<T>(local, connectionId, method, args, signal);
     if (signal?.aborted) return Promise.reject(new Error(ClientResultTexts.canceled));
     if (!this.link.isUp) return Promise.reject(new Error(RedisTexts.unavailable));
@@ -205,20 +150,22 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     return result;
   }
 
-  override tryCompleteClientResult(connection: HubConnection, message: CompletionMessage): boolean {
+  override tryCompleteClientResult(connection: LocalConnection, message: CompletionMessage): boolean {
     return this.results.tryComplete(connection, message);
   }
 
   addToGroup(connectionId: string, groupName: string): Promise<void> {
-    if (!isGroupName(groupName)) return emptyGroupForMembership();
-    const local = this.connections.get(connectionId);
+    const refusal = refuseGroupName(groupName);
+    if (refusal !== null) return refusal;
+    const local = this.index.get(connectionId);
     if (local !== undefined) return this.addLocal(local, groupName);
     return this.groupElsewhere(wire.GroupAction.add, connectionId, groupName);
   }
 
   removeFromGroup(connectionId: string, groupName: string): Promise<void> {
-    if (!isGroupName(groupName)) return emptyGroupForMembership();
-    const local = this.connections.get(connectionId);
+    const refusal = refuseGroupName(groupName);
+    if (refusal !== null) return refusal;
+    const local = this.index.get(connectionId);
     if (local !== undefined) {
       this.removeLocal(local, groupName);
       return DONE;
@@ -251,17 +198,15 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     this.remoteResults.failAll(error);
   }
 
-  private addLocal(connection: HubConnection, groupName: string): Promise<void> {
-    if (!connection.isOpen) return DONE;
-    (connection.groups ??= new Set()).add(groupName);
-    if (!addTo(this.groups, groupName, connection)) return DONE;
+  /** The group's first member here subscribes its channel; the add settles once Redis confirmed it. */
+  private addLocal(connection: LocalConnection, groupName: string): Promise<void> {
+    if (!this.index.addToGroup(connection, groupName)) return DONE;
     const channel = this.channels.group(groupName);
-    return this.link.listen(channel, (data) => this.received(channel, data, this.groups.get(groupName)));
+    return this.link.listen(channel, (data) => this.received(channel, data, { kind: 'group', name: groupName }));
   }
 
-  private removeLocal(connection: HubConnection, groupName: string): void {
-    if (connection.groups === null || !connection.groups.delete(groupName)) return;
-    if (removeFrom(this.groups, groupName, connection)) this.link.unlisten(this.channels.group(groupName));
+  private removeLocal(connection: LocalConnection, groupName: string): void {
+    if (this.index.removeFromGroup(connection, groupName)) this.unlistenGroup(groupName);
   }
 
   /** ASP.NET Core's group command: the owning instance applies it and acks; nobody acking times out. */
@@ -278,7 +223,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   private groupCommand(data: Buffer): void {
     this.guard(this.channels.groupManagement, () => {
       const command = wire.readGroupCommand(data);
-      const connection = this.connections.get(command.connectionId);
+      const connection = this.index.get(command.connectionId);
       if (connection === undefined) return; // another instance owns it, or nobody does
       const applied =
         command.action === wire.GroupAction.remove ? (this.removeLocal(connection, command.groupName), DONE) : this.addLocal(connection, command.groupName);
@@ -290,7 +235,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   private toConnection(connectionId: string, data: Buffer): void {
     this.guard(this.channels.connection(connectionId), () => {
       const received = wire.readInvocation(data);
-      const connection = this.connections.get(connectionId);
+      const connection = this.index.get(connectionId);
       if (connection === undefined || !this.deliverable(connection, received.message)) return;
       const { invocationId, returnChannel } = received;
       if (invocationId !== null && returnChannel !== null) {
@@ -306,7 +251,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   }
 
   /** Sends the client's Completion back to the asking instance, framed in the connection's protocol. */
-  private reply(returnChannel: string, connection: HubConnection, message: CompletionMessage): void {
+  private reply(returnChannel: string, connection: LocalConnection, message: CompletionMessage): void {
     const protocol = connection.protocol ?? this.protocols.get('json')!;
     this.link.publish(returnChannel, wire.writeCompletion(protocol.name, protocol.writeMessage(message))).catch(() => undefined);
   }
@@ -323,30 +268,32 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     });
   }
 
-  /** An invocation published to all, a group or a user: written to the matching local connections. */
-  private received(channel: string, data: Buffer, recipients: Iterable<HubConnection> | undefined): void {
+  /**
+   * An invocation published to all (`target` null: all but the envelope's excluded ids), a group
+   * (less those ids) or a user: written to the local connections the target reaches.
+   */
+  private received(channel: string, data: Buffer, target: HubTarget | null): void {
     this.guard(channel, () => {
-      if (recipients === undefined) return;
       const received = wire.readInvocation(data);
       if (received.origin === this.link.serverName) return; // sent here, and delivered here when sent
-      const excluded = received.excludedConnectionIds.length > 0 ? received.excludedConnectionIds : null;
-      for (const connection of recipients) {
-        if ((excluded === null || !excluded.includes(connection.connectionId)) && this.deliverable(connection, received.message)) {
-          connection.writeSerialized(received.message);
-        }
-      }
+      const except = received.excludedConnectionIds;
+      const message = received.message;
+      this.index.write(target === null ? { kind: 'all', except } : target.kind === 'group' ? { kind: 'group', name: target.name, except } : target, message);
+      if (message.missing !== null) this.warnMissing(message.missing);
     });
   }
 
   /** False when the publisher sent no bytes for the connection's protocol (warned once per protocol). */
-  private deliverable(connection: HubConnection, message: wire.EnvelopeMessage): boolean {
+  private deliverable(connection: LocalConnection, message: wire.EnvelopeMessage): boolean {
     if (connection.protocol === null || message.has(connection.protocol)) return true;
-    const name = connection.protocol.name;
-    if (!this.warnedProtocols.has(name)) {
-      this.warnedProtocols.add(name);
-      this.logger.warn(RedisTexts.missingProtocol(name));
-    }
+    this.warnMissing(connection.protocol.name);
     return false;
+  }
+
+  private warnMissing(protocolName: string): void {
+    if (this.warnedProtocols.has(protocolName)) return;
+    this.warnedProtocols.add(protocolName);
+    this.logger.warn(RedisTexts.missingProtocol(protocolName));
   }
 
   /**
@@ -354,8 +301,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
    * groups, users) carry its name so the echo is skipped. While Redis is down the local part of the
    * send has happened; the rest is counted and the send resolves.
    */
-  private publish(channelNames: string[], message: SerializedHubMessage, excluded: readonly string[] | undefined, mayEcho: boolean): Promise<void> {
-    if (channelNames.length === 0) return sendOutcome(message);
+  private publish(channelNames: readonly string[], message: SerializedHubMessage, excluded: readonly string[] | undefined, mayEcho: boolean): Promise<void> {
     if (!this.link.canPublish) {
       this.link.countDropped();
       return sendOutcome(message);

@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type { SerializedMessage } from '../connection/hub-connection.js';
+import type { SerializedMessage } from '../protocol/serialized-message.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 
 /**
@@ -40,22 +40,32 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The bytes of one send, as received: written as they are to each recipient of the same protocol. */
+/**
+ * The bytes of one send, as received: written as they are to each recipient of the same protocol.
+ * A protocol the publisher sent no bytes for gives null (its recipients are skipped) and is kept in
+ * `missing`, so the receiver can warn once per send instead of checking each recipient.
+ */
 export class EnvelopeMessage implements SerializedMessage {
+  /** The first protocol a recipient used that the publisher sent no bytes for. */
+  missing: string | null = null;
+  private lastProtocol: HubProtocol | null = null;
+  private lastBytes: Buffer | null = null;
+
   constructor(private readonly encodings: Readonly<Record<string, Uint8Array>>) {}
 
-  /** Empty when the publisher had no encoding for `protocol` (the caller drops the write). */
-  bytesFor(protocol: HubProtocol): Buffer {
+  bytesFor(protocol: HubProtocol): Buffer | null {
+    if (protocol === this.lastProtocol) return this.lastBytes;
     const bytes = this.encodings[protocol.name];
-    return bytes instanceof Uint8Array ? toBuffer(bytes) : EMPTY;
+    const found = bytes instanceof Uint8Array ? toBuffer(bytes) : null;
+    if (found === null) this.missing ??= protocol.name;
+    this.lastProtocol = protocol;
+    return (this.lastBytes = found);
   }
 
   has(protocol: HubProtocol): boolean {
     return this.encodings[protocol.name] instanceof Uint8Array;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 export function writeInvocation(
   excludedConnectionIds: readonly string[] | undefined,

@@ -9,7 +9,7 @@ import type { HubConnection as AspNetHubConnection } from '@aspnet/signalr';
 import { typedConnection, type ServerMethodName, type ServerMethods, type ServerStreamName } from '../../src/client/index.js';
 import { TargetedClientProxy } from '../../src/clients/client-proxy.js';
 import { HubCallerClients, HubClients } from '../../src/clients/hub-clients.js';
-import { ClientOf, Hub, HubContext, HubLifetimeManager, TypedClientProxy, TypedHubContext } from '../../src/index.js';
+import { ClientOf, Hub, HubContext, HubLifetimeManager, HubTarget, TypedClientProxy, TypedHubContext } from '../../src/index.js';
 
 /*
  * Type-level checks: `npm test` runs `tsc --noEmit` over test/, so every `@ts-expect-error` below must
@@ -252,30 +252,9 @@ class RecordingLifetimeManager extends HubLifetimeManager {
   readonly result = Promise.resolve();
   onConnected(): void {}
   onDisconnected(): void {}
-  private record(...call: unknown[]): Promise<void> {
-    this.sends.push(call);
+  send(target: HubTarget, method: string, args: unknown[]) {
+    this.sends.push([target, method, args]);
     return this.result;
-  }
-  sendAll(method: string, args: unknown[], excluded?: readonly string[]) {
-    return this.record('all', method, args, excluded);
-  }
-  sendConnection(id: string, method: string, args: unknown[]) {
-    return this.record('connection', id, method, args);
-  }
-  sendConnections(ids: readonly string[], method: string, args: unknown[]) {
-    return this.record('connections', ids, method, args);
-  }
-  sendGroup(name: string, method: string, args: unknown[], excluded?: readonly string[]) {
-    return this.record('group', name, method, args, excluded);
-  }
-  sendGroups(names: readonly string[], method: string, args: unknown[]) {
-    return this.record('groups', names, method, args);
-  }
-  sendUser(id: string, method: string, args: unknown[]) {
-    return this.record('user', id, method, args);
-  }
-  sendUsers(ids: readonly string[], method: string, args: unknown[]) {
-    return this.record('users', ids, method, args);
   }
   addToGroup(): Promise<void> {
     return this.result;
@@ -309,25 +288,25 @@ describe('typed client proxies', () => {
       clients.users(['u', 'v']).userJoined('g'),
     ];
     expect(lifetime.sends).toEqual([
-      ['all', 'receiveMessage', ['ada', 'hi'], undefined],
-      ['connection', 'me', 'userJoined', ['lobby']],
-      ['all', 'userJoined', ['lobby'], ['me']],
-      ['all', 'userJoined', ['a'], ['x']],
-      ['connection', 'c1', 'userJoined', ['b']],
-      ['connections', ['c1', 'c2'], 'userJoined', ['c']],
-      ['group', 'g', 'receiveMessage', ['bob', 'yo'], undefined],
-      ['groups', ['g', 'h'], 'userJoined', ['d']],
-      ['group', 'g', 'userJoined', ['e'], ['c1']],
-      ['group', 'g', 'userJoined', ['f'], ['me']],
-      ['user', 'u', 'typing', ['ada']],
-      ['users', ['u', 'v'], 'userJoined', ['g']],
+      [{ kind: 'all' }, 'receiveMessage', ['ada', 'hi']],
+      [{ kind: 'connection', id: 'me' }, 'userJoined', ['lobby']],
+      [{ kind: 'all', except: ['me'] }, 'userJoined', ['lobby']],
+      [{ kind: 'all', except: ['x'] }, 'userJoined', ['a']],
+      [{ kind: 'connection', id: 'c1' }, 'userJoined', ['b']],
+      [{ kind: 'connections', ids: ['c1', 'c2'] }, 'userJoined', ['c']],
+      [{ kind: 'group', name: 'g' }, 'receiveMessage', ['bob', 'yo']],
+      [{ kind: 'groups', names: ['g', 'h'] }, 'userJoined', ['d']],
+      [{ kind: 'group', name: 'g', except: ['c1'] }, 'userJoined', ['e']],
+      [{ kind: 'group', name: 'g', except: ['me'] }, 'userJoined', ['f']],
+      [{ kind: 'user', id: 'u' }, 'typing', ['ada']],
+      [{ kind: 'users', ids: ['u', 'v'] }, 'userJoined', ['g']],
     ]);
     for (const result of results) expect(result).toBe(lifetime.result);
   });
 
   it('keeps send as the untyped call, with its check of the method name', async () => {
     await clients.group('g').send('anything', 1, 2);
-    expect(lifetime.sends).toEqual([['group', 'g', 'anything', [1, 2], undefined]]);
+    expect(lifetime.sends).toEqual([[{ kind: 'group', name: 'g' }, 'anything', [1, 2]]]);
     await expect(clients.all.send('')).rejects.toThrow(new TypeError('The client method name must be a non-empty string.'));
     expect(lifetime.sends).toHaveLength(1);
   });
@@ -362,8 +341,8 @@ describe('typed client proxies', () => {
     void group.lifetime('a');
     void group.target('b');
     expect(lifetime.sends).toEqual([
-      ['group', 'g', 'lifetime', ['a'], undefined],
-      ['group', 'g', 'target', ['b'], undefined],
+      [{ kind: 'group', name: 'g' }, 'lifetime', ['a']],
+      [{ kind: 'group', name: 'g' }, 'target', ['b']],
     ]);
   });
 
@@ -386,8 +365,8 @@ describe('typed client proxies', () => {
     expect(group.userJoined).not.toBe(group.userJoined);
     expect(Object.getOwnPropertyNames(group)).toEqual([]);
     expect(lifetime.sends).toEqual([
-      ['all', 'userJoined', ['lobby'], undefined],
-      ['group', 'g', 'userJoined', ['x'], undefined],
+      [{ kind: 'all' }, 'userJoined', ['lobby']],
+      [{ kind: 'group', name: 'g' }, 'userJoined', ['x']],
     ]);
   });
 
