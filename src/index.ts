@@ -51,6 +51,12 @@ export type {
 } from './protocol/hub-messages.js';
 export type { HubPresence, PresenceEvent, PresenceSubscription } from './lifetime/hub-presence.js';
 export type { TransportName } from './connection/connection-transport.js';
+// Health and statistics (a @nestjs/terminus indicator over them is in `nestjs-signalr/terminus`).
+export { SignalRStatistics } from './signalr.statistics.js';
+export type { HubStatistics, SignalRStatisticsSnapshot } from './signalr.statistics.js';
+export type { BackplaneStatistics } from './lifetime/hub-backplane.js';
+// Structured log lines: what the module hands Nest's Logger as message.
+export type { SignalRLogEvent, SignalRLogEventName } from './logging/log-event.js';
 export { extractAccessToken } from './auth/access-token.js';
 export type { AccessTokenSources } from './auth/access-token.js';
 export { jwtAuthenticator } from './auth/jwt-authenticator.js';

@@ -146,3 +146,13 @@ export const FrameworkTexts = {
   internalMissing: (what: string) =>
     `nestjs-signalr relies on ${what}, which the installed framework version no longer has. Install a supported version, or report this with the versions installed.`,
 };
+
+/** Why the SignalR health indicator (nestjs-signalr/terminus) reports down, and SignalRStatistics' errors. */
+export const HealthTexts = {
+  notServing: 'SignalR serves no hub: the app is shutting down, not yet bootstrapped, or has no HTTP server.',
+  backplaneDown: (since: number | null) =>
+    `The backplane is not connected${since === null ? '' : ` (since ${new Date(since).toISOString()})`}: sends reach this instance's connections only.`,
+  presenceStale: (last: number | null, interval: number) =>
+    `No presence heartbeat was accepted by the backplane ${last === null ? 'yet' : `since ${new Date(last).toISOString()}`} (every ${interval} ms expected): other instances may have dropped this instance's users.`,
+  hubNotServed: (hub: string) => `${hub} is not a hub served by this application.`,
+};

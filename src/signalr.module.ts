@@ -8,6 +8,7 @@ import { HubInvokerFactory } from './hub/hub-invoker.factory.js';
 import { ASYNC_OPTIONS_TYPE, ConfigurableModuleClass, OPTIONS_TYPE } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
 import { SignalRServer } from './signalr.server.js';
+import { SignalRStatistics } from './signalr.statistics.js';
 
 /**
  * Adds hubs to more dynamic module metadata: one HubContext provider per hub class. The lists are
@@ -25,7 +26,7 @@ function withHubContexts(module: DynamicModule): DynamicModule {
     }));
   return Object.defineProperties({ ...module }, {
     providers: { enumerable: true, get: () => [...baseProviders, ...contextProviders()] },
-    exports: { enumerable: true, get: () => [...baseExports, SignalRHubRegistry, ...knownHubClasses().map(getHubContextToken)] },
+    exports: { enumerable: true, get: () => [...baseExports, SignalRHubRegistry, SignalRStatistics, ...knownHubClasses().map(getHubContextToken)] },
   });
 }
 
@@ -42,8 +43,8 @@ function withHubContexts(module: DynamicModule): DynamicModule {
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [HubExplorer, ConnectionHandlerExplorer, HubInvokerFactory, SignalRHubRegistry, SignalRServer],
-  exports: [SignalRHubRegistry],
+  providers: [HubExplorer, ConnectionHandlerExplorer, HubInvokerFactory, SignalRHubRegistry, SignalRServer, SignalRStatistics],
+  exports: [SignalRHubRegistry, SignalRStatistics],
 })
 export class SignalRModule extends ConfigurableModuleClass {
   /** Registers the module with options; every option has ASP.NET Core's default. */

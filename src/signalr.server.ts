@@ -32,6 +32,17 @@ import { ConnectionRegistry } from './transports/connection-registry.js';
 import type { ConnectionEndpoint, EndpointIdentity } from './transports/connection-endpoint.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
+import { HubCounters } from './statistics/hub-counters.js';
+import type { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
+
+/** A hub this server serves, with its live counts (read by SignalRStatistics). */
+export interface ServedHub {
+  readonly metatype: Function;
+  readonly name: string;
+  readonly path: string;
+  readonly counters: HubCounters;
+  readonly lifetime: HubLifetimeManager;
+}
 
 /** Transports this build can serve; the others are left out of negotiate until they exist. */
 const IMPLEMENTED_TRANSPORTS: ReadonlySet<string> = new Set(['WebSockets', 'ServerSentEvents', 'LongPolling']);
@@ -68,6 +79,10 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private readonly router = new HubHttpRouter();
   /** Hub endpoints and connection handler endpoints: one shutdown path for both. */
   private readonly endpoints: ConnectionEndpoint[] = [];
+  /** The hubs served, in the order they were mapped. */
+  readonly served: ServedHub[] = [];
+  /** True from the moment hub paths are routed until shutdown. */
+  serving = false;
   /** Each served hub class's endpoint, for connections opened without HTTP (`open`). */
   private readonly endpointOf = new Map<Function, HubEndpoint>();
   /** Who waits for the end of a connection started by `open` (its onDisconnected done). */
@@ -136,6 +151,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     for (const endpoint of this.endpoints) this.ticker.add(endpoint);
     this.router.attach(server);
     forwardFastifyBindings(this.adapterHost.httpAdapter, server);
+    this.serving = true;
   }
 
   /**
@@ -145,6 +161,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
    * and onDisconnected hooks are awaited (bounded by the same timeout). Then the router steps aside.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.serving = false;
     for (const endpoint of this.endpoints) endpoint.draining = true;
     const timeout = this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
     await Promise.all(this.endpoints.map((endpoint) => endpoint.shutdown(timeout)));
@@ -194,7 +211,9 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const groups = this.registry.groupsFor(hub.metatype);
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.registry.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
-    const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), lifetime, protocols, (connection) => this.ended(connection), hub.name);
+    const counters = new HubCounters();
+    const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), counters.counting(lifetime), protocols, (connection) => this.ended(connection), hub.name);
+    this.served.push({ metatype: hub.metatype, name: hub.name, path, counters, lifetime });
     const endpoint = new HubEndpoint(path, options, handler, this.connections, this.identity(), options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)));
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);

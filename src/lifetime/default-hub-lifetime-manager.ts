@@ -53,6 +53,7 @@ export class DefaultHubLifetimeManager extends HubLifetimeManager {
   override get presence(): HubPresence {
     return (this.presenceView ??= {
       onlineUsers: () => Promise.resolve(this.index.onlineUsers()),
+      userCount: () => Promise.resolve(this.index.userCount),
       connectionCount: (userId) => Promise.resolve(this.index.userConnectionCount(userId)),
       subscribe: (listener) => presenceSubscription(this.presenceListeners.add(listener)),
     });

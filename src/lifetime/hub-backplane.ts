@@ -18,4 +18,33 @@ export interface HubBackplane {
   createLifetimeManager(hub: Type<unknown>, protocols: ReadonlyMap<string, HubProtocol>): HubLifetimeManager;
   /** Releases what the backplane opened (on app shutdown, after every connection was closed). */
   close(): Promise<void>;
+  /** The state of its link to the broker, for `SignalRStatistics` and the health indicator (optional for other backplanes). */
+  statistics?(): BackplaneStatistics;
+}
+
+/**
+ * The state of the backplane as this instance sees it (`SignalRStatistics.backplane()`).
+ *
+ * @example
+ * const backplane = statistics.backplane();
+ * if (backplane !== null && !backplane.connected) console.warn(`Redis down since ${new Date(backplane.disconnectedSince!).toISOString()}`);
+ */
+export interface BackplaneStatistics {
+  /** Both connections to the broker are up and subscribed: sends cross to other instances. */
+  readonly connected: boolean;
+  /** Since when (ms since the epoch) it has not been connected; null while connected. */
+  readonly disconnectedSince: number | null;
+  /** Outages since the app started (each was logged once, as `ConnectionFailed`). */
+  readonly outages: number;
+  /** Sends that reached this instance's connections only, the broker being unreachable. */
+  readonly droppedSends: number;
+  /** How often each hub renews this instance's presence entries (ms). */
+  readonly presenceHeartbeatInterval: number;
+  /** The stalest hub's last accepted presence heartbeat (ms since the epoch); null until every hub had one. */
+  readonly lastPresenceHeartbeatAt: number | null;
+  /**
+   * True when a hub's presence went three intervals without an accepted heartbeat: other instances
+   * may have dropped this instance's users from `onlineUsers()` meanwhile.
+   */
+  readonly presenceStale: boolean;
 }

@@ -22,6 +22,11 @@ export interface PresenceEvent {
 export interface HubPresence {
   /** Users with at least one connection to the hub, with their connection counts. */
   onlineUsers(): Promise<Map<string, number>>;
+  /**
+   * How many users have at least one connection to the hub, without listing them. Optional for
+   * presence of other lifetime managers; `SignalRStatistics` falls back to `onlineUsers()`.
+   */
+  userCount?(): Promise<number>;
   /** How many connections `userId` has to the hub (0 when offline). */
   connectionCount(userId: string): Promise<number>;
   /**

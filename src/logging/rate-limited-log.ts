@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LogTexts } from '../signalr.messages.js';
+import { logEvent } from './log-event.js';
 
 type Level = 'debug' | 'warn' | 'error';
 
@@ -64,7 +65,7 @@ export class RateLimitedLog {
     this.windowEnd = 0;
     const count = this.suppressed;
     this.suppressed = 0;
-    if (count > 0) this.logger[this.level](LogTexts.linesSuppressed(count, this.what, this.lines, this.windowMs));
+    if (count > 0) this.logger[this.level](logEvent('LogLinesSuppressed', LogTexts.linesSuppressed(count, this.what, this.lines, this.windowMs)));
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import type { HubBackplane } from '../lifetime/hub-backplane.js';
+import type { BackplaneStatistics, HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { clusterSubscriber } from './redis-cluster-subscriber.js';
@@ -71,6 +71,7 @@ function connectionDefaults(commandTimeout: number): RedisOptions {
 class RedisBackplane implements HubBackplane {
   private link: RedisLink | null = null;
   private readonly prefixes = new Set<string>();
+  private readonly managers = new Set<RedisHubLifetimeManager>();
   private readonly settings: RedisBackplaneSettings;
 
   constructor(private readonly options: RedisBackplaneOptions) {
@@ -89,13 +90,35 @@ class RedisBackplane implements HubBackplane {
     // one backplane would steal each other's channels.
     if (this.prefixes.has(prefix)) throw new Error(RedisTexts.prefixInUse(prefix));
     this.prefixes.add(prefix);
-    return new RedisHubLifetimeManager(this.connect(), prefix, protocols, this.settings);
+    const manager = new RedisHubLifetimeManager(this.connect(), prefix, protocols, this.settings);
+    this.managers.add(manager);
+    return manager;
+  }
+
+  statistics(): BackplaneStatistics {
+    const link = this.link;
+    let lastPresenceHeartbeatAt: number | null = Infinity;
+    let presenceStale = false;
+    for (const { heartbeat } of this.managers) {
+      lastPresenceHeartbeatAt = heartbeat.lastHeartbeatAt === null || lastPresenceHeartbeatAt === null ? null : Math.min(lastPresenceHeartbeatAt, heartbeat.lastHeartbeatAt);
+      presenceStale ||= heartbeat.stale;
+    }
+    return {
+      connected: link?.isUp ?? false,
+      disconnectedSince: link === null ? null : link.disconnectedSince,
+      outages: link?.outages ?? 0,
+      droppedSends: link?.droppedSends ?? 0,
+      presenceHeartbeatInterval: this.settings.presenceHeartbeat,
+      lastPresenceHeartbeatAt: lastPresenceHeartbeatAt === Infinity ? null : lastPresenceHeartbeatAt,
+      presenceStale,
+    };
   }
 
   async close(): Promise<void> {
     const link = this.link;
     this.link = null;
     this.prefixes.clear();
+    this.managers.clear();
     await link?.close();
   }
 

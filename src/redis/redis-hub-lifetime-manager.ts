@@ -84,6 +84,11 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     };
   }
 
+  /** This hub's presence heartbeat, for the backplane's statistics. */
+  get heartbeat(): { readonly lastHeartbeatAt: number | null; readonly stale: boolean } {
+    return this.redisPresence;
+  }
+
   override get presence(): HubPresence {
     return this.redisPresence;
   }

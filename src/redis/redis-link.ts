@@ -50,6 +50,9 @@ export class RedisLink {
   private outageReported = false;
   private dropped = 0;
   private droppedInOutage = 0;
+  private outageCount = 0;
+  /** When the link last stopped being up (or was made, before its first connection); null while up. */
+  private downAt: number | null = Date.now();
   private closed = false;
   private readonly route: PublishRoute;
 
@@ -78,6 +81,16 @@ export class RedisLink {
   /** Sends can be published (the subscriber may be moving to another node meanwhile). */
   get canPublish(): boolean {
     return this.publisher.status === 'ready';
+  }
+
+  /** Outages reported since the link was made (one warning each). */
+  get outages(): number {
+    return this.outageCount;
+  }
+
+  /** Since when (ms since the epoch) the link has not been up; null while it is. */
+  get disconnectedSince(): number | null {
+    return this.downAt;
   }
 
   /** Sends that could not be published since the link was made. */
@@ -143,6 +156,7 @@ export class RedisLink {
     if (this.wasUp || this.publisher.status !== 'ready' || this.subscriber.status !== 'ready') {
       this.inOutage = true;
       this.droppedInOutage = 0;
+      if (this.wasUp) this.downAt = Date.now();
       for (const listener of [...this.listeners]) listener.down();
       if (this.wasUp) return this.reportOutage(error);
       setTimeout(() => {
@@ -154,6 +168,7 @@ export class RedisLink {
   /** One warning per outage; whatever waits for the first connection goes ahead without Redis. */
   private reportOutage(error: unknown): void {
     this.outageReported = true;
+    this.outageCount++;
     this.markFirstReady();
     this.logger.warn(RedisTexts.outage(describe(error)));
   }
@@ -169,6 +184,7 @@ export class RedisLink {
       this.outageReported = false;
       this.inOutage = false;
       this.wasUp = true;
+      this.downAt = null;
       for (const listener of [...this.listeners]) listener.up();
     });
   }

@@ -98,6 +98,11 @@ const SNAPSHOT = `${REAP}
 return { redis.call('ZRANGE', KEYS[1], 0, -1), redis.call('HGETALL', KEYS[2]) }
 `;
 
+/** KEYS servers, users; ARGV serverKeyPrefix, channel: how many users are online, after reaping. */
+const COUNT = `${REAP}
+return redis.call('HLEN', KEYS[2])
+`;
+
 /** KEYS servers, users; ARGV serverKeyPrefix, channel, userId or '': the totals after reaping. */
 const READ = `${REAP}
 if ARGV[3] ~= '' then return redis.call('HGET', KEYS[2], ARGV[3]) end
@@ -144,6 +149,10 @@ export class RedisPresence implements HubPresence {
   private serversBeforeOutage: string[] = [];
   /** Counts recoveries: a newer one supersedes any still waiting. */
   private recoveries = 0;
+  /** When Redis last accepted this instance's registration or heartbeat (ms since the epoch); null before the first. */
+  lastHeartbeatAt: number | null = null;
+  /** When the heartbeat started: the reference for staleness until the first one is accepted. */
+  private startedAt = 0;
 
   constructor(
     private readonly link: RedisLink,
@@ -159,6 +168,7 @@ export class RedisPresence implements HubPresence {
   /** Registers this instance and starts its heartbeat. */
   start(): void {
     if (this.timer !== null) return;
+    this.startedAt = Date.now();
     this.timer = setInterval(() => this.beat(), this.heartbeat);
     this.timer.unref();
     void this.sync();
@@ -173,6 +183,14 @@ export class RedisPresence implements HubPresence {
     this.listening = null;
     this.view.forget();
     await this.run(LEAVE, [this.link.serverName]).catch(() => undefined);
+  }
+
+  /**
+   * True once no heartbeat was accepted for three intervals (the ttl): other instances may have
+   * reaped this one's users by now.
+   */
+  get stale(): boolean {
+    return this.timer !== null && Date.now() - (this.lastHeartbeatAt ?? this.startedAt) > this.ttl;
   }
 
   changed(userId: string, delta: 1 | -1): void {
@@ -194,7 +212,10 @@ export class RedisPresence implements HubPresence {
     const pairs: string[] = [];
     for (const [userId, count] of this.local) pairs.push(userId, String(count));
     return this.run(SYNC, [this.link.serverName, String(this.ttl), ...pairs]).then(
-      (servers) => this.sawServers(servers),
+      (servers) => {
+        this.lastHeartbeatAt = Date.now();
+        this.sawServers(servers);
+      },
       (error) => this.logger.debug(`Presence sync failed: ${error}`),
     );
   }
@@ -219,6 +240,11 @@ export class RedisPresence implements HubPresence {
     });
   }
 
+  userCount(): Promise<number> {
+    if (!this.link.isUp) return Promise.reject(new Error(RedisTexts.unavailable));
+    return this.run(COUNT, []).then(Number);
+  }
+
   connectionCount(userId: string): Promise<number> {
     return this.read(userId).then((reply) => (reply === null ? 0 : Math.max(0, Number(reply))));
   }
@@ -241,8 +267,9 @@ export class RedisPresence implements HubPresence {
     if (!this.link.isUp) return;
     this.run(HEARTBEAT, [this.link.serverName, String(this.ttl)]).then(
       (alive) => {
-        if (alive === 0) void this.sync();
-        else this.sawServers(alive);
+        if (alive === 0) return void this.sync();
+        this.lastHeartbeatAt = Date.now();
+        this.sawServers(alive);
       },
       () => undefined,
     );
