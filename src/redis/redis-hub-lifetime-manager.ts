@@ -14,6 +14,7 @@ import type { LinkListener, RedisLink } from './redis-link.js';
 import { AckWaiters, RemoteResults } from './redis-pending.js';
 import { RedisPresence } from './redis-presence.js';
 import * as wire from './redis-protocol.js';
+import { logEvent } from '../logging/log-event.js';
 import { RedisTexts } from './redis-texts.js';
 import { publishedChannels } from './redis-target-channels.js';
 
@@ -298,7 +299,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
   private warnMissing(protocolName: string): void {
     if (this.warnedProtocols.has(protocolName)) return;
     this.warnedProtocols.add(protocolName);
-    this.logger.warn(RedisTexts.missingProtocol(protocolName));
+    this.logger.warn(logEvent('MismatchedServers', RedisTexts.missingProtocol(protocolName)));
   }
 
   /**
@@ -333,7 +334,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     try {
       handle();
     } catch (error) {
-      this.logger.warn(RedisTexts.badEnvelope(channel, error instanceof Error ? error.message : String(error)));
+      this.logger.warn(logEvent('InternalMessageFailed', RedisTexts.badEnvelope(channel, error instanceof Error ? error.message : String(error))));
     }
   }
 }

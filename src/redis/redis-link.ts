@@ -3,6 +3,7 @@ import { randomBytes } from 'crypto';
 import { hostname } from 'os';
 import type { Cluster, Redis } from 'ioredis';
 import { type PublishRoute, publishRoute } from './redis-publish-route.js';
+import { logEvent } from '../logging/log-event.js';
 import { RedisTexts } from './redis-texts.js';
 
 export type RedisClient = Redis | Cluster;
@@ -170,7 +171,7 @@ export class RedisLink {
     this.outageReported = true;
     this.outageCount++;
     this.markFirstReady();
-    this.logger.warn(RedisTexts.outage(describe(error)));
+    this.logger.warn(logEvent('ConnectionFailed', RedisTexts.outage(describe(error)), { error: describe(error) }));
   }
 
   private ready(): void {
@@ -180,7 +181,7 @@ export class RedisLink {
     void resubscribed.then(() => {
       if (this.closed || !this.isUp) return;
       this.markFirstReady();
-      if (this.outageReported) this.logger.log(RedisTexts.recovered(this.droppedInOutage));
+      if (this.outageReported) this.logger.log(logEvent('ConnectionRestored', RedisTexts.recovered(this.droppedInOutage)));
       this.outageReported = false;
       this.inOutage = false;
       this.wasUp = true;
