@@ -13,8 +13,10 @@
  *   clients/     HubClients, ClientProxy, GroupManager, HubContext: targets over a lifetime manager
  *   decorators/  the public face of hubs: @Hub and the Hub base class, @HubMethodName, @InjectHubContext
  *   connection-handlers/  raw (non-hub) connection endpoints, over transports and hub discovery
+ *   statistics/  live connection counts, kept by the connection loop's calls to the lifetime manager
  *   composition  index.ts, signalr.module.ts, signalr.server.ts, signalr.registry.ts, signalr.module-definition.ts
  *   testing/     the ./testing entry (in-memory transport, test helpers), over everything
+ *   terminus/    the ./terminus entry (a @nestjs/terminus health indicator over SignalRStatistics), over everything
  *
  * transports/ and hub/ sit side by side and may not import each other; so do redis/ and clients/.
  * interfaces/ holds the options and request contracts every layer reads: anyone may import it, and
@@ -35,6 +37,7 @@ const LAYERS = {
   clients: ['lifetime', 'hub', 'connection', 'protocol'],
   decorators: ['clients', 'lifetime', 'hub', 'connection', 'protocol'],
   'connection-handlers': ['transports', 'hub', 'connection', 'protocol'],
+  statistics: ['connection', 'protocol'],
 };
 
 const folder = (name) => `^src/${name}/`;
@@ -47,9 +50,9 @@ const layerRules = Object.entries(LAYERS).map(([layer, below]) => ({
   to: { path: '^src/', pathNot: [folder(layer), ...below.map(folder), ...SHARED, ...CONTRACTS] },
 }));
 
-/** A deep path into a framework package: anything but its root entry. */
+/** A deep path into a framework package: anything but its root entry (@nestjs/terminus's is dist/index). */
 const FRAMEWORK_INTERNALS = [
-  '(^|/)node_modules/@nestjs/[^/]+/(?!index\\.(js|d\\.ts)$).+',
+  '(^|/)node_modules/@nestjs/(?!terminus/dist/index\\.(js|d\\.ts)$)[^/]+/(?!index\\.(js|d\\.ts)$).+',
   '(^|/)node_modules/fastify/(?!fastify\\.(js|d\\.ts)$).+',
   '(^|/)node_modules/@fastify/[^/]+/.+/.+',
   '(^|/)node_modules/express/(?!index\\.js$).+',

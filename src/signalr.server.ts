@@ -32,17 +32,7 @@ import { ConnectionRegistry } from './transports/connection-registry.js';
 import type { ConnectionEndpoint, EndpointIdentity } from './transports/connection-endpoint.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
-import { HubCounters } from './statistics/hub-counters.js';
-import type { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
-
-/** A hub this server serves, with its live counts (read by SignalRStatistics). */
-export interface ServedHub {
-  readonly metatype: Function;
-  readonly name: string;
-  readonly path: string;
-  readonly counters: HubCounters;
-  readonly lifetime: HubLifetimeManager;
-}
+import { HubCounters, type ServedHub, type ServedHubs } from './statistics/hub-counters.js';
 
 /** Transports this build can serve; the others are left out of negotiate until they exist. */
 const IMPLEMENTED_TRANSPORTS: ReadonlySet<string> = new Set(['WebSockets', 'ServerSentEvents', 'LongPolling']);
@@ -69,7 +59,7 @@ function resolveOptions(moduleOptions: SignalRModuleOptions, own: HubOptions): R
  * bootstrap), serves them once the app is bootstrapped, and closes their connections on shutdown.
  */
 @Injectable()
-export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, ServedHubs {
   private readonly logger = new Logger('SignalR');
   /** Every connection by token, hub and raw alike; a negotiated one that never gets a transport is closed and dropped. */
   private readonly connections = new ConnectionRegistry(

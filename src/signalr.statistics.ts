@@ -2,11 +2,10 @@ import { Inject, Injectable, Optional, type Type } from '@nestjs/common';
 import type { TransportName } from './connection/connection-transport.js';
 import type { SignalRModuleOptions } from './interfaces/signalr-options.interface.js';
 import type { BackplaneStatistics } from './lifetime/hub-backplane.js';
-import type { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
 import { HealthTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
-import { SignalRServer, type ServedHub } from './signalr.server.js';
-import { noConnections } from './statistics/hub-counters.js';
+import { SignalRServer } from './signalr.server.js';
+import { noConnections, type ServedHub, type ServedHubs } from './statistics/hub-counters.js';
 
 /**
  * The numbers of one hub on this instance (`SignalRStatistics.hub()`).
@@ -38,6 +37,7 @@ export interface SignalRStatisticsSnapshot {
   readonly serving: boolean;
   /** Connections of every hub on this instance. */
   readonly connections: number;
+  /** The same connections by transport. */
   readonly connectionsByTransport: Readonly<Record<TransportName, number>>;
   /** Each hub served, in the order they were mapped. */
   readonly hubs: readonly HubStatistics[];
@@ -46,7 +46,7 @@ export interface SignalRStatisticsSnapshot {
 }
 
 /** What in-memory and Redis lifetime managers tell of their groups (a custom manager may tell nothing: 0). */
-function groupCount(lifetime: HubLifetimeManager): number {
+function groupCount(lifetime: object): number {
   const counted = lifetime as { groupCount?: number; stats?: { groups?: number } };
   return counted.groupCount ?? counted.stats?.groups ?? 0;
 }
@@ -76,8 +76,9 @@ function statisticsOf(hub: ServedHub): HubStatistics {
  */
 @Injectable()
 export class SignalRStatistics {
+  /** @internal */
   constructor(
-    private readonly server: SignalRServer,
+    @Inject(SignalRServer) private readonly server: ServedHubs,
     @Optional() @Inject(SIGNALR_MODULE_OPTIONS) private readonly options: SignalRModuleOptions | null = null,
   ) {}
 

@@ -56,6 +56,7 @@ export interface SignalRLogEvent {
   readonly hub?: string;
   /** The hub method (or client method, for sends) concerned. */
   readonly method?: string;
+  /** The connection's id (the one `Context.connectionId` and client-side `connectionId` show). */
   readonly connectionId?: string;
   /** The connection's user identifier (userIdProvider), when it has one. */
   readonly user?: string;

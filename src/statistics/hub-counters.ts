@@ -2,6 +2,23 @@ import type { ConnectionLifetime } from '../connection/connection-contracts.js';
 import type { TransportName } from '../connection/connection-transport.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 
+/** A hub a server serves, with its live counts. `lifetime` is its lifetime manager (groups, presence). */
+export interface ServedHub {
+  readonly metatype: Function;
+  readonly name: string;
+  readonly path: string;
+  readonly counters: HubCounters;
+  readonly lifetime: {
+    readonly presence: { userCount?(): Promise<number>; onlineUsers(): Promise<Map<string, number>> };
+  };
+}
+
+/** What statistics read of the server: the hubs it serves, and whether it accepts connections. */
+export interface ServedHubs {
+  readonly served: readonly ServedHub[];
+  readonly serving: boolean;
+}
+
 /** Connections by transport, zero for the transports with none. */
 export type TransportCounts = Record<TransportName, number>;
 

@@ -44,6 +44,7 @@ function downReason(serving: boolean, backplane: BackplaneStatistics | null): st
  */
 @Injectable()
 export class SignalRHealthIndicator {
+  /** @internal */
   constructor(
     private readonly statistics: SignalRStatistics,
     private readonly indicators: HealthIndicatorService,

@@ -5,7 +5,7 @@ import * as ts from 'typescript';
 /*
  * The README's TypeScript examples as a consumer compiles them: every ```ts / ```typescript block is
  * type-checked against this repository's sources, with `nestjs-signalr`, `nestjs-signalr/client`,
- * `nestjs-signalr/redis` and `nestjs-signalr/testing` mapped to src/ as the published package's entries. A block is a module of its own unless the line
+ * `nestjs-signalr/redis`, `nestjs-signalr/testing` and `nestjs-signalr/terminus` mapped to src/ as the published package's entries. A block is a module of its own unless the line
  * before it says `<!-- compile: with previous -->` (then it continues the previous block's module) or
  * `<!-- not compiled: <reason> -->` (then it is skipped, visibly, with its reason). A block after
  * `<!-- compile: as app.module.ts -->` is a module with that file name, which later blocks of the same
@@ -108,6 +108,7 @@ function compilerOptions(): ts.CompilerOptions {
       'nestjs-signalr/client': ['src/client/index.ts'],
       'nestjs-signalr/redis': ['src/redis/index.ts'],
       'nestjs-signalr/testing': ['src/testing/index.ts'],
+      'nestjs-signalr/terminus': ['src/terminus/index.ts'],
     },
   };
 }

@@ -27,6 +27,7 @@ const OPTIONAL_PEERS_OF_ENTRY: Record<string, string[]> = {
   './client': ['@microsoft/signalr'],
   './redis': ['ioredis'],
   './testing': ['@microsoft/signalr', '@nestjs/testing'],
+  './terminus': ['@nestjs/terminus'],
 };
 
 function shipsOwnTypes(dependency: string): boolean {
