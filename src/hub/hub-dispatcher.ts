@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { inspect } from 'util';
 import type { ConnectionDispatcher, InvocationSlot } from '../connection/connection-contracts.js';
 import type { HubConnection } from '../connection/hub-connection.js';
 import {
@@ -19,6 +18,7 @@ import { HubException } from './hub-exception.js';
 import type { HubInvokerFactory, HubPipeline } from './hub-invoker.factory.js';
 import { type CallerScope, InvocationScope, invokeInScope } from './hub-call-scope.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
+import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
 import {
   ConnectionStreams,
   discardStream,
@@ -98,7 +98,7 @@ export class HubDispatcher implements ConnectionDispatcher {
         return this.cancel(connection, message);
       default:
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
-        if (ClientCausedLogs.ignoredMessage.allow()) this.logger.debug(`Ignoring message of type ${message.type} from ${connection.connectionId}.`);
+        if (ClientCausedLogs.ignoredMessage.allow()) this.logger.debug(logEvent('UnsupportedMessageReceived', `Ignoring message of type ${message.type} from ${connection.connectionId}.`, this.fields(connection)));
         return;
     }
   }
@@ -243,12 +243,14 @@ export class HubDispatcher implements ConnectionDispatcher {
     }
     const detailed = connection.options.enableDetailedErrors;
     if (error instanceof StreamItemNotSerialized) {
-      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(LogTexts.streamItemNotSerialized(stream.invocationId, error.cause));
+      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(logEvent('StreamItemNotSerialized', LogTexts.streamItemNotSerialized(stream.invocationId, error.cause), this.fields(connection)));
       connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error.cause, detailed, false)));
       return;
     }
     const isHubException = error instanceof HubException;
-    if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) this.logger.error('Failed while streaming results.', error instanceof Error ? error.stack : inspect(error));
+    if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) {
+      this.logger.error(logEvent('FailedStreaming', 'Failed while streaming results.', { ...this.fields(connection), error: describeError(error) }), stackOf(error));
+    }
     connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
   }
 
@@ -298,13 +300,13 @@ export class HubDispatcher implements ConnectionDispatcher {
     const sent = message.arguments.length;
     if (sent !== method.parameterCount) {
       const error = new InvalidDataError(InvocationTexts.argumentCount(sent, method.parameterCount));
-      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
+      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
       this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
       return null;
     }
     if (streamIds.length !== method.streamCount) {
       const error = new HubException(InvocationTexts.streamCount(streamIds.length, method.streamCount));
-      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(LogTexts.invalidHubParameters(message.target, error));
+      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
       return null;
     }
@@ -370,15 +372,22 @@ export class HubDispatcher implements ConnectionDispatcher {
       connection.write({ type: MessageType.Completion, invocationId: message.invocationId, result: value === undefined ? null : value });
     } catch (error) {
       // The protocol could not write the result (nothing was queued): the caller gets an error instead of no answer.
-      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(LogTexts.resultNotSerialized(message.target, error));
+      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(logEvent('ResultNotSerialized', LogTexts.resultNotSerialized(message.target, error), this.fields(connection, message.target)));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, connection.options.enableDetailedErrors, false));
     }
+  }
+
+  /** A log line's fields: this hub, the method when there is one, and the connection's. */
+  private fields(connection: HubConnection, method?: string) {
+    const fields = { hub: this.hub.name, ...connectionFields(connection) };
+    return method === undefined ? fields : { ...fields, method };
   }
 
   private fail(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, method: HubMethodDescriptor, error: unknown): void {
     const { text, expected } = describeInvocationError(message.target, error, connection.options.enableDetailedErrors);
     if (!expected && ClientCausedLogs.hubMethodFailed.allow()) {
-      this.logger.error(`Failed to invoke hub method '${method.name}'.`, error instanceof Error ? error.stack : String(error));
+      const fields = { ...this.fields(connection, method.name), error: describeError(error) };
+      this.logger.error(logEvent('FailedInvokingHubMethod', `Failed to invoke hub method '${method.name}'.`, fields), stackOf(error));
     }
     this.sendError(connection, message, text);
   }

@@ -1,4 +1,4 @@
-import { inspect } from 'util';
+import { inspect, types } from 'util';
 
 /**
  * The stable names of the module's log events, a user can filter on. ASP.NET Core's EventId names
@@ -11,12 +11,14 @@ export type SignalRLogEventName =
   | 'ErrorProcessingRequest'
   | 'SlowConsumerClosed' // ours: a connection that stopped reading until its send buffer filled
   | 'ShutdownTimedOut' // ours
+  | 'FailedDispatchingMessage' // ours: an error escaping the hub layer while it handled a message
   // Hub methods (ASP.NET Core's DefaultHubDispatcher)
   | 'FailedInvokingHubMethod'
   | 'FailedStreaming'
   | 'InvalidHubParameters'
   | 'UnsupportedMessageReceived'
   | 'ResultNotSerialized' // ours
+  | 'StreamItemNotSerialized' // ours
   // HTTP (ASP.NET Core's HttpConnectionDispatcher)
   | 'UserNameChanged'
   // Raw connections (@ConnectionHandler)
@@ -133,4 +135,18 @@ class LogLine implements SignalRLogEvent {
  */
 export function logEvent(event: SignalRLogEventName, text: string, fields?: LogFields): SignalRLogEvent {
   return new LogLine(event, text, fields);
+}
+
+/**
+ * An error for the `error` field: `Type: message` for an Error (of any realm), what util.inspect
+ * shows on one line for anything else thrown (an object, not `[object Object]`).
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof Error || types.isNativeError(error)) return `${error.name}: ${error.message}`;
+  return typeof error === 'string' ? error : inspect(error, { breakLength: Infinity });
+}
+
+/** The stack to hand the logger with an error line; none for a thrown non-Error (its text is in the `error` field). */
+export function stackOf(error: unknown): string | undefined {
+  return error instanceof Error ? error.stack : undefined;
 }
