@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { LocalConnection } from './hub-connection-context.js';
 import { HubException } from '../hub/hub-exception.js';
+import { connectionFields, logEvent } from '../logging/log-event.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { CompletionMessage, MessageType } from '../protocol/hub-messages.js';
 import { ClientResultCapTexts, LogTexts } from '../signalr.messages.js';
@@ -102,7 +103,7 @@ export class ClientResults {
         connection.write({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
       } catch (error) {
         // The protocol could not write the arguments (nothing was queued): the call fails with the encoder's error.
-        this.logger.warn(LogTexts.argumentsNotSerialized(method, connection.protocol?.name ?? '', error));
+        this.logger.warn(logEvent('ArgumentsNotSerialized', LogTexts.argumentsNotSerialized(method, connection.protocol?.name ?? '', error), { method, ...connectionFields(connection) }));
         this.settle(invocationId);
         reject(error);
       }
@@ -177,7 +178,7 @@ export class ClientResults {
     if (entry === undefined) return false;
     if (entry.connection !== connection) {
       // .NET aborts the offending connection; here its answer is dropped and the call keeps waiting.
-      if (ClientCausedLogs.wrongConnectionResult.allow()) this.logger.warn(ClientResultTexts.wrongConnection(connection.connectionId, message.invocationId));
+      if (ClientCausedLogs.wrongConnectionResult.allow()) this.logger.warn(logEvent('WrongConnectionResult', ClientResultTexts.wrongConnection(connection.connectionId, message.invocationId), connectionFields(connection)));
       return true;
     }
     this.settle(message.invocationId);

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { SerializedMessage } from '../protocol/serialized-message.js';
 import { type HubMessage, MessageType } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
+import { logEvent } from '../logging/log-event.js';
 import { LogTexts } from '../signalr.messages.js';
 
 const logger = new Logger('SignalR:HubLifetimeManager');
@@ -51,7 +52,8 @@ export class SerializedHubMessage implements SerializedMessage {
       if (!this.failed) {
         this.failed = true;
         this.failure = error;
-        logger.warn(LogTexts.argumentsNotSerialized('target' in this.message ? this.message.target : '', protocol.name, error));
+        const method = 'target' in this.message ? this.message.target : '';
+        logger.warn(logEvent('ArgumentsNotSerialized', LogTexts.argumentsNotSerialized(method, protocol.name, error), { method }));
       }
       return null;
     }
