@@ -5,6 +5,7 @@ import type { ConnectionRunner } from '../connection/connection-runner.js';
 import type { ConnectionTransport } from '../connection/connection-transport.js';
 import { timedOut } from '../connection/shutdown-waits.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
+import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import { LogTexts } from '../signalr.messages.js';
@@ -75,7 +76,7 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
     this.closeTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
     for (const connection of [...this.handlerRuns.keys()]) this.end(connection, false);
     if (this.handlerRuns.size === 0) return;
-    if (await timedOut(Promise.all(this.handlerRuns.values()), timeout)) this.logger.warn(LogTexts.connectionHandlerShutdownTimedOut(this.name, this.handlerRuns.size));
+    if (await timedOut(Promise.all(this.handlerRuns.values()), timeout)) this.logger.warn(logEvent('ShutdownTimedOut', LogTexts.connectionHandlerShutdownTimedOut(this.name, this.handlerRuns.size)));
   }
 
   private async runHandler(connection: RawConnectionState): Promise<void> {
@@ -84,7 +85,7 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
       await this.handler.onConnected(new RawConnection(connection));
     } catch (error) {
       failed = true;
-      if (ClientCausedLogs.connectionHandlerFailed.allow()) this.logger.error(`Error in connection handler ${this.name} (connection ${connection.connectionId}).`, error instanceof Error ? error.stack : String(error));
+      if (ClientCausedLogs.connectionHandlerFailed.allow()) this.logger.error(logEvent('ConnectionHandlerFailed', `Error in connection handler ${this.name} (connection ${connection.connectionId}).`, { ...connectionFields(connection), error: describeError(error) }), stackOf(error));
     } finally {
       this.end(connection, failed);
       this.handlerRuns.delete(connection);

@@ -19,6 +19,7 @@ import type { ConnectionRunner } from './connection-runner.js';
 import { dueOnTick, PingBytes } from './connection-timeouts.js';
 import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, CLOSE_RECONNECT, closeWithError } from './close-messages.js';
+import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -58,6 +59,11 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     private readonly hubName = 'hub',
   ) {}
 
+  /** A log line's fields: this hub and the connection's id, user and transport. */
+  private fields(connection: HubConnection) {
+    return { hub: this.hubName, ...connectionFields(connection) };
+  }
+
   get connectionCount(): number {
     return this.connections.size;
   }
@@ -90,7 +96,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     try {
       if (!readRecords(connection, data, this.records)) return;
     } catch (error) {
-      if (ClientCausedLogs.badInput.allow()) this.logger.debug(`Closing connection ${connection.connectionId}: ${asError(error).message}`);
+      if (ClientCausedLogs.badInput.allow()) this.logger.debug(logEvent('ErrorProcessingRequest', `Closing connection ${connection.connectionId}: ${asError(error).message}`, { ...this.fields(connection), error: describeError(error) }));
       this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), asError(error));
       return;
     }
@@ -118,7 +124,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   }
 
   private failHandshake(connection: HubConnection, error: string): void {
-    if (ClientCausedLogs.handshakeFailed.allow()) this.logger.debug(`Handshake failed for connection ${connection.connectionId}: ${error}`);
+    if (ClientCausedLogs.handshakeFailed.allow()) this.logger.debug(logEvent('HandshakeFailed', `Handshake failed for connection ${connection.connectionId}: ${error}`, { ...this.fields(connection), error: String(error) }));
     connection.writeBytes(writeHandshakeResponse(error));
     this.close(connection, null, new Error(error));
   }
@@ -138,7 +144,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   }
 
   private connectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(`Error when dispatching 'onConnected' on hub ${connection.path}.`, asError(error).stack);
+    this.logger.error(logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onConnected' on hub ${connection.path}.`, { ...this.fields(connection), method: 'onConnected', error: describeError(error) }), stackOf(error));
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
     this.finish(connection);
   }
@@ -202,7 +208,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
         try {
           pending = this.dispatcher.dispatch(connection, message, slot);
         } catch (error) {
-          if (ClientCausedLogs.dispatchFailed.allow()) this.logger.error(`Unexpected error dispatching a message on ${connection.path}.`, asError(error).stack);
+          if (ClientCausedLogs.dispatchFailed.allow()) this.logger.error(logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, { ...this.fields(connection), error: describeError(error) }), stackOf(error));
           pending = undefined;
         }
         if (pending === undefined) {
@@ -211,7 +217,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
         }
         if (slot === undefined) this.held.add(connection);
         pending
-          .catch((error) => ClientCausedLogs.dispatchFailed.allow() && this.logger.error(`Unexpected error dispatching a message on ${connection.path}.`, asError(error).stack))
+          .catch((error) => ClientCausedLogs.dispatchFailed.allow() && this.logger.error(logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, { ...this.fields(connection), error: describeError(error) }), stackOf(error)))
           .finally(() => {
             if (slot === undefined) this.held.delete(connection);
             else if (!slot.released) {
@@ -278,7 +284,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     // Cleared first, so the Close message written while closing goes out instead of overflowing again.
     connection.watchSendLimit = false;
     const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
-    if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(`Closing slow connection ${connection.connectionId}: ${error.message}`);
+    if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(logEvent('SlowConsumerClosed', `Closing slow connection ${connection.connectionId}: ${error.message}`, this.fields(connection)));
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
   }
 
@@ -319,7 +325,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   }
 
   private disconnectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(`Error when dispatching 'onDisconnected' on hub ${connection.path}.`, asError(error).stack);
+    this.logger.error(logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onDisconnected' on hub ${connection.path}.`, { ...this.fields(connection), method: 'onDisconnected', error: describeError(error) }), stackOf(error));
     this.finish(connection);
   }
 
@@ -382,11 +388,11 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
       }),
     );
     const busy = abandoned.filter(Boolean).length;
-    if (busy > 0) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, busy, 'running invocations'));
+    if (busy > 0) this.logger.warn(logEvent('ShutdownTimedOut', LogTexts.shutdownTimedOut(this.hubName, busy, 'running invocations'), { hub: this.hubName }));
     // Connections whose transport started while the others drained are closed too.
     const remaining = [...this.connections];
     for (const connection of remaining) this.close(connection, message, undefined);
     const ended = remaining.filter((connection) => this.connections.has(connection)).map((connection) => this.endWaiters.wait(connection));
-    if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'));
+    if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(logEvent('ShutdownTimedOut', LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'), { hub: this.hubName }));
   }
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LogTexts } from '../signalr.messages.js';
+import { logEvent } from '../logging/log-event.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 
 const ANONYMOUS: unique symbol = Symbol('anonymous');
@@ -44,7 +45,7 @@ export class ConnectionOwners<C extends { readonly connectionId: string }> {
       return true;
     }
     if (recorded === owner) return true;
-    if (ClientCausedLogs.userChanged.allow()) this.logger.warn(LogTexts.userNameChanged(describe(recorded), describe(owner), connection.connectionId));
+    if (ClientCausedLogs.userChanged.allow()) this.logger.warn(logEvent('UserNameChanged', LogTexts.userNameChanged(describe(recorded), describe(owner), connection.connectionId), { connectionId: connection.connectionId }));
     return false;
   }
 }
