@@ -53,7 +53,13 @@ function groupCount(lifetime: object): number {
 
 function statisticsOf(hub: ServedHub): HubStatistics {
   const { counters } = hub;
-  return { hub: hub.name, path: hub.path, connections: counters.connections, connectionsByTransport: { ...counters.byTransport }, groups: groupCount(hub.lifetime) };
+  return {
+    hub: hub.name,
+    path: hub.path,
+    connections: counters.connections,
+    connectionsByTransport: { ...counters.byTransport },
+    groups: groupCount(hub.lifetime),
+  };
 }
 
 /**
@@ -89,7 +95,8 @@ export class SignalRStatistics {
     let connections = 0;
     for (const hub of hubs) {
       connections += hub.connections;
-      for (const transport of Object.keys(connectionsByTransport) as TransportName[]) connectionsByTransport[transport] += hub.connectionsByTransport[transport];
+      for (const transport of Object.keys(connectionsByTransport) as TransportName[])
+        connectionsByTransport[transport] += hub.connectionsByTransport[transport];
     }
     return { serving: this.server.serving, connections, connectionsByTransport, hubs, backplane: this.backplane() };
   }

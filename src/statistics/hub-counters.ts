@@ -67,7 +67,8 @@ export class HubCounters {
         lifetime.onDisconnected(connection);
       },
     };
-    if (lifetime.tryCompleteClientResult !== undefined) counted.tryCompleteClientResult = (connection, message) => lifetime.tryCompleteClientResult!(connection, message);
+    if (lifetime.tryCompleteClientResult !== undefined)
+      counted.tryCompleteClientResult = (connection, message) => lifetime.tryCompleteClientResult!(connection, message);
     return counted;
   }
 }

@@ -43,7 +43,10 @@ const opened = new Set<HubConnection>();
 
 async function connect(app: TestApp, transport: HttpTransportType, user?: string): Promise<HubConnection> {
   const query = user === undefined ? '' : `?user=${user}`;
-  const connection = new HubConnectionBuilder().withUrl(app.url(`/hubs/stats${query}`), { transport }).configureLogging(LogLevel.None).build();
+  const connection = new HubConnectionBuilder()
+    .withUrl(app.url(`/hubs/stats${query}`), { transport })
+    .configureLogging(LogLevel.None)
+    .build();
   await connection.start();
   opened.add(connection);
   return connection;
@@ -116,7 +119,12 @@ describe('SignalRStatistics and SignalRHealthIndicator, in memory', () => {
     await bob.stop();
     await anonymous.stop();
     await waitUntil(() => statistics.snapshot().connections === 2);
-    expect(statistics.hub(StatsHub)).toEqual({ ...idle, connections: 2, connectionsByTransport: { WebSockets: 1, ServerSentEvents: 0, LongPolling: 1 }, groups: 2 });
+    expect(statistics.hub(StatsHub)).toEqual({
+      ...idle,
+      connections: 2,
+      connectionsByTransport: { WebSockets: 1, ServerSentEvents: 0, LongPolling: 1 },
+      groups: 2,
+    });
     expect(await statistics.usersOnline(StatsHub)).toBe(1);
 
     await ada.stop();
@@ -143,7 +151,11 @@ describe('SignalRStatistics and SignalRHealthIndicator, in memory', () => {
 
 describe('SignalRHealthIndicator on shutdown', () => {
   it('is down once shutdown began', async () => {
-    const app = await startApp({ imports: [SignalRModule.forRoot(), TerminusModule], controllers: [HealthController], providers: [StatsHub, SignalRHealthIndicator] });
+    const app = await startApp({
+      imports: [SignalRModule.forRoot(), TerminusModule],
+      controllers: [HealthController],
+      providers: [StatsHub, SignalRHealthIndicator],
+    });
     const indicator = app.app.get(SignalRHealthIndicator);
     expect(indicator.isHealthy()).toEqual({ signalr: { status: 'up', connections: 0, connectionsByTransport: NO_CONNECTIONS, hubs: { StatsHub: 0 } } });
     await app.close();
@@ -209,7 +221,13 @@ describe('SignalRHealthIndicator with the Redis backplane (a real redis-server)'
       connections: 2,
       connectionsByTransport: { WebSockets: 1, ServerSentEvents: 0, LongPolling: 1 },
       hubs: { StatsHub: 2 },
-      backplane: { connected: false, disconnectedSince: new Date(down.disconnectedSince!).toISOString(), outages: 1, droppedSends: 0, lastPresenceHeartbeatAt: expect.any(String) },
+      backplane: {
+        connected: false,
+        disconnectedSince: new Date(down.disconnectedSince!).toISOString(),
+        outages: 1,
+        droppedSends: 0,
+        lastPresenceHeartbeatAt: expect.any(String),
+      },
     });
     await expect(statistics.usersOnline(StatsHub)).rejects.toThrow(RedisTexts.unavailable);
 
@@ -218,9 +236,12 @@ describe('SignalRHealthIndicator with the Redis backplane (a real redis-server)'
     await restored;
     // Connected again at once; the presence heartbeat is fresh once this instance wrote its users again.
     expect(statistics.backplane()).toMatchObject({ connected: true, disconnectedSince: null, outages: 1 });
-    expect((await eventually(async () => (await health(app)).status, 200)) as number).toBe(200);
+    expect(await eventually(async () => (await health(app)).status, 200)).toBe(200);
     expect(await statistics.usersOnline(StatsHub)).toBe(2);
-    expect(events.filter((event) => event.event === 'ConnectionFailed' || event.event === 'ConnectionRestored').map((event) => event.event)).toEqual(['ConnectionFailed', 'ConnectionRestored']);
+    expect(events.filter((event) => event.event === 'ConnectionFailed' || event.event === 'ConnectionRestored').map((event) => event.event)).toEqual([
+      'ConnectionFailed',
+      'ConnectionRestored',
+    ]);
   });
 
   it('is down while Redis accepts no presence heartbeat for three intervals (writes paused), up once it does again', async () => {

@@ -23,10 +23,11 @@ class OutputTap {
 
   start(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      process[stream].write = ((chunk: string | Uint8Array) => {
+      const write = (chunk: string | Uint8Array): boolean => {
         for (const line of String(chunk).split('\n').filter(Boolean)) this.keep(line);
         return true;
-      }) as typeof process.stdout.write;
+      };
+      process[stream].write = write;
     }
   }
 
@@ -79,7 +80,10 @@ describe.each([
   });
 
   it('a failed hub method: FailedInvokingHubMethod with hub, method, connection id, user and transport, and the stack', async () => {
-    const client = new HubConnectionBuilder().withUrl(app.url('/hubs/logged?user=ada'), { transport: HttpTransportType.WebSockets }).configureLogging(LogLevel.None).build();
+    const client = new HubConnectionBuilder()
+      .withUrl(app.url('/hubs/logged?user=ada'), { transport: HttpTransportType.WebSockets })
+      .configureLogging(LogLevel.None)
+      .build();
     await client.start();
     await expect(client.invoke('fail')).rejects.toThrow("An unexpected error occurred invoking 'fail' on the server.");
     const connectionId = client.connectionId!;
@@ -163,7 +167,9 @@ describe.each([
       expect(line.message).toEqual({ event: 'SlowConsumerClosed', text, hub: 'SlowConsumerHub', connectionId: id, user: 'bob', transport: 'WebSockets' });
     } else {
       const line = await tap.line((output) => output.includes('event=SlowConsumerClosed'));
-      expect(line.endsWith(`WARN [SignalR] ${text} [event=SlowConsumerClosed hub=SlowConsumerHub connectionId=${id} user=bob transport=WebSockets]`)).toBe(true);
+      expect(line.endsWith(`WARN [SignalR] ${text} [event=SlowConsumerClosed hub=SlowConsumerHub connectionId=${id} user=bob transport=WebSockets]`)).toBe(
+        true,
+      );
     }
   });
 });
