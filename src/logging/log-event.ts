@@ -31,6 +31,7 @@ export type SignalRLogEventName =
   | 'ConnectionRestored'
   | 'InternalMessageFailed'
   | 'MismatchedServers'
+  | 'PresenceSyncFailed' // ours: this instance's presence could not be written or read back after an outage
   // Summaries of rate-limited lines (src/logging/rate-limited-log.ts)
   | 'LogLinesSuppressed'; // ours
 

@@ -5,6 +5,7 @@ import { PresenceListeners, presenceSubscription } from '../lifetime/hub-presenc
 import type { RedisChannels } from './redis-channels.js';
 import type { RedisLink } from './redis-link.js';
 import { PresenceView } from './redis-presence-view.js';
+import { describeError, logEvent } from '../logging/log-event.js';
 import { RedisTexts } from './redis-texts.js';
 
 /*
@@ -216,7 +217,7 @@ export class RedisPresence implements HubPresence {
         this.lastHeartbeatAt = Date.now();
         this.sawServers(servers);
       },
-      (error) => this.logger.debug(`Presence sync failed: ${error}`),
+      (error) => this.logger.debug(logEvent('PresenceSyncFailed', `Presence sync failed: ${error}`, { error: describeError(error) })),
     );
   }
 
@@ -312,7 +313,7 @@ export class RedisPresence implements HubPresence {
       if (this.view.known) this.serversBeforeOutage = [];
     } catch (error) {
       this.view.lost(); // stops keeping what is heard for a read that failed; the next reconnect retries
-      this.logger.debug(`Presence recovery failed: ${String(error)}`);
+      this.logger.debug(logEvent('PresenceSyncFailed', `Presence recovery failed: ${String(error)}`, { error: describeError(error) }));
     }
   }
 
