@@ -67,10 +67,12 @@ export interface SignalRLogEvent {
   readonly transport?: string;
   /** The error, as `Type: message` (its stack goes to the logger's stack argument where there is one). */
   readonly error?: string;
+  /** The text, so a logger that stringifies its message writes what it always did. */
+  toString(): string;
 }
 
 /** The fields a call site may give besides the name and text. */
-export type LogFields = Omit<SignalRLogEvent, 'event' | 'text'>;
+export type LogFields = Omit<SignalRLogEvent, 'event' | 'text' | 'toString'>;
 
 /** What a connection can tell about itself for log fields (a structural subset of HubConnection). */
 export interface LoggedConnection {
