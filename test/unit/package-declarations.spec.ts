@@ -100,7 +100,7 @@ function reachedFrom(entry: string, emitted: Map<string, string>): Map<string, s
 describe('Package declarations', () => {
   const exported = entries();
 
-  it('has an entry for each of ., ./client, ./redis and ./testing, each with a typesVersions path for older resolvers', () => {
+  it('has an entry for each of ., ./client, ./redis, ./testing and ./terminus, each with a typesVersions path for older resolvers', () => {
     expect([...exported.keys()].sort()).toEqual(Object.keys(OPTIONAL_PEERS_OF_ENTRY).sort());
     for (const [subpath, declarations] of exported) {
       const target = manifest.exports[subpath] as Record<'import' | 'require', { types: string; default: string }>;
