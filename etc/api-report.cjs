@@ -9,9 +9,13 @@ const { CompilerState, Extractor, ExtractorConfig } = require('@microsoft/api-ex
 
 const root = path.resolve(__dirname, '..');
 const update = process.argv.includes('--update');
-const configs = ['api-extractor.json', 'etc/api-extractor.client.json', 'etc/api-extractor.redis.json', 'etc/api-extractor.testing.json', 'etc/api-extractor.terminus.json'].map((file) =>
-  ExtractorConfig.loadFileAndPrepare(path.join(root, file)),
-);
+const configs = [
+  'api-extractor.json',
+  'etc/api-extractor.client.json',
+  'etc/api-extractor.redis.json',
+  'etc/api-extractor.testing.json',
+  'etc/api-extractor.terminus.json',
+].map((file) => ExtractorConfig.loadFileAndPrepare(path.join(root, file)));
 const compilerState = CompilerState.create(configs[0], {
   additionalEntryPoints: configs.map((config) => config.mainEntryPointFilePath),
 });

@@ -100,7 +100,8 @@ class RedisBackplane implements HubBackplane {
     let lastPresenceHeartbeatAt: number | null = Infinity;
     let presenceStale = false;
     for (const { heartbeat } of this.managers) {
-      lastPresenceHeartbeatAt = heartbeat.lastHeartbeatAt === null || lastPresenceHeartbeatAt === null ? null : Math.min(lastPresenceHeartbeatAt, heartbeat.lastHeartbeatAt);
+      lastPresenceHeartbeatAt =
+        heartbeat.lastHeartbeatAt === null || lastPresenceHeartbeatAt === null ? null : Math.min(lastPresenceHeartbeatAt, heartbeat.lastHeartbeatAt);
       presenceStale ||= heartbeat.stale;
     }
     return {

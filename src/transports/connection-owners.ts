@@ -45,7 +45,12 @@ export class ConnectionOwners<C extends { readonly connectionId: string }> {
       return true;
     }
     if (recorded === owner) return true;
-    if (ClientCausedLogs.userChanged.allow()) this.logger.warn(logEvent('UserNameChanged', LogTexts.userNameChanged(describe(recorded), describe(owner), connection.connectionId), { connectionId: connection.connectionId }));
+    if (ClientCausedLogs.userChanged.allow())
+      this.logger.warn(
+        logEvent('UserNameChanged', LogTexts.userNameChanged(describe(recorded), describe(owner), connection.connectionId), {
+          connectionId: connection.connectionId,
+        }),
+      );
     return false;
   }
 }
