@@ -1,18 +1,31 @@
 import { ChildProcess, spawn } from 'child_process';
+import cluster, { Worker } from 'cluster';
 import { randomBytes } from 'crypto';
 import { createServer } from 'net';
+import { availableParallelism } from 'os';
 import { join } from 'path';
+import type { Readable } from 'stream';
 import { portFromEnv, PortError } from './port.js';
+import { workersFromEnv, WorkersError } from './cluster-workers.js';
 
 /**
- * `npm run start:cluster`: two sample instances on PORT (default 3000) and PORT + 1, sharing hubs
- * through one Redis. REDIS_URL picks that Redis; without it a private `redis-server` is started on a
- * free port (no persistence) and stopped with the instances, so nothing else needs to run. Open one
- * tab on each port: a chat message sent on one reaches the other. If an instance (or the private Redis)
- * ends without being asked to, for instance because its port is taken, the other is stopped too and
- * the command exits with 1.
+ * `npm run start:cluster`: the sample in WORKERS processes (default: one per core) on the one port
+ * PORT (default 3000), with Node's `cluster` module: this primary process forks the workers, accepts
+ * every TCP connection and hands them out in turn (round robin), and the workers share hubs, orders
+ * and presence through one Redis. REDIS_URL picks that Redis; without it a private `redis-server` is
+ * started on a free port (no persistence) and stopped after the workers, so nothing else needs to run.
+ *
+ * Consecutive connections land on different workers, so negotiate and the transport that follows it
+ * may not meet: until connections can move between instances, clients use WebSockets with
+ * `skipNegotiation: true` (the page does, when a worker serves it).
+ *
+ * SIGTERM or SIGINT stops the workers (each closes its connections and leaves Redis), then the
+ * private Redis. A worker (or the private Redis) that ends without being asked to stops the rest, and
+ * the command exits with 1: a port in use, say.
  */
-const children: ChildProcess[] = [];
+let stopping = false;
+let redis: ChildProcess | null = null;
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -24,75 +37,81 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Runs a child with its output prefixed, so the two instances' logs stay apart. */
-function run(label: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) {
+/** Copies a child's output line by line with a label, so the workers' logs stay apart. */
+function prefixLines(label: string, streams: Array<Readable | null>): void {
+  for (const stream of streams) {
     let pending = '';
-    stream.on('data', (chunk: Buffer) => {
+    stream?.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       const lines = pending.split('\n');
       pending = lines.pop()!;
       for (const line of lines) process.stdout.write(`[${label}] ${line}\n`);
     });
   }
-  child.on('exit', (code, signal) => {
-    process.stdout.write(`[${label}] exited (${signal ?? code})\n`);
-    // Nobody asked it to end: it failed (its port was taken, Redis went away...), and so did the cluster.
-    if (!stopping) process.exitCode = 1;
-    stop();
-  });
-  children.push(child);
-  return child;
+}
+
+/** Something that should run until asked to stop has ended: the cluster has failed. */
+function ended(label: string, code: number | null, signal: NodeJS.Signals | null): void {
+  process.stdout.write(`[${label}] exited (${signal ?? code})\n`);
+  if (!stopping) process.exitCode = 1;
+  stop();
 }
 
 async function privateRedis(): Promise<string> {
   const port = await freePort();
-  const server = (redis = run('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env));
+  // A process group of its own: Ctrl+C in a terminal signals the whole foreground group, and Redis
+  // must outlive the workers, which leave it as they stop.
+  const server = (redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+  prefixLines('redis', [server.stdout, server.stderr]);
+  server.on('exit', (code, signal) => ended('redis', code, signal));
   await new Promise<void>((resolve, reject) => {
     server.once('error', () => reject(new Error('redis-server was not found: install it (apt-get install redis-server) or set REDIS_URL')));
-    server.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('Ready to accept connections') && resolve());
+    server.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('Ready to accept connections') && resolve());
   });
   return `redis://127.0.0.1:${port}`;
 }
 
-let stopping = false;
-let redis: ChildProcess | null = null;
-const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-
-/** Stops the instances (each closes its connections and leaves Redis), then the private Redis. */
+/** Stops the workers (each closes its connections and leaves Redis), then the private Redis. */
 function stop(): void {
   if (stopping) return;
   stopping = true;
-  const instances = children.filter((child) => child !== redis && running(child));
-  let left = instances.length;
+  const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined && !worker.isDead());
+  let left = workers.length;
   const stopRedis = () => redis !== null && running(redis) && redis.kill('SIGTERM');
   if (left === 0) stopRedis();
-  for (const child of instances) {
-    child.once('exit', () => --left === 0 && stopRedis());
-    child.kill('SIGTERM');
+  for (const worker of workers) {
+    worker.once('exit', () => --left === 0 && stopRedis());
+    // Not worker.disconnect(): that closes the server but not the app, whose shutdown hooks close the
+    // SignalR connections and leave Redis.
+    worker.process.kill('SIGTERM');
   }
 }
 
 async function main(): Promise<void> {
-  const first = portFromEnv();
-  if (first === 0 || first === 65535) throw new PortError(`PORT must be from 1 to 65534 for the cluster (it uses PORT and PORT + 1), not '${process.env.PORT}'.`);
+  const port = portFromEnv();
+  const count = workersFromEnv(process.env.WORKERS, availableParallelism());
   const redisUrl = process.env.REDIS_URL || (await privateRedis());
   // Compiled, main.js next to this file; run from the TypeScript sources (as the tests do), main.ts
-  // with the same loader flags (process.execArgv).
-  const main = join(__dirname, __filename.endsWith('.ts') ? 'main.ts' : 'main.js');
-  // One signing secret for both, so a token from one instance's login also works on the other.
+  // with the same loader flags (cluster passes process.execArgv on).
+  cluster.setupPrimary({ exec: join(__dirname, __filename.endsWith('.ts') ? 'main.ts' : 'main.js'), silent: true });
+  // One signing secret for all, so a token from one worker's login also works on the others.
   const jwtSecret = process.env.JWT_SECRET || randomBytes(32).toString('hex');
-  for (const [index, port] of [first, first + 1].entries()) {
-    run(`instance ${index + 1} :${port}`, process.execPath, [...process.execArgv, main], { ...process.env, PORT: String(port), REDIS_URL: redisUrl, JWT_SECRET: jwtSecret });
+  let listening = 0;
+  for (let index = 1; index <= count; index++) {
+    const worker = cluster.fork({ PORT: String(port), REDIS_URL: redisUrl, JWT_SECRET: jwtSecret, SAMPLE_CLUSTER_WORKER: String(index) });
+    const label = `worker ${index}`;
+    prefixLines(label, [worker.process.stdout, worker.process.stderr]);
+    worker.on('exit', (code, signal) => ended(label, code, signal));
+    worker.once('listening', (address) => {
+      if (++listening === count && !stopping) process.stdout.write(`${count} worker(s) on http://localhost:${address.port}/ sharing ${redisUrl}\n`);
+    });
   }
-  process.stdout.write(`Two instances on http://localhost:${first}/ and http://localhost:${first + 1}/ sharing ${redisUrl}\n`);
 }
 
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 main().catch((error: unknown) => {
-  console.error(error instanceof PortError ? error.message : error);
+  console.error(error instanceof PortError || error instanceof WorkersError ? error.message : error);
   stop();
   process.exitCode = 1;
 });

@@ -28,8 +28,11 @@ export class StaticController {
 
   @Get()
   @Header('Content-Type', 'text/html; charset=utf-8')
-  index(): Promise<string> {
-    return readFile(join(this.publicDir, 'index.html'), 'utf8');
+  async index(): Promise<string> {
+    const page = await readFile(join(this.publicDir, 'index.html'), 'utf8');
+    // A worker of `npm run start:cluster` names itself: the page then connects without negotiate.
+    const worker = process.env.SAMPLE_CLUSTER_WORKER;
+    return worker && /^\d+$/.test(worker) ? page.replace('data-cluster-worker=""', `data-cluster-worker="${worker}"`) : page;
   }
 
   @Get('app.js')

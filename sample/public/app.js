@@ -2,8 +2,10 @@
 // served by the app at /lib/signalr.min.js.
 'use strict';
 
-// Which instance served this page (and holds its connections): with `npm run start:cluster`, two ports.
-document.getElementById('instance').textContent = `instance ${location.host}`;
+// `npm run start:cluster` runs the app in several worker processes on one port, and each new TCP
+// connection goes to the next worker: the server names the worker that served this page here.
+const clusterWorker = document.documentElement.dataset.clusterWorker;
+document.getElementById('instance').textContent = clusterWorker ? `instance ${location.host}, page from worker ${clusterWorker}` : `instance ${location.host}`;
 
 const $ = (id) => document.getElementById(id);
 let chat = null;
@@ -56,12 +58,18 @@ function build(path) {
   // The client calls accessTokenFactory for every request: negotiate gets an Authorization header,
   // and WebSockets and event streams, where browsers cannot set headers, `access_token` in the URL.
   const options = accessToken ? { accessTokenFactory: () => accessToken } : {};
-  return new signalR.HubConnectionBuilder()
-    .withUrl(path, options)
-    .withAutomaticReconnect()
-    // A dropped WebSocket re-attaches to the same connection and replays what was lost, so streams,
-    // uploads and groups survive it; the other reconnects (a new connection) remain the fallback.
-    .withStatefulReconnect()
+  if (clusterWorker) {
+    // Negotiate and the WebSocket after it would be two TCP connections, likely to two workers, and a
+    // connection negotiated on one worker is unknown to the others (404). One WebSocket without
+    // negotiate stays on the worker it reaches. Stateful reconnect needs negotiate, so it is off here.
+    options.skipNegotiation = true;
+    options.transport = signalR.HttpTransportType.WebSockets;
+  }
+  const builder = new signalR.HubConnectionBuilder().withUrl(path, options).withAutomaticReconnect();
+  // A dropped WebSocket re-attaches to the same connection and replays what was lost, so streams,
+  // uploads and groups survive it; the other reconnects (a new connection) remain the fallback.
+  if (!clusterWorker) builder.withStatefulReconnect();
+  return builder
     .configureLogging(signalR.LogLevel.Warning)
     .build();
 }

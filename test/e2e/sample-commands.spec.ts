@@ -79,28 +79,33 @@ describe('npm run start:cluster', () => {
   });
   afterAll(() => redis?.close());
 
-  it('fails with exit code 1 when an instance cannot start (its port is in use), and stops the other', async () => {
+  it('fails with exit code 1 when the workers cannot start (their port is in use), and stops the rest', async () => {
     const held = await holdPort();
     try {
-      const exit = await runSample('cluster.ts', { PORT: String(held.port), REDIS_URL: redis.url });
+      const exit = await runSample('cluster.ts', { PORT: String(held.port), WORKERS: '2', REDIS_URL: redis.url });
       expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 1, signal: null });
       const lines = exit.stdout.split('\n');
-      const first = `[instance 1 :${held.port}]`;
-      expect(lines).toContain(`${first} Port ${held.port} is already in use: stop what listens there or set PORT to another port.`);
-      expect(lines).toContain(`${first} exited (1)`);
-      // The second instance was stopped (it may not have been listening yet: then SIGTERM ended it).
-      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^\\[instance 2 :${held.port + 1}\\] exited \\((0|SIGTERM)\\)$`)));
+      const inUse = `Port ${held.port} is already in use: stop what listens there or set PORT to another port.`;
+      // The first worker to fail says why and ends the cluster; the other failed alike or was stopped.
+      const failed = lines.find((line) => /^\[worker \d\] exited \(1\)$/.test(line))!;
+      const label = failed.slice(0, failed.indexOf(']') + 1);
+      expect(lines).toContain(`${label} ${inUse}`);
+      // Both workers are gone when the command ends.
+      const ends = lines.filter((line) => /^\[worker \d\] exited \((0|1|SIGTERM)\)$/.test(line));
+      expect(ends.map((line) => line.slice(0, 10)).sort()).toEqual(['[worker 1]', '[worker 2]']);
+      expect(lines.filter((line) => line.includes(' worker(s) on '))).toEqual([]);
     } finally {
       held.server.close();
     }
   });
 
-  it.each(['abc', '0', '65535'])("refuses `PORT='%s'` before starting anything", async (port) => {
-    const exit = await runSample('cluster.ts', { PORT: port, REDIS_URL: redis.url });
-    const message =
-      port === 'abc'
-        ? "PORT must be a port number from 0 to 65535, not 'abc'."
-        : `PORT must be from 1 to 65534 for the cluster (it uses PORT and PORT + 1), not '${port}'.`;
-    expect(exit).toEqual({ code: 1, signal: null, stdout: '', stderr: `${message}\n` });
+  it("refuses `PORT='abc'` before starting anything", async () => {
+    const exit = await runSample('cluster.ts', { PORT: 'abc', REDIS_URL: redis.url });
+    expect(exit).toEqual({ code: 1, signal: null, stdout: '', stderr: "PORT must be a port number from 0 to 65535, not 'abc'.\n" });
+  });
+
+  it.each(['0', '-1', 'two', '257', ' 2'])("refuses `WORKERS='%s'` before starting anything", async (workers) => {
+    const exit = await runSample('cluster.ts', { WORKERS: workers, REDIS_URL: redis.url });
+    expect(exit).toEqual({ code: 1, signal: null, stdout: '', stderr: `WORKERS must be a number of processes from 1 to 256, not '${workers}'.\n` });
   });
 });
