@@ -20,8 +20,8 @@ import { workersFromEnv, WorkersError } from './cluster-workers.js';
  * `skipNegotiation: true` (the page does, when a worker serves it).
  *
  * SIGTERM or SIGINT stops the workers (each closes its connections and leaves Redis), then the
- * private Redis. A worker (or the private Redis) that ends without being asked to stops the rest, and
- * the command exits with 1: a port in use, say.
+ * private Redis. A worker that dies while serving is replaced. One that ends before it listens (a port
+ * in use, say), or the private Redis ending, stops the rest, and the command exits with 1.
  */
 let stopping = false;
 let redis: ChildProcess | null = null;
@@ -97,15 +97,25 @@ async function main(): Promise<void> {
   // One signing secret for all, so a token from one worker's login also works on the others.
   const jwtSecret = process.env.JWT_SECRET || randomBytes(32).toString('hex');
   let listening = 0;
-  for (let index = 1; index <= count; index++) {
+  const start = (index: number) => {
     const worker = cluster.fork({ PORT: String(port), REDIS_URL: redisUrl, JWT_SECRET: jwtSecret, SAMPLE_CLUSTER_WORKER: String(index) });
     const label = `worker ${index}`;
+    let serving = false;
     prefixLines(label, [worker.process.stdout, worker.process.stderr]);
-    worker.on('exit', (code, signal) => ended(label, code, signal));
-    worker.once('listening', (address) => {
-      if (++listening === count && !stopping) process.stdout.write(`${count} worker(s) on http://localhost:${address.port}/ sharing ${redisUrl}\n`);
+    worker.on('exit', (code, signal) => {
+      if (stopping || !serving) return ended(label, code, signal);
+      // It died while serving: its clients lost their connections and reconnect to whichever worker
+      // they reach. A replacement takes its place; one that never got to listen would only fail again.
+      process.stdout.write(`[${label}] exited (${signal ?? code}) while serving: starting another\n`);
+      start(index);
     });
-  }
+    worker.once('listening', (address) => {
+      serving = true;
+      if (++listening > count) process.stdout.write(`[${label}] replaced, listening on ${address.port}\n`);
+      else if (listening === count && !stopping) process.stdout.write(`${count} worker(s) on http://localhost:${address.port}/ sharing ${redisUrl}; clients connect with WebSockets and skipNegotiation\n`);
+    });
+  };
+  for (let index = 1; index <= count; index++) start(index);
 }
 
 process.on('SIGINT', stop);

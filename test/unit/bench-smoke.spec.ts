@@ -108,4 +108,20 @@ describe('benchmark suite (smoke sizes)', () => {
       for (const figures of Object.values(row)) expect(figures.lost).toBe(0);
     }
   }, 90_000);
+
+  it('runs the echo on 1 and then 2 workers of the cluster module, the load spread over both', async () => {
+    const tables = await runBench(['workers']);
+    const workers = table(tables, 'workers');
+    expect(Object.keys(workers.cases)).toEqual(['4 clients, 1 worker(s)', '4 clients, 2 worker(s)']);
+    for (const [caseName, row] of Object.entries(workers.cases)) {
+      expect(Object.keys(row).sort()).toEqual(['signalr-json', 'signalr-msgpack']);
+      for (const figures of Object.values(row)) {
+        expect(figures.rate).toBeGreaterThan(0);
+        expect(Number.isFinite(figures.cpuUs) && Number.isFinite(figures.genUs)).toBe(true);
+        // One worker does all the work; with two, round robin gave each of them some.
+        if (caseName.endsWith('1 worker(s)')) expect(figures.split).toBe(100);
+        else expect(figures.split).toBeLessThan(100);
+      }
+    }
+  }, 60_000);
 });
