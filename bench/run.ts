@@ -4,7 +4,7 @@
  *
  *   npm run bench                         all workloads, quick sizes (a few minutes)
  *   npm run bench -- --full               the issue's sizes (10k/50k connections, longer phases)
- *   npm run bench:broadcast               one workload (also: echo groups memory churn cluster slow)
+ *   npm run bench:broadcast               one workload (also: echo groups memory churn cluster slow workers)
  *   bash bench/run.sh echo --reps 3 --connections 500 --no-write
  *
  * Flags (or env): --full (BENCH_FULL=1), --reps N (BENCH_REPS, default 2), --connections N
@@ -20,6 +20,7 @@ import { echo } from './workloads/echo.js';
 import { groups } from './workloads/groups.js';
 import { memory } from './workloads/memory.js';
 import { slowConsumers } from './workloads/slow-consumers.js';
+import { workers } from './workloads/workers.js';
 import { CONTENDERS } from './support/contenders.js';
 import { appendResults, renderRun } from './support/report.js';
 import { Suite, tablesAsJson } from './support/suite.js';
@@ -34,6 +35,7 @@ const WORKLOADS: Record<string, (suite: Suite) => Promise<void>> = {
   churn,
   cluster,
   slow: slowConsumers,
+  workers,
 };
 
 function parse(argv: string[]) {

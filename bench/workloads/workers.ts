@@ -1,0 +1,94 @@
+import * as path from 'path';
+import type { ProtocolName } from '../load/wire-protocols.js';
+import { Child, cpuCount } from '../support/ipc.js';
+import { RedisServer } from '../support/redis-server.js';
+import { cpuMsBetween, format, SERVER_CPU, Suite } from '../support/suite.js';
+import { hasRedisBackplane } from './cluster.js';
+
+const CLUSTER_SERVER = path.join(__dirname, '..', 'servers', 'signalr-cluster-server.ts');
+
+/**
+ * Workload 8: the echo benchmark against nestjs-signalr in 1 and then 2 worker processes of Node's
+ * `cluster` module on one port (as `npm run start:cluster` runs it), one Redis for both runs. The
+ * generator connects without negotiate (WebSockets, as a client of the cluster must today) and the
+ * primary hands the connections to the workers in turn. The 1-worker server is pinned to core 1;
+ * the 2-worker one may use both cores, where the generator (pinned to core 0) also runs, so the
+ * generator's own CPU per call is reported: the throughput ratio can only reach 2 if it is small.
+ * "CPU-bound ratio" is what two workers would reach with a core each for themselves: 2 × (server CPU
+ * per call with 1 worker) ÷ (server CPU per call with 2).
+ */
+export async function workers(suite: Suite): Promise<void> {
+  const { full, smoke } = suite.options;
+  const clientCounts = smoke ? [4] : [100, suite.options.connections ?? 1000];
+  const durationMs = smoke ? 100 : full ? 10_000 : 3000;
+  const contenders: ProtocolName[] = hasRedisBackplane() ? ['signalr-json', 'signalr-msgpack'] : [];
+  const table = suite.table('workers', 'Echo on 1 and 2 workers of the cluster module (one port, one Redis; 32 B calls, closed loop)', [
+    { key: 'rate', label: 'calls/s', digits: 0 },
+    { key: 'cpuUs', label: 'server CPU µs/call (primary + workers)', digits: 2 },
+    { key: 'genUs', label: 'generator CPU µs/call', digits: 2 },
+    { key: 'p50', label: 'p50 ms', digits: 2 },
+    { key: 'p99', label: 'p99 ms', digits: 2 },
+    { key: 'split', label: "busiest worker's share of worker CPU %", digits: 0 },
+  ]);
+  if (contenders.length === 0) table.notes.push('Skipped: this tree has no src/redis/index.ts (nestjs-signalr/redis) yet.');
+  const measured = new Map<string, { rate: number[]; cpuUs: number[] }>();
+  for (const contender of suite.runs(contenders)) {
+    const redis = new RedisServer();
+    await redis.start();
+    try {
+      for (const count of [1, 2]) {
+        // One worker keeps the server's core to itself; two may use both (the OS places them).
+        const cpu = count === 1 ? SERVER_CPU : undefined;
+        const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+        const server = new Child(CLUSTER_SERVER, [], { cpu, nodeArgs: ['--expose-gc', ...extra], env: { REDIS_URL: redis.url, BENCH_WORKERS: String(count) } });
+        try {
+          const { port } = await server.ready;
+          await suite.generator.call('connect', { port, protocol: contender.name, count: Math.max(...clientCounts) });
+          for (const clients of clientCounts) {
+            await server.call('gc');
+            const before = await server.call('stats');
+            const got = await suite.generator.call('echo', { clients, durationMs, size: 32, rate: 0 });
+            const after = await server.call('stats');
+            const perWorker = after.workers.map((stats: { cpu: NodeJS.CpuUsage }, i: number) => cpuMsBetween(before.workers[i], stats));
+            const rate = got.completed / (got.ms / 1000);
+            const cpuUs = (cpuMsBetween(before, after) * 1000) / got.latency.count;
+            const caseName = `${clients} clients, ${count} worker(s)`;
+            suite.record(table, caseName, contender.name, {
+              rate,
+              cpuUs,
+              genUs: (got.generatorCpu * 1e6) / rate,
+              p50: got.latency.p50,
+              p99: got.latency.p99,
+              // How evenly round robin spread the work (50 is even with two workers).
+              split: (100 * Math.max(...perWorker)) / perWorker.reduce((a: number, b: number) => a + b, 0),
+            });
+            const key = `${contender.name}|${clients}|${count}`;
+            const entry = measured.get(key) ?? { rate: [], cpuUs: [] };
+            entry.rate.push(rate);
+            entry.cpuUs.push(cpuUs);
+            measured.set(key, entry);
+          }
+        } finally {
+          await suite.generator.call('closeAll').catch(() => undefined);
+          await server.stop();
+        }
+      }
+    } finally {
+      await redis.stop();
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  for (const name of contenders) {
+    for (const clients of clientCounts) {
+      const one = measured.get(`${name}|${clients}|1`);
+      const two = measured.get(`${name}|${clients}|2`);
+      if (one === undefined || two === undefined) continue;
+      const line = `${name}, ${clients} clients: 2 workers ÷ 1 worker = ${format(median(two.rate) / median(one.rate), 2)}× calls/s; CPU-bound ratio ${format((2 * median(one.cpuUs)) / median(two.cpuUs), 2)}× (server CPU per call ${format(median(one.cpuUs), 2)} → ${format(median(two.cpuUs), 2)} µs)`;
+      table.notes.push(line);
+      console.log(`  [workers] ${line}`);
+    }
+  }
+  table.notes.push(
+    `${cpuCount()} core(s). 1 worker: the server (primary and worker) pinned to core ${SERVER_CPU}, the generator to core 0. 2 workers: the server on every core, sharing core 0 with the generator. Goal (issue 18): 2 workers ≥ 1.6× one worker's calls/s.`,
+  );
+}
