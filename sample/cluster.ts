@@ -51,7 +51,7 @@ function prefixLines(label: string, streams: Array<Readable | null>): void {
 }
 
 /** Something that should run until asked to stop has ended: the cluster has failed. */
-function ended(label: string, code: number | null, signal: NodeJS.Signals | null): void {
+function ended(label: string, code: number | null, signal: string | null): void {
   process.stdout.write(`[${label}] exited (${signal ?? code})\n`);
   if (!stopping) process.exitCode = 1;
   stop();

@@ -57,7 +57,7 @@ describe('npm run start:cluster: two workers on one port', () => {
   }
 
   /** The process id of worker `index`, from its latest Nest log line. */
-  const pidOf = (index: string) => Number(lines.findLast((line) => line.startsWith(`[worker ${index}] [Nest] `))!.split(/\s+/)[3]);
+  const pidOf = (index: string) => Number([...lines].reverse().find((line) => line.startsWith(`[worker ${index}] [Nest] `))!.split(/\s+/)[3]);
 
   beforeAll(async () => {
     primary = spawn(process.execPath, ['-r', REGISTER, join(ROOT, 'sample', 'cluster.ts')], {
