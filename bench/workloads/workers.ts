@@ -1,6 +1,7 @@
 import * as path from 'path';
 import type { ProtocolName } from '../load/wire-protocols.js';
 import { Child, cpuCount } from '../support/ipc.js';
+import { median } from '../support/recorder.js';
 import { RedisServer } from '../support/redis-server.js';
 import { cpuMsBetween, format, SERVER_CPU, Suite } from '../support/suite.js';
 import { hasRedisBackplane } from './cluster.js';
@@ -28,6 +29,7 @@ export async function workers(suite: Suite): Promise<void> {
     { key: 'genUs', label: 'generator CPU µs/call', digits: 2 },
     { key: 'p50', label: 'p50 ms', digits: 2 },
     { key: 'p99', label: 'p99 ms', digits: 2 },
+    { key: 'conns', label: "busiest worker's share of connections %", digits: 0 },
     { key: 'split', label: "busiest worker's share of worker CPU %", digits: 0 },
   ]);
   if (contenders.length === 0) table.notes.push('Skipped: this tree has no src/redis/index.ts (nestjs-signalr/redis) yet.');
@@ -59,7 +61,8 @@ export async function workers(suite: Suite): Promise<void> {
               genUs: (got.generatorCpu * 1e6) / rate,
               p50: got.latency.p50,
               p99: got.latency.p99,
-              // How evenly round robin spread the work (50 is even with two workers).
+              // How evenly round robin spread the connections and the work (50 is even with two workers).
+              conns: (100 * Math.max(...after.workers.map((stats: { connections: number }) => stats.connections))) / after.connections,
               split: (100 * Math.max(...perWorker)) / perWorker.reduce((a: number, b: number) => a + b, 0),
             });
             const key = `${contender.name}|${clients}|${count}`;
@@ -77,7 +80,6 @@ export async function workers(suite: Suite): Promise<void> {
       await redis.stop();
     }
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   for (const name of contenders) {
     for (const clients of clientCounts) {
       const one = measured.get(`${name}|${clients}|1`);
