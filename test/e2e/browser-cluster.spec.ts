@@ -6,8 +6,8 @@ import { ClusterInstance, killInstances, RedisServer, startRedis, startSampleIns
 import { sampleGet, sampleLogin, samplePost, SampleUser } from '../support/sample.js';
 
 /**
- * The sample as `npm run start:cluster` runs it, seen from Chromium: one private redis-server and two
- * sample instances in processes of their own (REDIS_URL set, one JWT_SECRET), one page on each. Each
+ * Two instances of the sample on one Redis, as two machines run it, seen from Chromium: one private
+ * redis-server and two sample instances in processes of their own (REDIS_URL set, one JWT_SECRET), one page on each. Each
  * page names the instance that serves it and holds its connections there, and what is sent on one
  * instance reaches the page on the other: a chat message, a private message to a user, a group
  * notification, and the other user's arrival and departure.

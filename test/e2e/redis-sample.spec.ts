@@ -7,7 +7,7 @@ import { startApp, TestApp } from '../support/app.js';
 import { RedisServer, startRedis } from '../support/redis.js';
 import { createOrder, quiet, sampleGet, sampleLogin, samplePost } from '../support/sample.js';
 
-/** The sample as `npm run start:cluster` runs it: two instances with REDIS_URL set, one Redis. */
+/** Two instances of the sample with REDIS_URL set, one Redis (as machines, or the workers of `npm run start:cluster`, run it). */
 describe('sample cluster: two instances on one Redis', () => {
   let redis: RedisServer;
   let first: TestApp;

@@ -1,31 +1,7 @@
 import { HubConnection } from '@microsoft/signalr';
-import { ChildProcess, spawn } from 'child_process';
-import { request } from 'http';
-import { join } from 'path';
 import { WebSocket } from 'ws';
 import { closed, connect, nextCall, stopAll } from '../support/client.js';
-
-const ROOT = join(__dirname, '..', '..');
-const REGISTER = join(ROOT, 'test', 'support', 'ts-register.js');
-
-/** One HTTP request on a TCP connection of its own (no keep-alive pool): each one is a new accept. */
-function once(port: number, method: string, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { connection: 'close' } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode!, body }));
-    });
-    req.on('error', reject).end();
-  });
-}
-
-/** The worker that served the page, as the page names it (data-cluster-worker). */
-async function pageWorker(port: number): Promise<string> {
-  const { body } = await once(port, 'GET', '/');
-  return /data-cluster-worker="(\d*)"/.exec(body)![1];
-}
+import { pageWorker, requestOnce, SampleCluster, startSampleCluster } from '../support/sample-cluster.js';
 
 /**
  * `npm run start:cluster` as a user starts it (from the TypeScript sources, no REDIS_URL): two
@@ -33,59 +9,15 @@ async function pageWorker(port: number): Promise<string> {
  * connections to the workers in turn, so consecutive connections land on different workers.
  */
 describe('npm run start:cluster: two workers on one port', () => {
-  let primary: ChildProcess;
+  let cluster: SampleCluster;
   let port: number;
-  const lines: string[] = [];
-  let exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  const waiting = new Set<() => void>();
-
-  /** The first output line from now on that matches `pattern`. */
-  function nextLine(pattern: RegExp): Promise<RegExpExecArray> {
-    const from = lines.length;
-    return new Promise((resolve) => {
-      const check = () => {
-        for (const line of lines.slice(from)) {
-          const match = pattern.exec(line);
-          if (match) {
-            waiting.delete(check);
-            return resolve(match);
-          }
-        }
-      };
-      waiting.add(check);
-    });
-  }
-
-  /** The process id of worker `index`, from its latest Nest log line. */
-  const pidOf = (index: string) => Number([...lines].reverse().find((line) => line.startsWith(`[worker ${index}] [Nest] `))!.split(/\s+/)[3]);
 
   beforeAll(async () => {
-    primary = spawn(process.execPath, ['-r', REGISTER, join(ROOT, 'sample', 'cluster.ts')], {
-      env: { ...process.env, NO_COLOR: '1', PORT: '0', WORKERS: '2', REDIS_URL: '', JWT_SECRET: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    exit = new Promise((resolve) => primary.once('exit', (code, signal) => resolve({ code, signal })));
-    let pending = '';
-    port = await new Promise<number>((resolve, reject) => {
-      primary.stdout!.on('data', (chunk: Buffer) => {
-        pending += chunk.toString();
-        const split = pending.split('\n');
-        pending = split.pop()!;
-        for (const line of split) {
-          lines.push(line);
-          for (const check of [...waiting]) check();
-          const ready = /^2 worker\(s\) on http:\/\/localhost:(\d+)\/ /.exec(line);
-          if (ready) resolve(Number(ready[1]));
-        }
-      });
-      void exit.then((ended) => reject(new Error(`start:cluster ended before it was ready: ${JSON.stringify(ended)}\n${lines.join('\n')}`)));
-    });
+    cluster = await startSampleCluster(2);
+    port = cluster.port;
   });
   afterEach(() => stopAll());
-  afterAll(async () => {
-    if (primary.exitCode === null && primary.signalCode === null) primary.kill('SIGTERM');
-    await exit;
-  });
+  afterAll(() => cluster?.stop());
 
   it('hands consecutive TCP connections to the two workers in turn', async () => {
     const served = [];
@@ -118,7 +50,7 @@ describe('npm run start:cluster: two workers on one port', () => {
   // today the WebSocket that follows negotiate on the next TCP connection gets 404. When connection
   // tokens become self-describing, this becomes 101 and the case below runs instead.
   it('today: negotiate on one worker, then the WebSocket on the next worker gets 404', async () => {
-    const negotiated = await once(port, 'POST', '/hubs/chat/negotiate?negotiateVersion=1');
+    const negotiated = await requestOnce(port, 'POST', '/hubs/chat/negotiate?negotiateVersion=1');
     expect(negotiated.status).toBe(200);
     const { connectionToken } = JSON.parse(negotiated.body) as { connectionToken: string };
     const status = await new Promise<number>((resolve, reject) => {
@@ -142,14 +74,14 @@ describe('npm run start:cluster: two workers on one port', () => {
     const worker = await pageWorker(port);
     const client = await connect(`http://127.0.0.1:${port}/hubs/chat`, { skipNegotiation: true });
     const other = worker === '1' ? '2' : '1'; // the next turn after the page
-    const killed = pidOf(other);
+    const killed = cluster.pidOf(other);
     const lost = closed(client);
-    const replaced = nextLine(new RegExp(`^\\[worker ${other}\\] replaced, listening on ${port}$`));
+    const replaced = cluster.nextLine(new RegExp(`^\\[worker ${other}\\] replaced, listening on ${port}$`));
     process.kill(killed, 'SIGKILL');
     expect(String(await lost)).toMatch(/^Error: WebSocket closed with status code: 1006/); // no Close message: the process is gone
     await replaced;
-    expect(lines).toContain(`[worker ${other}] exited (SIGKILL) while serving: starting another`);
-    expect(pidOf(other)).not.toBe(killed);
+    expect(cluster.lines).toContain(`[worker ${other}] exited (SIGKILL) while serving: starting another`);
+    expect(cluster.pidOf(other)).not.toBe(killed);
     const served = [await pageWorker(port), await pageWorker(port)];
     expect(served.sort()).toEqual(['1', '2']);
   });
@@ -157,10 +89,10 @@ describe('npm run start:cluster: two workers on one port', () => {
   it('SIGTERM to the primary closes the clients cleanly, stops both workers, then the private Redis, and exits with 0', async () => {
     const client: HubConnection = await connect(`http://127.0.0.1:${port}/hubs/chat`, { skipNegotiation: true });
     const closedWith = closed(client);
-    primary.kill('SIGTERM');
-    expect(await exit).toEqual({ code: 0, signal: null });
+    await cluster.stop();
+    expect(await cluster.exit).toEqual({ code: 0, signal: null });
     expect(await closedWith).toBeUndefined(); // a Close message from the server, no error
-    const ends = lines.filter((line) => / exited \(/.test(line) && !line.includes('while serving'));
+    const ends = cluster.lines.filter((line) => / exited \(/.test(line) && !line.includes('while serving'));
     expect(ends.slice(0, 2).sort()).toEqual([expect.stringMatching(/^\[worker 1\] exited \((0|SIGTERM)\)$/), expect.stringMatching(/^\[worker 2\] exited \((0|SIGTERM)\)$/)]);
     expect(ends).toHaveLength(3); // the worker killed in the test above is left out: it did not end the cluster
     expect(ends[2]).toBe('[redis] exited (0)');
