@@ -7,7 +7,9 @@
 # "module", module nodenext), built from test/consumer/. Each app type-checks with TypeScript 5.9, 6
 # and 7, then runs: it reaches its hub over WebSockets, Server-Sent Events and Long Polling and
 # checks that import and require load one copy of the package, then calls the hub in process through
-# nestjs-signalr/testing. The project itself must also build with TypeScript 6 and 7. After the pack,
+# nestjs-signalr/testing. The CommonJS app takes @microsoft/signalr ^11 and the ESM app ^10, so a
+# plain npm install (which fails with ERESOLVE on a client outside our peer range) proves both ends of
+# the range. The project itself must also build with TypeScript 6 and 7. After the pack,
 # the three jobs run side by side. Any failure exits non-zero.
 # Needs the registry (npm install, and npx for TypeScript 6 and 7).
 #
@@ -41,10 +43,11 @@ consumer() {
   mkdir -p "$app/src"
   cp test/consumer/shared/*.ts "test/consumer/$kind/"*.ts "$app/src/"
   cp "test/consumer/$kind/package.json" "test/consumer/$kind/tsconfig.json" "$app/"
-  sed -i "s/\"\\^11\.0\.0\"/\"^$nest.0.0\"/" "$app/package.json"
+  # Only the @nestjs lines: @microsoft/signalr's "^11.0.0" is the client's major, not Nest's.
+  sed -i "/\"@nestjs\//s/\"\\^11\.0\.0\"/\"^$nest.0.0\"/" "$app/package.json"
   if [ "$nest" -ge 12 ]; then sed -i 's/"node16"/"nodenext"/g' "$app/tsconfig.json"; fi
   cd "$app"
-  step "$kind: install the tarball, Nest $nest and @microsoft/signalr"
+  step "$kind: install the tarball, Nest $nest and @microsoft/signalr $(node -p "require('./package.json').dependencies['@microsoft/signalr']")"
   quiet npm install --no-audit --no-fund --loglevel=error "$tarball"
   step "$kind: type-check with TypeScript $(npx tsc --version | cut -d' ' -f2) and build"
   quiet npx tsc -p tsconfig.json

@@ -9,7 +9,7 @@ import type { ClientMethodName, IsUntypedClient } from '../clients/client-proxy.
 
 /**
  * What `typedConnection` needs of a connection: the official client's `HubConnection` (any version,
- * `@microsoft/signalr` 3.x to 10.x or `@aspnet/signalr`, since only these public methods are read).
+ * `@microsoft/signalr` 3.x to 11.x or `@aspnet/signalr`, since only these public methods are read).
  */
 export type SignalRConnection = Pick<HubConnection, 'invoke' | 'send' | 'stream' | 'on' | 'off'>;
 

@@ -1,6 +1,6 @@
 import { ClientRelease, MatrixClient, MatrixConnection, MatrixProtocol, MatrixTransport, TRANSPORT_FLAGS } from './types.js';
 
-/** The exports of an official client package the matrix needs (`@aspnet/signalr` 1.x and `@microsoft/signalr` 3.x–10.x alike). */
+/** The exports of an official client package the matrix needs (`@aspnet/signalr` 1.x and `@microsoft/signalr` 3.x–11.x alike). */
 export interface OfficialClientModule {
   HubConnectionBuilder: new () => {
     withUrl(url: string, options: { transport: number }): any;

@@ -5,7 +5,7 @@ export type MatrixProtocol = 'json' | 'messagepack';
 /** `HttpTransportType` flags; the same values in every release since @aspnet/signalr 1.0. */
 export const TRANSPORT_FLAGS: Record<MatrixTransport, number> = { WebSockets: 1, ServerSentEvents: 2, LongPolling: 4 };
 
-/** The part of `HubConnection` the matrix uses; every release from 1.1 to 10.x has it with this shape. */
+/** The part of `HubConnection` the matrix uses; every release from 1.1 to 11.x has it with this shape. */
 export interface MatrixConnection {
   start(): Promise<void>;
   stop(): Promise<void>;
