@@ -47,7 +47,8 @@ const ON_BOTH_PLATFORMS = [
 
 // A renamed or removed spec must not drop out of the Fastify run unnoticed.
 for (const spec of ON_BOTH_PLATFORMS) {
-  if (!fs.existsSync(path.join(__dirname, 'test', 'e2e', `${spec}.spec.ts`))) throw new Error(`jest.config.js: ON_BOTH_PLATFORMS names test/e2e/${spec}.spec.ts, which does not exist.`);
+  if (!fs.existsSync(path.join(__dirname, 'test', 'e2e', `${spec}.spec.ts`)))
+    throw new Error(`jest.config.js: ON_BOTH_PLATFORMS names test/e2e/${spec}.spec.ts, which does not exist.`);
 }
 
 /** The end-to-end tests on one platform (all of them, or the `specs` named), named for it so that failures say which. */

@@ -14,7 +14,8 @@ async function bootstrap(): Promise<void> {
     await app.listen(requested); // no host: every interface
   } catch (error) {
     await app.close();
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortError(`Port ${requested} is already in use: stop what listens there or set PORT to another port.`);
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new PortError(`Port ${requested} is already in use: stop what listens there or set PORT to another port.`);
     throw error;
   }
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;

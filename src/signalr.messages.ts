@@ -24,8 +24,7 @@ export const HandshakeTexts = {
   unsupportedVersion: (version: number, name: string) => `The server does not support version ${version} of the '${name}' protocol.`,
   unsupportedTransferFormat: (name: string) =>
     `Cannot use the '${name}' protocol on the current transport. The transport does not support 'Binary' transfer format.`,
-  unexpected: (error: unknown, detailed: boolean) =>
-    withDetail('An unexpected error occurred during connection handshake.', error, detailed),
+  unexpected: (error: unknown, detailed: boolean) => withDetail('An unexpected error occurred during connection handshake.', error, detailed),
 };
 
 export const CloseTexts = {
@@ -39,20 +38,16 @@ export const CloseTexts = {
 };
 
 export const InvocationTexts = {
-  methodNotFound: (target: string) =>
-    `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`,
+  methodNotFound: (target: string) => `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`,
   bindingFailed: (target: string, error: unknown, detailed: boolean) =>
     withDetail(`Failed to invoke '${target}' due to an error on the server.`, error, detailed),
-  argumentCount: (given: number, expected: number) =>
-    `Invocation provides ${given} argument(s) but target expects ${expected}.`,
+  argumentCount: (given: number, expected: number) => `Invocation provides ${given} argument(s) but target expects ${expected}.`,
   /** HubException details always reach the client; other errors only with detailed errors on. */
   failed: (target: string, error: unknown, detailed: boolean, isHubException: boolean) =>
     withDetail(`An unexpected error occurred invoking '${target}' on the server.`, error, detailed || isHubException),
   unauthorized: (target: string) => `Failed to invoke '${target}' because user is unauthorized`,
-  streamingWithInvoke: (target: string) =>
-    `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
-  nonStreamingWithStream: (target: string) =>
-    `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
+  streamingWithInvoke: (target: string) => `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
+  nonStreamingWithStream: (target: string) => `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
   /** An error thrown while a stream produces items; HubException details always reach the client. */
   streamFailed: (error: unknown, detailed: boolean, isHubException: boolean) =>
     withDetail('An error occurred on the server while streaming results.', error, detailed || isHubException),
@@ -73,7 +68,7 @@ export const ClientResultCapTexts = {
   tooManyPending: (connectionId: string, limit: number) =>
     `Connection '${connectionId}' already has ${limit} client result(s) pending, the maximum ${PENDING_CLIENT_RESULTS_CAP}`,
   /** Whether an answer relayed by another instance is that refusal (it then rejects as the local one does). */
-  isTooManyPending: (text: string) => text.startsWith('Connection \'') && text.endsWith(PENDING_CLIENT_RESULTS_CAP),
+  isTooManyPending: (text: string) => text.startsWith("Connection '") && text.endsWith(PENDING_CLIENT_RESULTS_CAP),
 };
 
 export const HttpTexts = {
@@ -90,14 +85,12 @@ export const HttpTexts = {
 };
 
 export const LogTexts = {
-  duplicateHubPath: (path: string, first: string, second: string) =>
-    `Hub path '${path}' is used by both ${first} and ${second}. Each hub needs its own path.`,
+  duplicateHubPath: (path: string, first: string, second: string) => `Hub path '${path}' is used by both ${first} and ${second}. Each hub needs its own path.`,
   duplicateHubMethod: (hub: string, name: string) =>
     `Hub ${hub} has more than one method named '${name}' (names are compared case-insensitively). Rename one with @HubMethodName().`,
   scopedHub: (hub: string) =>
     `Hub ${hub} is request-scoped or depends on a request-scoped provider; hubs must be singletons (the caller reaches methods through this.context).`,
-  hubNotProvided: (hub: string) =>
-    `HubContext for ${hub} was injected, but ${hub} is not a provider of this application: its sends reach nobody.`,
+  hubNotProvided: (hub: string) => `HubContext for ${hub} was injected, but ${hub} is not a provider of this application: its sends reach nobody.`,
   shutdownTimedOut: (hub: string, pending: number, what: string) =>
     `Shutdown of hub ${hub}: ${pending} connection(s) still ${what} after the shutdown timeout; not waiting for them.`,
   connectionHandlerShutdownTimedOut: (handler: string, pending: number) =>
@@ -105,7 +98,7 @@ export const LogTexts = {
   noHttpServer: 'SignalRModule found no HTTP server (is this a standalone application context?); hubs are not served.',
   /** `cors: { origins: '*', credentials: true }`: refused at bootstrap, with ASP.NET Core's reason. */
   corsAnyOriginWithCredentials:
-    "The CORS protocol does not allow specifying a wildcard (any) origin and credentials at the same time. Configure the CORS policy by listing individual origins (or deciding with a function) if credentials needs to be supported.",
+    'The CORS protocol does not allow specifying a wildcard (any) origin and credentials at the same time. Configure the CORS policy by listing individual origins (or deciding with a function) if credentials needs to be supported.',
   /** A request on a connection by another user than its owner: refused with 403 (ASP.NET Core's UserNameChangedRejected). */
   userNameChanged: (previous: string, current: string, connectionId: string) =>
     `Rejecting the request because the name of the user changed from '${previous}' to '${current}' on connection ${connectionId}.`,

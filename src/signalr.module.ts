@@ -24,10 +24,13 @@ function withHubContexts(module: DynamicModule): DynamicModule {
       useFactory: (registry: SignalRHubRegistry) => registry.contextFor(hub),
       inject: [SignalRHubRegistry],
     }));
-  return Object.defineProperties({ ...module }, {
-    providers: { enumerable: true, get: () => [...baseProviders, ...contextProviders()] },
-    exports: { enumerable: true, get: () => [...baseExports, SignalRHubRegistry, SignalRStatistics, ...knownHubClasses().map(getHubContextToken)] },
-  });
+  return Object.defineProperties(
+    { ...module },
+    {
+      providers: { enumerable: true, get: () => [...baseProviders, ...contextProviders()] },
+      exports: { enumerable: true, get: () => [...baseExports, SignalRHubRegistry, SignalRStatistics, ...knownHubClasses().map(getHubContextToken)] },
+    },
+  );
 }
 
 /**

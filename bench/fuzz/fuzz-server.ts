@@ -27,7 +27,10 @@ const countingLogger: LoggerService = Object.fromEntries(
     level,
     (message: unknown) => {
       logLines[level] = (logLines[level] ?? 0) + 1;
-      const shape = `${level} ${String(message).replace(/connection [\w-]+/g, 'connection …').replace(/\d+/g, 'N').slice(0, 120)}`;
+      const shape = `${level} ${String(message)
+        .replace(/connection [\w-]+/g, 'connection …')
+        .replace(/\d+/g, 'N')
+        .slice(0, 120)}`;
       if (shape in logShapes || Object.keys(logShapes).length < 100) logShapes[shape] = (logShapes[shape] ?? 0) + 1;
     },
   ]),
@@ -61,9 +64,17 @@ function oddValue(kind: unknown): unknown {
       return value;
     }
     case 'throwing-getter':
-      return { get x() { throw new Error('getter'); } };
+      return {
+        get x() {
+          throw new Error('getter');
+        },
+      };
     case 'to-json-throws':
-      return { toJSON() { throw new Error('toJSON'); } };
+      return {
+        toJSON() {
+          throw new Error('toJSON');
+        },
+      };
     default:
       return kind;
   }

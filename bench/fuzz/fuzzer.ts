@@ -120,9 +120,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         if (category === 'json' || category === 'messagepack') await hubCase(sessions, category, rng, index);
         else {
           const { kind, outcome } =
-            category === 'handshake' ? await handshakeCase(rng, `${base.replace('http', 'ws')}/hubs/fuzz`) :
-            category === 'frames' ? await rawFrameCase(rng, port) :
-            await httpCase(rng, agent, port, `h${index}`, avoid);
+            category === 'handshake'
+              ? await handshakeCase(rng, `${base.replace('http', 'ws')}/hubs/fuzz`)
+              : category === 'frames'
+                ? await rawFrameCase(rng, port)
+                : await httpCase(rng, agent, port, `h${index}`, avoid);
           tally.count(category, kind, outcome);
         }
       } catch (error) {
@@ -178,7 +180,13 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     before = (await stats('gc')).memory.rss;
     peak = before;
     log(`seed ${options.seed}: warm-up of ${warmup} cases done, server RSS ${(before / MB).toFixed(1)} MB`);
-    const progress = setInterval(() => log(`  ${Math.min(next, options.cases)} / ${options.cases} cases, ${((Date.now() - began) / 1000).toFixed(0)} s, server RSS peak ${(peak / MB).toFixed(1)} MB`), 10_000);
+    const progress = setInterval(
+      () =>
+        log(
+          `  ${Math.min(next, options.cases)} / ${options.cases} cases, ${((Date.now() - began) / 1000).toFixed(0)} s, server RSS peak ${(peak / MB).toFixed(1)} MB`,
+        ),
+      10_000,
+    );
     await Promise.all(Array.from({ length: concurrency }, () => worker(options.cases)));
     clearInterval(progress);
     casesDone = Date.now();

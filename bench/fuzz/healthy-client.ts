@@ -58,6 +58,14 @@ export class HealthyClient {
     await this.connection.stop();
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
-    return { sent: this.sent, answered: this.answered, lost: this.sent - this.answered, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? NaN, closed: this.closedWith };
+    return {
+      sent: this.sent,
+      answered: this.answered,
+      lost: this.sent - this.answered,
+      p50: at(0.5),
+      p99: at(0.99),
+      max: sorted[sorted.length - 1] ?? NaN,
+      closed: this.closedWith,
+    };
   }
 }

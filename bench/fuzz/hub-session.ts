@@ -18,7 +18,10 @@ export class HubSession {
   readonly closed: Promise<void>;
   readonly ready: Promise<void>;
 
-  private constructor(private readonly socket: WebSocket, readonly protocol: WireProtocol) {
+  private constructor(
+    private readonly socket: WebSocket,
+    readonly protocol: WireProtocol,
+  ) {
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) =>
       socket.on('close', (code) => {

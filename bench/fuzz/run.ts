@@ -53,15 +53,21 @@ function print(report: FuzzReport): void {
   out('\nOutcomes (category · kind → what the server did):');
   for (const [key, count] of [...report.tally.outcomes].sort(([a], [b]) => a.localeCompare(b))) out(`  ${count.toLocaleString('en-US').padStart(7)}  ${key}`);
   const healthy = report.healthy;
-  out(`\nHealthy client: ${healthy ? `${healthy.sent} invocations, ${healthy.answered} answered, ${healthy.lost} lost, p50 ${healthy.p50.toFixed(2)} ms, p99 ${healthy.p99.toFixed(2)} ms, max ${healthy.max.toFixed(1)} ms${healthy.closed ? `, closed: ${healthy.closed}` : ''}` : 'did not finish'}`);
+  out(
+    `\nHealthy client: ${healthy ? `${healthy.sent} invocations, ${healthy.answered} answered, ${healthy.lost} lost, p50 ${healthy.p50.toFixed(2)} ms, p99 ${healthy.p99.toFixed(2)} ms, max ${healthy.max.toFixed(1)} ms${healthy.closed ? `, closed: ${healthy.closed}` : ''}` : 'did not finish'}`,
+  );
   out(`Server crash or hang: ${report.crash ?? 'none'}`);
   out(`Unanswered valid invocations: ${report.tally.unanswered.length}`);
   for (const line of report.tally.unanswered.slice(0, 20)) out(`  ${line}`);
   out(`Unreadable server frames: ${report.tally.unreadable.length}`);
   for (const line of report.tally.unreadable.slice(0, 10)) out(`  ${line}`);
-  out(`Server RSS: ${report.rssMb.before.toFixed(1)} MB after warm-up, ${report.rssMb.after.toFixed(1)} MB after the run (after GC; bound +${RSS_GROWTH_BOUND_MB} MB), peak ${report.rssMb.peak.toFixed(1)} MB (bound +${RSS_PEAK_BOUND_MB} MB)`);
+  out(
+    `Server RSS: ${report.rssMb.before.toFixed(1)} MB after warm-up, ${report.rssMb.after.toFixed(1)} MB after the run (after GC; bound +${RSS_GROWTH_BOUND_MB} MB), peak ${report.rssMb.peak.toFixed(1)} MB (bound +${RSS_PEAK_BOUND_MB} MB)`,
+  );
   for (const jump of report.rssJumps.slice(0, 10)) out(`  RSS jump: ${jump}`);
-  out(`Hub connections the server still held after the run: ${report.connectionsLeft} (waited ${report.drainSeconds.toFixed(1)} s for them to end, at most 20 s)`);
+  out(
+    `Hub connections the server still held after the run: ${report.connectionsLeft} (waited ${report.drainSeconds.toFixed(1)} s for them to end, at most 20 s)`,
+  );
   out(`Server log lines: ${JSON.stringify(report.logLines)}`);
   for (const [shape, count] of Object.entries(report.logShapes).sort(([, a], [, b]) => b - a)) out(`  ${String(count).padStart(6)}  ${shape}`);
   out(report.failures.length === 0 ? '\nPASS' : `\nFAIL\n${report.failures.map((line) => `  ${line}`).join('\n')}`);
@@ -69,7 +75,9 @@ function print(report: FuzzReport): void {
 
 async function main(): Promise<number> {
   const options = parse(process.argv.slice(2));
-  console.log(`fuzz: ${options.cases} cases, seed ${options.seed} (repeat with --seed ${options.seed}), ${options.platform}${options.avoid.length > 0 ? `, avoiding ${options.avoid.join(', ')}` : ''}`);
+  console.log(
+    `fuzz: ${options.cases} cases, seed ${options.seed} (repeat with --seed ${options.seed}), ${options.platform}${options.avoid.length > 0 ? `, avoiding ${options.avoid.join(', ')}` : ''}`,
+  );
   const report = await runFuzz({ ...options, log: (line) => console.log(line) });
   print(report);
   return report.failures.length === 0 ? 0 : 1;

@@ -50,9 +50,10 @@ void hostServer(async (): Promise<BenchServer> => {
       for (const socket of members) socket.send(bytes);
     },
     connectionCount: () => wss.clients.size,
-    close: () => new Promise((resolve) => {
-      for (const socket of wss.clients) socket.terminate();
-      wss.close(() => http.close(() => resolve()));
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of wss.clients) socket.terminate();
+        wss.close(() => http.close(() => resolve()));
+      }),
   };
 });

@@ -31,7 +31,10 @@ export function renderTable(table: WorkloadTable): string {
 
 export function machineLine(): string {
   const cpus = os.cpus();
-  return `${os.availableParallelism?.() ?? cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end`;
+  return `${os.availableParallelism?.() ?? cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} at the end`;
 }
 
 /** The whole run as Markdown: when, where, with what settings, then every table. */

@@ -74,7 +74,9 @@ export class Suite {
     let reps = row.get(contender);
     if (reps === undefined) row.set(contender, (reps = []));
     reps.push(values);
-    const shown = Object.entries(values).map(([k, v]) => `${k}=${format(v, 2)}`).join(' ');
+    const shown = Object.entries(values)
+      .map(([k, v]) => `${k}=${format(v, 2)}`)
+      .join(' ');
     console.log(`  [${table.workload}] ${caseName} · ${contender}: ${shown}`);
   }
 
@@ -114,7 +116,9 @@ export function feasibleCounts(table: WorkloadTable, counts: number[]): number[]
   const limit = connectionLimit();
   const skipped = counts.filter((count) => count > limit);
   if (skipped.length > 0) {
-    table.notes.push(`${skipped.join(', ')} connections skipped: the open-file limit is ${process.env.BENCH_FD_LIMIT} (ulimit -Hn) and could not be raised; raise the hard limit to run them.`);
+    table.notes.push(
+      `${skipped.join(', ')} connections skipped: the open-file limit is ${process.env.BENCH_FD_LIMIT} (ulimit -Hn) and could not be raised; raise the hard limit to run them.`,
+    );
   }
   return counts.filter((count) => count <= limit);
 }

@@ -29,7 +29,10 @@ for (const node of profile.nodes) {
   const us = selfUs.get(node.id) ?? 0;
   total += us;
   const { functionName, url, lineNumber } = node.callFrame;
-  const shortUrl = url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'node_modules/').replace(/.*\/work\/main\//, '');
+  const shortUrl = url
+    .replace(/^file:\/\//, '')
+    .replace(/.*\/node_modules\//, 'node_modules/')
+    .replace(/.*\/work\/main\//, '');
   const name = `${functionName || '(anonymous)'} ${shortUrl}${shortUrl ? `:${lineNumber + 1}` : ''}`;
   byFunction.set(name, (byFunction.get(name) ?? 0) + us);
   const fileKey = shortUrl || functionName;

@@ -31,17 +31,29 @@ export async function broadcast(suite: Suite): Promise<void> {
         await suite.generator.call('connect', { port, protocol: contender.name, count });
         for (const size of payloads) {
           const sends = Math.max(1, Math.round(burstDeliveries / count));
-          suite.record(table, `${count} conns, ${size} B, burst`, contender.name, await run(suite, server, sends * count, 'broadcast', { sends, burst: 10, size }));
+          suite.record(
+            table,
+            `${count} conns, ${size} B, burst`,
+            contender.name,
+            await run(suite, server, sends * count, 'broadcast', { sends, burst: 10, size }),
+          );
           const rate = steadyRate / count;
           const steady = { sends: Math.max(1, Math.round((rate * steadyMs) / 1000)), rate, size };
-          suite.record(table, `${count} conns, ${size} B, steady ${steadyRate / 1000}k msg/s`, contender.name, await run(suite, server, steady.sends * count, 'broadcast', steady));
+          suite.record(
+            table,
+            `${count} conns, ${size} B, steady ${steadyRate / 1000}k msg/s`,
+            contender.name,
+            await run(suite, server, steady.sends * count, 'broadcast', steady),
+          );
         }
         await suite.generator.call('closeAll');
         await server.call('waitConnections', { count: 0 });
       }
     });
   }
-  table.notes.push('burst: 10 broadcasts per event-loop turn, back to back; steady: paced on a 1 ms timer. Latency = server send timestamp in the payload → generator receipt.');
+  table.notes.push(
+    'burst: 10 broadcasts per event-loop turn, back to back; steady: paced on a 1 ms timer. Latency = server send timestamp in the payload → generator receipt.',
+  );
 }
 
 /** One broadcast phase: the server sends, the generator counts; CPU is the server's over the phase. */

@@ -79,5 +79,7 @@ export async function cluster(suite: Suite): Promise<void> {
       await redis.stop();
     }
   }
-  table.notes.push(`Both instances share core ${SERVER_CPU}; Redis runs on the generator's core. The latency Redis adds: p50/p99 of the 2-instance steady rows against the 1-instance row.`);
+  table.notes.push(
+    `Both instances share core ${SERVER_CPU}; Redis runs on the generator's core. The latency Redis adds: p50/p99 of the 2-instance steady rows against the 1-instance row.`,
+  );
 }

@@ -45,5 +45,5 @@ export async function echo(suite: Suite): Promise<void> {
       suite.record(table, `${halfCase} clients, open loop at ½ own ceiling`, contender.name, { ...result, offered: rate });
     });
   }
-  table.notes.push('Open loop: each contender is offered half of its own 100-client closed-loop rate; the issue\'s target is p99 < 5 ms there.');
+  table.notes.push("Open loop: each contender is offered half of its own 100-client closed-loop rate; the issue's target is p99 < 5 ms there.");
 }

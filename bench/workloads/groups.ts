@@ -22,7 +22,12 @@ export async function groups(suite: Suite): Promise<void> {
         run(suite, server, args.rounds * count, 'groups', { ...args, groups: groupCount, size: 64 });
       suite.record(table, 'burst (one round of all groups per turn)', contender.name, await runGroups({ rounds: Math.max(1, Math.round(deliveries / count)) }));
       const rate = steadyRate / count;
-      suite.record(table, `steady ${steadyRate / 1000}k msg/s`, contender.name, await runGroups({ rounds: Math.max(1, Math.round((rate * steadyMs) / 1000)), rate }));
+      suite.record(
+        table,
+        `steady ${steadyRate / 1000}k msg/s`,
+        contender.name,
+        await runGroups({ rounds: Math.max(1, Math.round((rate * steadyMs) / 1000)), rate }),
+      );
     });
   }
 }

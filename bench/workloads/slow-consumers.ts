@@ -47,5 +47,7 @@ export async function slowConsumers(suite: Suite): Promise<void> {
       });
     }
   }
-  table.notes.push('nestjs-signalr closes a connection with a Close message once its unsent bytes stay above maximumSendBufferSize (default 1 MiB) for sendBufferTimeout (5 s), or reach twice that size; the other stacks buffer without limit.');
+  table.notes.push(
+    'nestjs-signalr closes a connection with a Close message once its unsent bytes stay above maximumSendBufferSize (default 1 MiB) for sendBufferTimeout (5 s), or reach twice that size; the other stacks buffer without limit.',
+  );
 }

@@ -1,4 +1,17 @@
-import { BadRequestException, Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
 import { HubContext, InjectHubContext } from '../../src/index.js';
 import type { SampleClaims } from '../auth/identity.js';
 import { JwtAuthGuard } from '../auth/jwt-auth.guard.js';
@@ -54,7 +67,7 @@ export class OrdersController {
   create(@Req() { user }: Caller, @Body() body: Record<string, unknown> | undefined): Promise<Order> {
     const customer = body?.customer === undefined ? user.sub : requireField(body, 'customer');
     const item = requireField(body, 'item');
-    if (customer !== user.sub && !isAdmin(user)) throw new ForbiddenException("Only admins may order for someone else.");
+    if (customer !== user.sub && !isAdmin(user)) throw new ForbiddenException('Only admins may order for someone else.');
     return this.orders.create(customer, item);
   }
 

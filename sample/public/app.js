@@ -69,9 +69,7 @@ function build(path) {
   // A dropped WebSocket re-attaches to the same connection and replays what was lost, so streams,
   // uploads and groups survive it; the other reconnects (a new connection) remain the fallback.
   if (!clusterWorker) builder.withStatefulReconnect();
-  return builder
-    .configureLogging(signalR.LogLevel.Warning)
-    .build();
+  return builder.configureLogging(signalR.LogLevel.Warning).build();
 }
 
 async function connect(name) {

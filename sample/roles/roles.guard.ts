@@ -20,7 +20,7 @@ export class RolesGuard implements CanActivate {
     const user =
       context.getType() === 'ws'
         ? (context.switchToWs().getClient<HubCallerContext>().user as { roles?: unknown } | undefined)
-        : (context.switchToHttp().getRequest<{ user?: { roles?: unknown } }>().user);
+        : context.switchToHttp().getRequest<{ user?: { roles?: unknown } }>().user;
     const roles = user?.roles;
     // An array only: `includes` on a string claim would find 'admin' in 'not-admin'.
     return Array.isArray(roles) && required.some((role) => roles.includes(role));

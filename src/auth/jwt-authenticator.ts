@@ -41,10 +41,7 @@ export interface JwtAuthenticatorOptions {
  *   }),
  * })
  */
-export function jwtAuthenticator(
-  jwtService: JwtVerifier,
-  options: JwtAuthenticatorOptions = {},
-): (request: HubRequest) => Promise<object | undefined> {
+export function jwtAuthenticator(jwtService: JwtVerifier, options: JwtAuthenticatorOptions = {}): (request: HubRequest) => Promise<object | undefined> {
   const algorithms = [...(options.algorithms ?? ['HS256'])];
   if (algorithms.length === 0 || algorithms.some((name) => name.toLowerCase() === 'none')) {
     throw new Error(`jwtAuthenticator: algorithms must name at least one signing algorithm, and never 'none' (got ${JSON.stringify(algorithms)}).`);

@@ -91,10 +91,7 @@ function toPassportRequest(request: HubRequest): PassportRequest {
  * })
  * export class AppModule {}
  */
-export function passportAuthenticator(
-  strategy: string | string[],
-  options: PassportAuthenticatorOptions = {},
-): (request: HubRequest) => Promise<unknown> {
+export function passportAuthenticator(strategy: string | string[], options: PassportAuthenticatorOptions = {}): (request: HubRequest) => Promise<unknown> {
   let passport = options.passport;
   return (request) => {
     // Loaded on first use: passport is an optional peer dependency.

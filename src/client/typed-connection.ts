@@ -86,11 +86,7 @@ export type ClientHandlerName<TClient> = IsUntypedClient<TClient> extends true ?
 
 /** The handler of client method `K`: the method's own signature from the client interface. */
 export type ClientHandler<TClient, K> =
-  IsUntypedClient<TClient> extends true
-    ? (...args: any[]) => unknown
-    : K extends keyof TClient
-      ? Extract<NonNullable<TClient[K]>, AnyFunction>
-      : never;
+  IsUntypedClient<TClient> extends true ? (...args: any[]) => unknown : K extends keyof TClient ? Extract<NonNullable<TClient[K]>, AnyFunction> : never;
 
 /** A connection with typed `invoke`/`send`/`stream` for the hub's methods and typed `on`/`off` for its client's. */
 export interface TypedHubConnection<THub, TClient = ClientOf<THub>, TConnection extends SignalRConnection = HubConnection> {

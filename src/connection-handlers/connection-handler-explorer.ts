@@ -35,7 +35,8 @@ export class ConnectionHandlerExplorer {
       }
       const path = normalizeHubPath(metadata.path);
       const previous = taken.get(path.toLowerCase());
-      if (previous !== undefined) throw new Error(`Path '${path}' is used by both ${previous} and ${metatype.name}. Each hub and connection handler needs its own path.`);
+      if (previous !== undefined)
+        throw new Error(`Path '${path}' is used by both ${previous} and ${metatype.name}. Each hub and connection handler needs its own path.`);
       taken.set(path.toLowerCase(), metatype.name);
       found.push({ name: metatype.name, path, instance: instance as OnRawConnection, metadata });
     }

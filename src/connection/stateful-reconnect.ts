@@ -9,12 +9,7 @@ import type { MessageReplay } from './message-replay.js';
  * whose client did not re-attach within the disconnect timeout. True while the connection is
  * detached (nothing else on the tick applies to it then).
  */
-export function sweepStateful(
-  connection: HubConnection,
-  replay: MessageReplay,
-  now: number,
-  end: (connection: HubConnection) => void,
-): boolean {
+export function sweepStateful(connection: HubConnection, replay: MessageReplay, now: number, end: (connection: HubConnection) => void): boolean {
   if (connection.detachedAt !== 0) {
     if (now - connection.detachedAt >= connection.options.disconnectTimeout) end(connection);
     return true;

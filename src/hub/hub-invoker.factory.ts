@@ -93,10 +93,15 @@ export class HubInvokerFactory {
   needsPipeline(hub: HubDescriptor, method: HubMethodDescriptor): boolean {
     const config = this.config;
     const hasGlobals =
-      config.getGlobalGuards().length + config.getGlobalRequestGuards().length +
-      config.getGlobalPipes().length + config.getGlobalRequestPipes().length +
-      config.getGlobalInterceptors().length + config.getGlobalRequestInterceptors().length +
-      config.getGlobalFilters().length + config.getGlobalRequestFilters().length > 0;
+      config.getGlobalGuards().length +
+        config.getGlobalRequestGuards().length +
+        config.getGlobalPipes().length +
+        config.getGlobalRequestPipes().length +
+        config.getGlobalInterceptors().length +
+        config.getGlobalRequestInterceptors().length +
+        config.getGlobalFilters().length +
+        config.getGlobalRequestFilters().length >
+      0;
     return hasGlobals || method.decorated || hasEnhancers(hub.metatype) || hasEnhancers(method.handler);
   }
 

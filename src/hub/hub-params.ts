@@ -1,11 +1,5 @@
 import type { ParamData } from '@nestjs/common';
-import {
-  CUSTOM_ROUTE_ARGS_METADATA,
-  ROUTE_ARGS_METADATA,
-  routeArgKey,
-  routeArgType,
-  type RouteArgRecord,
-} from '../platforms/framework-internals.js';
+import { CUSTOM_ROUTE_ARGS_METADATA, ROUTE_ARGS_METADATA, routeArgKey, routeArgType, type RouteArgRecord } from '../platforms/framework-internals.js';
 import type { HubCallerContext } from './hub-caller-context.js';
 
 /**

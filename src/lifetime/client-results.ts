@@ -12,8 +12,7 @@ export const ClientResultTexts = {
   disconnected: (connectionId: string) => `Connection '${connectionId}' disconnected.`,
   canceled: 'Invocation canceled by the server.',
   notInOnConnected: 'Client results inside OnConnectedAsync Hub methods are not allowed.',
-  wrongConnection: (connectionId: string, invocationId: string) =>
-    `Connection ID '${connectionId}' is not valid for invocation ID '${invocationId}'.`,
+  wrongConnection: (connectionId: string, invocationId: string) => `Connection ID '${connectionId}' is not valid for invocation ID '${invocationId}'.`,
 };
 
 const noCleanup = () => undefined;
@@ -103,7 +102,12 @@ export class ClientResults {
         connection.write({ type: MessageType.Invocation, invocationId, target: method, arguments: args });
       } catch (error) {
         // The protocol could not write the arguments (nothing was queued): the call fails with the encoder's error.
-        this.logger.warn(logEvent('ArgumentsNotSerialized', LogTexts.argumentsNotSerialized(method, connection.protocol?.name ?? '', error), { method, ...connectionFields(connection) }));
+        this.logger.warn(
+          logEvent('ArgumentsNotSerialized', LogTexts.argumentsNotSerialized(method, connection.protocol?.name ?? '', error), {
+            method,
+            ...connectionFields(connection),
+          }),
+        );
         this.settle(invocationId);
         reject(error);
       }
@@ -178,7 +182,10 @@ export class ClientResults {
     if (entry === undefined) return false;
     if (entry.connection !== connection) {
       // .NET aborts the offending connection; here its answer is dropped and the call keeps waiting.
-      if (ClientCausedLogs.wrongConnectionResult.allow()) this.logger.warn(logEvent('WrongConnectionResult', ClientResultTexts.wrongConnection(connection.connectionId, message.invocationId), connectionFields(connection)));
+      if (ClientCausedLogs.wrongConnectionResult.allow())
+        this.logger.warn(
+          logEvent('WrongConnectionResult', ClientResultTexts.wrongConnection(connection.connectionId, message.invocationId), connectionFields(connection)),
+        );
       return true;
     }
     this.settle(message.invocationId);

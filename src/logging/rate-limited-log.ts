@@ -93,7 +93,7 @@ export const ClientCausedLogs = {
   /** Results, stream items or client-method arguments the hub protocol cannot write. */
   notSerialized: new RateLimitedLog('SignalR', 'warn', 'values that could not be serialized'),
   /** Requests on a connection by a user other than its owner (403). */
-  userChanged: new RateLimitedLog('SignalR', 'warn', 'requests by another user than the connection\'s'),
+  userChanged: new RateLimitedLog('SignalR', 'warn', "requests by another user than the connection's"),
   /** Errors thrown by a raw connection handler (@ConnectionHandler), one per connection at most. */
   connectionHandlerFailed: new RateLimitedLog('SignalR', 'error', 'connection handler failures'),
 };

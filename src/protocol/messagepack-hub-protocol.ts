@@ -221,14 +221,7 @@ function toWireArray(message: Exclude<HubMessage, { type: typeof MessageType.Pin
     case MessageType.Invocation:
     case MessageType.StreamInvocation:
       // Always six elements: .NET writes the streamIds array even when it is empty.
-      return [
-        message.type,
-        message.headers ?? NO_HEADERS,
-        message.invocationId || null,
-        message.target,
-        message.arguments,
-        message.streamIds ?? [],
-      ];
+      return [message.type, message.headers ?? NO_HEADERS, message.invocationId || null, message.target, message.arguments, message.streamIds ?? []];
     case MessageType.StreamItem:
       return [message.type, message.headers ?? NO_HEADERS, message.invocationId, message.item ?? null];
     case MessageType.Completion: {

@@ -61,7 +61,12 @@ export function checkMessagePackRecord(bytes: Uint8Array, start: number, end: nu
         if (skip < 0) return; // 0xc1, never used: the decoder names the byte
       } else {
         if (end - pos < size) return; // header cut short: the decoder says so
-        const count = size === 1 ? bytes[pos] : size === 2 ? bytes[pos] * 0x100 + bytes[pos + 1] : bytes[pos] * 0x1000000 + bytes[pos + 1] * 0x10000 + bytes[pos + 2] * 0x100 + bytes[pos + 3];
+        const count =
+          size === 1
+            ? bytes[pos]
+            : size === 2
+              ? bytes[pos] * 0x100 + bytes[pos + 1]
+              : bytes[pos] * 0x1000000 + bytes[pos + 1] * 0x10000 + bytes[pos + 2] * 0x100 + bytes[pos + 3];
         pos += size;
         if (type === 0xdc || type === 0xdd) {
           children = count;
@@ -105,11 +110,21 @@ export function checkMessagePackRecord(bytes: Uint8Array, start: number, end: nu
 /** Bytes of the length field of bin, ext, str, array16/32 and map16/32; 0 for every other type byte from 0xc0. */
 function lengthFieldSize(type: number): number {
   switch (type) {
-    case 0xc4: case 0xc7: case 0xd9:
+    case 0xc4:
+    case 0xc7:
+    case 0xd9:
       return 1;
-    case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde:
+    case 0xc5:
+    case 0xc8:
+    case 0xda:
+    case 0xdc:
+    case 0xde:
       return 2;
-    case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf:
+    case 0xc6:
+    case 0xc9:
+    case 0xdb:
+    case 0xdd:
+    case 0xdf:
       return 4;
     default:
       return 0;
@@ -119,17 +134,29 @@ function lengthFieldSize(type: number): number {
 /** Payload bytes of nil, booleans, numbers and fixext (type byte and data); -1 for 0xc1, never used. */
 function fixedSize(type: number): number {
   switch (type) {
-    case 0xc0: case 0xc2: case 0xc3:
+    case 0xc0:
+    case 0xc2:
+    case 0xc3:
       return 0;
-    case 0xcc: case 0xd0:
+    case 0xcc:
+    case 0xd0:
       return 1;
-    case 0xcd: case 0xd1:
+    case 0xcd:
+    case 0xd1:
       return 2;
-    case 0xca: case 0xce: case 0xd2:
+    case 0xca:
+    case 0xce:
+    case 0xd2:
       return 4;
-    case 0xcb: case 0xcf: case 0xd3:
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
       return 8;
-    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
       return 1 + (1 << (type - 0xd4)); // the extension's type byte and 1, 2, 4, 8 or 16 data bytes
     default:
       return -1;

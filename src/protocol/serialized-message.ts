@@ -10,4 +10,3 @@ import type { HubProtocol } from './hub-protocol.js';
 export interface SerializedMessage {
   bytesFor(protocol: HubProtocol): Buffer | null;
 }
-

@@ -24,12 +24,12 @@ function addressOf(node: ClusterNode): NodeAddress {
  * end while no node answers, which keeps a core busy for as long as the whole cluster is down.
  */
 export function clusterSubscriber(
-    RedisClass: typeof Redis,
-    publisher: Cluster,
-    /** Where to look while the cluster client has not yet learned its nodes (none for a client handed in). */
-    startupNodes: readonly ClusterNode[],
-    options: RedisOptions,
-    retryStrategy: (times: number) => number,
+  RedisClass: typeof Redis,
+  publisher: Cluster,
+  /** Where to look while the cluster client has not yet learned its nodes (none for a client handed in). */
+  startupNodes: readonly ClusterNode[],
+  options: RedisOptions,
+  retryStrategy: (times: number) => number,
 ): Redis {
   const fallback = startupNodes.map(addressOf);
   const candidates = (): NodeAddress[] => {

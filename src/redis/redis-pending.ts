@@ -106,7 +106,8 @@ export class RemoteResults extends PendingCalls<string, RemoteCall> {
     if (call === undefined) return;
     if (message.error === undefined) call.resolve(message.result);
     else if (message.error === RedisTexts.remoteDisconnected) call.reject(clientResultIoError(ClientResultTexts.disconnected(call.connectionId)));
-    else if (ClientResultCapTexts.isTooManyPending(message.error)) call.reject(new Error(message.error)); // as a local refusal rejects
+    else if (ClientResultCapTexts.isTooManyPending(message.error))
+      call.reject(new Error(message.error)); // as a local refusal rejects
     else call.reject(new HubException(message.error));
   }
 

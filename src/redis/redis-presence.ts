@@ -309,7 +309,10 @@ export class RedisPresence implements HubPresence {
       const token = this.view.reading();
       const [servers, entries] = (await this.run(SNAPSHOT, [])) as [string[], string[]];
       this.sawServers(servers);
-      this.view.read(token, entries.filter((_, i) => i % 2 === 0));
+      this.view.read(
+        token,
+        entries.filter((_, i) => i % 2 === 0),
+      );
       if (this.view.known) this.serversBeforeOutage = [];
     } catch (error) {
       this.view.lost(); // stops keeping what is heard for a read that failed; the next reconnect retries

@@ -143,7 +143,9 @@ export class HubTestClient {
     const peer = new InMemoryPeer(options.protocol ?? 'json', { transport: options.transport });
     const opened = server.open(hub, peer.transport, request, user, () => peer.serverEnded());
     if (opened === null) {
-      throw new Error(`${hub.name} is not served by this app: list it as a provider, and call app.init() (a Nest application, not only a module) before connecting.`);
+      throw new Error(
+        `${hub.name} is not served by this app: list it as a provider, and call app.init() (a Nest application, not only a module) before connecting.`,
+      );
     }
     peer.attach(opened.connection, opened.events);
     HubTestClient.connections.set(peer, opened.connection);
@@ -281,7 +283,12 @@ export class HubTestClient {
     return String(this.nextInvocationId++);
   }
 
-  private writeInvocation(type: typeof MessageType.Invocation | typeof MessageType.StreamInvocation, target: string, args: unknown[], invocationId: string | undefined): void {
+  private writeInvocation(
+    type: typeof MessageType.Invocation | typeof MessageType.StreamInvocation,
+    target: string,
+    args: unknown[],
+    invocationId: string | undefined,
+  ): void {
     const uploads = args.filter((arg): arg is TestUpload<unknown> => arg instanceof TestUpload);
     const streamIds = uploads.map(() => this.newInvocationId());
     const plain = args.filter((arg) => !(arg instanceof TestUpload));

@@ -4,10 +4,7 @@
 const { HttpTransportType, HubConnectionBuilder, LogLevel } = require('@microsoft/signalr');
 
 async function probe(baseUrl, name) {
-  const connection = new HubConnectionBuilder()
-    .withUrl(`${baseUrl}/testhub`, { transport: HttpTransportType[name] })
-    .configureLogging(LogLevel.None)
-    .build();
+  const connection = new HubConnectionBuilder().withUrl(`${baseUrl}/testhub`, { transport: HttpTransportType[name] }).configureLogging(LogLevel.None).build();
   try {
     await connection.start();
     const result = {

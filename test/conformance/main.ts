@@ -46,7 +46,15 @@ async function listenHttps(server: Server): Promise<HttpsServer> {
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keySize: 2048,
     algorithm: 'sha256',
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: HOST }] }],
+    extensions: [
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: HOST },
+        ],
+      },
+    ],
   });
   const https = createServer({ key: pems.private, cert: pems.cert });
   https.on('request', (req, res) => server.emit('request', req, res));

@@ -1,12 +1,4 @@
-import {
-  HttpTransportType,
-  HubConnection,
-  HubConnectionBuilder,
-  IHttpConnectionOptions,
-  IHubProtocol,
-  JsonHubProtocol,
-  LogLevel,
-} from '@microsoft/signalr';
+import { HttpTransportType, HubConnection, HubConnectionBuilder, IHttpConnectionOptions, IHubProtocol, JsonHubProtocol, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import type { IConnection } from '@microsoft/signalr/dist/esm/IConnection';
 import { configureConformanceApp, ConformanceModule, type ConformanceOptions } from './conformance.module.js';
@@ -27,10 +19,28 @@ const messagePack = () => new MessagePackHubProtocol();
 /** Every pair the official client can use, as the ASP.NET Core functional tests run them. */
 export const VARIANTS: readonly Variant[] = [
   { name: 'json over WebSockets', transportName: 'WebSockets', transport: HttpTransportType.WebSockets, protocolName: 'json', protocol: json },
-  { name: 'json over ServerSentEvents', transportName: 'ServerSentEvents', transport: HttpTransportType.ServerSentEvents, protocolName: 'json', protocol: json },
+  {
+    name: 'json over ServerSentEvents',
+    transportName: 'ServerSentEvents',
+    transport: HttpTransportType.ServerSentEvents,
+    protocolName: 'json',
+    protocol: json,
+  },
   { name: 'json over LongPolling', transportName: 'LongPolling', transport: HttpTransportType.LongPolling, protocolName: 'json', protocol: json },
-  { name: 'messagepack over WebSockets', transportName: 'WebSockets', transport: HttpTransportType.WebSockets, protocolName: 'messagepack', protocol: messagePack },
-  { name: 'messagepack over LongPolling', transportName: 'LongPolling', transport: HttpTransportType.LongPolling, protocolName: 'messagepack', protocol: messagePack },
+  {
+    name: 'messagepack over WebSockets',
+    transportName: 'WebSockets',
+    transport: HttpTransportType.WebSockets,
+    protocolName: 'messagepack',
+    protocol: messagePack,
+  },
+  {
+    name: 'messagepack over LongPolling',
+    transportName: 'LongPolling',
+    transport: HttpTransportType.LongPolling,
+    protocolName: 'messagepack',
+    protocol: messagePack,
+  },
 ];
 
 /** The three transports, each with JSON. */
@@ -69,8 +79,7 @@ export const HttpConnection: new (url: string, options?: IHttpConnectionOptions)
   require('@microsoft/signalr/dist/cjs/HttpConnection').HttpConnection;
 
 /** The User-Agent header the client sends (`[name, value]`), from the client's own code. */
-export const getUserAgentHeader: () => [string, string] =
-  require('@microsoft/signalr/dist/cjs/Utils').getUserAgentHeader;
+export const getUserAgentHeader: () => [string, string] = require('@microsoft/signalr/dist/cjs/Utils').getUserAgentHeader;
 
 /** The conformance app, in process, on this run's platform and a free port. */
 export function startConformanceApp(options: ConformanceOptions = {}): Promise<TestApp> {

@@ -10,8 +10,6 @@ import { InvalidOperationException } from './dotnet-exceptions.js';
 @Hub('/uncreatable')
 export class UncreatableHub extends Hub {
   onConnected(): void {
-    throw new InvalidOperationException(
-      "Unable to resolve service for type 'System.Object' while attempting to activate 'FunctionalTests.UncreatableHub'.",
-    );
+    throw new InvalidOperationException("Unable to resolve service for type 'System.Object' while attempting to activate 'FunctionalTests.UncreatableHub'.");
   }
 }

@@ -19,9 +19,7 @@ describe('closing connections when their token expires', () => {
 
   beforeAll(async () => {
     app = await startApp({
-      imports: [
-        signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true, handshakeTimeout: 1000 }),
-      ],
+      imports: [signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true, handshakeTimeout: 1000 })],
       providers: [IdentityHub, LastingIdentityHub],
     });
   });

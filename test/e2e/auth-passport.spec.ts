@@ -9,7 +9,6 @@ import { buildClient, connect, stopAll, TRANSPORTS, UNAUTHORIZED } from '../supp
 import { request } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
 
-
 /**
  * A @nestjs/passport strategy (passport-jwt) as the hub's authentication, with a user-id provider
  * that targets users by e-mail instead of `sub`.

@@ -35,9 +35,7 @@ describe('JWT authentication with @nestjs/jwt', () => {
 
   beforeAll(async () => {
     app = await startApp({
-      imports: [
-        signalRWithJwt({ cookie: 'access_token' }),
-      ],
+      imports: [signalRWithJwt({ cookie: 'access_token' })],
       providers: [IdentityHub, RequiredIdentityHub],
     });
   });
@@ -89,9 +87,12 @@ describe('JWT authentication with @nestjs/jwt', () => {
     // Another scheme is no bearer token: anonymous, so refused here.
     expectUnauthorized(await request(negotiateUrl, { method: 'POST', headers: { Authorization: `Basic ${ada}` } }));
 
-    const viaHeader = await RawSocket.open(`${required()}?id=${(await negotiate(required(), { headers: { Authorization: `Bearer ${ada}` } })).connectionToken}`, {
-      Authorization: `Bearer ${ada}`,
-    });
+    const viaHeader = await RawSocket.open(
+      `${required()}?id=${(await negotiate(required(), { headers: { Authorization: `Bearer ${ada}` } })).connectionToken}`,
+      {
+        Authorization: `Bearer ${ada}`,
+      },
+    );
     expect(await rawWhoAmI(viaHeader)).toMatchObject({ userIdentifier: 'ada', token: 'header' });
     const viaQuery = await RawSocket.open(`${required()}?access_token=${ada}`); // no negotiate: the upgrade alone decides
     expect(await rawWhoAmI(viaQuery)).toMatchObject({ userIdentifier: 'ada', token: 'query' });
@@ -177,7 +178,11 @@ describe('JWT authentication with @nestjs/jwt', () => {
       const clients = [...alice, bob, anonymous];
       await bob.invoke('ToAll', barrier);
       await Promise.all(clients.map((client) => waitUntil(() => notes.get(client)!.some(([text]) => text === barrier))));
-      const seen = (client: HubConnection) => notes.get(client)!.map(([text]) => text).filter((text) => text !== barrier);
+      const seen = (client: HubConnection) =>
+        notes
+          .get(client)!
+          .map(([text]) => text)
+          .filter((text) => text !== barrier);
       return { alice0: seen(alice[0]), alice1: seen(alice[1]), alice2: seen(alice[2]), bob: seen(bob), anonymous: seen(anonymous) };
     }
 
@@ -208,9 +213,7 @@ describe('module-wide requireAuthentication, and a hub that opts out', () => {
 
   beforeAll(async () => {
     app = await startApp({
-      imports: [
-        signalRWithJwt({ requireAuthentication: true }),
-      ],
+      imports: [signalRWithJwt({ requireAuthentication: true })],
       providers: [IdentityHub, OpenIdentityHub],
     });
   });
@@ -226,7 +229,9 @@ describe('module-wide requireAuthentication, and a hub that opts out', () => {
   });
 
   it('still refuses a forged token on the hub that lets anonymous clients in', async () => {
-    await expect(RawSocket.open(`${app.url('/hubs/identity-open')}?access_token=${token({ sub: 'x' }, { alg: 'none' })}`)).rejects.toMatchObject({ status: 401 });
+    await expect(RawSocket.open(`${app.url('/hubs/identity-open')}?access_token=${token({ sub: 'x' }, { alg: 'none' })}`)).rejects.toMatchObject({
+      status: 401,
+    });
   });
 });
 
@@ -264,7 +269,9 @@ describe('RS256 keys: the algorithm-confusion attack', () => {
     ['RS256 with an HMAC of the public key', token({ sub: 'mallory' }, { alg: 'RS256', key: publicKey })],
     ['HS256 keyed with nothing', token({ sub: 'mallory' }, { alg: 'HS256', key: '' })],
   ])('refuses %s', async (_, forged) => {
-    expectUnauthorized(await request(`${app.url('/hubs/identity')}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${forged}` } }));
+    expectUnauthorized(
+      await request(`${app.url('/hubs/identity')}/negotiate?negotiateVersion=1`, { method: 'POST', headers: { Authorization: `Bearer ${forged}` } }),
+    );
     await expect(buildClient(app.url('/hubs/identity'), { accessTokenFactory: () => forged }).start()).rejects.toThrow(new Error(UNAUTHORIZED));
   });
 });

@@ -85,8 +85,16 @@ describe('bad input', () => {
       ['type missing', '{"target":"Echo","arguments":[]}', "Missing required property 'type'."],
       ['type a string', '{"type":"1","target":"Echo","arguments":[]}', "Expected 'type' to be of type Number."],
       ['an Invocation whose target is a number', '{"type":1,"invocationId":"1","target":5,"arguments":[]}', "Expected 'target' to be of type String."],
-      ['an Invocation whose arguments are not an array', '{"type":1,"invocationId":"1","target":"Echo","arguments":"x"}', "Expected 'arguments' to be of type Array."],
-      ['a Completion with both result and error', '{"type":3,"invocationId":"1","result":1,"error":"e"}', "The 'error' and 'result' properties are mutually exclusive."],
+      [
+        'an Invocation whose arguments are not an array',
+        '{"type":1,"invocationId":"1","target":"Echo","arguments":"x"}',
+        "Expected 'arguments' to be of type Array.",
+      ],
+      [
+        'a Completion with both result and error',
+        '{"type":3,"invocationId":"1","result":1,"error":"e"}',
+        "The 'error' and 'result' properties are mutually exclusive.",
+      ],
     ];
 
     it.each(cases)('closes on %s, with the exact detail', async (_name, record, detail) => {

@@ -30,12 +30,20 @@ describeInBrowser('browser-cluster-workers.spec.ts')('sample page served by the 
     pages.push(bob);
     await logIn(bob, 'bob');
     const served = await Promise.all([ada, bob].map(({ page }) => page.textContent('#instance')));
-    expect(served).toEqual([expect.stringMatching(new RegExp(`^instance 127\\.0\\.0\\.1:${cluster.port}, page from worker [12]$`)), expect.stringMatching(/, page from worker [12]$/)]);
+    expect(served).toEqual([
+      expect.stringMatching(new RegExp(`^instance 127\\.0\\.0\\.1:${cluster.port}, page from worker [12]$`)),
+      expect.stringMatching(/, page from worker [12]$/),
+    ]);
 
     // No negotiate and no connection id: one socket per hub, which one worker serves from start to end.
-    for (const [sample, name] of [[ada, 'ada'], [bob, 'bob']] as const) {
+    for (const [sample, name] of [
+      [ada, 'ada'],
+      [bob, 'bob'],
+    ] as const) {
       expect(sample.hubRequests).toEqual([]);
-      expect([...sample.sockets].sort()).toEqual(['chat', 'dashboard', 'notifications'].map((hub) => `ws://127.0.0.1:${cluster.port}/hubs/${hub}?access_token=<${name}>`));
+      expect([...sample.sockets].sort()).toEqual(
+        ['chat', 'dashboard', 'notifications'].map((hub) => `ws://127.0.0.1:${cluster.port}/hubs/${hub}?access_token=<${name}>`),
+      );
     }
 
     await ada.page.fill('#message', 'hello, other worker');

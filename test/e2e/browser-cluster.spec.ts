@@ -43,7 +43,8 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
     return sample;
   }
 
-  const texts = (items: string[]): Array<[string, string]> => items.map((text) => [text, text.endsWith('connected') ? 'notice' : text.startsWith('(private') ? 'private' : '']);
+  const texts = (items: string[]): Array<[string, string]> =>
+    items.map((text) => [text, text.endsWith('connected') ? 'notice' : text.startsWith('(private') ? 'private' : '']);
 
   it('each page names its instance, and chat, private messages and order notifications cross to the other', async () => {
     const ada = await open(first, 'ada');
@@ -51,8 +52,16 @@ describeInBrowser('browser-cluster.spec.ts')('sample cluster in Chromium: two in
     await textShows(ada, 'instance', `instance 127.0.0.1:${first.port}`);
     await textShows(bob, 'instance', `instance 127.0.0.1:${second.port}`);
     // Each page's hubs are connected to the instance that served it, not to the other.
-    expect([...ada.sockets].sort()).toEqual(['chat', 'dashboard', 'notifications'].map((hub) => expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:${first.port}/hubs/${hub}\\?id=[^&]+&access_token=<ada>$`))));
-    expect([...bob.sockets].sort()).toEqual(['chat', 'dashboard', 'notifications'].map((hub) => expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:${second.port}/hubs/${hub}\\?id=[^&]+&access_token=<bob>$`))));
+    expect([...ada.sockets].sort()).toEqual(
+      ['chat', 'dashboard', 'notifications'].map((hub) =>
+        expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:${first.port}/hubs/${hub}\\?id=[^&]+&access_token=<ada>$`)),
+      ),
+    );
+    expect([...bob.sockets].sort()).toEqual(
+      ['chat', 'dashboard', 'notifications'].map((hub) =>
+        expect.stringMatching(new RegExp(`^ws://127\\.0\\.0\\.1:${second.port}/hubs/${hub}\\?id=[^&]+&access_token=<bob>$`)),
+      ),
+    );
 
     // Bob's arrival on the second instance reached ada's page on the first.
     await listShows(ada, 'chat', texts(['bob connected']));

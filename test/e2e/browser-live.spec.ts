@@ -124,7 +124,9 @@ describeInBrowser('browser-live.spec.ts')('sample page in Chromium: dashboard, l
     const bob = await open('bob', { webSocket: true });
     await bob.page.fill('#item', 'Bricks');
     await bob.page.click('#orders button:not(#subscribe)');
-    await bob.page.waitForFunction(() => [...document.querySelectorAll('#order-list li')].some((item) => item.textContent!.includes('Bricks for bob: pending')));
+    await bob.page.waitForFunction(() =>
+      [...document.querySelectorAll('#order-list li')].some((item) => item.textContent!.includes('Bricks for bob: pending')),
+    );
     const orders = (await (await sampleGet(sample.app, '/orders', await sampleLogin(sample.app, 'bob'))).json()) as Array<{ id: string; item: string }>;
     const id = orders.find(({ item }) => item === 'Bricks')!.id;
     const question = `Cancel your order #${id} (Bricks)?`;
@@ -147,7 +149,10 @@ describeInBrowser('browser-live.spec.ts')('sample page in Chromium: dashboard, l
     await bob.page.click('#confirm-yes');
     await listShows(bob, 'notifications', [[`Order #${id} (Bricks) for bob was cancelled`, '']]);
     for (const page of [bob, ada]) {
-      await page.page.waitForFunction((text) => [...document.querySelectorAll('#order-list li')].some((item) => item.textContent === text), `#${id} Bricks for bob: cancelled `);
+      await page.page.waitForFunction(
+        (text) => [...document.querySelectorAll('#order-list li')].some((item) => item.textContent === text),
+        `#${id} Bricks for bob: cancelled `,
+      );
     }
     expect(await ada.page.$$eval('#notifications li', (items) => items.length)).toBe(0);
     expect(await ada.page.textContent('#order-error')).toBe(''); // errors would show here

@@ -95,7 +95,10 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
 
   it('chats over WebSockets: a message to everyone and a private message, with the token the page logged in for', async () => {
     const both = await chatBetweenTwo({ webSocket: true });
-    for (const [name, chat] of [['ada', both[0]], ['bob', both[1]]] as const) {
+    for (const [name, chat] of [
+      ['ada', both[0]],
+      ['bob', both[1]],
+    ] as const) {
       const [signedIn, anonymous] = partition(chat);
       // Ada logged out: her page connected again, anonymously, to the chat and the dashboard.
       expect(anonymous.sockets.sort()).toEqual(
@@ -119,13 +122,23 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
 
   it('falls back to Server-Sent Events in a page without WebSocket, and chats the same', async () => {
     const both = await chatBetweenTwo({ webSocket: false });
-    for (const [name, chat] of [['ada', both[0]], ['bob', both[1]]] as const) {
+    for (const [name, chat] of [
+      ['ada', both[0]],
+      ['bob', both[1]],
+    ] as const) {
       expect(await chat.page.evaluate(() => typeof window.WebSocket)).toBe('undefined');
       expect(chat.sockets).toEqual([]);
       const [signedIn, anonymous] = partition(chat);
       // Ada logged out: her page connected again, anonymously, to the chat and the dashboard.
-      expect(anonymous.hubRequests.filter(({ url }) => url.endsWith('/negotiate?negotiateVersion=1&useStatefulReconnect=true')).map(({ url }) => url).sort()).toEqual(
-        name === 'ada' ? ['/hubs/chat/negotiate?negotiateVersion=1&useStatefulReconnect=true', '/hubs/dashboard/negotiate?negotiateVersion=1&useStatefulReconnect=true'] : [],
+      expect(
+        anonymous.hubRequests
+          .filter(({ url }) => url.endsWith('/negotiate?negotiateVersion=1&useStatefulReconnect=true'))
+          .map(({ url }) => url)
+          .sort(),
+      ).toEqual(
+        name === 'ada'
+          ? ['/hubs/chat/negotiate?negotiateVersion=1&useStatefulReconnect=true', '/hubs/dashboard/negotiate?negotiateVersion=1&useStatefulReconnect=true']
+          : [],
       );
       // Per hub: one negotiate, one event stream (its token in the URL: EventSource sets no headers), and
       // everything the client sends as POSTs to the connection's URL with a bearer header (the handshake and
@@ -212,7 +225,9 @@ describeInBrowser('browser.spec.ts')('sample page in Chromium', () => {
     const grace = await open('grace', { webSocket: false });
     await bob.page.fill('#item', 'Bricks');
     await bob.page.click('#orders button:not(#subscribe)');
-    await bob.page.waitForFunction(() => [...document.querySelectorAll('#order-list li')].some((item) => item.textContent!.includes('Bricks for bob: pending')));
+    await bob.page.waitForFunction(() =>
+      [...document.querySelectorAll('#order-list li')].some((item) => item.textContent!.includes('Bricks for bob: pending')),
+    );
     const admin = await sampleLogin(sample.app, 'ada');
     const orders = (await (await sampleGet(sample.app, '/orders', admin)).json()) as Array<{ id: string; item: string }>;
     const order = orders.find(({ item }) => item === 'Bricks')!;

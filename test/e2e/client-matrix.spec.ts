@@ -29,8 +29,7 @@ const CELLS: Cell[] = RELEASES.flatMap((release) =>
   ),
 );
 
-const HUB_ERROR = (method: string, message: string) =>
-  `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
+const HUB_ERROR = (method: string, message: string) => `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
 
 describe('official client matrix', () => {
   let app: TestApp;
@@ -66,70 +65,65 @@ describe('official client matrix', () => {
   const cellName = ({ release, transport, protocol }: Cell) =>
     `${release.label} over ${transport} with ${protocol === 'json' ? 'JSON' : `MessagePack (${release.msgpackLabel})`}`;
 
-  describe.each(CELLS.map((cell) => [cellName(cell), cell] as const))(
-    '%s',
-    (_name, { release, transport, protocol }) => {
-      let client: MatrixClient;
-      let started: Promise<string>;
+  describe.each(CELLS.map((cell) => [cellName(cell), cell] as const))('%s', (_name, { release, transport, protocol }) => {
+    let client: MatrixClient;
+    let started: Promise<string>;
 
-      /** Starts once per cell; every later test awaits it, so a failed start is reported with the client's log in each. */
-      beforeAll(() => {
-        client = release.build(app.url('/hubs/matrix'), transport, protocol);
-        started = client.connection.start().then(
-          async () => (await client.connection.invoke<{ connectionId: string }>('WhoAmI')).connectionId,
-          (error: Error) => {
-            throw new Error(`start failed: ${error.message}\nclient log:\n  ${client.log.join('\n  ')}`);
-          },
-        );
-        started.catch(() => undefined); // reported by the tests below
+    /** Starts once per cell; every later test awaits it, so a failed start is reported with the client's log in each. */
+    beforeAll(() => {
+      client = release.build(app.url('/hubs/matrix'), transport, protocol);
+      started = client.connection.start().then(
+        async () => (await client.connection.invoke<{ connectionId: string }>('WhoAmI')).connectionId,
+        (error: Error) => {
+          throw new Error(`start failed: ${error.message}\nclient log:\n  ${client.log.join('\n  ')}`);
+        },
+      );
+      started.catch(() => undefined); // reported by the tests below
+    });
+    afterAll(() => client.connection.stop().catch(() => undefined));
+
+    const connection = () => started.then(() => client.connection);
+
+    it(`starts and the server sees ${transport}`, async () => {
+      const connectionId = await started;
+      await expect((await connection()).invoke('WhoAmI')).resolves.toEqual({ connectionId, transport });
+    });
+
+    it('invokes a method and gets its result', async () => {
+      await expect((await connection()).invoke('Add', 2, 40)).resolves.toEqual({ sum: 42, operands: [2, 40], label: '2+40' });
+    });
+
+    it('sends without a result, in order, seen by a later invocation', async () => {
+      const hub = await connection();
+      await hub.send('Record', 'first');
+      await hub.send('Record', { second: [2] });
+      await expect(hub.invoke('Recorded')).resolves.toEqual(['first', { second: [2] }]);
+    });
+
+    it('receives a call from the server', async () => {
+      const hub = await connection();
+      const received = new Promise<unknown[]>((resolve) => {
+        const handler = (...args: unknown[]) => {
+          hub.off('pong', handler);
+          resolve(args);
+        };
+        hub.on('pong', handler);
       });
-      afterAll(() => client.connection.stop().catch(() => undefined));
+      await expect(hub.invoke('CallMe', 'ping')).resolves.toBeNull();
+      await expect(received).resolves.toEqual(['ping', { nested: [1, 2, 3], flag: true }]);
+    });
 
-      const connection = () => started.then(() => client.connection);
+    it('gets a hub error with its exact text', async () => {
+      await expect((await connection()).invoke('Fail', 'no')).rejects.toThrow(new Error(HUB_ERROR('Fail', 'Matrix refused: no')));
+    });
 
-      it(`starts and the server sees ${transport}`, async () => {
-        const connectionId = await started;
-        await expect((await connection()).invoke('WhoAmI')).resolves.toEqual({ connectionId, transport });
-      });
-
-      it('invokes a method and gets its result', async () => {
-        await expect((await connection()).invoke('Add', 2, 40)).resolves.toEqual({ sum: 42, operands: [2, 40], label: '2+40' });
-      });
-
-      it('sends without a result, in order, seen by a later invocation', async () => {
-        const hub = await connection();
-        await hub.send('Record', 'first');
-        await hub.send('Record', { second: [2] });
-        await expect(hub.invoke('Recorded')).resolves.toEqual(['first', { second: [2] }]);
-      });
-
-      it('receives a call from the server', async () => {
-        const hub = await connection();
-        const received = new Promise<unknown[]>((resolve) => {
-          const handler = (...args: unknown[]) => {
-            hub.off('pong', handler);
-            resolve(args);
-          };
-          hub.on('pong', handler);
-        });
-        await expect(hub.invoke('CallMe', 'ping')).resolves.toBeNull();
-        await expect(received).resolves.toEqual(['ping', { nested: [1, 2, 3], flag: true }]);
-      });
-
-      it('gets a hub error with its exact text', async () => {
-        await expect((await connection()).invoke('Fail', 'no')).rejects.toThrow(
-          new Error(HUB_ERROR('Fail', 'Matrix refused: no')),
-        );
-      });
-
-      it('stops cleanly: no error on either side', async () => {
-        const connectionId = await started;
-        const serverSide = journal.disconnectOf(connectionId);
-        await client.connection.stop();
-        await expect(client.closed).resolves.toBeUndefined();
-        await expect(serverSide).resolves.toBeUndefined();
-        expect(client.log).toEqual([]);
-      });
-    },
-  );
+    it('stops cleanly: no error on either side', async () => {
+      const connectionId = await started;
+      const serverSide = journal.disconnectOf(connectionId);
+      await client.connection.stop();
+      await expect(client.closed).resolves.toBeUndefined();
+      await expect(serverSide).resolves.toBeUndefined();
+      expect(client.log).toEqual([]);
+    });
+  });
 });

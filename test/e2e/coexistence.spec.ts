@@ -28,12 +28,9 @@ describe('hubs beside controllers and gateways on one server', () => {
   afterEach(() => stopAll());
 
   it('serves a hub, a controller and a @nestjs/platform-ws gateway on the same port', async () => {
-    const app = await startApp(
-      { imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub, PingGateway] },
-      (nest) => {
-        nest.useWebSocketAdapter(new WsAdapter(nest));
-      },
-    );
+    const app = await startApp({ imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub, PingGateway] }, (nest) => {
+      nest.useWebSocketAdapter(new WsAdapter(nest));
+    });
     try {
       const hello = await fetch(app.url('/broadcast/hello'));
       expect(hello.status).toBe(200);
@@ -62,9 +59,7 @@ describe('hubs beside controllers and gateways on one server', () => {
       const client = await connect(app.url('/hubs/echo'));
       await expect(client.invoke('Echo', 'beside socket.io')).resolves.toBe('beside socket.io');
       // socket.io upgrades its polling session to a WebSocket on the same server.
-      await new Promise<void>((resolve) =>
-        socket.io.engine.transport.name === 'websocket' ? resolve() : socket.io.engine.once('upgrade', () => resolve()),
-      );
+      await new Promise<void>((resolve) => (socket.io.engine.transport.name === 'websocket' ? resolve() : socket.io.engine.once('upgrade', () => resolve())));
       expect(await reply('two')).toBe('pong two');
     } finally {
       socket.close();
@@ -114,7 +109,7 @@ describe('hubs beside controllers and gateways on one server', () => {
     }
   });
 
-  it('sits alone in front of the platform\'s server listeners and gives them back on close', async () => {
+  it("sits alone in front of the platform's server listeners and gives them back on close", async () => {
     let platform: { request: Function[]; upgrade: Function[] } = { request: [], upgrade: [] };
     const app = await startApp({ imports: [SignalRModule.forRoot(), BroadcastModule], providers: [EchoHub, TargetsHub] }, (nest) => {
       const server = nest.getHttpServer();

@@ -21,7 +21,8 @@ const BUNDLES: Record<string, string> = {
 
 /** The test page's origin (another port: another origin, the same site), with both bundles loaded. */
 async function pageServer(): Promise<{ origin: string; server: Server }> {
-  const html = '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/signalr.js"></script><script src="/signalr-protocol-msgpack.js"></script>';
+  const html =
+    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/signalr.js"></script><script src="/signalr-protocol-msgpack.js"></script>';
   const server = http.createServer((req, res) => {
     const file = BUNDLES[req.url ?? ''];
     const body = file === undefined ? html : readFileSync(file);
@@ -41,7 +42,11 @@ interface PageRun {
 /** Runs in Chromium: the calls the ASP.NET Core browser tests make, with the texts they get. */
 function conformanceInPage({ base, transport, protocol }: PageRun): Promise<Record<string, unknown>> {
   return (async () => {
-    const settle = (promise: Promise<unknown>) => promise.then((value) => value, (error: Error) => `error: ${error.message}`);
+    const settle = (promise: Promise<unknown>) =>
+      promise.then(
+        (value) => value,
+        (error: Error) => `error: ${error.message}`,
+      );
     let builder = new signalR.HubConnectionBuilder()
       .withUrl(`${base}/testhub`, { transport: signalR.HttpTransportType[transport] })
       .configureLogging(signalR.LogLevel.None);
@@ -58,7 +63,11 @@ function conformanceInPage({ base, transport, protocol }: PageRun): Promise<Reco
       expired: await connection.invoke('GetCookie', 'expiredCookie'),
     };
     const sent = await connection.invoke('SendComplexObject');
-    result.complex = { ...sent, ByteArray: Array.from(sent.ByteArray instanceof Uint8Array ? sent.ByteArray : [sent.ByteArray]), DateTime: String(sent.DateTime instanceof Date ? sent.DateTime.toISOString() : sent.DateTime) };
+    result.complex = {
+      ...sent,
+      ByteArray: Array.from(sent.ByteArray instanceof Uint8Array ? sent.ByteArray : [sent.ByteArray]),
+      DateTime: String(sent.DateTime instanceof Date ? sent.DateTime.toISOString() : sent.DateTime),
+    };
     await connection.stop();
 
     const token = await (await fetch(`${base}/generateJwtToken`, { credentials: 'include' })).text();
@@ -70,9 +79,15 @@ function conformanceInPage({ base, transport, protocol }: PageRun): Promise<Reco
     result.authorized = await authorized.invoke('GetUserNameIdentifier');
     await authorized.stop();
     result.unauthorized = await settle(
-      new signalR.HubConnectionBuilder().withUrl(`${base}/authorizedhub`, { transport: signalR.HttpTransportType[transport] }).configureLogging(signalR.LogLevel.None).build().start(),
+      new signalR.HubConnectionBuilder()
+        .withUrl(`${base}/authorizedhub`, { transport: signalR.HttpTransportType[transport] })
+        .configureLogging(signalR.LogLevel.None)
+        .build()
+        .start(),
     );
-    result.badNegotiate = await settle(new signalR.HubConnectionBuilder().withUrl(`${base}/bad-negotiate`).configureLogging(signalR.LogLevel.None).build().start());
+    result.badNegotiate = await settle(
+      new signalR.HubConnectionBuilder().withUrl(`${base}/bad-negotiate`).configureLogging(signalR.LogLevel.None).build().start(),
+    );
     return result;
   })();
 }
@@ -152,7 +167,11 @@ describeInBrowser('conformance-browser.spec.ts')('Conformance app in Chromium, f
   });
 
   const runs: PageRun['transport'][] = ['WebSockets', 'ServerSentEvents', 'LongPolling'];
-  const cases = [...runs.map((transport) => ({ transport, protocol: 'json' as const })), { transport: 'WebSockets', protocol: 'messagepack' as const }, { transport: 'LongPolling', protocol: 'messagepack' as const }];
+  const cases = [
+    ...runs.map((transport) => ({ transport, protocol: 'json' as const })),
+    { transport: 'WebSockets', protocol: 'messagepack' as const },
+    { transport: 'LongPolling', protocol: 'messagepack' as const },
+  ];
 
   it('a plain WebSocket to /echo echoes and closes cleanly with 1000', async () => {
     const context = await browser.newContext();

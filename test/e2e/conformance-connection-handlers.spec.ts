@@ -96,7 +96,9 @@ describe('Connection handlers (raw connections without the hub protocol)', () =>
   afterAll(() => app.close());
 
   it('a handler sees the connection’s id, transport, request and user; returning ends a WebSocket with 1000', async () => {
-    const { connectionId, connectionToken } = JSON.parse((await request(app.url('/raw/shout/negotiate?negotiateVersion=1&user=ada'), { method: 'POST' })).body.toString());
+    const { connectionId, connectionToken } = JSON.parse(
+      (await request(app.url('/raw/shout/negotiate?negotiateVersion=1&user=ada'), { method: 'POST' })).body.toString(),
+    );
     const raw = await RawSocket.open(app.url(`/raw/shout?id=${connectionToken}&tag=t1&user=ada`));
     expect((await raw.nextFrame()).data.toString()).toBe(`hello ${connectionId} WebSockets t1 ada`);
     raw.sendText('quiet');
@@ -153,7 +155,10 @@ describe('Connection handlers (raw connections without the hub protocol)', () =>
     expect([refused.status, refused.body.length]).toEqual([401, 0]);
     const accepted = await request(app.url('/raw/members/negotiate?negotiateVersion=1'), { method: 'POST', headers: { 'X-User': 'bob' } });
     expect(JSON.parse(accepted.body.toString()).availableTransports).toEqual([{ transport: 'LongPolling', transferFormats: ['Text', 'Binary'] }]);
-    await expect(RawSocket.open(app.url('/raw/members?user=bob'))).rejects.toMatchObject({ status: 404, body: 'WebSockets transport not supported by this end point type' });
+    await expect(RawSocket.open(app.url('/raw/members?user=bob'))).rejects.toMatchObject({
+      status: 404,
+      body: 'WebSockets transport not supported by this end point type',
+    });
     const { connectionToken } = JSON.parse(accepted.body.toString());
     const sse = await request(app.url(`/raw/members?id=${connectionToken}`), { headers: { Accept: 'text/event-stream', 'X-User': 'bob' } });
     expect([sse.status, sse.body.toString()]).toEqual([404, 'ServerSentEvents transport not supported by this end point type']);
@@ -229,7 +234,9 @@ describe('Connection handlers (raw connections without the hub protocol)', () =>
         await nest.close();
       }
     };
-    expect(await boot([ClashingHub, ShoutHandler])).toBe("Path '/raw/shout' is used by both ClashingHub and ShoutHandler. Each hub and connection handler needs its own path.");
+    expect(await boot([ClashingHub, ShoutHandler])).toBe(
+      "Path '/raw/shout' is used by both ClashingHub and ShoutHandler. Each hub and connection handler needs its own path.",
+    );
     expect(await boot([EmptyHandler])).toBe('Connection handler EmptyHandler has no onConnected(connection) method.');
   });
 });

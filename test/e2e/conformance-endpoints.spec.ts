@@ -51,7 +51,10 @@ describe('Conformance app: /authorizedhub, /testhub-nowebsockets and the HTTP en
     const response = await fetch(app.url('/generateJwtToken'));
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
-    const [header, payload] = (await response.text()).split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    const [header, payload] = (await response.text())
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     expect(header).toEqual({ alg: 'HS256', typ: 'JWT' });
     expect(payload.nameid).toBe('testuser');
     expect(payload.exp - payload.iat).toBe(5);
@@ -169,7 +172,7 @@ describe('Conformance app: /authorizedhub, /testhub-nowebsockets and the HTTP en
     });
   });
 
-  it('/clientresult has no time limit, as ASP.NET Core\'s: a client that goes away ends it; a caller that gives up cancels the call', async () => {
+  it("/clientresult has no time limit, as ASP.NET Core's: a client that goes away ends it; a caller that gives up cancels the call", async () => {
     const pending = () => (app.app.get(SignalRHubRegistry).lifetimeFor(TestHub) as DefaultHubLifetimeManager).pendingClientResults;
     const { connectionId, connectionToken } = await negotiate(app.url('/testhub'));
     const silent = await RawSocket.handshaken(app.url(`/testhub?id=${connectionToken}`)); // reads the Invocation, never answers
@@ -202,7 +205,10 @@ describe('Conformance app: /authorizedhub, /testhub-nowebsockets and the HTTP en
 
   it('/testhub-nowebsockets offers SSE and long polling: JSON gets SSE, MessagePack long polling', async () => {
     const negotiate = await request(app.url('/testhub-nowebsockets/negotiate?negotiateVersion=1'), { method: 'POST' });
-    expect(JSON.parse(negotiate.body.toString()).availableTransports.map((t: { transport: string }) => t.transport)).toEqual(['ServerSentEvents', 'LongPolling']);
+    expect(JSON.parse(negotiate.body.toString()).availableTransports.map((t: { transport: string }) => t.transport)).toEqual([
+      'ServerSentEvents',
+      'LongPolling',
+    ]);
     const json = await startedClient(app.url('/testhub-nowebsockets'), null);
     expect(await json.invoke('GetActiveTransportName')).toBe('ServerSentEvents');
     // Every transport allowed: the client skips SSE for a binary protocol and WebSockets is not offered.
@@ -243,7 +249,11 @@ describe('Conformance app: /authorizedhub, /testhub-nowebsockets and the HTTP en
       expect(response.headers['access-control-allow-credentials']).toBe('true');
       expect(response.headers['access-control-allow-headers']?.toLowerCase()).toBe('x-requested-with,x-signalr-user-agent');
     }
-    for (const [method, path] of [['POST', '/testhub/negotiate?negotiateVersion=1'], ['GET', '/generateJwtToken'], ['POST', '/bad-negotiate/negotiate']]) {
+    for (const [method, path] of [
+      ['POST', '/testhub/negotiate?negotiateVersion=1'],
+      ['GET', '/generateJwtToken'],
+      ['POST', '/bad-negotiate/negotiate'],
+    ]) {
       const response = await request(app.url(path), { method, headers: { Origin: origin } });
       expect([path, response.headers['access-control-allow-origin'], response.headers['access-control-allow-credentials']]).toEqual([path, origin, 'true']);
     }

@@ -70,7 +70,9 @@ describe('Conformance app: /testhub with the official client', () => {
     it('InfiniteStream, cancelled by the client, calls StreamCanceled on it', async () => {
       const canceled = new Promise<unknown[]>((resolve) => connection.on('StreamCanceled', (...args: unknown[]) => resolve(args)));
       const items: unknown[] = [];
-      const subscription = connection.stream('InfiniteStream').subscribe({ next: (item) => items.push(item), complete: () => undefined, error: () => undefined });
+      const subscription = connection
+        .stream('InfiniteStream')
+        .subscribe({ next: (item) => items.push(item), complete: () => undefined, error: () => undefined });
       // An ordinary invocation after the stream started: the server has seen the StreamInvocation.
       expect(await connection.invoke('Echo', 'after stream')).toBe('after stream');
       subscription.dispose();
@@ -109,7 +111,9 @@ describe('Conformance app: /testhub with the official client', () => {
 
     it('EmptyStream completes with no items', async () => {
       const items: unknown[] = [];
-      await new Promise<void>((resolve, reject) => connection.stream('EmptyStream').subscribe({ next: (item) => items.push(item), complete: resolve, error: reject }));
+      await new Promise<void>((resolve, reject) =>
+        connection.stream('EmptyStream').subscribe({ next: (item) => items.push(item), complete: resolve, error: reject }),
+      );
       expect(items).toEqual([]);
     });
 
@@ -134,7 +138,13 @@ describe('Conformance app: /testhub with the official client', () => {
     it('EchoComplexObject returns the object with the protocol’s types (base64 and ISO text, or bin and timestamp)', async () => {
       const sent =
         variant.protocolName === 'json'
-          ? { String: 'Hello, World!', IntArray: [1, 2, 3, 255], ByteArray: 'aGVsbG8=', Guid: '00010203-0405-0607-0706-050403020100', DateTime: '2002-04-01T10:20:15Z' }
+          ? {
+              String: 'Hello, World!',
+              IntArray: [1, 2, 3, 255],
+              ByteArray: 'aGVsbG8=',
+              Guid: '00010203-0405-0607-0706-050403020100',
+              DateTime: '2002-04-01T10:20:15Z',
+            }
           : {
               String: 'Hello, World!',
               IntArray: [1, 2, 3, 255],
@@ -173,7 +183,9 @@ describe('Conformance app: /testhub with the official client', () => {
     });
 
     it('an unknown method fails with the reference text', async () => {
-      expect(await outcome(connection.invoke('NoSuchMethod'))).toBe("Failed to invoke 'NoSuchMethod' due to an error on the server. HubException: Method does not exist.");
+      expect(await outcome(connection.invoke('NoSuchMethod'))).toBe(
+        "Failed to invoke 'NoSuchMethod' due to an error on the server. HubException: Method does not exist.",
+      );
     });
 
     it('can be stopped and restarted, keeping its handlers', async () => {
@@ -209,7 +221,8 @@ describe('Conformance app: /testhub with the official client', () => {
 
   it('EchoComplexObject writes .NET’s exact JSON (raw frames: the client cannot show bytes)', async () => {
     const raw = await RawSocket.handshaken(app.url('/testhub'));
-    const object = '{"String":"Hello, World!","IntArray":[1,2,3,255],"ByteArray":"aGVsbG8=","Guid":"00010203-0405-0607-0706-050403020100","DateTime":"2002-04-01T10:20:15Z"}';
+    const object =
+      '{"String":"Hello, World!","IntArray":[1,2,3,255],"ByteArray":"aGVsbG8=","Guid":"00010203-0405-0607-0706-050403020100","DateTime":"2002-04-01T10:20:15Z"}';
     raw.sendText(`{"type":1,"invocationId":"1","target":"EchoComplexObject","arguments":[${object}]}\u001e`);
     expect((await raw.nextFrame()).data.toString()).toBe(`{"type":3,"invocationId":"1","result":${object}}\u001e`);
     raw.sendText('{"type":1,"invocationId":"2","target":"SendComplexObject","arguments":[]}\u001e');

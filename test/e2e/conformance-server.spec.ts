@@ -71,7 +71,10 @@ describe('Conformance server process', () => {
 
   beforeAll(async () => {
     // The same compiler settings as the npm script, into a directory of the tests' own.
-    if (BUILDS) await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'test/conformance/tsconfig.json', '--outDir', OUT_DIR], { cwd: ROOT });
+    if (BUILDS)
+      await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'test/conformance/tsconfig.json', '--outDir', OUT_DIR], {
+        cwd: ROOT,
+      });
   }, 120_000);
   afterAll(async () => {
     await stopClients();
@@ -102,11 +105,16 @@ describe('Conformance server process', () => {
       cwd: ROOT,
       env: { ...process.env, NODE_TLS_REJECT_UNAUTHORIZED: '0' },
     });
-    expect(stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual(
-      ['WebSockets', 'ServerSentEvents', 'LongPolling'].map((transport) => ({ transport, echo: '你好，世界！', cookie: 'testValue' })),
-    );
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(['WebSockets', 'ServerSentEvents', 'LongPolling'].map((transport) => ({ transport, echo: '你好，世界！', cookie: 'testValue' })));
     const secure = await new Promise<IncomingMessage>((resolve, reject) =>
-      httpsRequest(`${httpsBase}/echo/negotiate?negotiateVersion=1`, { method: 'POST', rejectUnauthorized: false, agent: false }, (res) => resolve(res.resume()))
+      httpsRequest(`${httpsBase}/echo/negotiate?negotiateVersion=1`, { method: 'POST', rejectUnauthorized: false, agent: false }, (res) =>
+        resolve(res.resume()),
+      )
         .on('error', reject)
         .end(),
     );

@@ -113,9 +113,7 @@ describe('per-connection caps', () => {
       const client = await connect(app.url(HUB));
       const calledBefore = hub.calls.collect;
       const subjects = Array.from({ length: CAPS.uploads + 2 }, () => new Subject<string>());
-      const results = subjects.map((subject, i) =>
-        client.invoke<string>('Collect', `u${i}`, subject).catch((error: Error) => `error: ${error.message}`),
-      );
+      const results = subjects.map((subject, i) => client.invoke<string>('Collect', `u${i}`, subject).catch((error: Error) => `error: ${error.message}`));
       expect(await results[3]).toBe(`error: ${TOO_MANY_UPLOADS('Collect')}`);
       expect(await results[4]).toBe(`error: ${TOO_MANY_UPLOADS('Collect')}`);
       expect(hub.calls.collect - calledBefore).toBe(CAPS.uploads);
@@ -195,9 +193,7 @@ describe('per-connection caps', () => {
       await client.stop();
       await ended;
       await waitUntil(() => hub.held.length === heldBefore + CAPS.clientResults);
-      expect(hub.held.slice(heldBefore)).toEqual(
-        Array.from({ length: CAPS.clientResults }, (_, i) => `${i}: IOException: Connection '${id}' disconnected.`),
-      );
+      expect(hub.held.slice(heldBefore)).toEqual(Array.from({ length: CAPS.clientResults }, (_, i) => `${i}: IOException: Connection '${id}' disconnected.`));
       expect(lifetime.pendingClientResults).toBe(0);
     });
 

@@ -18,7 +18,16 @@ import { waitUntil } from '../support/wait.js';
  * accepted the CORS answers for credentialed requests (preflights included) and sent the cookie.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Page globals used by the functions run in Chromium (the project compiles without the DOM library). */
 declare const window: { WebSocket?: unknown };
@@ -42,10 +51,7 @@ async function pageServer(appBaseUrl: string): Promise<{ origin: string; server:
 /** Connects from the page, asks who it is and stops; or reports the error start() rejected with. */
 function connectFromPage(hubUrl: string): Promise<{ who?: Record<string, unknown>; error?: string }> {
   return (async () => {
-    const connection = new signalR.HubConnectionBuilder()
-      .withUrl(hubUrl, { withCredentials: true })
-      .configureLogging(signalR.LogLevel.None)
-      .build();
+    const connection = new signalR.HubConnectionBuilder().withUrl(hubUrl, { withCredentials: true }).configureLogging(signalR.LogLevel.None).build();
     try {
       await connection.start();
       const who = await connection.invoke('WhoAmI');
@@ -70,9 +76,7 @@ describeInBrowser('the official browser client from another origin', () => {
     // allow-list is a function over a variable filled in next.
     let allowedOrigin = '';
     app = await startApp({
-      imports: [
-        signalRWithJwt({ cookie: 'access_token', cors: { origins: (origin: string) => origin === allowedOrigin } }),
-      ],
+      imports: [signalRWithJwt({ cookie: 'access_token', cors: { origins: (origin: string) => origin === allowedOrigin } })],
       controllers: [StaticController],
       providers: [RequiredIdentityHub],
     });
@@ -121,11 +125,13 @@ describeInBrowser('the official browser client from another origin', () => {
     expect(who).toMatchObject({ userIdentifier: 'ada', transport: 'WebSockets', token: 'cookie' });
     expect(problems).toEqual([]);
     // The negotiate POST carries custom headers, so the browser asked first.
-    expect(seen).toEqual(expect.arrayContaining([
-      `OPTIONS /hubs/identity-required/negotiate ${allowed.origin}`,
-      `POST /hubs/identity-required/negotiate ${allowed.origin}`,
-      `GET /hubs/identity-required ${allowed.origin}`,
-    ]));
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        `OPTIONS /hubs/identity-required/negotiate ${allowed.origin}`,
+        `POST /hubs/identity-required/negotiate ${allowed.origin}`,
+        `GET /hubs/identity-required ${allowed.origin}`,
+      ]),
+    );
   });
 
   it('connects over Server-Sent Events from an allowed origin in a page without WebSocket', async () => {

@@ -138,7 +138,7 @@ describe('origins and CORS', () => {
     expect({ status: plain.status, cors: corsHeaders(plain) }).toEqual({ status: 405, cors: {} });
   });
 
-  it('lets requests without an Origin (non-browser clients) and from the app\'s own origin through', async () => {
+  it("lets requests without an Origin (non-browser clients) and from the app's own origin through", async () => {
     const anonymous = await request(`${hub()}/negotiate?negotiateVersion=1`, { method: 'POST' });
     expect({ status: anonymous.status, cors: corsHeaders(anonymous) }).toEqual({ status: 200, cors: {} });
     // A page served by the app itself: its Origin is the Host the request went to.
@@ -155,8 +155,14 @@ describe('origins and CORS', () => {
     // Any origin never goes with credentials: the origin is echoed, and no Allow-Credentials is sent, preflights included.
     const any = await negotiateFrom('/hubs/cors-any', EVIL);
     expect({ status: any.status, cors: corsHeaders(any) }).toEqual({ status: 200, cors: { 'access-control-allow-origin': EVIL, vary: 'Origin' } });
-    const anyPreflight = await request(`${hub('/hubs/cors-any')}/negotiate`, { method: 'OPTIONS', headers: { Origin: EVIL, 'Access-Control-Request-Method': 'POST' } });
-    expect({ status: anyPreflight.status, credentials: anyPreflight.headers['access-control-allow-credentials'] }).toEqual({ status: 204, credentials: undefined });
+    const anyPreflight = await request(`${hub('/hubs/cors-any')}/negotiate`, {
+      method: 'OPTIONS',
+      headers: { Origin: EVIL, 'Access-Control-Request-Method': 'POST' },
+    });
+    expect({ status: anyPreflight.status, credentials: anyPreflight.headers['access-control-allow-credentials'] }).toEqual({
+      status: 204,
+      credentials: undefined,
+    });
 
     const partner = await negotiateFrom('/hubs/cors-function', 'https://shop.example.com');
     expect({ status: partner.status, origin: partner.headers['access-control-allow-origin'] }).toEqual({ status: 200, origin: 'https://shop.example.com' });
@@ -167,7 +173,11 @@ describe('origins and CORS', () => {
       method: 'OPTIONS',
       headers: { Origin: 'https://shop.example.com', 'Access-Control-Request-Method': 'POST' },
     });
-    expect({ status: preflight.status, maxAge: preflight.headers['access-control-max-age'], headers: preflight.headers['access-control-allow-headers'] }).toEqual({
+    expect({
+      status: preflight.status,
+      maxAge: preflight.headers['access-control-max-age'],
+      headers: preflight.headers['access-control-allow-headers'],
+    }).toEqual({
       status: 204,
       maxAge: '60',
       headers: undefined, // none requested, none allowed
@@ -176,7 +186,10 @@ describe('origins and CORS', () => {
     // No policy: today's behaviour, whatever the origin.
     const off = await negotiateFrom('/hubs/cors-off', EVIL);
     expect({ status: off.status, cors: corsHeaders(off) }).toEqual({ status: 200, cors: {} });
-    const options = await request(`${hub('/hubs/cors-off')}/negotiate`, { method: 'OPTIONS', headers: { Origin: EVIL, 'Access-Control-Request-Method': 'POST' } });
+    const options = await request(`${hub('/hubs/cors-off')}/negotiate`, {
+      method: 'OPTIONS',
+      headers: { Origin: EVIL, 'Access-Control-Request-Method': 'POST' },
+    });
     expect({ status: options.status, cors: corsHeaders(options) }).toEqual({ status: 405, cors: {} });
     const socket = await RawSocket.open(hub('/hubs/cors-off'), { Origin: EVIL });
     socket.close();

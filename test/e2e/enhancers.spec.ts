@@ -1,14 +1,4 @@
-import {
-  ArgumentsHost,
-  CallHandler,
-  CanActivate,
-  Catch,
-  ExceptionFilter,
-  ExecutionContext,
-  Injectable,
-  NestInterceptor,
-  ValidationPipe,
-} from '@nestjs/common';
+import { ArgumentsHost, CallHandler, CanActivate, Catch, ExceptionFilter, ExecutionContext, Injectable, NestInterceptor, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { tap } from 'rxjs';
 import { Hub, HubException, HubMethodName, SignalRModule } from '../../src/index.js';

@@ -79,15 +79,11 @@ describe('handshake over the wire', () => {
     });
 
     it('refuses a messagepack version above 2', async () => {
-      expect(await handshakeError(`{"protocol":"messagepack","version":3}${RS}`)).toBe(
-        "The server does not support version 3 of the 'messagepack' protocol.",
-      );
+      expect(await handshakeError(`{"protocol":"messagepack","version":3}${RS}`)).toBe("The server does not support version 3 of the 'messagepack' protocol.");
     });
 
     it('refuses a version above 2', async () => {
-      expect(await handshakeError(`{"protocol":"json","version":3}${RS}`)).toBe(
-        "The server does not support version 3 of the 'json' protocol.",
-      );
+      expect(await handshakeError(`{"protocol":"json","version":3}${RS}`)).toBe("The server does not support version 3 of the 'json' protocol.");
     });
 
     it('answers malformed JSON and missing properties with the generic text', async () => {
@@ -101,20 +97,14 @@ describe('handshake over the wire', () => {
       expect(await handshakeError(`{"protocol":${RS}`, DETAILED)).toBe(
         `${UNEXPECTED} InvalidDataException: Error reading JSON. ${jsonParseError('{"protocol":')}`,
       );
-      expect(await handshakeError(`{"version":1}${RS}`, DETAILED)).toBe(
-        `${UNEXPECTED} InvalidDataException: Missing required property 'protocol'.`,
-      );
-      expect(await handshakeError(`{"protocol":"json"}${RS}`, DETAILED)).toBe(
-        `${UNEXPECTED} InvalidDataException: Missing required property 'version'.`,
-      );
+      expect(await handshakeError(`{"version":1}${RS}`, DETAILED)).toBe(`${UNEXPECTED} InvalidDataException: Missing required property 'protocol'.`);
+      expect(await handshakeError(`{"protocol":"json"}${RS}`, DETAILED)).toBe(`${UNEXPECTED} InvalidDataException: Missing required property 'version'.`);
       // Errors that have their own text carry no detail.
       expect(await handshakeError(`{"protocol":"foo","version":1}${RS}`, DETAILED)).toBe("The protocol 'foo' is not supported.");
     });
 
     it('processes nothing sent after a failed handshake in the same frame', async () => {
-      const error = await handshakeError(
-        `{"protocol":"foo","version":1}${RS}{"type":1,"invocationId":"1","target":"Echo","arguments":["x"]}${RS}`,
-      );
+      const error = await handshakeError(`{"protocol":"foo","version":1}${RS}{"type":1,"invocationId":"1","target":"Echo","arguments":["x"]}${RS}`);
       expect(error).toBe("The protocol 'foo' is not supported.");
     });
 

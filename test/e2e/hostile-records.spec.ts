@@ -51,7 +51,8 @@ afterAll(async () => {
 
 /** Every bystander still gets its echo, and a fresh client of each protocol is served. */
 async function expectServing(): Promise<void> {
-  for (const [index, { connection }] of bystanders.entries()) await expect(connection.invoke('Echo', `still here ${index}`)).resolves.toBe(`still here ${index}`);
+  for (const [index, { connection }] of bystanders.entries())
+    await expect(connection.invoke('Echo', `still here ${index}`)).resolves.toBe(`still here ${index}`);
   const fresh = await connectMsgpack(app.url(DETAILED));
   await expect(fresh.invoke('Echo', [1, { a: 'b' }])).resolves.toEqual([1, { a: 'b' }]);
   await fresh.stop();
@@ -85,7 +86,11 @@ async function expectJsonClose(raw: RawSocket, error: string): Promise<void> {
 
 describe('MessagePack records that claim more than they hold', () => {
   it.each<[string, Buffer, string]>([
-    ['the 6-byte record: an array32 header claiming 33,554,431 items', hex('05 dd 01ffffff'), 'An array of 33554431 items cannot fit in the 0 byte(s) left in the record.'],
+    [
+      'the 6-byte record: an array32 header claiming 33,554,431 items',
+      hex('05 dd 01ffffff'),
+      'An array of 33554431 items cannot fit in the 0 byte(s) left in the record.',
+    ],
     ['a map32 header claiming 2^32-1 entries', hex('05 df ffffffff'), 'A map of 4294967295 entries cannot fit in the 0 byte(s) left in the record.'],
     ['a str32 header claiming 2 GB', hex('05 db 7fffffff'), 'A string of 2147483647 bytes cannot fit in the 0 byte(s) left in the record.'],
     ['a bin32 header claiming 2 GB', hex('05 c6 7fffffff'), 'A binary of 2147483647 bytes cannot fit in the 0 byte(s) left in the record.'],

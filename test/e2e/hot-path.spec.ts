@@ -65,7 +65,10 @@ describe('hot path', () => {
         const binaries = await Promise.all(msgpack.map((socket) => socket.nextFrame()));
         for (const frame of binaries) {
           expect(frame.binary).toBe(true);
-          const [message, ...more] = reader.parseMessages(frame.data.buffer.slice(frame.data.byteOffset, frame.data.byteOffset + frame.data.length) as ArrayBuffer, NullLogger.instance);
+          const [message, ...more] = reader.parseMessages(
+            frame.data.buffer.slice(frame.data.byteOffset, frame.data.byteOffset + frame.data.length) as ArrayBuffer,
+            NullLogger.instance,
+          );
           expect(more).toEqual([]);
           expect({ ...message, arguments: undefined }).toEqual({ type: 1, headers: {}, target: 'news', arguments: undefined, streamIds: [] });
           expect((message as { arguments: string[] }).arguments[0] === text).toBe(true);

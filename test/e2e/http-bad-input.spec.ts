@@ -9,8 +9,7 @@ import { waitUntil } from '../support/wait.js';
 
 const JSON_HANDSHAKE = `{"protocol":"json","version":1}${RS}`;
 const MSGPACK_HANDSHAKE = `{"protocol":"messagepack","version":1}${RS}`;
-const CLOSE_WITH = (detail: string) =>
-  `{"type":7,"error":"Connection closed with an error. InvalidDataException: ${detail}","allowReconnect":true}${RS}`;
+const CLOSE_WITH = (detail: string) => `{"type":7,"error":"Connection closed with an error. InvalidDataException: ${detail}","allowReconnect":true}${RS}`;
 const TOO_LARGE = 'The maximum message size of 1024B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.';
 
 /** A VarInt length prefix, as MessagePack framing writes it. */

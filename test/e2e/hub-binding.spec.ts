@@ -13,7 +13,10 @@ beforeEach(() => Object.values(ClientCausedLogs).forEach((log) => log.endWindow(
 
 /** Nest's log lines as `<level> <context>: <message>`. */
 function lineLogger(lines: string[]): LoggerService {
-  const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
+  const push =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) =>
+      lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
   return { log: () => undefined, warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: push('debug'), verbose: () => undefined };
 }
 
@@ -79,7 +82,9 @@ describe('binding client arguments', () => {
     await expect(client.invoke('HandleDisconnect')).rejects.toThrow(
       new Error("Failed to invoke 'HandleDisconnect' due to an error on the server. HubException: Method does not exist."),
     );
-    await expect(client.invoke('secret')).rejects.toThrow(new Error("Failed to invoke 'secret' due to an error on the server. HubException: Method does not exist."));
+    await expect(client.invoke('secret')).rejects.toThrow(
+      new Error("Failed to invoke 'secret' due to an error on the server. HubException: Method does not exist."),
+    );
     await expect(client.invoke('HandleConnection')).resolves.toBe('handled');
     await expect(client.invoke('Echo', 'still here')).resolves.toBe('still here');
   });

@@ -52,9 +52,7 @@ describe('invocations', () => {
   it('does not expose hooks, underscore members or unknown names', async () => {
     const client = await connect(url());
     for (const target of ['_notInvocable', 'onConnected', 'constructor', 'Missing']) {
-      await expect(client.invoke(target)).rejects.toThrow(
-        `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`,
-      );
+      await expect(client.invoke(target)).rejects.toThrow(`Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`);
     }
   });
 
@@ -80,12 +78,8 @@ describe('invocations', () => {
     const hidden = await client.invoke('ThrowError', 'secret').catch((error: Error) => error.message);
     expect(hidden).toBe("An unexpected error occurred invoking 'ThrowError' on the server.");
     const verbose = await connect(detailed.url('/hubs/invocation'));
-    await expect(verbose.invoke('ThrowError', 'boom')).rejects.toThrow(
-      "An unexpected error occurred invoking 'ThrowError' on the server. Error: boom",
-    );
-    await expect(verbose.invoke('RejectError', 'late')).rejects.toThrow(
-      "An unexpected error occurred invoking 'RejectError' on the server. TypeError: late",
-    );
+    await expect(verbose.invoke('ThrowError', 'boom')).rejects.toThrow("An unexpected error occurred invoking 'ThrowError' on the server. Error: boom");
+    await expect(verbose.invoke('RejectError', 'late')).rejects.toThrow("An unexpected error occurred invoking 'RejectError' on the server. TypeError: late");
   });
 
   it('answers a non-blocking invocation with nothing, not even an error', async () => {

@@ -155,9 +155,7 @@ describe('keep-alive and timeouts', () => {
       raw.send({ type: 6 });
       let frame = await nextText(raw);
       while (frame.text === PING) frame = await nextText(raw);
-      expect(frame.text).toBe(
-        JSON.stringify({ type: 7, error: `Connection closed with an error. ${TIMEOUT_DETAIL}`, allowReconnect: true }) + RS,
-      );
+      expect(frame.text).toBe(JSON.stringify({ type: 7, error: `Connection closed with an error. ${TIMEOUT_DETAIL}`, allowReconnect: true }) + RS);
       await expect(raw.closed()).resolves.toBe(1000);
     });
 

@@ -137,9 +137,7 @@ describe('no leaks', () => {
     expect(JSON.stringify(last) + RS).toBe(CLOSE_WITH_ERROR);
     const received = records.filter((record) => record.type !== 6);
     expect(received.length).toBeLessThan(sent);
-    expect(received.map((record) => [record.target, record.arguments[0]])).toEqual(
-      Array.from({ length: received.length }, (_, i) => ['chunk', i]),
-    );
+    expect(received.map((record) => [record.target, record.arguments[0]])).toEqual(Array.from({ length: received.length }, (_, i) => ['chunk', i]));
     await eventually(() => server.stats(), { registered: 1, running: 1 });
   });
 });

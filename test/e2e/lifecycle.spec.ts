@@ -90,16 +90,12 @@ describe('lifecycle hooks and the caller context', () => {
 
   it('adds the exception detail to the onConnected Close error when detailed errors are on', async () => {
     const client = buildClient(detailed.url('/hubs/lifecycle?name=x&fail=sync'));
-    await expect(client.start()).rejects.toThrow(
-      'Server returned an error on close: Connection closed with an error. Error: not welcome',
-    );
+    await expect(client.start()).rejects.toThrow('Server returned an error on close: Connection closed with an error. Error: not welcome');
   });
 
   it('offers this.context only while a hub call runs', () => {
     const hub = app.app.get(LifecycleHub);
-    expect(() => hub.context).toThrow(
-      'Hub.context is only available while a hub method or lifecycle hook runs. Outside hubs, inject HubContext.',
-    );
+    expect(() => hub.context).toThrow('Hub.context is only available while a hub method or lifecycle hook runs. Outside hubs, inject HubContext.');
     expect(hub).toBeInstanceOf(Hub);
   });
 });

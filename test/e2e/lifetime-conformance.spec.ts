@@ -35,7 +35,10 @@ function redisLayout<S extends { close(): Promise<void> }>(name: string, startSe
       const started = (server = await startServer());
       const options = { ...connect(started), ackTimeout: 300, presenceHeartbeat: 200 };
       const app = () =>
-        startApp({ imports: [SignalRModule.forRoot({ ...clusterIdentity, backplane: redisBackplane(options) }), ClusterControllerModule], providers: [ClusterHub] });
+        startApp({
+          imports: [SignalRModule.forRoot({ ...clusterIdentity, backplane: redisBackplane(options) }), ClusterControllerModule],
+          providers: [ClusterHub],
+        });
       return [await app(), await app()];
     },
     unknownGroupAdd: REDIS_UNKNOWN_GROUP_ADD,
@@ -52,8 +55,16 @@ const layouts: Layout[] = [
     start: async () => [await startApp({ imports: [SignalRModule.forRoot(clusterIdentity), ClusterControllerModule], providers: [ClusterHub] })],
     unknownGroupAdd: 'result: "ok"',
   },
-  redisLayout('Redis manager (two instances)', () => startRedis(), (redis) => ({ url: redis.url })),
-  redisLayout('Redis Cluster manager (two instances, a three-node Redis Cluster)', () => startRedisCluster(3), (cluster) => ({ cluster: { nodes: cluster.nodes } })),
+  redisLayout(
+    'Redis manager (two instances)',
+    () => startRedis(),
+    (redis) => ({ url: redis.url }),
+  ),
+  redisLayout(
+    'Redis Cluster manager (two instances, a three-node Redis Cluster)',
+    () => startRedisCluster(3),
+    (cluster) => ({ cluster: { nodes: cluster.nodes } }),
+  ),
 ];
 
 describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
@@ -72,7 +83,9 @@ describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
       ['m4', 'carl', HttpTransportType.WebSockets, true],
     ];
     for (const [index, [name, user, transport, msgpack]] of plan.entries()) {
-      const builder = new HubConnectionBuilder().withUrl(apps[index % apps.length].url(`/hubs/cluster?user=${user}`), { transport }).configureLogging(LogLevel.None);
+      const builder = new HubConnectionBuilder()
+        .withUrl(apps[index % apps.length].url(`/hubs/cluster?user=${user}`), { transport })
+        .configureLogging(LogLevel.None);
       const connection = (msgpack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
       const hits: string[] = [];
       connection.on('hit', (label: string) => hits.push(label));
@@ -147,7 +160,11 @@ describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
   it('client results from a hub method and from HubContext', async () => {
     expect(await members[0].connection.invoke('Ask', id(3), 'confirm', 'q')).toBe('result: "yes:q"');
     expect(await members[3].connection.invoke('Ask', id(2), 'confirm', 'q')).toBe('result: "yes:q"');
-    await expect(context(apps.length - 1).clients.client(id(0)).invoke('confirm', 'ctx')).resolves.toBe('yes:ctx');
+    await expect(
+      context(apps.length - 1)
+        .clients.client(id(0))
+        .invoke('confirm', 'ctx'),
+    ).resolves.toBe('yes:ctx');
     await expect(context().clients.client('unknown').invoke('confirm')).rejects.toThrow("Connection 'unknown' does not exist.");
   });
 
@@ -167,7 +184,11 @@ describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
   });
 
   it('presence: counts per user on every instance, joined and left events', async () => {
-    const expected = new Map([['ada', 2], ['bob', 1], ['carl', 1]]);
+    const expected = new Map([
+      ['ada', 2],
+      ['bob', 1],
+      ['carl', 1],
+    ]);
     for (const index of apps.keys()) {
       await waitUntilAsync(async () => sameEntries(await context(index).presence.onlineUsers(), expected));
       expect(await context(index).presence.connectionCount('ada')).toBe(2);
@@ -175,8 +196,14 @@ describe.each(layouts)('lifetime manager conformance: $name', (layout) => {
     const events: PresenceEvent[] = [];
     const stop = context(0).presence.subscribe((event) => events.push(event));
     await stop.ready;
-    const dora = new HubConnectionBuilder().withUrl(apps[apps.length - 1].url('/hubs/cluster?user=dora')).configureLogging(LogLevel.None).build();
-    const ada = new HubConnectionBuilder().withUrl(apps[apps.length - 1].url('/hubs/cluster?user=ada')).configureLogging(LogLevel.None).build();
+    const dora = new HubConnectionBuilder()
+      .withUrl(apps[apps.length - 1].url('/hubs/cluster?user=dora'))
+      .configureLogging(LogLevel.None)
+      .build();
+    const ada = new HubConnectionBuilder()
+      .withUrl(apps[apps.length - 1].url('/hubs/cluster?user=ada'))
+      .configureLogging(LogLevel.None)
+      .build();
     await dora.start();
     await ada.start();
     await waitUntil(() => events.length === 1);

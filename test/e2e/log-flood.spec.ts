@@ -13,7 +13,10 @@ const CONCURRENCY = 50;
 
 /** Nest's log lines as `<level> <context>: <message>`, every level included. */
 function lineLogger(lines: string[]): LoggerService {
-  const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
+  const push =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) =>
+      lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
   return { log: push('log'), warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: push('debug'), verbose: push('verbose') };
 }
 

@@ -246,7 +246,10 @@ describe('MessagePack on raw frames', () => {
     const bytes = encode({ type: 1, invocationId: '1', target: 'Echo', arguments: ['hi'] });
     bytes[0] -= 1; // the record now ends one byte early, inside 'hi'; its last byte is read as the next prefix
     raw.sendBinary(bytes);
-    await expectClose(raw, `${CLOSED_WITH_ERROR} InvalidDataException: Error reading MessagePack. A string of 2 bytes cannot fit in the 1 byte(s) left in the record.`);
+    await expectClose(
+      raw,
+      `${CLOSED_WITH_ERROR} InvalidDataException: Error reading MessagePack. A string of 2 bytes cannot fit in the 1 byte(s) left in the record.`,
+    );
     await expectHubServing();
   });
 

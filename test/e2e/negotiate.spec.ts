@@ -210,9 +210,7 @@ describe('negotiate and transport routing', () => {
 
     it("rejects start() with the negotiate 401's exact text when authenticate throws", async () => {
       const client = buildClient(app.url(`${HUB}?deny=1`));
-      await expect(client.start()).rejects.toThrow(
-        new Error("Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'"),
-      );
+      await expect(client.start()).rejects.toThrow(new Error("Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'"));
     });
   });
 
@@ -271,7 +269,10 @@ describe('negotiate and transport routing', () => {
 
     it('refuses Server-Sent Events and long polling on a hub that offers WebSockets only', async () => {
       const hub = '/hubs/websockets-only';
-      const body = (await (await fetch(app.url(`${hub}/negotiate?negotiateVersion=1`), { method: 'POST' })).json()) as { connectionToken: string; availableTransports: unknown };
+      const body = (await (await fetch(app.url(`${hub}/negotiate?negotiateVersion=1`), { method: 'POST' })).json()) as {
+        connectionToken: string;
+        availableTransports: unknown;
+      };
       expect(JSON.stringify(body.availableTransports)).toBe('[{"transport":"WebSockets","transferFormats":["Text","Binary"]}]');
       expect(await request(`${hub}?id=${body.connectionToken}`, { headers: { Accept: 'text/event-stream' } })).toEqual({
         status: 404,

@@ -141,7 +141,7 @@ describe.each(['LongPolling', 'ServerSentEvents'] as const)('inbound backpressur
     await expect(hub.lifecycle.disconnected(connectionId)).resolves.toBeUndefined();
   });
 
-  it('holds a raw connection handler that reads nothing to the hub loop\'s mark (65 queued messages): the next POST stays unanswered', async () => {
+  it("holds a raw connection handler that reads nothing to the hub loop's mark (65 queued messages): the next POST stays unanswered", async () => {
     const handler = app.app.get(HoardingHandler);
     handler.arm();
     const path = '/raw/backpressure/hoarder';

@@ -16,7 +16,10 @@ const UNAVAILABLE = 'The Redis backplane is not connected; only connections on t
 
 /** Nest's log lines as `<level> <context>: <message>` (the test apps log nothing otherwise). */
 function lineLogger(lines: string[]): LoggerService {
-  const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
+  const push =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) =>
+      lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
   return { log: push('log'), warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: () => undefined, verbose: () => undefined };
 }
 
@@ -56,7 +59,9 @@ describe('Redis Cluster backplane faults: nodes crash and come back', () => {
   };
   /** The presence events `app` heard, as `joined ada`. */
   const events = async (app: TestApp) =>
-    ((await (await fetch(app.url('/cluster/presence-events'))).json()) as Array<{ type: string; userId: string }>).map(({ type, userId }) => `${type} ${userId}`);
+    ((await (await fetch(app.url('/cluster/presence-events'))).json()) as Array<{ type: string; userId: string }>).map(
+      ({ type, userId }) => `${type} ${userId}`,
+    );
   const outageLines = () => logs.filter((line) => OUTAGE.test(line));
   const recoveredLines = () => logs.filter((line) => RECOVERED.test(line));
 
@@ -142,7 +147,10 @@ describe('Redis Cluster backplane faults: nodes crash and come back', () => {
       await b1.connection.invoke('Others', `maybe-${node}`);
       await waitUntil(() => a2.hits.includes(`local-${node}`));
       expect(await a1.connection.invoke('Ask', a2.id, 'confirm', `local-${node}`)).toBe(`result: "yes:local-${node}"`);
-      const passing = new HubConnectionBuilder().withUrl(b.url(`${HUB}?user=bea`)).configureLogging(LogLevel.None).build();
+      const passing = new HubConnectionBuilder()
+        .withUrl(b.url(`${HUB}?user=bea`))
+        .configureLogging(LogLevel.None)
+        .build();
       opened.add(passing);
       await passing.start(); // new connections are accepted too
       await passing.stop();
@@ -209,7 +217,11 @@ describe('Redis Cluster backplane faults: nodes crash and come back', () => {
     await cluster.waitUntilOk();
     await waitUntil(() => recoveredLines().length === 2, 15_000);
     // A's 20 sends were counted as not published (B sent nothing meanwhile), and never replayed.
-    expect(recoveredLines().map((line) => Number(RECOVERED.exec(line)![1])).sort((x, y) => x - y)).toEqual([0, 20]);
+    expect(
+      recoveredLines()
+        .map((line) => Number(RECOVERED.exec(line)![1]))
+        .sort((x, y) => x - y),
+    ).toEqual([0, 20]);
     expect(b1.hits.filter((hit) => hit.startsWith('during-'))).toEqual([]);
 
     await crossInstanceWorks(a1, a2, b1, 'all');

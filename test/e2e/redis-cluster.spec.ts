@@ -146,7 +146,12 @@ describe('Redis backplane: three instances in separate processes', () => {
     // Three missed heartbeats of 200 ms.
     expect(await eventually(() => presence(a), { ada: 2, bob: 1 })).toEqual({ ada: 2, bob: 1 });
     const events = (await (await fetch(a.url('/cluster/presence-events'))).json()) as Array<{ type: string; userId: string }>;
-    expect(events.filter((event) => event.userId === 'carl').map((event) => event.type).slice(-1)).toEqual(['left']);
+    expect(
+      events
+        .filter((event) => event.userId === 'carl')
+        .map((event) => event.type)
+        .slice(-1),
+    ).toEqual(['left']);
     // Its connections are gone with it: nobody receives what is published to them.
     expect(await a1.connection.invoke('Ask', c1.id, 'confirm', '')).toBe(`IOException: Connection '${c1.id}' does not exist.`);
     members = [a1, b1, b2];

@@ -61,7 +61,10 @@ describe('Redis backplane faults (instances in separate processes)', () => {
     expect(await b1.connection.invoke('Join', 'room')).toBeNull();
     expect(await a1.connection.invoke('JoinOther', a2.id, 'room')).toBe('result: "ok"');
     // The restarted Redis is empty: presence was written again by every instance.
-    const presence = async () => Object.fromEntries(Object.entries((await (await fetch(b.url('/cluster/presence'))).json()) as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)));
+    const presence = async () =>
+      Object.fromEntries(
+        Object.entries((await (await fetch(b.url('/cluster/presence'))).json()) as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1)),
+      );
     expect(await eventually(presence, { ada: 1, alan: 1, bob: 1 }, 5000)).toEqual({ ada: 1, alan: 1, bob: 1 });
     expect(outageLines(a)).toHaveLength(1);
     await Promise.all([a.stop(), b.stop()]);
@@ -71,7 +74,9 @@ describe('Redis backplane faults (instances in separate processes)', () => {
     const [a, b] = await Promise.all([startInstance(redis.url), startInstance(redis.url)]);
     instances.push(a, b);
     const events = async (instance: ClusterInstance) =>
-      ((await (await fetch(instance.url('/cluster/presence-events'))).json()) as Array<{ type: string; userId: string }>).map(({ type, userId }) => `${type} ${userId}`);
+      ((await (await fetch(instance.url('/cluster/presence-events'))).json()) as Array<{ type: string; userId: string }>).map(
+        ({ type, userId }) => `${type} ${userId}`,
+      );
     /** Waits until both instances told exactly `expected` (polling their HTTP endpoint), then checks it. */
     const bothTold = async (expected: string[]) => {
       // Generous: after the restart an instance may wait for a heartbeat of the other before it tells.
@@ -167,7 +172,9 @@ describe('Redis backplane faults (instances in separate processes)', () => {
 
 /** A redis-server on a given port (the test above needs one where an instance already looks). */
 async function startRedisOn(port: number): Promise<{ close(): Promise<void> }> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   await new Promise<void>((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {

@@ -26,7 +26,10 @@ describe('sample cluster: two instances on one Redis', () => {
     await first?.close();
     await second?.close();
     await redis?.close();
-    for (const [key, value] of [['REDIS_URL', previous.redis], ['JWT_SECRET', previous.secret]] as const) {
+    for (const [key, value] of [
+      ['REDIS_URL', previous.redis],
+      ['JWT_SECRET', previous.secret],
+    ] as const) {
       if (value === undefined) delete process.env[key];
       else process.env[key] = value;
     }
@@ -67,7 +70,7 @@ describe('sample cluster: two instances on one Redis', () => {
     const listOn = async (instance: TestApp, token = admin) => (await (await sampleGet(instance, '/orders', token)).json()) as Order[];
     const cancelOn = async (instance: TestApp, id: string) => {
       const response = await samplePost(instance, `/orders/${id}/cancel`, undefined, admin);
-      return { status: response.status, body: (await response.json()) };
+      return { status: response.status, body: await response.json() };
     };
 
     /**

@@ -37,7 +37,7 @@ describe('Redis backplane on the wire (ASP.NET Core channels and envelopes)', ()
 
   const channels = async () => ((await peer.pubsub('CHANNELS')) as string[]).filter((channel) => channel.startsWith(`${P}:`)).sort();
   const publishes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(await peer.info('commandstats'))?.[1] ?? 0);
-  const clientCount = async () => (await peer.client('LIST') as string).trim().split('\n').length;
+  const clientCount = async () => ((await peer.client('LIST')) as string).trim().split('\n').length;
   const next = (channel: string) => waitUntil(() => heard.some(([name]) => name === channel)).then(() => heard.find(([name]) => name === channel)![1]);
 
   beforeAll(async () => {
@@ -89,7 +89,13 @@ describe('Redis backplane on the wire (ASP.NET Core channels and envelopes)', ()
     const count = await publishes();
     await client.invoke('AllExcept', ['someone'], 'x');
     expect((await publishes()) - count).toBe(1);
-    const [excluded, encodings, invocationId, returnChannel, origin] = decode(await next(`${P}:all`)) as [string[], Record<string, Uint8Array>, null, null, string];
+    const [excluded, encodings, invocationId, returnChannel, origin] = decode(await next(`${P}:all`)) as [
+      string[],
+      Record<string, Uint8Array>,
+      null,
+      null,
+      string,
+    ];
     expect(excluded).toEqual(['someone']);
     expect(Object.keys(encodings).sort()).toEqual(['json', 'messagepack']);
     expect(Buffer.from(encodings.json).toString()).toBe(`{"type":1,"target":"hit","arguments":["x"]}${RS}`);

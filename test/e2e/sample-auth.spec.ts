@@ -221,7 +221,7 @@ describe('sample app: login, tokens and roles', () => {
     /** The status and JSON body of a response. */
     const outcome = async (response: Promise<Response>) => {
       const answered = await response;
-      return { status: answered.status, body: (await answered.json()) };
+      return { status: answered.status, body: await answered.json() };
     };
     /** Bob's page, recording every confirmation it is asked for and accepting it. */
     const bobsPage = async () => {
@@ -234,7 +234,7 @@ describe('sample app: login, tokens and roles', () => {
       return { connection, questions };
     };
 
-    it('answers anonymous callers and bad tokens with 401: no list, no order, no shipping, no confirm dialog on the owner\'s page', async () => {
+    it("answers anonymous callers and bad tokens with 401: no list, no order, no shipping, no confirm dialog on the owner's page", async () => {
       const bob = await bobsPage();
       const order = await createOrder(app, 'bob', 'Bricks', tokens.bob);
       const anonymous = { statusCode: 401, error: 'Unauthorized', message: 'Log in first: send the access token as `Authorization: Bearer <token>`.' };
@@ -271,10 +271,16 @@ describe('sample app: login, tokens and roles', () => {
       const created = await outcome(samplePost(app, '/orders', { item: 'Kettle' }, tokens.bob));
       const order = created.body as Order;
       expect(created).toEqual({ status: 201, body: { id: expect.any(String), customer: 'bob', item: 'Kettle', status: 'pending' } });
-      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, tokens.bob))).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
+      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, tokens.bob))).toEqual({
+        status: 200,
+        body: { ...order, status: 'cancelled' },
+      });
       expect(bob.questions).toEqual([`Cancel your order #${order.id} (Kettle)?`]);
       const second = await createOrder(app, 'bob', 'Rug', tokens.bob);
-      expect(await outcome(samplePost(app, `/orders/${second.id}/ship`, undefined, tokens.bob))).toEqual({ status: 200, body: { ...second, status: 'shipped' } });
+      expect(await outcome(samplePost(app, `/orders/${second.id}/ship`, undefined, tokens.bob))).toEqual({
+        status: 200,
+        body: { ...second, status: 'shipped' },
+      });
     });
 
     it("lets an admin see everyone's orders, order for anyone, ship and cancel them", async () => {
@@ -283,7 +289,10 @@ describe('sample app: login, tokens and roles', () => {
       expect(order).toMatchObject({ customer: 'bob', item: 'Desk' });
       const listed = (await outcome(sampleGet(app, '/orders', tokens.ada))).body as Order[];
       expect(listed).toContainEqual(order);
-      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, tokens.ada))).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
+      expect(await outcome(samplePost(app, `/orders/${order.id}/cancel`, undefined, tokens.ada))).toEqual({
+        status: 200,
+        body: { ...order, status: 'cancelled' },
+      });
       expect(bob.questions).toEqual([`Cancel your order #${order.id} (Desk)?`]);
       const second = await createOrder(app, 'grace', 'Chair', tokens.ada);
       expect((await samplePost(app, `/orders/${second.id}/ship`, undefined, tokens.ada)).status).toBe(200);

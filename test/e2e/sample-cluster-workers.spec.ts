@@ -68,7 +68,9 @@ describe('npm run start:cluster: two workers on one port', () => {
     expect(status).toBe(404);
   });
 
-  it.todo('negotiate-based transports (WebSockets after negotiate, Server-Sent Events, Long Polling) work through the workers: needs the no-affinity work of issue 18');
+  it.todo(
+    'negotiate-based transports (WebSockets after negotiate, Server-Sent Events, Long Polling) work through the workers: needs the no-affinity work of issue 18',
+  );
 
   it('replaces a worker killed while serving: its client loses the connection, and the port has two workers again', async () => {
     const worker = await pageWorker(port);
@@ -93,7 +95,10 @@ describe('npm run start:cluster: two workers on one port', () => {
     expect(await cluster.exit).toEqual({ code: 0, signal: null });
     expect(await closedWith).toBeUndefined(); // a Close message from the server, no error
     const ends = cluster.lines.filter((line) => / exited \(/.test(line) && !line.includes('while serving'));
-    expect(ends.slice(0, 2).sort()).toEqual([expect.stringMatching(/^\[worker 1\] exited \((0|SIGTERM)\)$/), expect.stringMatching(/^\[worker 2\] exited \((0|SIGTERM)\)$/)]);
+    expect(ends.slice(0, 2).sort()).toEqual([
+      expect.stringMatching(/^\[worker 1\] exited \((0|SIGTERM)\)$/),
+      expect.stringMatching(/^\[worker 2\] exited \((0|SIGTERM)\)$/),
+    ]);
     expect(ends).toHaveLength(3); // the worker killed in the test above is left out: it did not end the cluster
     expect(ends[2]).toBe('[redis] exited (0)');
   });

@@ -7,8 +7,7 @@ import { buildClient, nextCall, TRANSPORTS } from '../support/client.js';
 import { createOrder, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
 import { waitUntil } from '../support/wait.js';
 
-const HUB_ERROR = (method: string, message: string) =>
-  `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
+const HUB_ERROR = (method: string, message: string) => `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
 
 /** Reads a stream's items as they come; `until` resolves with them once `done(items)` holds. */
 function follow<T>(result: IStreamResult<T>) {
@@ -222,57 +221,56 @@ describe('sample app: dashboard, live feed and confirmations', () => {
     });
   });
 
-  describe.each([...TRANSPORTS.map(([name, transport]) => [name, transport, false] as const), ['WebSockets + MessagePack', HttpTransportType.WebSockets, true] as const])(
-    'over %s',
-    (_name, transport, msgpack) => {
-      const msgpackClients: HubConnection[] = [];
-      afterEach(async () => {
-        await Promise.all(msgpackClients.splice(0).map((connection) => connection.stop()));
-      });
-      const on = async (hub: string, user: SampleUser, setup?: (connection: HubConnection) => void) => {
-        if (!msgpack) return start(hub, user, setup, transport);
-        const connection = new HubConnectionBuilder()
-          .withUrl(app.url(`/hubs/${hub}`), { transport, accessTokenFactory: () => tokens[user] })
-          .withHubProtocol(new MessagePackHubProtocol())
-          .configureLogging(LogLevel.None)
-          .build();
-        msgpackClients.push(connection);
-        setup?.(connection);
-        await connection.start();
-        return connection;
-      };
+  describe.each([
+    ...TRANSPORTS.map(([name, transport]) => [name, transport, false] as const),
+    ['WebSockets + MessagePack', HttpTransportType.WebSockets, true] as const,
+  ])('over %s', (_name, transport, msgpack) => {
+    const msgpackClients: HubConnection[] = [];
+    afterEach(async () => {
+      await Promise.all(msgpackClients.splice(0).map((connection) => connection.stop()));
+    });
+    const on = async (hub: string, user: SampleUser, setup?: (connection: HubConnection) => void) => {
+      if (!msgpack) return start(hub, user, setup, transport);
+      const connection = new HubConnectionBuilder()
+        .withUrl(app.url(`/hubs/${hub}`), { transport, accessTokenFactory: () => tokens[user] })
+        .withHubProtocol(new MessagePackHubProtocol())
+        .configureLogging(LogLevel.None)
+        .build();
+      msgpackClients.push(connection);
+      setup?.(connection);
+      await connection.start();
+      return connection;
+    };
 
-      it('streams the dashboard, carries the feed and gets the confirmation', async () => {
-        const dashboard = await on('dashboard', 'grace');
-        const stream = follow(dashboard.stream<MetricsSnapshot>('Metrics', 100));
-        const ticks = await stream.until((seen) => seen.length === 2);
-        stream.dispose();
-        expect(ticks.map(({ tick, connections }) => [tick, connections.dashboard])).toEqual([
-          [1, 1],
-          [2, 1],
-        ]);
+    it('streams the dashboard, carries the feed and gets the confirmation', async () => {
+      const dashboard = await on('dashboard', 'grace');
+      const stream = follow(dashboard.stream<MetricsSnapshot>('Metrics', 100));
+      const ticks = await stream.until((seen) => seen.length === 2);
+      stream.dispose();
+      expect(ticks.map(({ tick, connections }) => [tick, connections.dashboard])).toEqual([
+        [1, 1],
+        [2, 1],
+      ]);
 
-        const [sharer, reader] = await Promise.all([on('chat', 'ada'), on('chat', 'grace')]);
-        const ended = nextCall(reader, 'feedEnded');
-        const lines = new Subject<string>();
-        const shared = sharer.invoke('ShareFeed', lines);
-        const firstLine = nextCall(reader, 'feedLine');
-        lines.next('over the wire');
-        expect(await firstLine).toEqual(['ada', 'over the wire']);
-        lines.complete();
-        expect(await shared).toBe(1);
-        expect(await ended).toEqual(['ada', 1]);
+      const [sharer, reader] = await Promise.all([on('chat', 'ada'), on('chat', 'grace')]);
+      const ended = nextCall(reader, 'feedEnded');
+      const lines = new Subject<string>();
+      const shared = sharer.invoke('ShareFeed', lines);
+      const firstLine = nextCall(reader, 'feedLine');
+      lines.next('over the wire');
+      expect(await firstLine).toEqual(['ada', 'over the wire']);
+      lines.complete();
+      expect(await shared).toBe(1);
+      expect(await ended).toEqual(['ada', 1]);
 
-        await on('notifications', 'bob', (connection) => connection.on('Confirm', (question: string) => question.endsWith('(Map)?')));
-        const order = await createOrder(app, 'bob', 'Map', tokens.ada);
-        expect(await cancel(order.id)).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
-        await waitUntil(() => metrics.streams.running === 0);
-      });
-    },
-  );
+      await on('notifications', 'bob', (connection) => connection.on('Confirm', (question: string) => question.endsWith('(Map)?')));
+      const order = await createOrder(app, 'bob', 'Map', tokens.ada);
+      expect(await cancel(order.id)).toEqual({ status: 200, body: { ...order, status: 'cancelled' } });
+      await waitUntil(() => metrics.streams.running === 0);
+    });
+  });
 
   describe('confirmations (client results)', () => {
-
     /** Bob's notifications, answering each `Confirm` with `answer(question)` and recording the questions. */
     const owner = async (answer: (question: string) => unknown) => {
       const questions: string[] = [];
@@ -293,7 +291,10 @@ describe('sample app: dashboard, live feed and confirmations', () => {
       expect(await cancel(order.id)).toEqual({ status: 200, body: cancelled });
       expect(bob.questions).toEqual([`Cancel your order #${order.id} (Lamp)?`]);
       expect(await told).toEqual([cancelled]);
-      expect(await cancel(order.id)).toEqual({ status: 409, body: { statusCode: 409, error: 'Conflict', message: `Order '${order.id}' has already been cancelled.` } });
+      expect(await cancel(order.id)).toEqual({
+        status: 409,
+        body: { statusCode: 409, error: 'Conflict', message: `Order '${order.id}' has already been cancelled.` },
+      });
       expect((await post(`/orders/${order.id}/ship`)).status).toBe(409);
       expect(bob.questions).toHaveLength(1);
     });
@@ -303,7 +304,10 @@ describe('sample app: dashboard, live feed and confirmations', () => {
       const bob = await owner(() => answers.shift());
       const order = await createOrder(app, 'bob', 'Kettle', tokens.ada);
       for (let i = 0; i < 2; i++) {
-        expect(await cancel(order.id)).toEqual({ status: 409, body: { statusCode: 409, error: 'Conflict', message: `bob declined cancelling order '${order.id}'.` } });
+        expect(await cancel(order.id)).toEqual({
+          status: 409,
+          body: { statusCode: 409, error: 'Conflict', message: `bob declined cancelling order '${order.id}'.` },
+        });
       }
       expect(bob.questions).toEqual([`Cancel your order #${order.id} (Kettle)?`, `Cancel your order #${order.id} (Kettle)?`]);
       const shipped = await post(`/orders/${order.id}/ship`);
@@ -352,7 +356,10 @@ describe('sample app: dashboard, live feed and confirmations', () => {
         body: { statusCode: 409, error: 'Conflict', message: `bob did not confirm cancelling order '${order.id}': Connection '${connectionId}' disconnected.` },
       });
       expect(((await (await sampleGet(app, '/orders', tokens.ada)).json()) as Order[]).find(({ id }) => id === order.id)!.status).toBe('pending');
-      expect(await cancel('no-such-order')).toEqual({ status: 404, body: { statusCode: 404, error: 'Not Found', message: "Order 'no-such-order' does not exist." } });
+      expect(await cancel('no-such-order')).toEqual({
+        status: 404,
+        body: { statusCode: 404, error: 'Not Found', message: "Order 'no-such-order' does not exist." },
+      });
     });
   });
 });

@@ -91,9 +91,7 @@ describe('sample app through nestjs-signalr/testing', () => {
   it('admin broadcast: the roles guard and the validation pipe run as for a real client', async () => {
     const ada = await connectInProcess(server.app, ChatHub, { user: ADMIN });
     const bob = await connectInProcess(server.app, ChatHub, { user: USER });
-    await expect(bob.invoke('adminBroadcast', { text: 'hi', level: 'info' })).rejects.toThrow(
-      "Failed to invoke 'adminBroadcast' because user is unauthorized",
-    );
+    await expect(bob.invoke('adminBroadcast', { text: 'hi', level: 'info' })).rejects.toThrow("Failed to invoke 'adminBroadcast' because user is unauthorized");
     await expect(ada.invoke('adminBroadcast', { text: 'hi', level: 'loud' })).rejects.toThrow(
       "An unexpected error occurred invoking 'adminBroadcast' on the server. HubException: level must be one of the following values: info, warning",
     );

@@ -7,8 +7,7 @@ import { SignalRServer } from '../../src/signalr.server.js';
 import { createOrder, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
 import { waitUntil } from '../support/wait.js';
 
-const HUB_ERROR = (method: string, message: string) =>
-  `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
+const HUB_ERROR = (method: string, message: string) => `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
 
 /**
  * The sample's chat and notifications as its users see them. Users sign in through the sample's own
@@ -125,7 +124,9 @@ describe('sample app', () => {
         ['ada', 'psst'],
       ]);
       // A user connected nowhere is refused, so the sender does not believe it was delivered.
-      await expect(ada.invoke('SendPrivate', 'nobody-online', 'hello?')).rejects.toThrow(new Error(HUB_ERROR('SendPrivate', 'No user named nobody-online is online.')));
+      await expect(ada.invoke('SendPrivate', 'nobody-online', 'hello?')).rejects.toThrow(
+        new Error(HUB_ERROR('SendPrivate', 'No user named nobody-online is online.')),
+      );
 
       await barrier(bob, everyone);
       expect(privates).toEqual([[], [], [['ada', 'psst']], [['ada', 'psst']]]);
@@ -182,23 +183,13 @@ describe('sample app', () => {
 
     it('refuses bad input with a HubException the client sees word for word, and stays connected', async () => {
       const ada = await chat('ada');
-      await expect(ada.invoke('SendMessage', '')).rejects.toThrow(
-        new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')),
-      );
-      await expect(ada.invoke('SendMessage', '   ')).rejects.toThrow(
-        new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')),
-      );
+      await expect(ada.invoke('SendMessage', '')).rejects.toThrow(new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')));
+      await expect(ada.invoke('SendMessage', '   ')).rejects.toThrow(new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')));
       await expect(ada.invoke('SendMessage', 42)).rejects.toThrow(new Error(HUB_ERROR('SendMessage', 'Message must not be empty.')));
-      await expect(ada.invoke('SendMessage', 'x'.repeat(501))).rejects.toThrow(
-        new Error(HUB_ERROR('SendMessage', 'Message must be at most 500 characters.')),
-      );
+      await expect(ada.invoke('SendMessage', 'x'.repeat(501))).rejects.toThrow(new Error(HUB_ERROR('SendMessage', 'Message must be at most 500 characters.')));
       await expect(ada.invoke('JoinRoom', '')).rejects.toThrow(new Error(HUB_ERROR('JoinRoom', 'Room must not be empty.')));
-      await expect(ada.invoke('SendToRoom', 'nowhere', 'hi')).rejects.toThrow(
-        new Error(HUB_ERROR('SendToRoom', "You are not in room 'nowhere'.")),
-      );
-      await expect(ada.invoke('LeaveRoom', 'nowhere')).rejects.toThrow(
-        new Error(HUB_ERROR('LeaveRoom', "You are not in room 'nowhere'.")),
-      );
+      await expect(ada.invoke('SendToRoom', 'nowhere', 'hi')).rejects.toThrow(new Error(HUB_ERROR('SendToRoom', "You are not in room 'nowhere'.")));
+      await expect(ada.invoke('LeaveRoom', 'nowhere')).rejects.toThrow(new Error(HUB_ERROR('LeaveRoom', "You are not in room 'nowhere'.")));
       await expect(ada.invoke('SendPrivate', '', 'hi')).rejects.toThrow(new Error(HUB_ERROR('SendPrivate', 'User must not be empty.')));
       // Helpers of the hub are not hub methods.
       await expect(ada.invoke('RequireMembership', 'nowhere')).rejects.toThrow(

@@ -131,7 +131,13 @@ describe('outbound backpressure', () => {
     const { raw, id, framesBefore } = await stalledSocket();
     const sent = await overfill(hub, id);
     raw.socket.resume();
-    await waitUntil(() => raw.frames.slice(framesBefore).flatMap((frame) => parseRecords(frame.data.toString())).filter((r) => r.type === 1).length === sent);
+    await waitUntil(
+      () =>
+        raw.frames
+          .slice(framesBefore)
+          .flatMap((frame) => parseRecords(frame.data.toString()))
+          .filter((r) => r.type === 1).length === sent,
+    );
     // Well past the timeout: still open, and it answers.
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(hub.lifecycle.disconnects.has(id)).toBe(false);

@@ -2,13 +2,7 @@ import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import type { LoggerService } from '@nestjs/common';
 import { getHubContextToken, HubContext, SignalRModule } from '../../src/index.js';
-import {
-  SerializationDetailedHub,
-  SerializationHub,
-  SerializationStrictHub,
-  Unserializable,
-  unserializable,
-} from '../fixtures/serialization-failures.hub.js';
+import { SerializationDetailedHub, SerializationHub, SerializationStrictHub, Unserializable, unserializable } from '../fixtures/serialization-failures.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { recordCalls, stopAll } from '../support/client.js';
 import { ClientCausedLogs } from '../../src/logging/rate-limited-log.js';
@@ -32,7 +26,8 @@ const KINDS: Unserializable[] = ['bigint', 'circular', 'deep', 'toJSON'];
 const DETAIL: Record<ProtocolName, Record<Unserializable, string>> = {
   json: {
     bigint: 'TypeError: Do not know how to serialize a BigInt',
-    circular: "TypeError: Converting circular structure to JSON\n    --> starting at object with constructor 'Object'\n    --- property 'self' closes the circle",
+    circular:
+      "TypeError: Converting circular structure to JSON\n    --> starting at object with constructor 'Object'\n    --- property 'self' closes the circle",
     deep: 'RangeError: Maximum call stack size exceeded',
     toJSON: 'Error: toJSON refused',
   },
@@ -51,7 +46,10 @@ const STREAM_FAILED = 'An error occurred on the server while streaming results.'
 /** Warnings and errors, as `level context: message`. */
 const logs: string[] = [];
 function lineLogger(lines: string[]): LoggerService {
-  const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
+  const push =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) =>
+      lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
   return { log: () => undefined, warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: () => undefined, verbose: () => undefined };
 }
 
@@ -94,13 +92,17 @@ describe.each(PROTOCOLS)('%s', (protocol) => {
     it('as a result: an error Completion with the generic text, one warning', async () => {
       const client = await open(protocol, STRICT);
       await expect(client.invoke('Result', kind)).rejects.toThrow(new Error(INVOKE_FAILED('Result')));
-      await expectUsableAndLogged(client, [`warn SignalR:SerializationStrictHub: The result of hub method 'Result' could not be serialized. ${firstLine(detail)}`]);
+      await expectUsableAndLogged(client, [
+        `warn SignalR:SerializationStrictHub: The result of hub method 'Result' could not be serialized. ${firstLine(detail)}`,
+      ]);
     });
 
     it('as an async result with detailed errors: the text carries the encoder error', async () => {
       const client = await open(protocol, DETAILED);
       await expect(client.invoke('ResultLater', kind)).rejects.toThrow(new Error(`${INVOKE_FAILED('ResultLater')} ${detail}`));
-      await expectUsableAndLogged(client, [`warn SignalR:SerializationDetailedHub: The result of hub method 'ResultLater' could not be serialized. ${firstLine(detail)}`]);
+      await expectUsableAndLogged(client, [
+        `warn SignalR:SerializationDetailedHub: The result of hub method 'ResultLater' could not be serialized. ${firstLine(detail)}`,
+      ]);
     });
 
     it('as a stream item: the items before it, then an error Completion; the generator is closed', async () => {
@@ -114,7 +116,9 @@ describe.each(PROTOCOLS)('%s', (protocol) => {
       expect(items).toEqual(['first']);
       expect(SerializationHub.closedStreams).toContain(label);
       // the official client numbers its invocations from 0 on each connection
-      await expectUsableAndLogged(client, [`warn SignalR:SerializationDetailedHub: An item of stream '0' could not be serialized; the stream ends with an error. ${firstLine(detail)}`]);
+      await expectUsableAndLogged(client, [
+        `warn SignalR:SerializationDetailedHub: An item of stream '0' could not be serialized; the stream ends with an error. ${firstLine(detail)}`,
+      ]);
     });
 
     it('as the argument of a client-result call: the call rejects for the hub code, the client gets nothing', async () => {
@@ -134,7 +138,10 @@ describe.each(PROTOCOLS)('%s', (protocol) => {
       const received = recordCalls(client, 'receive');
       const context = app.app.get<HubContext<SerializationStrictHub>>(getHubContextToken(SerializationStrictHub));
       const sent = context.clients.group(group).send('receive', unserializable(kind));
-      const error = await sent.then(() => null, (reason: Error) => reason);
+      const error = await sent.then(
+        () => null,
+        (reason: Error) => reason,
+      );
       expect(error === null ? 'resolved' : `${error.name}: ${error.message}`).toBe(detail);
       await context.clients.group(group).send('receive', 'next');
       await expectUsableAndLogged(client, [
@@ -149,7 +156,9 @@ describe.each(PROTOCOLS)('%s', (protocol) => {
     const label = `${protocol}-observable`;
     const items: unknown[] = [];
     const ended = new Promise<Error>((resolve, reject) =>
-      client.stream('ItemsObservable', 'bigint', label).subscribe({ next: (item) => items.push(item), error: resolve, complete: () => reject(new Error('completed')) }),
+      client
+        .stream('ItemsObservable', 'bigint', label)
+        .subscribe({ next: (item) => items.push(item), error: resolve, complete: () => reject(new Error('completed')) }),
     );
     expect((await ended).message).toBe(STREAM_FAILED);
     expect(items).toEqual(['first']);

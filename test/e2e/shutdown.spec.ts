@@ -26,10 +26,7 @@ interface Reconnecting {
 }
 
 async function connectReconnecting(url: string, transport: HttpTransportType, protocol?: IHubProtocol): Promise<Reconnecting> {
-  let builder = new HubConnectionBuilder()
-    .withUrl(url, { transport })
-    .withAutomaticReconnect()
-    .configureLogging(LogLevel.None);
+  let builder = new HubConnectionBuilder().withUrl(url, { transport }).withAutomaticReconnect().configureLogging(LogLevel.None);
   if (protocol !== undefined) builder = builder.withHubProtocol(protocol);
   const client = builder.build();
   clients.add(client);

@@ -122,7 +122,7 @@ describe('Stateful reconnect', () => {
       expect(journal.disconnected.length).toBe(disconnectsBefore);
     });
 
-    it('delivers the client\'s own sends exactly once across a cut (the server drops the replayed duplicates)', async () => {
+    it("delivers the client's own sends exactly once across a cut (the server drops the replayed duplicates)", async () => {
       const client = statefulClient(app.url('/hubs/stateful'), { protocol: protocol?.() });
       await client.start();
       journal.received.length = 0;
@@ -163,13 +163,16 @@ describe('Stateful reconnect', () => {
       const { raw } = await rawStateful('/hubs/stateful');
       raw.send({ type: 1, invocationId: '1', target: 'ConnectionId', arguments: [] }, { type: 1, target: 'Record', arguments: [7] });
       expect((await raw.nextRecords(2)).map((record) => record.type)).toEqual([3, 8]);
-      expect(raw.frames.map((frame) => parseRecordsLoose(frame.data)).flat().filter((record) => record.type === 8)).toEqual([
-        { type: 8, sequenceId: 2 },
-      ]);
+      expect(
+        raw.frames
+          .map((frame) => parseRecordsLoose(frame.data))
+          .flat()
+          .filter((record) => record.type === 8),
+      ).toEqual([{ type: 8, sequenceId: 2 }]);
       raw.close();
     });
 
-    it('replays unacknowledged messages after a Sequence on the new socket, and drops the client\'s duplicates', async () => {
+    it("replays unacknowledged messages after a Sequence on the new socket, and drops the client's duplicates", async () => {
       const { raw, token } = await rawStateful('/hubs/stateful');
       const burstsBefore = journal.bursts;
       raw.send({ type: 1, invocationId: '1', target: 'Burst', arguments: [2, -1] });
@@ -272,5 +275,9 @@ describe('Stateful reconnect', () => {
 });
 
 function parseRecordsLoose(data: Buffer): any[] {
-  return data.toString().split(RS).filter(Boolean).map((record) => JSON.parse(record));
+  return data
+    .toString()
+    .split(RS)
+    .filter(Boolean)
+    .map((record) => JSON.parse(record));
 }

@@ -85,7 +85,10 @@ class RawHubClient {
       payload = payload.subarray(end + 1);
     }
     if (payload.length > 0) {
-      const input = this.protocol.transferFormat === TransferFormat.Text ? payload.toString() : payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length);
+      const input =
+        this.protocol.transferFormat === TransferFormat.Text
+          ? payload.toString()
+          : payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.length);
       for (const message of this.protocol.parseMessages(input, NullLogger.instance)) {
         if (message.type !== MessageType.Ping) this.records.push(message);
       }

@@ -310,7 +310,9 @@ describe('Streaming', () => {
   it('ends a running stream with its connection and leaves nothing behind', async () => {
     const client = await connectWith(app.url('/hubs/stream-server'), HttpTransportType.WebSockets, false);
     const before = { ...streams.tickerStats };
-    const first = new Promise<void>((resolve) => client.stream('Ticker').subscribe({ next: () => resolve(), complete: () => undefined, error: () => undefined }));
+    const first = new Promise<void>((resolve) =>
+      client.stream('Ticker').subscribe({ next: () => resolve(), complete: () => undefined, error: () => undefined }),
+    );
     await first;
     await client.stop();
     await waitUntil(() => streams.tickerStats.finished === before.finished + 1);

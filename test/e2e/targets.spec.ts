@@ -86,7 +86,10 @@ describe('targets and groups', () => {
 
   it('allExcept skips the listed connections', async () => {
     expect(await received(() => anon.invoke('AllExcept', [ids.alice1, ids.bob], 'x'))).toEqual({
-      alice1: [], alice2: ['x'], bob: [], anon: ['x'],
+      alice1: [],
+      alice2: ['x'],
+      bob: [],
+      anon: ['x'],
     });
   });
 
@@ -98,14 +101,20 @@ describe('targets and groups', () => {
   it('client and clients reach exactly the named connections', async () => {
     expect(await received(() => anon.invoke('Client', ids.alice2, 'x'))).toEqual({ alice1: [], alice2: ['x'], bob: [], anon: [] });
     expect(await received(() => anon.invoke('ClientsOf', [ids.alice1, ids.bob, 'no-such-id'], 'x'))).toEqual({
-      alice1: ['x'], alice2: [], bob: ['x'], anon: [],
+      alice1: ['x'],
+      alice2: [],
+      bob: ['x'],
+      anon: [],
     });
   });
 
   it('user and users reach every connection of each user and no anonymous one', async () => {
     expect(await received(() => bob.invoke('User', 'alice', 'x'))).toEqual({ alice1: ['x'], alice2: ['x'], bob: [], anon: [] });
     expect(await received(() => anon.invoke('Users', ['alice', 'bob', 'nobody'], 'x'))).toEqual({
-      alice1: ['x'], alice2: ['x'], bob: ['x'], anon: [],
+      alice1: ['x'],
+      alice2: ['x'],
+      bob: ['x'],
+      anon: [],
     });
   });
 
@@ -115,7 +124,10 @@ describe('targets and groups', () => {
     await bob.invoke('Join', 'room'); // adding twice is harmless
     expect(await received(() => anon.invoke('Group', 'room', 'g'))).toEqual({ alice1: ['g'], alice2: [], bob: ['g'], anon: [] });
     expect(await received(() => anon.invoke('GroupExcept', 'room', [ids.bob], 'g'))).toEqual({
-      alice1: ['g'], alice2: [], bob: [], anon: [],
+      alice1: ['g'],
+      alice2: [],
+      bob: [],
+      anon: [],
     });
     expect(await received(() => bob.invoke('OthersInGroup', 'room', 'g'))).toEqual({ alice1: ['g'], alice2: [], bob: [], anon: [] });
     await bob.invoke('Leave', 'room');
@@ -129,7 +141,10 @@ describe('targets and groups', () => {
     await alice2.invoke('Join', 'g2');
     await bob.invoke('Join', 'g2');
     expect(await received(() => anon.invoke('GroupsOf', ['g1', 'g2', 'g3'], 'x'))).toEqual({
-      alice1: [], alice2: ['x', 'x'], bob: ['x'], anon: [],
+      alice1: [],
+      alice2: ['x', 'x'],
+      bob: ['x'],
+      anon: [],
     });
   });
 
@@ -173,4 +188,3 @@ describe('targets and groups', () => {
     await fresh.stop();
   });
 });
-

@@ -122,7 +122,10 @@ describe('the request that carries the transport decides identity', () => {
 
 /** Nest's log lines as `<level> <context>: <message>`. */
 function lineLogger(lines: string[]): LoggerService {
-  const push = (level: string) => (message: unknown, ...rest: unknown[]) => lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
+  const push =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) =>
+      lines.push(`${level} ${String(rest[rest.length - 1])}: ${String(message)}`);
   return { log: () => undefined, warn: push('warn'), error: push('error'), fatal: push('fatal'), debug: () => undefined, verbose: () => undefined };
 }
 
@@ -142,7 +145,9 @@ describe('a connection belongs to the user who negotiated it: a leaked connectio
     `warn SignalR: Rejecting the request because the name of the user changed from '${from}' to '${to}' on connection ${connectionId}.`;
 
   beforeAll(async () => {
-    app = await startApp({ imports: [signalRWithJwt()], providers: [OwnedJournal, OwnedHub, EchoConnectionHandler] }, (nest) => nest.useLogger(lineLogger(logs)));
+    app = await startApp({ imports: [signalRWithJwt()], providers: [OwnedJournal, OwnedHub, EchoConnectionHandler] }, (nest) =>
+      nest.useLogger(lineLogger(logs)),
+    );
     journal = app.app.get(OwnedJournal);
   });
   beforeEach(() => {
@@ -177,7 +182,11 @@ describe('a connection belongs to the user who negotiated it: a leaked connectio
       await request(url, { headers: intruder }),
       await request(url, { method: 'DELETE', headers: intruder }),
     ];
-    expect(refused.map(({ status, body }) => [status, body.toString()])).toEqual([[403, ''], [403, ''], [403, '']]);
+    expect(refused.map(({ status, body }) => [status, body.toString()])).toEqual([
+      [403, ''],
+      [403, ''],
+      [403, ''],
+    ]);
     expect(logs).toEqual([changed('bob', who, connectionId), changed('bob', who, connectionId), changed('bob', who, connectionId)]);
 
     // The intruder's call never ran; the owner's (with a fresh token of the same user) does, and its poll gets the answer.
@@ -188,7 +197,7 @@ describe('a connection belongs to the user who negotiated it: a leaked connectio
     expect((await request(url, { method: 'DELETE', headers: bob })).status).toBe(202);
   });
 
-  it.each(intruders)('event stream, %s: a POST and a second stream get 403; the owner\'s stream goes on', async (_, intruder) => {
+  it.each(intruders)("event stream, %s: a POST and a second stream get 403; the owner's stream goes on", async (_, intruder) => {
     const { connectionToken } = await negotiate(owned(), { headers: bob });
     const url = `${owned()}?id=${connectionToken}`;
     const stream = await EventStream.open(url, bob);
@@ -204,7 +213,7 @@ describe('a connection belongs to the user who negotiated it: a leaked connectio
     stream.close();
   });
 
-  it.each(intruders)('stateful WebSocket, %s: the re-attach gets 403; the owner\'s socket keeps its connection and its messages', async (_, intruder, who) => {
+  it.each(intruders)("stateful WebSocket, %s: the re-attach gets 403; the owner's socket keeps its connection and its messages", async (_, intruder, who) => {
     const response = await request(`${owned()}/negotiate?negotiateVersion=1&useStatefulReconnect=true`, { method: 'POST', headers: bob });
     const { connectionId, connectionToken } = JSON.parse(response.body.toString()) as { connectionId: string; connectionToken: string };
     const socket = await RawSocket.open(`${owned()}?id=${connectionToken}`, bob);
@@ -222,23 +231,26 @@ describe('a connection belongs to the user who negotiated it: a leaked connectio
     socket.close();
   });
 
-  it.each(intruders)('the request that starts the transport, %s: 403 for a WebSocket, an event stream and a first poll; the owner still starts it', async (_, intruder) => {
-    const { connectionToken } = await negotiate(owned(), { headers: bob });
-    const url = `${owned()}?id=${connectionToken}`;
-    await expect(RawSocket.open(url, intruder)).rejects.toMatchObject({ status: 403, body: '' });
-    const stream = await EventStream.open(url, intruder);
-    await stream.end();
-    expect({ status: stream.status, text: stream.text }).toEqual({ status: 403, text: '' });
-    expect((await request(url, { headers: intruder })).status).toBe(403);
-    expect(logs).toHaveLength(3);
+  it.each(intruders)(
+    'the request that starts the transport, %s: 403 for a WebSocket, an event stream and a first poll; the owner still starts it',
+    async (_, intruder) => {
+      const { connectionToken } = await negotiate(owned(), { headers: bob });
+      const url = `${owned()}?id=${connectionToken}`;
+      await expect(RawSocket.open(url, intruder)).rejects.toMatchObject({ status: 403, body: '' });
+      const stream = await EventStream.open(url, intruder);
+      await stream.end();
+      expect({ status: stream.status, text: stream.text }).toEqual({ status: 403, text: '' });
+      expect((await request(url, { headers: intruder })).status).toBe(403);
+      expect(logs).toHaveLength(3);
 
-    const socket = await RawSocket.open(url, bob);
-    socket.sendText(HANDSHAKE);
-    await socket.nextFrame();
-    socket.send({ type: 1, invocationId: '1', target: 'Note', arguments: ['owner'] });
-    expect(await socket.nextMessage()).toEqual({ type: 3, invocationId: '1', result: 'bob: owner' });
-    socket.close();
-  });
+      const socket = await RawSocket.open(url, bob);
+      socket.sendText(HANDSHAKE);
+      await socket.nextFrame();
+      socket.send({ type: 1, invocationId: '1', target: 'Note', arguments: ['owner'] });
+      expect(await socket.nextMessage()).toEqual({ type: 3, invocationId: '1', result: 'bob: owner' });
+      socket.close();
+    },
+  );
 
   it('an anonymous connection stays anonymous: a later request with a JWT gets 403, an anonymous one goes through', async () => {
     const { connectionId, connectionToken } = await negotiate(owned());

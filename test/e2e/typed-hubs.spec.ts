@@ -15,10 +15,7 @@ function clientWithWarnings(url: string): { connection: HubConnection; unhandled
       if (level === LogLevel.Warning && match) unhandled.push(match[1]);
     },
   };
-  const connection = new HubConnectionBuilder()
-    .withUrl(url, { transport: HttpTransportType.WebSockets })
-    .configureLogging(logger)
-    .build();
+  const connection = new HubConnectionBuilder().withUrl(url, { transport: HttpTransportType.WebSockets }).configureLogging(logger).build();
   return { connection, unhandled };
 }
 
@@ -74,7 +71,10 @@ describe('typed hubs with the official client', () => {
     expect(await adaRoom).toEqual(['room', 'room news']);
     expect(await bobRoom).toEqual(['room', 'room news']);
     // Invocations complete after their sends are queued, and each connection's messages keep their order.
-    expect(adaJoins).toEqual([['lobby', 'you'], ['lobby', 'bob']]);
+    expect(adaJoins).toEqual([
+      ['lobby', 'you'],
+      ['lobby', 'bob'],
+    ]);
     expect(bobJoins).toEqual([['lobby', 'you']]);
     const barrier = nextCall(outsider, 'receiveMessage');
     await ada.invoke('say', 'barrier');

@@ -26,9 +26,7 @@ export interface TestApp {
 
 /** The Nest app of a compiled module on this run's platform (logger off), not yet initialised. */
 export function createApp(moduleRef: TestingModule): INestApplication {
-  return PLATFORM === 'fastify'
-    ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false })
-    : moduleRef.createNestApplication({ logger: false });
+  return PLATFORM === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
 }
 
 /** Every address the app listens on: Fastify binds each address of 'localhost' with a server of its own. */
@@ -38,10 +36,7 @@ export function boundAddresses(app: INestApplication): AddressInfo[] {
 }
 
 /** Builds the app from module metadata on this run's platform, listens on port 0 and returns its URL. */
-export async function startApp(
-  metadata: ModuleMetadata,
-  configure?: (app: INestApplication) => void | Promise<void>,
-): Promise<TestApp> {
+export async function startApp(metadata: ModuleMetadata, configure?: (app: INestApplication) => void | Promise<void>): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app = createApp(moduleRef);
   const sockets = new Set<Socket>();

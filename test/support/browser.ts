@@ -163,10 +163,12 @@ export function useSampleBrowser() {
     // Leaving the page first closes its WebSockets cleanly (1001). A context closed under a live page
     // can drop them without a close frame, which the sample's stateful hubs rightly hold open for
     // their re-attach window (15 s) instead of ending them at once.
-    await Promise.all(pages.splice(0).map(async ({ page, context }) => {
-      await page.goto('about:blank').catch(() => undefined);
-      await context.close();
-    }));
+    await Promise.all(
+      pages.splice(0).map(async ({ page, context }) => {
+        await page.goto('about:blank').catch(() => undefined);
+        await context.close();
+      }),
+    );
     const server = state.app.app.get(SignalRServer);
     // One full CI run under heavy load still found a connection 5 s after its page left. A socket
     // dropped without its close frame is held for the stateful hubs' 15 s re-attach window, which

@@ -12,7 +12,11 @@ export interface ClusterMember {
  * WebSockets; records `hit` labels and answers `confirm` client results. `opened` collects the
  * connection so the test can stop it.
  */
-export async function clusterMember(app: { url(path: string): string }, user: string, opened: { add(connection: HubConnection): unknown }): Promise<ClusterMember> {
+export async function clusterMember(
+  app: { url(path: string): string },
+  user: string,
+  opened: { add(connection: HubConnection): unknown },
+): Promise<ClusterMember> {
   const connection = new HubConnectionBuilder()
     .withUrl(app.url(`/hubs/cluster?user=${user}`), { transport: HttpTransportType.WebSockets })
     .configureLogging(LogLevel.None)

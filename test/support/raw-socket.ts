@@ -113,7 +113,10 @@ export class RawSocket {
 
 export function parseRecords(text: string): any[] {
   if (!text.endsWith(RS)) throw new Error(`frame does not end with RS: ${JSON.stringify(text)}`);
-  return text.slice(0, -1).split(RS).map((record) => JSON.parse(record));
+  return text
+    .slice(0, -1)
+    .split(RS)
+    .map((record) => JSON.parse(record));
 }
 
 export { RS };

@@ -95,7 +95,11 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterServer> {
       if (children[index]) return;
       children[index] = await launchClusterNode(ports[index], dir);
     },
-    waitUntilOk: (timeoutMs = 15_000) => waitForOk(ports.filter((_, index) => children[index] !== null), timeoutMs),
+    waitUntilOk: (timeoutMs = 15_000) =>
+      waitForOk(
+        ports.filter((_, index) => children[index] !== null),
+        timeoutMs,
+      ),
     cli: async (index, args) => (await run('redis-cli', ['-p', String(ports[index]), ...args])).stdout,
     close,
   };

@@ -32,7 +32,9 @@ export async function startSampleCluster(workers: number): Promise<SampleCluster
   });
   const lines: string[] = [];
   const waiting = new Set<() => void>();
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
     pending += chunk.toString();
@@ -66,7 +68,13 @@ export async function startSampleCluster(workers: number): Promise<SampleCluster
     exit,
     process: child,
     nextLine: (pattern) => nextLine(pattern),
-    pidOf: (index) => Number([...lines].reverse().find((line) => line.startsWith(`[worker ${index}] [Nest] `))!.split(/\s+/)[3]),
+    pidOf: (index) =>
+      Number(
+        [...lines]
+          .reverse()
+          .find((line) => line.startsWith(`[worker ${index}] [Nest] `))!
+          .split(/\s+/)[3],
+      ),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exit;

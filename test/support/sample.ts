@@ -27,7 +27,10 @@ export async function sampleLogin(app: Pick<TestApp, 'url'>, user: SampleUser): 
 
 /** The decoded header and payload of a JWT (not verified: for assertions only). */
 export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
-  const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
+  const [header, payload] = token
+    .split('.')
+    .slice(0, 2)
+    .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
   return { header, payload };
 }
 

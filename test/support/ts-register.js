@@ -19,12 +19,16 @@ let compile = null;
 function compiler() {
   if (compile !== null) return compile;
   const ts = require('typescript');
-  const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    path.join(root, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   const compilerOptions = { ...config.options, sourceMap: false, inlineSourceMap: true, declaration: false, noEmit: false };
   compile = (source, fileName) => ts.transpileModule(source, { compilerOptions, fileName }).outputText;
   return compile;

@@ -12,7 +12,10 @@ import { waitUntil } from '../support/wait.js';
 describe('hub connection loop (in memory)', () => {
   let app: INestApplication;
   const peers: InMemoryPeer[] = [];
-  const open = async (hub: typeof LoopHub | typeof TimedLoopHub | typeof SlowReaderLoopHub = LoopHub, options: Parameters<typeof HubTestClient.openPeer>[2] = {}) => {
+  const open = async (
+    hub: typeof LoopHub | typeof TimedLoopHub | typeof SlowReaderLoopHub = LoopHub,
+    options: Parameters<typeof HubTestClient.openPeer>[2] = {},
+  ) => {
     const peer = await HubTestClient.openPeer(app, hub, options);
     peers.push(peer);
     return peer;
@@ -70,7 +73,10 @@ describe('hub connection loop (in memory)', () => {
       const handshake = Buffer.from('{"protocol":"messagepack","version":1}\u001e');
       peer.writeRaw(handshake.subarray(0, 10));
       peer.writeRaw(
-        Buffer.concat([handshake.subarray(10), peer.protocol.writeMessage({ type: MessageType.Invocation, invocationId: '1', target: 'echo', arguments: ['first'] })]),
+        Buffer.concat([
+          handshake.subarray(10),
+          peer.protocol.writeMessage({ type: MessageType.Invocation, invocationId: '1', target: 'echo', arguments: ['first'] }),
+        ]),
         true,
       );
       expect(await peer.readHandshake()).toEqual({});
@@ -95,7 +101,10 @@ describe('hub connection loop (in memory)', () => {
   });
 
   describe('connected', () => {
-    const connect = async (hub: typeof LoopHub | typeof TimedLoopHub | typeof SlowReaderLoopHub = LoopHub, options: Parameters<typeof HubTestClient.openPeer>[2] = {}) => {
+    const connect = async (
+      hub: typeof LoopHub | typeof TimedLoopHub | typeof SlowReaderLoopHub = LoopHub,
+      options: Parameters<typeof HubTestClient.openPeer>[2] = {},
+    ) => {
       const peer = await open(hub, options);
       peer.writeHandshake();
       expect(await peer.readHandshake()).toEqual({});
@@ -141,7 +150,10 @@ describe('hub connection loop (in memory)', () => {
       peer.write({ type: MessageType.Invocation, invocationId: '1', target: 'echo', arguments: ['x'.repeat(1100)] });
       expect(await nextMessage(peer)).toEqual({ type: MessageType.Close, error: 'Connection closed with an error.', allowReconnect: true });
       await peer.ended;
-      expect(loopEvents).toEqual([`connected ${id(peer)}`, `disconnected ${id(peer)}: The maximum message size of 1024B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`]);
+      expect(loopEvents).toEqual([
+        `connected ${id(peer)}`,
+        `disconnected ${id(peer)}: The maximum message size of 1024B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
+      ]);
     });
 
     it('closes with an error on a record that does not parse', async () => {
@@ -171,7 +183,8 @@ describe('hub connection loop (in memory)', () => {
 
     it('pauses reading above 64 queued messages, holds what comes meanwhile, and resumes at 16', async () => {
       const peer = await connect();
-      const invocation = (invocationId: string, target: string, args: unknown[]) => peer.protocol.writeMessage({ type: MessageType.Invocation, invocationId, target, arguments: args });
+      const invocation = (invocationId: string, target: string, args: unknown[]) =>
+        peer.protocol.writeMessage({ type: MessageType.Invocation, invocationId, target, arguments: args });
       // `hold` takes the only invocation slot: the 100 echos behind it queue up.
       const records = [invocation('hold', 'hold', []), ...Array.from({ length: 100 }, (_, index) => invocation(String(index), 'echo', [index]))];
       peer.writeRaw(Buffer.concat(records));

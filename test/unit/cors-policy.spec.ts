@@ -82,7 +82,11 @@ describe('CorsPolicy', () => {
     it('echoes no requested headers that are not a plain list of header names', () => {
       for (const requested of ['x-a; x-b', 'x-a,,x-b', 'x-a, (x-b)', '']) {
         const result = handle(options, 'OPTIONS', { origin: APP, 'access-control-request-method': 'GET', 'access-control-request-headers': requested });
-        expect({ requested, status: result.status, allowHeaders: result.headers['access-control-allow-headers'] }).toEqual({ requested, status: 204, allowHeaders: undefined });
+        expect({ requested, status: result.status, allowHeaders: result.headers['access-control-allow-headers'] }).toEqual({
+          requested,
+          status: 204,
+          allowHeaders: undefined,
+        });
       }
     });
 

@@ -70,9 +70,7 @@ describe('handshake protocol', () => {
   });
 
   it('answers an error as {"error":"..."} + RS, JSON-escaped', () => {
-    expect(writeHandshakeResponse("The protocol 'foo' is not supported.").toString('utf8')).toBe(
-      `{"error":"The protocol 'foo' is not supported."}${RS}`,
-    );
+    expect(writeHandshakeResponse("The protocol 'foo' is not supported.").toString('utf8')).toBe(`{"error":"The protocol 'foo' is not supported."}${RS}`);
     expect(writeHandshakeResponse('a "quoted" \\ name').toString('utf8')).toBe(`{"error":"a \\"quoted\\" \\\\ name"}${RS}`);
   });
 });

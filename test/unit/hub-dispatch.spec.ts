@@ -41,7 +41,9 @@ describe.each<TestProtocolName>(['json', 'messagepack'])('hub dispatch in memory
       expect(await client.invoke('DoNothing')).toBeNull();
       expect(await client.invoke('EchoObject', { a: [1, 'two', null] })).toEqual({ a: [1, 'two', null] });
       expect(await client.invoke('renamed')).toBe('renamed');
-      await expect(client.invoke('OriginalName')).rejects.toThrow("Failed to invoke 'OriginalName' due to an error on the server. HubException: Method does not exist.");
+      await expect(client.invoke('OriginalName')).rejects.toThrow(
+        "Failed to invoke 'OriginalName' due to an error on the server. HubException: Method does not exist.",
+      );
     });
 
     it('turns errors into the reference texts: HubException shown, others hidden, bad argument counts refused', async () => {
@@ -100,10 +102,14 @@ describe.each<TestProtocolName>(['json', 'messagepack'])('hub dispatch in memory
     it('ends a stream that fails midway with its error after the items before it', async () => {
       const client = await connect(StreamServerHub);
       const stream = client.stream('HubExceptionDuring');
-      await expect(stream.toArray()).rejects.toThrow("An error occurred on the server while streaming results. HubException: Something bad");
+      await expect(stream.toArray()).rejects.toThrow('An error occurred on the server while streaming results. HubException: Something bad');
       expect(stream.items).toEqual(['a']);
-      await expect(client.stream('Add', 1, 2).toArray()).rejects.toThrow("Failed to invoke 'Add' due to an error on the server. HubException: Method does not exist.");
-      await expect(client.stream('Plain').toArray()).rejects.toThrow("The client attempted to invoke the non-streaming 'Plain' method with a streaming invocation.");
+      await expect(client.stream('Add', 1, 2).toArray()).rejects.toThrow(
+        "Failed to invoke 'Add' due to an error on the server. HubException: Method does not exist.",
+      );
+      await expect(client.stream('Plain').toArray()).rejects.toThrow(
+        "The client attempted to invoke the non-streaming 'Plain' method with a streaming invocation.",
+      );
     });
 
     it('cancels: the generator stops, its finally runs and its signal fires', async () => {

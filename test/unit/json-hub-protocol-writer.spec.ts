@@ -25,7 +25,9 @@ describe('JsonHubProtocol writer edge cases', () => {
   });
 
   it('escapes targets, ids and errors', () => {
-    expect(text({ type: 1, invocationId: 'a"b', target: 'M\\1', arguments: [] })).toBe('{"type":1,"invocationId":"a\\"b","target":"M\\\\1","arguments":[]}' + RS);
+    expect(text({ type: 1, invocationId: 'a"b', target: 'M\\1', arguments: [] })).toBe(
+      '{"type":1,"invocationId":"a\\"b","target":"M\\\\1","arguments":[]}' + RS,
+    );
     expect(text({ type: 3, invocationId: '1', error: 'line\nbreak "quoted"' })).toBe('{"type":3,"invocationId":"1","error":"line\\nbreak \\"quoted\\""}' + RS);
     expect(text({ type: 7, error: 'bye "now"', allowReconnect: true })).toBe('{"type":7,"error":"bye \\"now\\"","allowReconnect":true}' + RS);
   });

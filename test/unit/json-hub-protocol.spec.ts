@@ -145,8 +145,7 @@ describe('JsonHubProtocol', () => {
     });
 
     it('finds several records in one buffer, skipping unknown ones, and leaves an incomplete tail', () => {
-      const text =
-        '{"type":6}' + RS + '{"type":42}' + RS + '{"arguments":["é"],"target":"A","type":1}' + RS + '{"type":1,"tar';
+      const text = '{"type":6}' + RS + '{"type":42}' + RS + '{"arguments":["é"],"target":"A","type":1}' + RS + '{"type":1,"tar';
       const buffer = Buffer.from(text);
       const messages: Array<HubMessage | null> = [];
       let offset = 0;
@@ -175,8 +174,16 @@ describe('JsonHubProtocol', () => {
       ['StreamItem without item', '{"type":2,"invocationId":"1"}', "Missing required property 'item'."],
       ['StreamItem without invocationId', '{"type":2,"item":1}', "Missing required property 'invocationId'."],
       ['Completion without invocationId', '{"type":3,"result":1}', "Missing required property 'invocationId'."],
-      ['Completion with error and result', '{"type":3,"invocationId":"1","error":"e","result":1}', "The 'error' and 'result' properties are mutually exclusive."],
-      ['Completion with error and a null result', '{"type":3,"invocationId":"1","result":null,"error":"e"}', "The 'error' and 'result' properties are mutually exclusive."],
+      [
+        'Completion with error and result',
+        '{"type":3,"invocationId":"1","error":"e","result":1}',
+        "The 'error' and 'result' properties are mutually exclusive.",
+      ],
+      [
+        'Completion with error and a null result',
+        '{"type":3,"invocationId":"1","result":null,"error":"e"}',
+        "The 'error' and 'result' properties are mutually exclusive.",
+      ],
       ['Completion with a numeric error', '{"type":3,"invocationId":"1","error":5}', "Expected 'error' to be of type String."],
       ['CancelInvocation without invocationId', '{"type":5}', "Missing required property 'invocationId'."],
       ['Ack without sequenceId', '{"type":8}', "Missing required property 'sequenceId'."],

@@ -213,7 +213,11 @@ describe('publishedChannels (Redis): where a target publishes', () => {
     ['users', { kind: 'users', ids: ['u', 'v'] }, { channels: ['p:Hub:user:u', 'p:Hub:user:v'], except: undefined, mayEcho: true }],
     ['a local connection', { kind: 'connection', id: 'here' }, null],
     ['a remote connection', { kind: 'connection', id: 'there' }, { channels: ['p:Hub:connection:there'], except: undefined, mayEcho: false }],
-    ['connections: only the remote ones', { kind: 'connections', ids: ['here', 'x', 'y'] }, { channels: ['p:Hub:connection:x', 'p:Hub:connection:y'], except: undefined, mayEcho: false }],
+    [
+      'connections: only the remote ones',
+      { kind: 'connections', ids: ['here', 'x', 'y'] },
+      { channels: ['p:Hub:connection:x', 'p:Hub:connection:y'], except: undefined, mayEcho: false },
+    ],
     ['connections, all local', { kind: 'connections', ids: ['here'] }, null],
   ])('%s', (_name, target, expected) => {
     expect(publishedChannels(channels, target, local)).toEqual(expected);

@@ -38,7 +38,13 @@ describe('MessageReplay', () => {
 
     it('drops acknowledged messages and then releases the waiting ones, in order', () => {
       const replay = new MessageReplay(10);
-      for (const [name, size] of [['a', 6], ['b', 6], ['c', 1], ['d', 1]] as const) replay.add(message(name, size));
+      for (const [name, size] of [
+        ['a', 6],
+        ['b', 6],
+        ['c', 1],
+        ['d', 1],
+      ] as const)
+        replay.add(message(name, size));
       replay.acknowledge(1);
       expect(replay.keptBytes).toBe(8);
       expect(drain(replay)).toEqual(['c', 'd']);

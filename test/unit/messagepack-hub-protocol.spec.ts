@@ -57,11 +57,7 @@ describe('MessagePackHubProtocol', () => {
         { type: 1, target: 'Message', arguments: ['hi'] },
         '11 | 96 01 80 c0 a7 4d657373616765 91 a2 6869 90',
       ],
-      [
-        'Invocation expecting a client result',
-        { type: 1, invocationId: 's1', target: 'Result', arguments: [] },
-        '0f | 96 01 80 a2 7331 a6 526573756c74 90 90',
-      ],
+      ['Invocation expecting a client result', { type: 1, invocationId: 's1', target: 'Result', arguments: [] }, '0f | 96 01 80 a2 7331 a6 526573756c74 90 90'],
       [
         'Invocation with headers and stream ids',
         { type: 1, headers: { k: 'v' }, invocationId: '1', target: 'Send', arguments: [1, null, true], streamIds: ['s'] },

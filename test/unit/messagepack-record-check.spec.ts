@@ -73,7 +73,9 @@ describe('checkMessagePackRecord', () => {
     const record = hex('92 01 02');
     const framed = Buffer.concat([hex('ff ff'), record, hex('dd ffffffff')]);
     expect(() => checkMessagePackRecord(framed, 2, 2 + record.length)).not.toThrow();
-    expect(() => checkMessagePackRecord(framed, 2, 4)).toThrow(new InvalidDataError(`${PREFIX} An array of 2 items cannot fit in the 1 byte(s) left in the record.`));
+    expect(() => checkMessagePackRecord(framed, 2, 4)).toThrow(
+      new InvalidDataError(`${PREFIX} An array of 2 items cannot fit in the 1 byte(s) left in the record.`),
+    );
   });
 
   it('leaves a cut header, the byte 0xc1 and trailing bytes to the decoder (its texts stay)', () => {

@@ -59,7 +59,8 @@ describe('negotiate', () => {
     });
 
     it("answers ASP.NET Core's texts for a version that is not an integer or is negative", () => {
-      for (const raw of ['', 'one', '1.5', '1e2', '0x1']) expect({ raw, ...read(`negotiateVersion=${raw}`) }).toEqual({ raw, error: HttpTexts.nonIntegerVersion });
+      for (const raw of ['', 'one', '1.5', '1e2', '0x1'])
+        expect({ raw, ...read(`negotiateVersion=${raw}`) }).toEqual({ raw, error: HttpTexts.nonIntegerVersion });
       expect(read('negotiateVersion=-1')).toEqual({ error: HttpTexts.unsupportedVersion(-1) });
       expect(HttpTexts.unsupportedVersion(-1)).toBe("The client requested version '-1', but the server does not support this version.");
     });
@@ -77,7 +78,12 @@ describe('negotiate', () => {
     });
 
     it('is false when absent or anything but true, deciding on the first occurrence', () => {
-      expect([wants(''), wants('useStatefulReconnect=false'), wants('useStatefulReconnect=1'), wants('useStatefulReconnect=')]).toEqual([false, false, false, false]);
+      expect([wants(''), wants('useStatefulReconnect=false'), wants('useStatefulReconnect=1'), wants('useStatefulReconnect=')]).toEqual([
+        false,
+        false,
+        false,
+        false,
+      ]);
       expect(wants('useStatefulReconnect=false&useStatefulReconnect=true')).toBe(false);
     });
   });

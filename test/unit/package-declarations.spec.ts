@@ -59,12 +59,16 @@ function entries(): Map<string, string> {
 
 /** Every declaration file src/ emits, by path relative to the package root (dist/src/...). */
 function emitDeclarations(sources: string[]): Map<string, string> {
-  const configFile = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.build.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const configFile = ts.getParsedCommandLineOfConfigFile(
+    path.join(root, 'tsconfig.build.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   if (!configFile) throw new Error('tsconfig.build.json could not be read');
   const outDir = path.join(root, 'dist');
   const program = ts.createProgram(sources, {
@@ -115,9 +119,7 @@ describe('Package declarations', () => {
 
   // A declaration emit of src/ takes several seconds.
   it('each entry imports only modules a strict consumer of that entry has types for', () => {
-    const sources = [...exported.values()].map((declarations) =>
-      path.join(root, declarations.replace(/^dist[\\/]/, '').replace(/\.d\.ts$/, '.ts')),
-    );
+    const sources = [...exported.values()].map((declarations) => path.join(root, declarations.replace(/^dist[\\/]/, '').replace(/\.d\.ts$/, '.ts')));
     const emitted = emitDeclarations(sources);
     const always = new Set([
       ...builtinModules,

@@ -5,12 +5,14 @@ import { RateLimitedLog } from '../../src/logging/rate-limited-log.js';
 function capture() {
   const lines: string[] = [];
   let waiter: ((line: string) => void) | null = null;
-  const push = (level: string) => (message: unknown, ...rest: unknown[]) => {
-    const line = `${level} ${String(rest[rest.length - 1])}: ${String(message)}`;
-    lines.push(line);
-    waiter?.(line);
-    waiter = null;
-  };
+  const push =
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) => {
+      const line = `${level} ${String(rest[rest.length - 1])}: ${String(message)}`;
+      lines.push(line);
+      waiter?.(line);
+      waiter = null;
+    };
   const logger: LoggerService = { log: push('log'), warn: push('warn'), error: push('error'), debug: push('debug'), verbose: push('verbose') };
   return { lines, logger, next: () => new Promise<string>((resolve) => (waiter = resolve)) };
 }

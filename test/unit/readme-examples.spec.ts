@@ -65,11 +65,25 @@ describe('README examples', () => {
 
   it('joins marked blocks to the previous one, names blocks, and skips blocks marked as not compiled', () => {
     const markdown = [
-      '```ts', 'const a = 1;', '```',
-      '<!-- compile: with previous -->', '```ts', 'a;', '```',
-      '<!-- not compiled: output -->', '```ts', 'x', '```',
-      '```bash', 'ls', '```',
-      '<!-- compile: as app.module.ts -->', '', '```typescript', 'export const b = 2;', '```',
+      '```ts',
+      'const a = 1;',
+      '```',
+      '<!-- compile: with previous -->',
+      '```ts',
+      'a;',
+      '```',
+      '<!-- not compiled: output -->',
+      '```ts',
+      'x',
+      '```',
+      '```bash',
+      'ls',
+      '```',
+      '<!-- compile: as app.module.ts -->',
+      '',
+      '```typescript',
+      'export const b = 2;',
+      '```',
     ].join('\n');
     const { modules, skipped } = extractExamples(markdown, 'm.md');
     expect(modules).toEqual([
@@ -81,15 +95,23 @@ describe('README examples', () => {
 
   it('lets a block import a named one of the same document, and only of the same document', () => {
     expect(errors['a.md'].map(({ line, message }) => `${line}: ${message}`)).toEqual(["3: TS2322: Type 'number' is not assignable to type 'string'."]);
-    expect(errors['b.md'].map(({ line, message }) => `${line}: ${message}`)).toEqual(["2: TS2307: Cannot find module './shared' or its corresponding type declarations."]);
+    expect(errors['b.md'].map(({ line, message }) => `${line}: ${message}`)).toEqual([
+      "2: TS2307: Cannot find module './shared' or its corresponding type declarations.",
+    ]);
   });
 
   it('refuses markers it cannot apply', () => {
-    expect(() => extractExamples('<!-- compile: with previous -->\n```ts\nx\n```', 'm.md')).toThrow('m.md:1: "with previous" but no TypeScript block came before');
+    expect(() => extractExamples('<!-- compile: with previous -->\n```ts\nx\n```', 'm.md')).toThrow(
+      'm.md:1: "with previous" but no TypeScript block came before',
+    );
     expect(() => extractExamples('<!-- not compiled: -->\n```ts\nx\n```', 'm.md')).toThrow('m.md:1: "not compiled" needs a reason');
     expect(() => extractExamples('<!-- not compiled: a -->\ntext\n```ts\nx\n```', 'm.md')).toThrow('m.md:1: a marker must come right before a code block');
     expect(() => extractExamples('<!-- compile: maybe -->\n```ts\nx\n```', 'm.md')).toThrow('m.md:1: unknown marker <!-- compile: maybe -->');
-    expect(() => extractExamples('<!-- not compiled: shell -->\n```bash\nls\n```', 'm.md')).toThrow('m.md:1: a marker before a bash block, which is never compiled');
-    expect(() => extractExamples('<!-- compile: as a.ts -->\n```ts\nx\n```\n<!-- compile: as a.ts -->\n```ts\ny\n```', 'm.md')).toThrow('m.md:5: a second block named a.ts');
+    expect(() => extractExamples('<!-- not compiled: shell -->\n```bash\nls\n```', 'm.md')).toThrow(
+      'm.md:1: a marker before a bash block, which is never compiled',
+    );
+    expect(() => extractExamples('<!-- compile: as a.ts -->\n```ts\nx\n```\n<!-- compile: as a.ts -->\n```ts\ny\n```', 'm.md')).toThrow(
+      'm.md:5: a second block named a.ts',
+    );
   });
 });

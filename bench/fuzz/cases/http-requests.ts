@@ -76,7 +76,13 @@ function randomId(rng: Prng): string | undefined {
 }
 
 /** One case; resolves with its kind and the statuses seen, in order. */
-export async function httpCase(rng: Prng, agent: http.Agent, port: number, caseId: string, avoid: readonly Avoidable[]): Promise<{ kind: string; outcome: string }> {
+export async function httpCase(
+  rng: Prng,
+  agent: http.Agent,
+  port: number,
+  caseId: string,
+  avoid: readonly Avoidable[],
+): Promise<{ kind: string; outcome: string }> {
   const statuses: string[] = [];
   const step = async (spec: RequestSpec) => {
     const reply = await send(agent, port, spec);
@@ -87,7 +93,19 @@ export async function httpCase(rng: Prng, agent: http.Agent, port: number, caseI
   switch (rng.int(6)) {
     case 0: {
       kind = 'negotiate';
-      const version = rng.pick(['', 'negotiateVersion=0', 'negotiateVersion=1', 'negotiateVersion=2', 'negotiateVersion=-1', 'negotiateVersion=1.5', 'negotiateVersion=abc', 'negotiateVersion=99999999999999999999', 'NegotiateVersion=1&negotiateVersion=0', 'negotiateVersion=%00', 'useStatefulReconnect=maybe']);
+      const version = rng.pick([
+        '',
+        'negotiateVersion=0',
+        'negotiateVersion=1',
+        'negotiateVersion=2',
+        'negotiateVersion=-1',
+        'negotiateVersion=1.5',
+        'negotiateVersion=abc',
+        'negotiateVersion=99999999999999999999',
+        'NegotiateVersion=1&negotiateVersion=0',
+        'negotiateVersion=%00',
+        'useStatefulReconnect=maybe',
+      ]);
       const method = rng.chance(0.8) ? 'POST' : rng.pick(['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD']);
       const body = rng.chance(0.3) ? rng.bytes(rng.int(4096)) : undefined;
       const headers = rng.chance(0.3) ? { 'content-type': rng.pick(['application/json', 'text/plain', 'x/y; charset=nope', '']) } : undefined;
@@ -99,15 +117,24 @@ export async function httpCase(rng: Prng, agent: http.Agent, port: number, caseI
       const id = randomId(rng);
       const method = rng.pick(['GET', 'POST', 'DELETE']);
       const accept = rng.chance(0.3) ? { accept: 'text/event-stream' } : undefined;
-      await step({ method, path: id === undefined ? HUB : `${HUB}?id=${id}`, body: method === 'POST' ? rng.bytes(rng.int(100)) : undefined, headers: accept, holdMs: 200 });
+      await step({
+        method,
+        path: id === undefined ? HUB : `${HUB}?id=${id}`,
+        body: method === 'POST' ? rng.bytes(rng.int(100)) : undefined,
+        headers: accept,
+        holdMs: 200,
+      });
       break;
     }
-    case 2: case 3: {
+    case 2:
+    case 3: {
       kind = 'long-polling';
       const token = await negotiate(agent, port);
       if (token === null) return { kind, outcome: 'negotiate failed' };
       const path = `${HUB}?id=${encodeURIComponent(token)}`;
-      const handshake = rng.chance(0.8) ? `{"protocol":"json","version":1}${RS}` : rng.pick(['{"protocol":"messagepack","version":1}' + RS, '{"protocol":"json"' + RS, 'garbage']);
+      const handshake = rng.chance(0.8)
+        ? `{"protocol":"json","version":1}${RS}`
+        : rng.pick(['{"protocol":"messagepack","version":1}' + RS, '{"protocol":"json"' + RS, 'garbage']);
       await step({ method: 'POST', path, body: handshake, headers: { 'content-type': 'text/plain' } });
       const hub = hubMessageCase(rng, 'json', caseId, avoid);
       await step({ method: 'POST', path, body: Buffer.concat(hub.frames.map((frame) => Buffer.from(frame.data))) });
@@ -136,7 +163,13 @@ export async function httpCase(rng: Prng, agent: http.Agent, port: number, caseI
     default: {
       kind = 'wrong-method-or-headers';
       const method = rng.pick(['PUT', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'GET']);
-      const headers = rng.pick<Record<string, string>>([{}, { origin: 'null' }, { 'access-control-request-method': 'POST', origin: 'http://evil' }, { upgrade: 'websocket' }, { connection: 'upgrade', upgrade: 'h2c' }]);
+      const headers = rng.pick<Record<string, string>>([
+        {},
+        { origin: 'null' },
+        { 'access-control-request-method': 'POST', origin: 'http://evil' },
+        { upgrade: 'websocket' },
+        { connection: 'upgrade', upgrade: 'h2c' },
+      ]);
       await step({ method, path: rng.chance(0.5) ? HUB : `${HUB}/negotiate/extra`, headers, holdMs: 200 });
     }
   }

@@ -46,24 +46,42 @@ const HANDSHAKE = frame({ opcode: 1, payload: text('{"protocol":"json","version"
 /** The frames of one case, after a valid upgrade (or the broken upgrade itself). */
 function framesFor(rng: Prng): { kind: string; upgrade?: string; bytes: Buffer } {
   switch (rng.int(14)) {
-    case 0: return { kind: 'reserved-opcode', bytes: frame({ opcode: rng.pick([3, 4, 5, 6, 7, 11, 12, 13, 14, 15]), payload: rng.bytes(rng.int(20)) }) };
-    case 1: return { kind: 'reserved-bits', bytes: frame({ opcode: 1, rsv: 1 + rng.int(7), payload: text('{}') }) };
-    case 2: return { kind: 'unmasked', bytes: frame({ opcode: 1, masked: false, payload: text('{"protocol":"json","version":1}\u001e') }) };
-    case 3: return { kind: 'continuation-first', bytes: frame({ opcode: 0, payload: rng.bytes(10) }) };
-    case 4: return { kind: 'fragmented-control', bytes: frame({ opcode: rng.pick([8, 9, 10]), fin: false, payload: rng.bytes(4) }) };
-    case 5: return { kind: 'oversized-control', bytes: frame({ opcode: rng.pick([9, 10]), payload: rng.bytes(126 + rng.int(200)) }) };
-    case 6: return { kind: 'huge-length-claim', bytes: frame({ opcode: rng.pick([1, 2, 0]), claim: rng.pick([2n ** 63n - 1n, 2n ** 63n, 2n ** 32n, 100_000_000n, 2n ** 64n - 1n]) }) };
+    case 0:
+      return { kind: 'reserved-opcode', bytes: frame({ opcode: rng.pick([3, 4, 5, 6, 7, 11, 12, 13, 14, 15]), payload: rng.bytes(rng.int(20)) }) };
+    case 1:
+      return { kind: 'reserved-bits', bytes: frame({ opcode: 1, rsv: 1 + rng.int(7), payload: text('{}') }) };
+    case 2:
+      return { kind: 'unmasked', bytes: frame({ opcode: 1, masked: false, payload: text('{"protocol":"json","version":1}\u001e') }) };
+    case 3:
+      return { kind: 'continuation-first', bytes: frame({ opcode: 0, payload: rng.bytes(10) }) };
+    case 4:
+      return { kind: 'fragmented-control', bytes: frame({ opcode: rng.pick([8, 9, 10]), fin: false, payload: rng.bytes(4) }) };
+    case 5:
+      return { kind: 'oversized-control', bytes: frame({ opcode: rng.pick([9, 10]), payload: rng.bytes(126 + rng.int(200)) }) };
+    case 6:
+      return {
+        kind: 'huge-length-claim',
+        bytes: frame({ opcode: rng.pick([1, 2, 0]), claim: rng.pick([2n ** 63n - 1n, 2n ** 63n, 2n ** 32n, 100_000_000n, 2n ** 64n - 1n]) }),
+      };
     case 7: {
       const code = rng.pick([0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535]);
       const payload = Buffer.alloc(2);
       payload.writeUInt16BE(code);
       return { kind: 'bad-close-code', bytes: frame({ opcode: 8, payload: rng.chance(0.2) ? Buffer.from([3]) : payload }) };
     }
-    case 8: return { kind: 'close-invalid-utf8', bytes: frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8, 0xff, 0xfe]) }) };
-    case 9: return { kind: 'text-invalid-utf8', bytes: Buffer.concat([HANDSHAKE, frame({ opcode: 1, payload: Buffer.from([0x7b, 0xc3, 0x28, 0x1e]) })]) };
-    case 10: return { kind: 'interleaved-fragments', bytes: Buffer.concat([frame({ opcode: 1, fin: false, payload: text('{"proto') }), frame({ opcode: 1, payload: text('col"') })]) };
-    case 11: return { kind: 'ping-flood', bytes: Buffer.concat(Array.from({ length: 200 }, () => frame({ opcode: 9, payload: rng.bytes(8) }))) };
-    case 12: return { kind: 'random-after-upgrade', bytes: Buffer.concat([rng.chance(0.5) ? HANDSHAKE : Buffer.alloc(0), rng.bytes(1 + rng.int(300))]) };
+    case 8:
+      return { kind: 'close-invalid-utf8', bytes: frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8, 0xff, 0xfe]) }) };
+    case 9:
+      return { kind: 'text-invalid-utf8', bytes: Buffer.concat([HANDSHAKE, frame({ opcode: 1, payload: Buffer.from([0x7b, 0xc3, 0x28, 0x1e]) })]) };
+    case 10:
+      return {
+        kind: 'interleaved-fragments',
+        bytes: Buffer.concat([frame({ opcode: 1, fin: false, payload: text('{"proto') }), frame({ opcode: 1, payload: text('col"') })]),
+      };
+    case 11:
+      return { kind: 'ping-flood', bytes: Buffer.concat(Array.from({ length: 200 }, () => frame({ opcode: 9, payload: rng.bytes(8) }))) };
+    case 12:
+      return { kind: 'random-after-upgrade', bytes: Buffer.concat([rng.chance(0.5) ? HANDSHAKE : Buffer.alloc(0), rng.bytes(1 + rng.int(300))]) };
     default: {
       const variants = [
         'Sec-WebSocket-Version: 12\r\n',

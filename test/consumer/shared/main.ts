@@ -37,9 +37,7 @@ async function main(): Promise<void> {
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   try {
     for (const [name, transport] of TRANSPORTS) {
-      const chat = typedConnection<ChatHub>(
-        new HubConnectionBuilder().withUrl(`${url}/hubs/chat`, { transport }).configureLogging(LogLevel.Warning).build(),
-      );
+      const chat = typedConnection<ChatHub>(new HubConnectionBuilder().withUrl(`${url}/hubs/chat`, { transport }).configureLogging(LogLevel.Warning).build());
       const received: string[] = [];
       let onReceived: () => void = () => undefined;
       chat.on('receiveMessage', (user, text) => {
