@@ -9,6 +9,7 @@
 #   `npm ci` from the lane's own lock (.ci/nest12/package-lock.json), so the lane is reproducible.
 # - Nest 12 is ESM-only; the specs stay CommonJS. Jest 30 loads ES modules from `require()` when Node's
 #   vm.SourceTextModule is there (--experimental-vm-modules, Node >= 24.9), as Node itself does.
+# - Then the Node floor for Nest 12 (20.19, 22.12): .ci/nest12/floor-smoke.js on each, outside Jest.
 #
 # Usage: bash .ci/lane-nest12.sh            run the lane
 #        bash .ci/lane-nest12.sh --relock   regenerate .ci/nest12/package-lock.json after a change to
@@ -18,6 +19,9 @@
 set -euo pipefail
 
 NODE_VERSION=26.10.0
+# The oldest Nodes that load ESM-only Nest 12 from CommonJS without a flag (require(esm)); Jest cannot
+# run there (its require(esm) needs 24.9), so a plain-Node smoke test covers them.
+FLOOR_NODE_VERSIONS="20.19.0 22.12.0"
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${NESTJS_SIGNALR_CI_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nestjs-signalr-ci}"
@@ -32,20 +36,27 @@ case "$(uname -s)-$(uname -m)" in
   *) echo "lane-nest12: no Node package for $(uname -s)-$(uname -m)" >&2; exit 1 ;;
 esac
 
-# Node, from its npm package. `npm pack` checks the tarball against the registry's integrity hash.
-node_home="$cache/node/$NODE_VERSION-$platform"
-if [ ! -x "$node_home/bin/node" ]; then
-  download="$(mktemp -d)"
-  (cd "$download" && npm pack --silent "node-$platform@$NODE_VERSION" >/dev/null)
-  mkdir -p "$download/unpacked" "$(dirname "$node_home")"
-  tar -xzf "$download"/node-"$platform"-*.tgz -C "$download/unpacked" --strip-components=1
-  rm -rf "$node_home"
-  mv "$download/unpacked" "$node_home" # whole or not at all, so an interrupted run leaves no half Node
-  rm -rf "$download"
-fi
-export PATH="$node_home/bin:$PATH"
+# Node, from its npm package, unpacked once under the cache; prints its bin directory. `npm pack`
+# checks the tarball against the registry's integrity hash.
+node_bin() {
+  local home="$cache/node/$1-$platform" download
+  if [ ! -x "$home/bin/node" ]; then
+    download="$(mktemp -d)"
+    (cd "$download" && npm pack --silent "node-$platform@$1" >/dev/null)
+    mkdir -p "$download/unpacked" "$(dirname "$home")"
+    tar -xzf "$download"/node-"$platform"-*.tgz -C "$download/unpacked" --strip-components=1
+    rm -rf "$home"
+    mv "$download/unpacked" "$home" # whole or not at all, so an interrupted run leaves no half Node
+    rm -rf "$download"
+  fi
+  echo "$home/bin"
+}
+floor_bins=()
+for version in $FLOOR_NODE_VERSIONS; do floor_bins+=("$(node_bin "$version")"); done
+PATH="$(node_bin "$NODE_VERSION"):$PATH"
+export PATH
 
-# A scratch copy of the checkout: what git tracks plus what it would (untracked, not ignored) files.
+# A scratch copy of the checkout: tracked files and the untracked ones git does not ignore.
 rm -rf "$lane"
 mkdir -p "$lane"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard) |
@@ -63,7 +74,11 @@ if [ "${1:-}" = "--relock" ]; then
   exit 0
 fi
 cp "$repo/.ci/nest12/package-lock.json" package-lock.json
-npm ci --no-audit --no-fund
+npm ci --no-audit --no-fund || {
+  echo "lane-nest12: npm ci failed; if it says package.json and package-lock.json are out of sync, the repo's" \
+    "package.json changed: run 'bash .ci/lane-nest12.sh --relock' and commit .ci/nest12/package-lock.json" >&2
+  exit 1
+}
 
 echo "lane-nest12: node $(node --version), npm $(npm --version)," \
   "@nestjs/core $(node -p "require('@nestjs/core/package.json').version")," \
@@ -71,4 +86,6 @@ echo "lane-nest12: node $(node --version), npm $(npm --version)," \
 
 export NODE_OPTIONS="--experimental-vm-modules --disable-warning=ExperimentalWarning ${NODE_OPTIONS:-}"
 npm test
+unset NODE_OPTIONS
+for bin in "${floor_bins[@]}"; do "$bin/node" .ci/nest12/floor-smoke.js; done
 echo "lane-nest12: done in $((SECONDS - started))s"
