@@ -23,6 +23,7 @@ const LANE_VERSIONS = {
   '@nestjs/websockets': '^12.1.1',
   '@nestjs/jwt': '^12.0.2',
   '@nestjs/passport': '^12.0.0',
+  '@nestjs/terminus': '^12.1.0',
   jest: '^30.5.2',
   '@types/jest': '^30.0.0',
 };
@@ -30,6 +31,10 @@ const LANE_VERSIONS = {
 const [input, output] = process.argv.slice(2);
 if (!input || !output) throw new Error('usage: node manifest.js <repo package.json> <output package.json>');
 const manifest = JSON.parse(fs.readFileSync(input, 'utf8'));
+// A Nest package the lane left at 11 would pull Nest 11 back in beside 12 (or fail to resolve).
+for (const name of Object.keys(manifest.devDependencies)) {
+  if (name.startsWith('@nestjs/') && !(name in LANE_VERSIONS)) throw new Error(`${name} is a devDependency of the repo: give it its Nest 12 version in ${__filename}`);
+}
 for (const [name, version] of Object.entries(LANE_VERSIONS)) {
   if (!(name in manifest.devDependencies)) throw new Error(`${name} is no longer a devDependency of the repo; update ${__filename}`);
   manifest.devDependencies[name] = version;
