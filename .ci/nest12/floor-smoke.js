@@ -14,10 +14,7 @@ const signalR = require('@microsoft/signalr');
 const { AppModule } = require('../../sample/app.module.ts');
 
 async function roundTrip(url, transport) {
-  const connection = new signalR.HubConnectionBuilder()
-    .withUrl(url, { transport })
-    .configureLogging(signalR.LogLevel.None)
-    .build();
+  const connection = new signalR.HubConnectionBuilder().withUrl(url, { transport }).configureLogging(signalR.LogLevel.None).build();
   const received = new Promise((resolve, reject) => {
     connection.on('message', (user, text) => resolve(`${user}: ${text}`));
     setTimeout(() => reject(new Error(`no message back over ${signalR.HttpTransportType[transport]} in 10 s`)), 10_000).unref();

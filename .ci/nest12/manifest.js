@@ -33,7 +33,8 @@ if (!input || !output) throw new Error('usage: node manifest.js <repo package.js
 const manifest = JSON.parse(fs.readFileSync(input, 'utf8'));
 // A Nest package the lane left at 11 would pull Nest 11 back in beside 12 (or fail to resolve).
 for (const name of Object.keys(manifest.devDependencies)) {
-  if (name.startsWith('@nestjs/') && !(name in LANE_VERSIONS)) throw new Error(`${name} is a devDependency of the repo: give it its Nest 12 version in ${__filename}`);
+  if (name.startsWith('@nestjs/') && !(name in LANE_VERSIONS))
+    throw new Error(`${name} is a devDependency of the repo: give it its Nest 12 version in ${__filename}`);
 }
 for (const [name, version] of Object.entries(LANE_VERSIONS)) {
   if (!(name in manifest.devDependencies)) throw new Error(`${name} is no longer a devDependency of the repo; update ${__filename}`);

@@ -15,10 +15,7 @@ describe('HubContext outside hubs', () => {
 
   beforeAll(async () => {
     app = await startApp({
-      imports: [
-        SignalRModule.forRoot({ authenticate: (request) => ({ sub: request.query.get('user') ?? 'nobody' }) }),
-        BroadcastModule,
-      ],
+      imports: [SignalRModule.forRoot({ authenticate: (request) => ({ sub: request.query.get('user') ?? 'nobody' }) }), BroadcastModule],
       providers: [TargetsHub],
     });
     ada = await connect(app.url('/hubs/targets?user=ada'));

@@ -99,7 +99,7 @@ describe('framework internals', () => {
     expect(Reflect.getMetadata(EXCEPTION_FILTERS_METADATA, Decorated)).toEqual([ClassFilter]);
   });
 
-  it("createParamDecorator records its parameters under ROUTE_ARGS_METADATA, keyed with CUSTOM_ROUTE_ARGS_METADATA", () => {
+  it('createParamDecorator records its parameters under ROUTE_ARGS_METADATA, keyed with CUSTOM_ROUTE_ARGS_METADATA', () => {
     const params = Reflect.getMetadata(ROUTE_ARGS_METADATA, Decorated, 'handle') as Record<string, { index: number }>;
     const keys = Object.keys(params);
     expect(keys).toHaveLength(1);
