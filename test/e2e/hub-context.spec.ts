@@ -15,10 +15,7 @@ describe('HubContext outside hubs', () => {
 
   beforeAll(async () => {
     app = await startApp({
-      imports: [
-        SignalRModule.forRoot({ authenticate: (request) => ({ sub: request.query.get('user') ?? 'nobody' }) }),
-        BroadcastModule,
-      ],
+      imports: [SignalRModule.forRoot({ authenticate: (request) => ({ sub: request.query.get('user') ?? 'nobody' }) }), BroadcastModule],
       providers: [TargetsHub],
     });
     ada = await connect(app.url('/hubs/targets?user=ada'));
@@ -41,9 +38,11 @@ describe('HubContext outside hubs', () => {
   it('targets a user from a controller', async () => {
     const adaHits = recordCalls(ada, 'hit');
     const bobHits = recordCalls(bob, 'hit');
+    // Listening before the POSTs: a send can reach the client before the POST's own response does.
+    const barrier = Promise.all([waitFor(ada, 'barrier'), waitFor(bob, 'barrier')]);
     await post('/broadcast/user', { user: 'bob', label: 'for-bob' });
     await post('/broadcast/all', { label: 'barrier' });
-    await Promise.all([waitFor(ada, 'barrier'), waitFor(bob, 'barrier')]);
+    await barrier;
     expect(adaHits.map(([label]) => label)).toEqual(['barrier']);
     expect(bobHits.map(([label]) => label)).toEqual(['for-bob', 'barrier']);
   });
@@ -51,9 +50,10 @@ describe('HubContext outside hubs', () => {
   it('manages groups from a controller', async () => {
     const adaId = await ada.invoke('WhoAmI');
     const adaHits = recordCalls(ada, 'hit');
+    const barrier = waitFor(ada, 'barrier-2');
     await post('/broadcast/group', { connectionId: adaId, group: 'vip', label: 'vip-only' });
     await post('/broadcast/all', { label: 'barrier-2' });
-    await waitFor(ada, 'barrier-2');
+    await barrier;
     expect(adaHits.map(([label]) => label)).toEqual(['vip-only', 'barrier-2']);
   });
 
