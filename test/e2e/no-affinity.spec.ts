@@ -1,0 +1,161 @@
+import { HttpTransportType, HubConnection, HubConnectionBuilder, IHubProtocol, JsonHubProtocol, LogLevel } from '@microsoft/signalr';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { randomBytes } from 'crypto';
+import { negotiate } from '../support/http.js';
+import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
+import { RawSocket, RS } from '../support/raw-socket.js';
+import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
+import { waitUntil } from '../support/wait.js';
+
+const HUB = '/hubs/cluster';
+
+/**
+ * Issue 18: two instances on one Redis behind nginx doing plain round robin per request, no affinity.
+ * Consecutive requests land on alternate instances, so the request that starts a transport never
+ * reaches the instance that answered its negotiate; nginx's access log says which instance answered
+ * what, and each test checks that it did cross.
+ */
+describe('No affinity: two instances behind a round-robin proxy', () => {
+  let redis: RedisServer;
+  let instances: ClusterInstance[];
+  let proxy: NginxProxy;
+  const opened = new Set<HubConnection>();
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const env = { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), STATEFUL_RECONNECT: '1', PRESENCE_HEARTBEAT: '200' };
+    instances = await Promise.all([startInstance(redis.url, env), startInstance(redis.url, env)]);
+    proxy = await startNginx(instances.map((instance) => instance.port));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
+    await proxy?.stop();
+    await killInstances();
+    await redis?.close();
+  });
+
+  function client(user: string, protocol: IHubProtocol = new JsonHubProtocol(), skipNegotiation = false): HubConnection {
+    const connection = new HubConnectionBuilder()
+      .withUrl(proxy.url(`${HUB}?user=${user}`), { transport: HttpTransportType.WebSockets, skipNegotiation })
+      .withHubProtocol(protocol)
+      .configureLogging(LogLevel.None)
+      .build();
+    opened.add(connection);
+    return connection;
+  }
+
+  /** The requests whose URI has `marker` nginx has logged, once `done` holds for them (a WebSocket is logged when it closes). */
+  async function requestsOf(marker: string, done: (requests: ProxiedRequest[]) => boolean): Promise<ProxiedRequest[]> {
+    let requests: ProxiedRequest[] = [];
+    const deadline = Date.now() + 5000;
+    while (!done((requests = (await proxy.requests()).filter((request) => request.uri.includes(marker))))) {
+      if (Date.now() > deadline) throw new Error(`nginx logged only ${JSON.stringify(requests)} for ${marker}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return requests;
+  }
+
+  function upgradeStatus(url: string): Promise<number> {
+    return RawSocket.open(url).then(
+      (raw) => {
+        raw.socket.terminate();
+        return 101;
+      },
+      (error: { status?: number }) => error.status ?? -1,
+    );
+  }
+
+  it.each([
+    ['JSON', () => new JsonHubProtocol()],
+    ['MessagePack', () => new MessagePackHubProtocol()],
+  ])('WebSockets (%s): negotiate answered by one instance, the socket upgraded on the other, one connection', async (name, protocol) => {
+    const user = `ws-${name}`;
+    const connection = client(user, protocol());
+    await connection.start();
+    expect(await connection.invoke('WhoAmI')).toBe(connection.connectionId);
+    await connection.stop();
+
+    const [negotiated, upgraded] = await requestsOf(`user=${user}`, (requests) => requests.length === 2);
+    expect(negotiated).toMatchObject({ method: 'POST', status: 200 });
+    expect(negotiated.uri.startsWith(`${HUB}/negotiate?`)).toBe(true);
+    expect(upgraded).toMatchObject({ method: 'GET', status: 101 });
+    expect(upgraded.upstream).toBe(1 - negotiated.upstream);
+  });
+
+  it('sends, user targets and broadcasts reach every connection, whichever instance took its socket', async () => {
+    const members = ['ada', 'bob', 'ada'].map((user) => {
+      const connection = client(user);
+      const hits: string[] = [];
+      connection.on('hit', (label: string) => hits.push(label));
+      return { connection, hits };
+    });
+    // Each start settles before the test goes on, so no request of this test lands amid the next one's.
+    const started = await Promise.allSettled(members.map((member) => member.connection.start()));
+    expect(started.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    await members[1].connection.invoke('User', 'ada', 'to-ada');
+    await members[0].connection.invoke('All', 'fence');
+    await waitUntil(() => members.every((member) => member.hits.includes('fence')));
+    expect(members.map((member) => member.hits)).toEqual([['to-ada', 'fence'], ['fence'], ['to-ada', 'fence']]);
+  });
+
+  it('the connection keeps its user: with its token another user, or anonymous, is refused (403) wherever the socket lands', async () => {
+    const { connectionToken } = await negotiate(proxy.url(`${HUB}?user=owner-1`));
+    const id = encodeURIComponent(connectionToken);
+    expect(await upgradeStatus(proxy.url(`${HUB}?user=intruder-1&id=${id}`))).toBe(403);
+    expect(await upgradeStatus(proxy.url(`${HUB}?id=${id}&anonymous-1`))).toBe(403);
+    // Refused attempts leave the connection to its user.
+    const raw = await RawSocket.handshaken(proxy.url(`${HUB}?user=owner-1&id=${id}`));
+    raw.close();
+
+    const [negotiated, upgraded] = await requestsOf('user=owner-1', (logged) => logged.length === 2);
+    const [intruder] = await requestsOf('user=intruder-1', (logged) => logged.length === 1);
+    const [anonymous] = await requestsOf('anonymous-1', (logged) => logged.length === 1);
+    expect([negotiated, intruder, anonymous, upgraded].map((request) => [request.method, request.status])).toEqual([
+      ['POST', 200],
+      ['GET', 403],
+      ['GET', 403],
+      ['GET', 101],
+    ]);
+    expect([intruder.upstream, anonymous.upstream, upgraded.upstream]).toEqual([1 - negotiated.upstream, negotiated.upstream, 1 - negotiated.upstream]);
+  });
+
+  it('a token changed in one character names no connection (404) on either instance', async () => {
+    const { connectionToken } = await negotiate(proxy.url(`${HUB}?user=forger`));
+    const at = Math.floor(connectionToken.length / 2);
+    const forged = connectionToken.slice(0, at) + (connectionToken[at] === 'A' ? 'B' : 'A') + connectionToken.slice(at + 1);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await expect(RawSocket.open(proxy.url(`${HUB}?user=forger&id=${encodeURIComponent(forged)}`))).rejects.toMatchObject({ status: 404, body: 'No Connection with that ID' });
+    }
+    const requests = await requestsOf('user=forger', (logged) => logged.length === 3);
+    expect(new Set(requests.slice(1).map((request) => request.upstream))).toEqual(new Set([0, 1]));
+  });
+
+  it('stateful reconnect granted at negotiate holds on the instance the socket reaches: the server acknowledges', async () => {
+    const { connectionId, connectionToken, useStatefulReconnect } = (await negotiate(proxy.url(`${HUB}?user=stateful-1&useStatefulReconnect=true`))) as {
+      connectionId: string;
+      connectionToken: string;
+      useStatefulReconnect?: boolean;
+    };
+    expect(useStatefulReconnect).toBe(true);
+    const raw = await RawSocket.open(proxy.url(`${HUB}?user=stateful-1&id=${encodeURIComponent(connectionToken)}`));
+    raw.sendText(`{"protocol":"json","version":2}${RS}`);
+    expect((await raw.nextFrame()).data.toString()).toBe(`{}${RS}`);
+    raw.send({ type: 1, invocationId: '1', target: 'WhoAmI', arguments: [] });
+    // The Ack comes on the server's once-a-second tick; a connection without stateful reconnect never sends one.
+    expect(await raw.nextRecords(2)).toEqual([
+      { type: 3, invocationId: '1', result: connectionId },
+      { type: 8, sequenceId: 1 },
+    ]);
+    raw.close();
+    const [negotiated, upgraded] = await requestsOf('user=stateful-1', (logged) => logged.length === 2);
+    expect(upgraded.upstream).toBe(1 - negotiated.upstream);
+  });
+
+  it('a client that skips negotiation connects on whichever instance its socket reaches', async () => {
+    const connection = client('skipper', new JsonHubProtocol(), true);
+    await connection.start();
+    expect(typeof (await connection.invoke('WhoAmI'))).toBe('string');
+    await connection.stop();
+  });
+});
