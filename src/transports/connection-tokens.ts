@@ -1,0 +1,144 @@
+import { createHmac, timingSafeEqual } from 'crypto';
+import type { ConnectionOwner } from './connection-owners.js';
+
+/** The shortest `connectionTokenSecret` accepted: as many bytes as the HMAC-SHA256 key it keys. */
+export const MIN_TOKEN_SECRET_BYTES = 32;
+
+/** What a connection token says about the connection it names, once its signature is checked. */
+export interface ConnectionTokenClaims {
+  readonly connectionId: string;
+  /** Stateful reconnect was asked for at negotiate and granted. */
+  readonly stateful: boolean;
+  /** When negotiate issued it (ms since the epoch, the issuing instance's clock). */
+  readonly issuedAt: number;
+  /** The owner's keyed digest: compared with `ConnectionTokens.binds`, never revealed. */
+  readonly ownerTag: Buffer;
+}
+
+const FORMAT = 1;
+const ID_BYTES = 16;
+const TAG_BYTES = 16;
+const MAC_BYTES = 16;
+// format, flags, issuedAt (48 bits), connection id, owner tag, then the MAC of all of it.
+const SIGNED_BYTES = 1 + 1 + 6 + ID_BYTES + TAG_BYTES;
+const TOKEN_BYTES = SIGNED_BYTES + MAC_BYTES;
+const STATEFUL = 0x01;
+
+function ownerText(owner: ConnectionOwner): string {
+  return typeof owner === 'symbol' ? 'a' : owner === null ? 'n' : `u${owner}`;
+}
+
+/**
+ * Connection tokens any instance sharing the secret can verify, so that the request that starts a
+ * transport may reach another instance than the one that answered negotiate (issue 18): the token
+ * names the connection id, whether stateful reconnect was granted, when it was issued and, as a keyed
+ * digest, whose connection it is. HMAC-SHA256 over all of it with the endpoint's path, truncated to
+ * 128 bits. Clients see an opaque base64url string, as ASP.NET Core's random token.
+ *
+ * The local path never reads a token: an instance finds the connections it negotiated by their token
+ * as before, and only a token it does not know is verified (where there was a 404).
+ */
+export class ConnectionTokens {
+  private readonly key: Buffer;
+
+  constructor(
+    secret: string | Buffer,
+    /** The endpoint's path: a token opens connections only where it was negotiated. */
+    private readonly endpoint: string,
+  ) {
+    this.key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+    if (this.key.length < MIN_TOKEN_SECRET_BYTES) throw new Error(`connectionTokenSecret must have at least ${MIN_TOKEN_SECRET_BYTES} bytes; it has ${this.key.length}.`);
+  }
+
+  /** The token for a negotiated connection (whose id is 16 random bytes in base64url). */
+  issue(connectionId: string, owner: ConnectionOwner, stateful: boolean, now = Date.now()): string {
+    const id = Buffer.from(connectionId, 'base64url');
+    if (id.length !== ID_BYTES || id.toString('base64url') !== connectionId) throw new Error(`not a connection id: ${connectionId}`);
+    const token = Buffer.alloc(TOKEN_BYTES);
+    token[0] = FORMAT;
+    token[1] = stateful ? STATEFUL : 0;
+    token.writeUIntBE(now, 2, 6);
+    id.copy(token, 8);
+    this.tag(owner).copy(token, 8 + ID_BYTES);
+    this.mac(token.subarray(0, SIGNED_BYTES)).copy(token, SIGNED_BYTES);
+    return token.toString('base64url');
+  }
+
+  /** The claims of a token this secret signed for this endpoint, or null (anything else: altered, foreign, not a token). */
+  read(token: string): ConnectionTokenClaims | null {
+    // base64url of TOKEN_BYTES bytes has no padding; a longer or shorter string is not ours.
+    if (token.length !== Math.ceil((TOKEN_BYTES * 4) / 3)) return null;
+    const bytes = Buffer.from(token, 'base64url');
+    if (bytes.length !== TOKEN_BYTES || bytes[0] !== FORMAT || bytes.toString('base64url') !== token) return null;
+    if (!timingSafeEqual(this.mac(bytes.subarray(0, SIGNED_BYTES)), bytes.subarray(SIGNED_BYTES))) return null;
+    return {
+      connectionId: bytes.subarray(8, 8 + ID_BYTES).toString('base64url'),
+      stateful: (bytes[1] & STATEFUL) !== 0,
+      issuedAt: bytes.readUIntBE(2, 6),
+      ownerTag: bytes.subarray(8 + ID_BYTES, SIGNED_BYTES),
+    };
+  }
+
+  /** Whether the token was issued to `owner`. */
+  binds(claims: ConnectionTokenClaims, owner: ConnectionOwner): boolean {
+    return timingSafeEqual(claims.ownerTag, this.tag(owner));
+  }
+
+  private tag(owner: ConnectionOwner): Buffer {
+    return createHmac('sha256', this.key).update(`owner\0${this.endpoint}\0${ownerText(owner)}`).digest().subarray(0, TAG_BYTES);
+  }
+
+  private mac(signed: Buffer): Buffer {
+    return createHmac('sha256', this.key).update(`token\0${this.endpoint}\0`).update(signed).digest().subarray(0, MAC_BYTES);
+  }
+}
+
+/**
+ * Which tokens this instance never issued may start a connection here: a genuine one, within the
+ * window a negotiated connection waits for its transport (the disconnect timeout, as the registry
+ * reaps it), and only once on this instance (a token that started a connection here that has since
+ * ended does not start another). Tokens are remembered until their window passes.
+ *
+ * Once per cluster (not two instances starting one token) needs a claim in Redis, the same record
+ * that will tell other instances where the connection lives (issue 18, forwarding).
+ */
+export class ForeignTokens {
+  /** Tokens that started a connection here, with the time their window ends, oldest first. */
+  private readonly spent = new Map<string, number>();
+
+  constructor(
+    private readonly tokens: ConnectionTokens,
+    private readonly window: number,
+  ) {}
+
+  /** Spent tokens still remembered. */
+  get size(): number {
+    return this.spent.size;
+  }
+
+  /** The claims of `token` if it may start a connection now, else null. */
+  admit(token: string, now = Date.now()): ConnectionTokenClaims | null {
+    this.forget(now);
+    if (this.spent.has(token)) return null;
+    const claims = this.tokens.read(token);
+    if (claims === null || now - claims.issuedAt > this.window) return null;
+    return claims;
+  }
+
+  /** Whether the token was issued to `owner`. */
+  binds(claims: ConnectionTokenClaims, owner: ConnectionOwner): boolean {
+    return this.tokens.binds(claims, owner);
+  }
+
+  /** The token started a connection here. */
+  spend(token: string, claims: ConnectionTokenClaims): void {
+    this.spent.set(token, claims.issuedAt + this.window);
+  }
+
+  private forget(now: number): void {
+    for (const [token, until] of this.spent) {
+      if (until >= now) break;
+      this.spent.delete(token);
+    }
+  }
+}
