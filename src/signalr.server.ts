@@ -30,6 +30,7 @@ import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
 import { ConnectionRegistry } from './transports/connection-registry.js';
 import type { ConnectionEndpoint, EndpointIdentity } from './transports/connection-endpoint.js';
+import { tokenKey } from './transports/connection-tokens.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
 import { HubCounters, type ServedHub, type ServedHubs } from './statistics/hub-counters.js';
@@ -98,6 +99,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   }
 
   onModuleInit(): void {
+    // A secret too short to key an HMAC fails the bootstrap, not the first connection from another instance.
+    if (this.options.connectionTokenSecret !== undefined) tokenKey(this.options.connectionTokenSecret);
     const providers = this.explorer.providers();
     this.hubs = this.explorer.explore(providers);
     this.connectionHandlers = this.connectionHandlerExplorer.explore(providers, this.hubs);

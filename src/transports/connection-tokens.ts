@@ -15,6 +15,13 @@ export interface ConnectionTokenClaims {
   readonly ownerTag: Buffer;
 }
 
+/** The HMAC key `connectionTokenSecret` gives; throws the bootstrap's error when it is too short to be one. */
+export function tokenKey(secret: string | Buffer): Buffer {
+  const key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+  if (key.length < MIN_TOKEN_SECRET_BYTES) throw new Error(`connectionTokenSecret must have at least ${MIN_TOKEN_SECRET_BYTES} bytes; it has ${key.length}.`);
+  return key;
+}
+
 const FORMAT = 1;
 const ID_BYTES = 16;
 const TAG_BYTES = 16;
@@ -46,8 +53,7 @@ export class ConnectionTokens {
     /** The endpoint's path: a token opens connections only where it was negotiated. */
     private readonly endpoint: string,
   ) {
-    this.key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
-    if (this.key.length < MIN_TOKEN_SECRET_BYTES) throw new Error(`connectionTokenSecret must have at least ${MIN_TOKEN_SECRET_BYTES} bytes; it has ${this.key.length}.`);
+    this.key = tokenKey(secret);
   }
 
   /** The token for a negotiated connection (whose id is 16 random bytes in base64url). */
