@@ -158,4 +158,38 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     expect(typeof (await connection.invoke('WhoAmI'))).toBe('string');
     await connection.stop();
   });
+
+  // Last: it leaves one instance.
+  it('an instance killed takes its connections with it; their clients reconnect through the proxy to the other', async () => {
+    const members = ['k1', 'k2', 'k3'].map((user) => {
+      const connection = new HubConnectionBuilder()
+        .withUrl(proxy.url(`${HUB}?user=${user}`), { transport: HttpTransportType.WebSockets, skipNegotiation: user === 'k2' })
+        .withAutomaticReconnect([0, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000])
+        .configureLogging(LogLevel.None)
+        .build();
+      opened.add(connection);
+      const hits: string[] = [];
+      connection.on('hit', (label: string) => hits.push(label));
+      return { user, connection, hits, reconnected: false };
+    });
+    for (const member of members) member.connection.onreconnected(() => (member.reconnected = true));
+    // One after the other, so nginx's alternation puts k1's socket on one instance and k2's and k3's on the other.
+    for (const member of members) await member.connection.start();
+    const before = await Promise.all(members.map((member) => member.connection.invoke<string>('WhoAmI')));
+
+    await instances[1].kill();
+    // nginx logs a WebSocket when it closes: those the killed instance held are the ones to come back.
+    const killed = (await requestsOf('user=k', (logged) => logged.some((request) => request.status === 101 && request.upstream === 1)))
+      .filter((request) => request.status === 101 && request.upstream === 1)
+      .map((request) => /user=(k\d)/.exec(request.uri)![1])
+      .sort();
+    expect([['k1'], ['k2', 'k3']]).toContainEqual(killed);
+    await waitUntil(() => members.every((member) => member.reconnected === killed.includes(member.user) && member.connection.state === 'Connected'), 10_000);
+
+    const after = await Promise.all(members.map((member) => member.connection.invoke<string>('WhoAmI')));
+    expect(members.map((member, index) => after[index] === before[index])).toEqual(members.map((member) => !killed.includes(member.user)));
+    await members[0].connection.invoke('All', 'after-kill');
+    await waitUntil(() => members.every((member) => member.hits.includes('after-kill')));
+    expect(members.map((member) => member.hits)).toEqual([['after-kill'], ['after-kill'], ['after-kill']]);
+  });
 });
