@@ -10,8 +10,9 @@ import type { TransportConnection } from '../connection/transport-connection.js'
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
-import { ConnectionOwners } from './connection-owners.js';
+import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
+import { ConnectionTokens, ForeignTokens, type ConnectionTokenClaims } from './connection-tokens.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import type { RoutedEndpoint } from './http-router.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
@@ -35,6 +36,10 @@ export interface EndpointSettings {
   readonly requireAuthentication: boolean;
   /** `ws`'s limit on one frame (the connection loop may apply finer limits of its own). */
   readonly maxFrameSize: number;
+  /** How long a negotiated connection waits for its transport: also how long another instance's token may start one here. */
+  readonly disconnectTimeout: number;
+  /** The module's `connectionTokenSecret`: tokens are signed and other instances' accepted; null: random tokens. */
+  readonly connectionTokenSecret: string | Buffer | null;
 }
 
 /**
@@ -92,6 +97,10 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   private readonly cors: CorsPolicy | null;
   /** Which user each connection belongs to: later requests by anyone else are refused (403). */
   private readonly owners: ConnectionOwners<C>;
+  /** Signs negotiate's tokens when instances share a secret; null otherwise. */
+  private readonly signer: ConnectionTokens | null;
+  /** Tokens other instances negotiated that may start a connection here; null without a shared secret. */
+  private readonly foreign: ForeignTokens | null;
   /**
    * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
    * the requests of running connections (sends, polls, DELETE) are still served until they close.
@@ -117,10 +126,12 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     });
     this.cors = settings.cors ? new CorsPolicy(settings.cors) : null;
     this.owners = new ConnectionOwners(identity.userIdProvider);
+    this.signer = settings.connectionTokenSecret === null ? null : new ConnectionTokens(settings.connectionTokenSecret, path);
+    this.foreign = this.signer === null ? null : new ForeignTokens(this.signer, settings.disconnectTimeout);
   }
 
-  /** A new connection of this endpoint's kind; `negotiate` is null when the client skipped negotiation. */
-  protected abstract newConnection(connectionId: string, connectionToken: string, negotiate: HubRequest | null): C;
+  /** A new connection of this endpoint's kind; `statefulRequested`: negotiate granted stateful reconnect. */
+  protected abstract newConnection(connectionId: string, connectionToken: string, statefulRequested: boolean): C;
   /** The request that starts a transport decided who the user is: the connection leaves 'negotiated'. */
   protected abstract claim(connection: C, user: unknown): void;
   /** A POST's body for a connection on SSE or long polling; throws InvalidDataError (413) when too large. */
@@ -153,10 +164,40 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     return connection !== undefined && connection.path === this.path ? (connection as C) : undefined;
   }
 
-  /** A new registered connection (negotiate version 0 uses the id as the token). */
-  protected create(negotiateVersion: number, negotiate: HubRequest | null): C {
+  /** Whether negotiate grants the stateful reconnect its client asks for (hubs only). */
+  protected grantsStatefulReconnect(_negotiate: HubRequest): boolean {
+    return false;
+  }
+
+  /**
+   * A new registered connection (negotiate version 0 uses the id as the token); `negotiate` is null
+   * when the client skipped negotiation. With a shared secret, version 1's token is signed for
+   * negotiate's user (`owner`), so that any instance may start the connection.
+   */
+  protected create(negotiateVersion: number, negotiate: HubRequest | null, owner?: ConnectionOwner): C {
+    const stateful = negotiate !== null && this.grantsStatefulReconnect(negotiate);
     const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
-    return this.registry.add(this.newConnection(connectionId, connectionToken, negotiate));
+    const signed = this.signer !== null && negotiateVersion >= 1 && owner !== undefined;
+    return this.registry.add(this.newConnection(connectionId, signed ? this.signer!.issue(connectionId, owner, stateful) : connectionToken, stateful));
+  }
+
+  /**
+   * The connection another instance negotiated, made here where its transport arrived: only for the
+   * user the token was issued to (403 otherwise, as on the instance that negotiated it). Another
+   * request with the token may have made it while this one was authenticated: then that one is it.
+   */
+  private adopt(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C | 403 | 404 {
+    if (!this.foreign!.binds(claims, owner)) {
+      this.owners.refuseForeign(claims.connectionId, owner);
+      return 403;
+    }
+    const made = this.find(token);
+    if (made !== undefined) return made;
+    if (this.foreign!.admit(token) === null) return 404;
+    this.foreign!.spend(token, claims);
+    const connection = this.registry.add(this.newConnection(claims.connectionId, token, claims.stateful));
+    this.owners.admits(connection, owner);
+    return connection;
   }
 
   /** A WebSocket upgrade whose connection never started (the socket went away during the upgrade). */
@@ -199,7 +240,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
     const owner = this.owners.of(user);
-    const connection = this.create(version.version, request);
+    const connection = this.create(version.version, request, owner);
     this.owners.admits(connection, owner);
     sendJson(res, 200, negotiateResponse(version.version, connection, this.settings.transports));
   }
@@ -208,8 +249,10 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const request = toHubRequest(req);
     const token = request.query.get('id');
-    const existing = token === null ? undefined : this.find(token);
-    if (token !== null && existing === undefined) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+    let existing = token === null ? undefined : this.find(token);
+    // A token this instance does not know may be one another instance negotiated (checked without Redis).
+    const foreign = token !== null && existing === undefined ? (this.foreign?.admit(token) ?? null) : null;
+    if (token !== null && existing === undefined && foreign === null) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
     if (!this.settings.transports.includes('WebSockets')) return rejectUpgrade(socket, 404, HttpTexts.transportNotSupported('WebSockets'));
     if (existing !== undefined && existing.state !== 'negotiated') return this.upgradeTaken(req, socket, head, request, existing);
 
@@ -217,6 +260,12 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (user === REFUSED) return rejectUpgrade(socket, 401);
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
+    if (foreign !== null) {
+      const adopted = this.adopt(token!, foreign, owner);
+      if (adopted === 403) return rejectUpgrade(socket, 403);
+      if (adopted === 404) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+      existing = adopted;
+    }
     // Without an id the client skipped negotiation: the connection starts here (negotiate version 0).
     const connection = existing ?? this.create(0, null);
     if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
