@@ -52,7 +52,11 @@ import { StaticController } from './static.controller.js';
     SampleRedis,
     // Clustered (REDIS_URL), shared by the instances in Redis; otherwise in this process.
     { provide: OrdersStore, inject: [SampleRedis], useFactory: ({ client }: SampleRedis) => (client ? new RedisOrdersStore(client) : new MemoryOrdersStore()) },
-    { provide: UserConnections, inject: [SampleRedis], useFactory: ({ client }: SampleRedis) => (client ? new RedisUserConnections(client) : new MemoryUserConnections()) },
+    {
+      provide: UserConnections,
+      inject: [SampleRedis],
+      useFactory: ({ client }: SampleRedis) => (client ? new RedisUserConnections(client) : new MemoryUserConnections()),
+    },
   ],
 })
 export class AppModule {}

@@ -178,7 +178,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const stateful = negotiate !== null && this.grantsStatefulReconnect(negotiate);
     const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
     const signed = this.signer !== null && negotiateVersion >= 1 && owner !== undefined;
-    return this.registry.add(this.newConnection(connectionId, signed ? this.signer!.issue(connectionId, owner, stateful) : connectionToken, stateful));
+    return this.registry.add(this.newConnection(connectionId, signed ? this.signer.issue(connectionId, owner, stateful) : connectionToken, stateful));
   }
 
   /**

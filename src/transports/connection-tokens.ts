@@ -91,7 +91,10 @@ export class ConnectionTokens {
   }
 
   private tag(owner: ConnectionOwner): Buffer {
-    return createHmac('sha256', this.key).update(`owner\0${this.endpoint}\0${ownerText(owner)}`).digest().subarray(0, TAG_BYTES);
+    return createHmac('sha256', this.key)
+      .update(`owner\0${this.endpoint}\0${ownerText(owner)}`)
+      .digest()
+      .subarray(0, TAG_BYTES);
   }
 
   private mac(signed: Buffer): Buffer {

@@ -3,21 +3,21 @@ import { Test } from '@nestjs/testing';
 import { Hub, SignalRModule, type SignalRModuleOptions } from '../../src/index.js';
 import { PerRequestService, ScopedDependencyHub } from '../fixtures/scoped.hub.js';
 import { DuplicateMethodHub, FirstDuplicatePathHub, SecondDuplicatePathHub } from '../fixtures/duplicate.hubs.js';
-import {
-  AckHub,
-  ConnectedSocketHub,
-  GatewayHooksHub,
-  MessageBodyHub,
-  SubscribeMessageHub,
-  UntypedPipesHub,
-} from '../fixtures/hub-method-checks.hubs.js';
+import { AckHub, ConnectedSocketHub, GatewayHooksHub, MessageBodyHub, SubscribeMessageHub, UntypedPipesHub } from '../fixtures/hub-method-checks.hubs.js';
 import { InvocationHub } from '../fixtures/invocation.hub.js';
 import { createApp } from '../support/app.js';
 
 /** Nest's warnings as `<context>: <message>`. */
 function warningLogger(lines: string[]): LoggerService {
   const ignore = () => undefined;
-  return { log: ignore, error: ignore, debug: ignore, verbose: ignore, fatal: ignore, warn: (message: unknown, context?: unknown) => lines.push(`${String(context)}: ${String(message)}`) };
+  return {
+    log: ignore,
+    error: ignore,
+    debug: ignore,
+    verbose: ignore,
+    fatal: ignore,
+    warn: (message: unknown, context?: unknown) => lines.push(`${String(context)}: ${String(message)}`),
+  };
 }
 
 /** Initialises and closes an app with the providers; returns the warnings logged meanwhile. */

@@ -1,4 +1,4 @@
-import { HttpTransportType, HubConnection, HubConnectionBuilder, IHubProtocol, JsonHubProtocol, LogLevel } from '@microsoft/signalr';
+import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, IHubProtocol, JsonHubProtocol, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
 import { negotiate } from '../support/http.js';
@@ -125,7 +125,10 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     const at = Math.floor(connectionToken.length / 2);
     const forged = connectionToken.slice(0, at) + (connectionToken[at] === 'A' ? 'B' : 'A') + connectionToken.slice(at + 1);
     for (let attempt = 0; attempt < 2; attempt++) {
-      await expect(RawSocket.open(proxy.url(`${HUB}?user=forger&id=${encodeURIComponent(forged)}`))).rejects.toMatchObject({ status: 404, body: 'No Connection with that ID' });
+      await expect(RawSocket.open(proxy.url(`${HUB}?user=forger&id=${encodeURIComponent(forged)}`))).rejects.toMatchObject({
+        status: 404,
+        body: 'No Connection with that ID',
+      });
     }
     const requests = await requestsOf('user=forger', (logged) => logged.length === 3);
     expect(new Set(requests.slice(1).map((request) => request.upstream))).toEqual(new Set([0, 1]));
@@ -184,7 +187,10 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
       .map((request) => /user=(k\d)/.exec(request.uri)![1])
       .sort();
     expect([['k1'], ['k2', 'k3']]).toContainEqual(killed);
-    await waitUntil(() => members.every((member) => member.reconnected === killed.includes(member.user) && member.connection.state === 'Connected'), 10_000);
+    await waitUntil(
+      () => members.every((member) => member.reconnected === killed.includes(member.user) && member.connection.state === HubConnectionState.Connected),
+      10_000,
+    );
 
     const after = await Promise.all(members.map((member) => member.connection.invoke<string>('WhoAmI')));
     expect(members.map((member, index) => after[index] === before[index])).toEqual(members.map((member) => !killed.includes(member.user)));

@@ -111,7 +111,7 @@ async function launch(dir: string, port: number, upstreams: readonly number[]): 
   await fs.writeFile(config, configuration(dir, port, upstreams));
   const child = spawn(NGINX, ['-p', dir, '-c', config, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'ENOENT' ? new Error(`${NGINX} is not installed: apt-get install nginx (.ci/run installs it)`) : error),
