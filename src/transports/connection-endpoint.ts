@@ -1,5 +1,4 @@
-import { parse as parseCookies } from 'cookie';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http';
+import type { IncomingMessage, ServerResponse } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CorsPolicy, type HubCorsOptions } from '../auth/cors-policy.js';
@@ -14,11 +13,11 @@ import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
 import { ConnectionTokens, ForeignTokens, type ConnectionTokenClaims } from './connection-tokens.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
+import { toHubRequest } from './incoming-hub-request.js';
 import type { RoutedEndpoint } from './http-router.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
 import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
 import { ServerSentEventsTransport } from './server-sent-events.transport.js';
-import { keptHeaders } from './shared-header-values.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
 /** Who the caller is, decided from the HTTP request that carries a connection. */
@@ -40,41 +39,6 @@ export interface EndpointSettings {
   readonly disconnectTimeout: number;
   /** The module's `connectionTokenSecret`: tokens are signed and other instances' accepted; null: random tokens. */
   readonly connectionTokenSecret: string | Buffer | null;
-}
-
-/**
- * The request as hub code sees it. A connection keeps it for its whole life, so it holds only the
- * strings it was made from: path, query and cookies are derived on use (the query anew each time,
- * so no parsed URL stays behind per connection), and nothing refers to the socket or `req`.
- */
-class IncomingHubRequest implements HubRequest {
-  private parsedCookies: Record<string, string | undefined> | null = null;
-
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly headers: IncomingHttpHeaders,
-    readonly remoteAddress: string | undefined,
-  ) {}
-
-  get path(): string {
-    const queryStart = this.url.indexOf('?');
-    return new URL(queryStart === -1 ? this.url : this.url.slice(0, queryStart), 'http://localhost').pathname;
-  }
-
-  get query(): URLSearchParams {
-    const queryStart = this.url.indexOf('?');
-    return new URLSearchParams(queryStart === -1 ? '' : this.url.slice(queryStart + 1));
-  }
-
-  get cookies(): Record<string, string | undefined> {
-    const cookie = this.headers.cookie;
-    return (this.parsedCookies ??= cookie ? parseCookies(cookie) : {});
-  }
-}
-
-function toHubRequest(req: IncomingMessage): HubRequest {
-  return new IncomingHubRequest(req.method ?? 'GET', req.url ?? '/', keptHeaders(req.headers), req.socket.remoteAddress);
 }
 
 /** The user for a request: undefined when anonymous, or REFUSED. */
