@@ -41,6 +41,12 @@ export interface EndpointSettings {
   readonly connectionTokenSecret: string | Buffer | null;
 }
 
+/** A token another instance negotiated, verified here: it may start its connection on this instance. */
+interface ForeignToken {
+  readonly token: string;
+  readonly claims: ConnectionTokenClaims;
+}
+
 /** The user for a request: undefined when anonymous, or REFUSED. */
 export const REFUSED: unique symbol = Symbol('refused');
 
@@ -255,8 +261,14 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const method = req.method;
     if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return sendText(res, 405);
     const request = toHubRequest(req);
-    const connection = this.lookup(request, res);
+    // Only a GET may start a transport, so only a GET may start another instance's connection here.
+    const connection = this.lookup(request, res, method === 'GET');
     if (connection === null) return;
+    if ('claims' in connection) {
+      const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
+      if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+      return this.startHttpTransport(wanted, request, res, connection);
+    }
     if (method === 'POST') return this.receiveSend(req, res, connection, request);
     // Every request after the one that started the transport is authenticated again, as ASP.NET
     // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
@@ -275,14 +287,21 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     sendText(res, 409); // a second event stream for one connection
   }
 
-  /** The request that starts an HTTP transport also decides who the connection's user is. */
-  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, connection: C): Promise<void> {
+  /**
+   * The request that starts an HTTP transport also decides who the connection's user is. `target`
+   * is the connection, or the token of one another instance negotiated (made here, for its user).
+   */
+  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, target: C | ForeignToken): Promise<void> {
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
+    const owner = this.owners.of(user);
+    const connection = 'claims' in target ? this.adopt(target.token, target.claims, owner) : target;
+    if (connection === 404) return sendText(res, 404, HttpTexts.connectionNotFound);
+    if (connection === 403) return sendText(res, 403);
     if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
-    if (!this.owners.admits(connection, this.owners.of(user))) return sendText(res, 403);
+    if (!this.owners.admits(connection, owner)) return sendText(res, 403);
     this.claim(connection, user);
     if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.runner), request);
     // The first poll starts the connection and returns at once, empty.
@@ -323,18 +342,19 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     sendText(res, 202);
   }
 
-  private lookup(request: HubRequest, res: ServerResponse): C | null {
+  /** The connection the request's token names; with `mayStart`, also another instance's token that may start one here. */
+  private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean): C | ForeignToken | null {
     const token = request.query.get('id');
     if (token === null || token === '') {
       sendText(res, 400, HttpTexts.connectionIdRequired);
       return null;
     }
     const connection = this.find(token);
-    if (connection === undefined) {
-      sendText(res, 404, HttpTexts.connectionNotFound);
-      return null;
-    }
-    return connection;
+    if (connection !== undefined) return connection;
+    const claims = mayStart ? (this.foreign?.admit(token) ?? null) : null;
+    if (claims !== null) return { token, claims };
+    sendText(res, 404, HttpTexts.connectionNotFound);
+    return null;
   }
 
   /** A connection that already has a transport: a different kind is refused with 400, a second socket with 409. */

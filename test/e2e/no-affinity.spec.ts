@@ -1,7 +1,7 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, IHubProtocol, JsonHubProtocol, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
-import { negotiate } from '../support/http.js';
+import { EventStream, negotiate, request } from '../support/http.js';
 import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
@@ -93,6 +93,8 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     // Each start settles before the test goes on, so no request of this test lands amid the next one's.
     const started = await Promise.allSettled(members.map((member) => member.connection.start()));
     expect(started.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    // A connection's first invocation runs once its instance has subscribed its user's channel.
+    await Promise.all(members.map((member) => member.connection.invoke('WhoAmI')));
     await members[1].connection.invoke('User', 'ada', 'to-ada');
     await members[0].connection.invoke('All', 'fence');
     await waitUntil(() => members.every((member) => member.hits.includes('fence')));
@@ -160,6 +162,29 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     await connection.start();
     expect(typeof (await connection.invoke('WhoAmI'))).toBe('string');
     await connection.stop();
+  });
+
+  it('Server-Sent Events and Long Polling start on the instance their first request reaches, for the user the token binds', async () => {
+    const [a, b] = instances;
+    const sse = await negotiate(a.url(`${HUB}?user=sse-1`));
+    expect(
+      (await request(b.url(`${HUB}?user=intruder-2&id=${encodeURIComponent(sse.connectionToken)}`), { headers: { Accept: 'text/event-stream' } })).status,
+    ).toBe(403);
+    const stream = await EventStream.open(b.url(`${HUB}?user=sse-1&id=${encodeURIComponent(sse.connectionToken)}`));
+    expect(stream.status).toBe(200);
+    const post = (body: string) =>
+      request(b.url(`${HUB}?user=sse-1&id=${encodeURIComponent(sse.connectionToken)}`), { method: 'POST', body }).then((response) => response.status);
+    expect(await post(`{"protocol":"json","version":1}${RS}`)).toBe(200);
+    expect(await post(`${JSON.stringify({ type: 1, invocationId: '1', target: 'WhoAmI', arguments: [] })}${RS}`)).toBe(200);
+    await stream.until((text) => text.includes(`{"type":3,"invocationId":"1","result":"${sse.connectionId}"}`));
+    stream.close();
+
+    const polling = await negotiate(a.url(`${HUB}?user=lp-1`));
+    const url = b.url(`${HUB}?user=lp-1&id=${encodeURIComponent(polling.connectionToken)}`);
+    expect((await request(url)).status).toBe(200);
+    expect((await request(url, { method: 'POST', body: `{"protocol":"json","version":1}${RS}` })).status).toBe(200);
+    expect((await request(url)).body.toString()).toBe(`{}${RS}`);
+    expect((await request(url, { method: 'DELETE' })).status).toBe(202);
   });
 
   // Last: it leaves one instance.
