@@ -1,6 +1,8 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, IHubProtocol, JsonHubProtocol, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
+import { ConnectionHandler, SignalRModule, type OnRawConnection, type RawConnection } from '../../src/index.js';
+import { startApp, type TestApp } from '../support/app.js';
 import { EventStream, negotiate, request } from '../support/http.js';
 import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
@@ -222,5 +224,45 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     await members[0].connection.invoke('All', 'after-kill');
     await waitUntil(() => members.every((member) => member.hits.includes('after-kill')));
     expect(members.map((member) => member.hits)).toEqual([['after-kill'], ['after-kill'], ['after-kill']]);
+  });
+});
+
+/** Greets with its connection id, then echoes in upper case. */
+@ConnectionHandler('/raw/echo')
+class EchoHandler implements OnRawConnection {
+  async onConnected(connection: RawConnection): Promise<void> {
+    connection.send(`hello ${connection.connectionId}`);
+    for await (const message of connection) connection.send(typeof message === 'string' ? message.toUpperCase() : message);
+  }
+}
+
+@ConnectionHandler('/raw/other')
+class OtherHandler extends EchoHandler {}
+
+describe('No affinity without a proxy: raw connection handlers of apps in one process', () => {
+  const SECRET = randomBytes(32);
+  const apps: TestApp[] = [];
+  const start = (connectionTokenSecret?: Buffer) =>
+    startApp({ imports: [SignalRModule.forRoot({ connectionTokenSecret })], providers: [EchoHandler, OtherHandler] }).then((app) => (apps.push(app), app));
+
+  afterAll(() => Promise.all(apps.map((app) => app.close())));
+
+  it('a token negotiated on one app opens its connection on another with the same secret only, and only at its path', async () => {
+    const [a, b, otherSecret, noSecret] = [await start(SECRET), await start(SECRET), await start(randomBytes(32)), await start()];
+    const { connectionId, connectionToken } = await negotiate(a.url('/raw/echo'));
+    const id = encodeURIComponent(connectionToken);
+    for (const app of [otherSecret, noSecret]) {
+      await expect(RawSocket.open(app.url(`/raw/echo?id=${id}`))).rejects.toMatchObject({ status: 404, body: 'No Connection with that ID' });
+    }
+    await expect(RawSocket.open(b.url(`/raw/other?id=${id}`))).rejects.toMatchObject({ status: 404, body: 'No Connection with that ID' });
+
+    const raw = await RawSocket.open(b.url(`/raw/echo?id=${id}`));
+    expect((await raw.nextFrame()).data.toString()).toBe(`hello ${connectionId}`);
+    raw.sendText('shout');
+    expect((await raw.nextFrame()).data.toString()).toBe('SHOUT');
+    // A second socket with the token, on the instance that now holds the connection: taken (409).
+    await expect(RawSocket.open(b.url(`/raw/echo?id=${id}`))).rejects.toMatchObject({ status: 409 });
+    raw.close();
+    await raw.closed();
   });
 });
