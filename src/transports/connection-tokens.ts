@@ -1,6 +1,41 @@
 import { createHmac, timingSafeEqual } from 'crypto';
 import type { ConnectionOwner } from './connection-owners.js';
 
+/*
+ * Issue 18, what these tokens are the first step of (a design, not built yet):
+ *
+ * Owner. The instance that holds a connection's transport owns it. A request with a token this
+ * instance does not hold (or holds only as 'negotiated', having negotiated it for a transport that
+ * started elsewhere) is verified here first (signature, endpoint, user binding: 401/403/404 answered
+ * locally, without Redis), then asked of the cluster: a PUBLISH on
+ * `{prefix}{hub}:internal:transport:{connectionId}`, a channel only the owner subscribes (in the same
+ * SUBSCRIBE as the connection's `:connection:{id}` channel, so the owner pays no extra round trip).
+ * The reply count says it: 0, nobody owns it (a GET within the token's window starts it here, as now;
+ * anything else is 404), 1, carry the request there. The local path never asks.
+ *
+ * Carrying. MessagePack envelopes [kind, requestId, replyServer, owner identity, ...] to the owner;
+ * answers on the asking instance's own `internal:transport-reply:{serverId}` channel:
+ *  - send (SSE and Long Polling POSTs): the body in chunks of at most 64 KiB, each answered before the
+ *    next goes (credit of one chunk), applied through the owner's POST queue, so sends keep their
+ *    order, a full inbound queue holds the answer (receive backpressure as locally), and the limit's
+ *    413, 404 and 403 come from the owner as they would locally;
+ *  - poll: the owner runs LongPollingTransport.accept on a response stand-in and answers with status
+ *    and bytes (or empty at pollTimeout); a client gone meanwhile is told with poll-abort, so the owner
+ *    keeps the data for the next poll as it does when a local poll's socket drops;
+ *  - delete: 202/400 from the owner;
+ *  - attach (stateful re-attach whose new socket lands elsewhere): the socket's instance bridges it,
+ *    frames to the owner and the owner's writes back, with credit-based flow control for send
+ *    backpressure; the owner keeps MessageReplay, so nothing is lost or duplicated. The owner's
+ *    ConnectionOwners check applies to the identity each envelope carries (403 as locally).
+ * An owner that does not answer within the backplane's ackTimeout gets the client 404 (it died; the
+ * client reconnects anywhere). Cost, to measure: two PUBLISHes and the body's bytes per carried request.
+ *
+ * Once per cluster. Today a token starts a connection at most once per instance; two instances (or the
+ * negotiating one after another) could each start it within the window, for the same user only. The
+ * first start on a non-negotiating instance takes `SET {prefix}transport-claim:{id} NX PX window`, and
+ * the negotiating instance drops its record when told (a claimed PUBLISH on the transport channel).
+ */
+
 /** The shortest `connectionTokenSecret` accepted: as many bytes as the HMAC-SHA256 key it keys. */
 export const MIN_TOKEN_SECRET_BYTES = 32;
 
