@@ -11,7 +11,7 @@ import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
-import { ConnectionTokens, ForeignTokens, type ConnectionTokenClaims } from './connection-tokens.js';
+import { ConnectionTokens, TokenAdmission, type ConnectionTokenClaims } from './connection-tokens.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import { toHubRequest } from './incoming-hub-request.js';
 import type { RoutedEndpoint } from './http-router.js';
@@ -37,12 +37,12 @@ export interface EndpointSettings {
   readonly maxFrameSize: number;
   /** How long a negotiated connection waits for its transport: also how long another instance's token may start one here. */
   readonly disconnectTimeout: number;
-  /** The module's `connectionTokenSecret`: tokens are signed and other instances' accepted; null: random tokens. */
+  /** The module's `connectionTokenSecret`: negotiate keeps no record and signs the token; null: random tokens, recorded. */
   readonly connectionTokenSecret: string | Buffer | null;
 }
 
-/** A token another instance negotiated, verified here: it may start its connection on this instance. */
-interface ForeignToken {
+/** A signed token, verified here, whose connection is not made yet: it may start it on this instance. */
+interface SignedStart {
   readonly token: string;
   readonly claims: ConnectionTokenClaims;
 }
@@ -69,8 +69,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   private readonly owners: ConnectionOwners<C>;
   /** Signs negotiate's tokens when instances share a secret; null otherwise. */
   private readonly signer: ConnectionTokens | null;
-  /** Tokens other instances negotiated that may start a connection here; null without a shared secret. */
-  private readonly foreign: ForeignTokens | null;
+  /** Which signed tokens may start a connection here (any instance's, this one's included); null without a secret. */
+  private readonly admission: TokenAdmission | null;
   /**
    * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
    * the requests of running connections (sends, polls, DELETE) are still served until they close.
@@ -97,7 +97,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     this.cors = settings.cors ? new CorsPolicy(settings.cors) : null;
     this.owners = new ConnectionOwners(identity.userIdProvider);
     this.signer = settings.connectionTokenSecret === null ? null : new ConnectionTokens(settings.connectionTokenSecret, path);
-    this.foreign = this.signer === null ? null : new ForeignTokens(this.signer, settings.disconnectTimeout);
+    this.admission = this.signer === null ? null : new TokenAdmission(this.signer, settings.disconnectTimeout);
   }
 
   /** A new connection of this endpoint's kind; `statefulRequested`: negotiate granted stateful reconnect. */
@@ -141,30 +141,29 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
 
   /**
    * A new registered connection (negotiate version 0 uses the id as the token); `negotiate` is null
-   * when the client skipped negotiation. With a shared secret, version 1's token is signed for
-   * negotiate's user (`owner`), so that any instance may start the connection.
+   * when the client skipped negotiation.
    */
-  protected create(negotiateVersion: number, negotiate: HubRequest | null, owner?: ConnectionOwner): C {
-    const stateful = negotiate !== null && this.grantsStatefulReconnect(negotiate);
+  protected create(negotiateVersion: number, negotiate: HubRequest | null): C {
     const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
-    const signed = this.signer !== null && negotiateVersion >= 1 && owner !== undefined;
-    return this.registry.add(this.newConnection(connectionId, signed ? this.signer.issue(connectionId, owner, stateful) : connectionToken, stateful));
+    return this.registry.add(this.newConnection(connectionId, connectionToken, negotiate !== null && this.grantsStatefulReconnect(negotiate)));
   }
 
   /**
-   * The connection another instance negotiated, made here where its transport arrived: only for the
-   * user the token was issued to (403 otherwise, as on the instance that negotiated it). Another
-   * request with the token may have made it while this one was authenticated: then that one is it.
+   * The connection a signed token names, made where its transport arrived (on any instance, the one
+   * that negotiated it included): only for the user the token was issued to (403 otherwise, with the
+   * warning a local refusal logs). Another request with the token may have made it while this one
+   * was authenticated: then that one is it.
    */
   private adopt(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C | 403 | 404 {
-    if (!this.foreign!.binds(claims, owner)) {
+    const admission = this.admission!;
+    if (!admission.binds(claims, owner)) {
       this.owners.refuseForeign(claims.connectionId, owner);
       return 403;
     }
     const made = this.find(token);
     if (made !== undefined) return made;
-    if (this.foreign!.admit(token) === null) return 404;
-    this.foreign!.spend(token, claims);
+    if (admission.admit(token) === null) return 404;
+    admission.spend(token, claims);
     const connection = this.registry.add(this.newConnection(claims.connectionId, token, claims.stateful));
     this.owners.admits(connection, owner);
     return connection;
@@ -210,7 +209,14 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
     const owner = this.owners.of(user);
-    const connection = this.create(version.version, request, owner);
+    if (this.signer !== null && version.version >= 1) {
+      // A shared secret: negotiate keeps nothing, and the transport may reach any instance (issue 18).
+      const { connectionId } = newConnectionIds(version.version);
+      const statefulRequested = this.grantsStatefulReconnect(request);
+      const connectionToken = this.signer.issue(connectionId, owner, statefulRequested);
+      return sendJson(res, 200, negotiateResponse(version.version, { connectionId, connectionToken, statefulRequested }, this.settings.transports));
+    }
+    const connection = this.create(version.version, request);
     this.owners.admits(connection, owner);
     sendJson(res, 200, negotiateResponse(version.version, connection, this.settings.transports));
   }
@@ -220,9 +226,9 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const request = toHubRequest(req);
     const token = request.query.get('id');
     let existing = token === null ? undefined : this.find(token);
-    // A token this instance does not know may be one another instance negotiated (checked without Redis).
-    const foreign = token !== null && existing === undefined ? (this.foreign?.admit(token) ?? null) : null;
-    if (token !== null && existing === undefined && foreign === null) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+    // A token that names no connection here may be a signed one whose connection is not made yet (checked without Redis).
+    const signed = token !== null && existing === undefined ? (this.admission?.admit(token) ?? null) : null;
+    if (token !== null && existing === undefined && signed === null) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
     if (!this.settings.transports.includes('WebSockets')) return rejectUpgrade(socket, 404, HttpTexts.transportNotSupported('WebSockets'));
     if (existing !== undefined && existing.state !== 'negotiated') return this.upgradeTaken(req, socket, head, request, existing);
 
@@ -230,8 +236,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (user === REFUSED) return rejectUpgrade(socket, 401);
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
-    if (foreign !== null) {
-      const adopted = this.adopt(token!, foreign, owner);
+    if (signed !== null) {
+      const adopted = this.adopt(token!, signed, owner);
       if (adopted === 403) return rejectUpgrade(socket, 403);
       if (adopted === 404) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
       existing = adopted;
@@ -291,7 +297,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
    * The request that starts an HTTP transport also decides who the connection's user is. `target`
    * is the connection, or the token of one another instance negotiated (made here, for its user).
    */
-  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, target: C | ForeignToken): Promise<void> {
+  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, target: C | SignedStart): Promise<void> {
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
@@ -343,7 +349,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   }
 
   /** The connection the request's token names; with `mayStart`, also another instance's token that may start one here. */
-  private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean): C | ForeignToken | null {
+  private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean): C | SignedStart | null {
     const token = request.query.get('id');
     if (token === null || token === '') {
       sendText(res, 400, HttpTexts.connectionIdRequired);
@@ -351,7 +357,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     }
     const connection = this.find(token);
     if (connection !== undefined) return connection;
-    const claims = mayStart ? (this.foreign?.admit(token) ?? null) : null;
+    const claims = mayStart ? (this.admission?.admit(token) ?? null) : null;
     if (claims !== null) return { token, claims };
     sendText(res, 404, HttpTexts.connectionNotFound);
     return null;

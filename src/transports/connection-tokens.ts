@@ -5,8 +5,7 @@ import type { ConnectionOwner } from './connection-owners.js';
  * Issue 18, what these tokens are the first step of (a design, not built yet):
  *
  * Owner. The instance that holds a connection's transport owns it. A request with a token this
- * instance does not hold (or holds only as 'negotiated', having negotiated it for a transport that
- * started elsewhere) is verified here first (signature, endpoint, user binding: 401/403/404 answered
+ * instance does not hold is verified here first (signature, endpoint, user binding: 401/403/404 answered
  * locally, without Redis), then asked of the cluster: a PUBLISH on
  * `{prefix}{hub}:internal:transport:{connectionId}`, a channel only the owner subscribes (in the same
  * SUBSCRIBE as the connection's `:connection:{id}` channel, so the owner pays no extra round trip).
@@ -30,10 +29,10 @@ import type { ConnectionOwner } from './connection-owners.js';
  * An owner that does not answer within the backplane's ackTimeout gets the client 404 (it died; the
  * client reconnects anywhere). Cost, to measure: two PUBLISHes and the body's bytes per carried request.
  *
- * Once per cluster. Today a token starts a connection at most once per instance; two instances (or the
- * negotiating one after another) could each start it within the window, for the same user only. The
- * first start on a non-negotiating instance takes `SET {prefix}transport-claim:{id} NX PX window`, and
- * the negotiating instance drops its record when told (a claimed PUBLISH on the transport channel).
+ * Once per cluster. Today a token starts a connection at most once per instance; two instances could
+ * each start it within the window, for the same user only. A start would take `SET
+ * {prefix}transport-claim:{id} NX PX window` first: one round trip per connection start with a
+ * backplane, none per request; without a backplane there is one instance and nothing to claim.
  */
 
 /** The shortest `connectionTokenSecret` accepted: as many bytes as the HMAC-SHA256 key it keys. */
@@ -77,8 +76,8 @@ function ownerText(owner: ConnectionOwner): string {
  * digest, whose connection it is. HMAC-SHA256 over all of it with the endpoint's path, truncated to
  * 128 bits. Clients see an opaque base64url string, as ASP.NET Core's random token.
  *
- * The local path never reads a token: an instance finds the connections it negotiated by their token
- * as before, and only a token it does not know is verified (where there was a 404).
+ * A token is verified once, by the request that starts its connection; every later request of the
+ * connection finds it by its token in the registry, as without a secret, and nothing asks Redis.
  */
 export class ConnectionTokens {
   private readonly key: Buffer;
@@ -138,15 +137,18 @@ export class ConnectionTokens {
 }
 
 /**
- * Which tokens this instance never issued may start a connection here: a genuine one, within the
- * window a negotiated connection waits for its transport (the disconnect timeout, as the registry
- * reaps it), and only once on this instance (a token that started a connection here that has since
- * ended does not start another). Tokens are remembered until their window passes.
+ * Which signed tokens may start a connection here (negotiate keeps no record when instances share a
+ * secret, so this holds for the instance that issued a token as for any other): a genuine one, within
+ * the window a negotiated connection waits for its transport (the disconnect timeout, after which an
+ * unstarted connection is reaped without a secret too), and only once on this instance (a token
+ * whose connection started here and has since ended does not start another). Started tokens are
+ * remembered until their window passes: about 150 bytes each, for the connections started in the
+ * last disconnect timeout, where negotiate without a secret holds a whole connection for every
+ * negotiate in it, started or not.
  *
- * Once per cluster (not two instances starting one token) needs a claim in Redis, the same record
- * that will tell other instances where the connection lives (issue 18, forwarding).
+ * Once per cluster (not two instances starting one token) needs a claim in Redis (see the note above).
  */
-export class ForeignTokens {
+export class TokenAdmission {
   /** Tokens that started a connection here, with the time their window ends, oldest first. */
   private readonly spent = new Map<string, number>();
 

@@ -2,6 +2,7 @@ import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionSt
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
 import { ConnectionHandler, SignalRModule, type OnRawConnection, type RawConnection } from '../../src/index.js';
+import { SignalRServer } from '../../src/signalr.server.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { EventStream, negotiate, request } from '../support/http.js';
 import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
@@ -251,6 +252,8 @@ describe('No affinity without a proxy: raw connection handlers of apps in one pr
     const [a, b, otherSecret, noSecret] = [await start(SECRET), await start(SECRET), await start(randomBytes(32)), await start()];
     const { connectionId, connectionToken } = await negotiate(a.url('/raw/echo'));
     const id = encodeURIComponent(connectionToken);
+    // With a secret negotiate keeps nothing: the connection is made where its transport arrives.
+    expect([a, b].map((app) => app.app.get(SignalRServer).stats().registered)).toEqual([0, 0]);
     for (const app of [otherSecret, noSecret]) {
       await expect(RawSocket.open(app.url(`/raw/echo?id=${id}`))).rejects.toMatchObject({ status: 404, body: 'No Connection with that ID' });
     }
@@ -260,6 +263,7 @@ describe('No affinity without a proxy: raw connection handlers of apps in one pr
     expect((await raw.nextFrame()).data.toString()).toBe(`hello ${connectionId}`);
     raw.sendText('shout');
     expect((await raw.nextFrame()).data.toString()).toBe('SHOUT');
+    expect([a, b].map((app) => app.app.get(SignalRServer).stats().registered)).toEqual([0, 1]);
     // A second socket with the token, on the instance that now holds the connection: taken (409).
     await expect(RawSocket.open(b.url(`/raw/echo?id=${id}`))).rejects.toMatchObject({ status: 409 });
     raw.close();

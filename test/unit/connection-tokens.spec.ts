@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import { ConnectionOwners } from '../../src/transports/connection-owners.js';
-import { ConnectionTokens, ForeignTokens } from '../../src/transports/connection-tokens.js';
+import { ConnectionTokens, TokenAdmission } from '../../src/transports/connection-tokens.js';
 import { newConnectionIds } from '../../src/transports/connection-registry.js';
 
 const SECRET = 'a shared secret of at least 32 bytes, for tests';
@@ -63,12 +63,12 @@ describe('ConnectionTokens: signed tokens any instance with the secret can read'
   });
 });
 
-describe('ForeignTokens: which tokens of other instances may start a connection here', () => {
+describe('TokenAdmission: which signed tokens may start a connection here', () => {
   const tokens = new ConnectionTokens(SECRET, '/hubs/chat');
   const issuedAt = 1_765_000_000_000;
 
   it('a genuine token within the disconnect timeout of its issue, once', () => {
-    const foreign = new ForeignTokens(tokens, 15_000);
+    const foreign = new TokenAdmission(tokens, 15_000);
     const token = tokens.issue(newConnectionIds(1).connectionId, ada, false, issuedAt);
     const claims = foreign.admit(token, issuedAt + 15_000)!;
     expect(claims.issuedAt).toBe(issuedAt);
@@ -80,7 +80,7 @@ describe('ForeignTokens: which tokens of other instances may start a connection 
   });
 
   it('forgets a spent token once its window passed (it could not start a connection anyway)', () => {
-    const foreign = new ForeignTokens(tokens, 1_000);
+    const foreign = new TokenAdmission(tokens, 1_000);
     const spentTokens = [0, 500].map((offset) => tokens.issue(newConnectionIds(1).connectionId, ada, false, issuedAt + offset));
     for (const token of spentTokens) foreign.spend(token, foreign.admit(token, issuedAt + 600)!);
     expect(foreign.size).toBe(2);
