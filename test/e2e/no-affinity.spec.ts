@@ -3,6 +3,7 @@ import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
 import { ConnectionHandler, SignalRModule, type OnRawConnection, type RawConnection } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
+import { ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { EventStream, negotiate, request } from '../support/http.js';
 import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
@@ -268,5 +269,43 @@ describe('No affinity without a proxy: raw connection handlers of apps in one pr
     await expect(RawSocket.open(b.url(`/raw/echo?id=${id}`))).rejects.toMatchObject({ status: 409 });
     raw.close();
     await raw.closed();
+  });
+});
+
+describe('The proxy itself: nginx over one instance passes every transport as the instance serves it', () => {
+  let app: TestApp;
+  let proxy: NginxProxy;
+
+  beforeAll(async () => {
+    app = await startApp({ imports: [SignalRModule.forRoot(clusterIdentity)], providers: [ClusterHub] });
+    proxy = await startNginx([Number(new URL(app.baseUrl).port)]);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await app?.close();
+  });
+
+  // Unbuffered event streams and long polls: a send reaches the client while its response is still open.
+  it.each([
+    ['ServerSentEvents', HttpTransportType.ServerSentEvents, () => new JsonHubProtocol()],
+    ['LongPolling', HttpTransportType.LongPolling, () => new JsonHubProtocol()],
+    ['LongPolling (MessagePack)', HttpTransportType.LongPolling, () => new MessagePackHubProtocol()],
+    ['WebSockets', HttpTransportType.WebSockets, () => new JsonHubProtocol()],
+  ])('%s: connects, invokes, receives a send and stops', async (_name, transport, protocol) => {
+    const connection = new HubConnectionBuilder()
+      .withUrl(proxy.url(`${HUB}?user=through-proxy`), { transport })
+      .withHubProtocol(protocol())
+      .configureLogging(LogLevel.None)
+      .build();
+    const hits: string[] = [];
+    connection.on('hit', (label: string) => hits.push(label));
+    await connection.start();
+    const id = await connection.invoke<string>('WhoAmI');
+    expect(id).toBe(connection.connectionId);
+    await connection.invoke('Client', id, 'to-me');
+    await waitUntil(() => hits.length === 1);
+    expect(hits).toEqual(['to-me']);
+    await connection.stop();
   });
 });
