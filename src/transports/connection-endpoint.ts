@@ -162,8 +162,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     }
     const made = this.find(token);
     if (made !== undefined) return made;
-    if (admission.admit(token) === null) return 404;
-    admission.spend(token, claims);
+    if (!admission.spend(token, claims)) return 404;
     const connection = this.registry.add(this.newConnection(claims.connectionId, token, claims.stateful));
     this.owners.admits(connection, owner);
     return connection;

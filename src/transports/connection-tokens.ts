@@ -176,9 +176,14 @@ export class TokenAdmission {
     return this.tokens.binds(claims, owner);
   }
 
-  /** The token started a connection here. */
-  spend(token: string, claims: ConnectionTokenClaims): void {
+  /**
+   * The token starts a connection here now, if it still may (the request was authenticated since
+   * `admit` read it: its window may have passed, or another request spent it). No HMAC again.
+   */
+  spend(token: string, claims: ConnectionTokenClaims, now = Date.now()): boolean {
+    if (this.spent.has(token) || now - claims.issuedAt > this.window) return false;
     this.spent.set(token, claims.issuedAt + this.window);
+    return true;
   }
 
   private forget(now: number): void {

@@ -74,7 +74,9 @@ describe('TokenAdmission: which signed tokens may start a connection here', () =
     expect(claims.issuedAt).toBe(issuedAt);
     expect(foreign.binds(claims, ada)).toBe(true);
     expect(foreign.admit(token, issuedAt + 15_001)).toBeNull();
-    foreign.spend(token, claims);
+    expect(foreign.spend(token, claims, issuedAt + 15_001)).toBe(false);
+    expect(foreign.spend(token, claims, issuedAt + 15_000)).toBe(true);
+    expect(foreign.spend(token, claims, issuedAt + 1)).toBe(false);
     expect(foreign.admit(token, issuedAt + 1)).toBeNull();
     expect(foreign.admit(`${token}x`, issuedAt + 1)).toBeNull();
   });
@@ -82,7 +84,7 @@ describe('TokenAdmission: which signed tokens may start a connection here', () =
   it('forgets a spent token once its window passed (it could not start a connection anyway)', () => {
     const foreign = new TokenAdmission(tokens, 1_000);
     const spentTokens = [0, 500].map((offset) => tokens.issue(newConnectionIds(1).connectionId, ada, false, issuedAt + offset));
-    for (const token of spentTokens) foreign.spend(token, foreign.admit(token, issuedAt + 600)!);
+    for (const token of spentTokens) expect(foreign.spend(token, foreign.admit(token, issuedAt + 600)!, issuedAt + 600)).toBe(true);
     expect(foreign.size).toBe(2);
     expect(foreign.admit(spentTokens[1], issuedAt + 1_001)).toBeNull();
     expect(foreign.size).toBe(1);
