@@ -35,7 +35,7 @@ export interface EndpointSettings {
   readonly requireAuthentication: boolean;
   /** `ws`'s limit on one frame (the connection loop may apply finer limits of its own). */
   readonly maxFrameSize: number;
-  /** How long a negotiated connection waits for its transport: also how long another instance's token may start one here. */
+  /** How long a negotiated connection waits for its transport: also how long a signed token may start its connection. */
   readonly disconnectTimeout: number;
   /** The module's `connectionTokenSecret`: negotiate keeps no record and signs the token; null: random tokens, recorded. */
   readonly connectionTokenSecret: string | Buffer | null;
@@ -266,14 +266,15 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const method = req.method;
     if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return sendText(res, 405);
     const request = toHubRequest(req);
-    // Only a GET may start a transport, so only a GET may start another instance's connection here.
-    const connection = this.lookup(request, res, method === 'GET');
-    if (connection === null) return;
-    if ('claims' in connection) {
+    // Only a GET may start a transport, so only a GET may make the connection a signed token names.
+    const found = this.lookup(request, res, method === 'GET');
+    if (found === null) return;
+    if ('claims' in found) {
       const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
       if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
-      return this.startHttpTransport(wanted, request, res, connection);
+      return this.startHttpTransport(wanted, request, res, found);
     }
+    const connection = found;
     if (method === 'POST') return this.receiveSend(req, res, connection, request);
     // Every request after the one that started the transport is authenticated again, as ASP.NET
     // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
@@ -294,7 +295,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
 
   /**
    * The request that starts an HTTP transport also decides who the connection's user is. `target`
-   * is the connection, or the token of one another instance negotiated (made here, for its user).
+   * is the connection, or a signed token whose connection is made here (for the user it binds).
    */
   private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, target: C | SignedStart): Promise<void> {
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
@@ -347,7 +348,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     sendText(res, 202);
   }
 
-  /** The connection the request's token names; with `mayStart`, also another instance's token that may start one here. */
+  /** The connection the request's token names; with `mayStart`, also a signed token whose connection may be made here. */
   private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean): C | SignedStart | null {
     const token = request.query.get('id');
     if (token === null || token === '') {
