@@ -229,6 +229,60 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
   });
 });
 
+describe('No affinity: three instances behind a round-robin proxy', () => {
+  let redis: RedisServer;
+  let proxy: NginxProxy;
+  const opened: HubConnection[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const env = { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64') };
+    const instances = await Promise.all([startInstance(redis.url, env), startInstance(redis.url, env), startInstance(redis.url, env)]);
+    proxy = await startNginx(instances.map((instance) => instance.port));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(opened.map((connection) => connection.stop().catch(() => undefined)));
+    await proxy?.stop();
+    await killInstances();
+    await redis?.close();
+  });
+
+  it('six clients, each socket on another instance than its negotiate, all three holding some; a broadcast reaches each once', async () => {
+    const members: Array<{ connection: HubConnection; hits: string[] }> = [];
+    for (let index = 0; index < 6; index++) {
+      const connection = new HubConnectionBuilder()
+        .withUrl(proxy.url(`${HUB}?user=three-${index}`), { transport: HttpTransportType.WebSockets })
+        .configureLogging(LogLevel.None)
+        .build();
+      opened.push(connection);
+      const hits: string[] = [];
+      connection.on('hit', (label: string) => hits.push(label));
+      await connection.start();
+      // Its first invocation runs once its instance has subscribed its channels.
+      expect(await connection.invoke('WhoAmI')).toBe(connection.connectionId);
+      members.push({ connection, hits });
+    }
+    await members[0].connection.invoke('All', 'to-all');
+    await waitUntil(() => members.every((member) => member.hits.length === 1));
+    expect(members.map((member) => member.hits)).toEqual(members.map(() => ['to-all']));
+    await Promise.all(members.map((member) => member.connection.stop()));
+
+    // nginx logs a WebSocket once it has closed.
+    let logged = await proxy.requests();
+    for (const deadline = Date.now() + 5000; logged.filter((request) => request.status === 101 && request.uri.includes('user=three-')).length < 6;) {
+      if (Date.now() > deadline) throw new Error(`nginx logged ${JSON.stringify(logged)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      logged = await proxy.requests();
+    }
+    const byClient = [0, 1, 2, 3, 4, 5].map((index) => logged.filter((request) => request.uri.includes(`user=three-${index}&`)));
+    const sockets = byClient.map((requests) => requests.find((request) => request.status === 101));
+    const negotiates = byClient.map((requests) => requests.find((request) => request.method === 'POST'));
+    expect(sockets.every((socket, index) => socket !== undefined && socket.upstream !== negotiates[index]!.upstream)).toBe(true);
+    expect(new Set(sockets.map((socket) => socket!.upstream))).toEqual(new Set([0, 1, 2]));
+  });
+});
+
 /** Greets with its connection id, then echoes in upper case. */
 @ConnectionHandler('/raw/echo')
 class EchoHandler implements OnRawConnection {
