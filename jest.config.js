@@ -35,6 +35,7 @@ const ON_BOTH_PLATFORMS = [
   'auth', // the token on the request that carries each transport
   'auth-passport', // a passport strategy reading the platform's request
   'transport-identity', // identity taken from the request that carries each transport
+  'no-affinity', // a transport started on another instance than its negotiate, through nginx, on each platform's upgrade and request handling
   'platform', // what differs per platform: bound addresses, adapters
   'nest-http-settings', // app.enableCors(), app.use() and the global prefix as each platform's adapter takes them
   'coexistence', // hubs beside the platform's controllers and Nest's gateway adapters on one server

@@ -38,6 +38,8 @@ import { StaticController } from './static.controller.js';
         authenticate: jwtAuthenticator(jwt, { algorithms: ['HS256'] }),
         // With REDIS_URL (as `npm run start:cluster` sets it), instances share hubs through Redis.
         backplane: process.env.REDIS_URL ? redisBackplane({ url: process.env.REDIS_URL }) : undefined,
+        // Shared by the instances (`npm run start:cluster` sets it): a WebSocket may reach another instance than its negotiate.
+        connectionTokenSecret: process.env.SIGNALR_TOKEN_SECRET || undefined,
       }),
     }),
   ],
@@ -50,7 +52,11 @@ import { StaticController } from './static.controller.js';
     SampleRedis,
     // Clustered (REDIS_URL), shared by the instances in Redis; otherwise in this process.
     { provide: OrdersStore, inject: [SampleRedis], useFactory: ({ client }: SampleRedis) => (client ? new RedisOrdersStore(client) : new MemoryOrdersStore()) },
-    { provide: UserConnections, inject: [SampleRedis], useFactory: ({ client }: SampleRedis) => (client ? new RedisUserConnections(client) : new MemoryUserConnections()) },
+    {
+      provide: UserConnections,
+      inject: [SampleRedis],
+      useFactory: ({ client }: SampleRedis) => (client ? new RedisUserConnections(client) : new MemoryUserConnections()),
+    },
   ],
 })
 export class AppModule {}

@@ -61,7 +61,10 @@ async function privateRedis(): Promise<string> {
   const port = await freePort();
   // A process group of its own: Ctrl+C in a terminal signals the whole foreground group, and Redis
   // must outlive the workers, which leave it as they stop.
-  const server = (redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
+  const server = (redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  }));
   prefixLines('redis', [server.stdout, server.stderr]);
   server.on('exit', (code, signal) => ended('redis', code, signal));
   await new Promise<void>((resolve, reject) => {
@@ -96,9 +99,17 @@ async function main(): Promise<void> {
   cluster.setupPrimary({ exec: join(__dirname, __filename.endsWith('.ts') ? 'main.ts' : 'main.js'), silent: true });
   // One signing secret for all, so a token from one worker's login also works on the others.
   const jwtSecret = process.env.JWT_SECRET || randomBytes(32).toString('hex');
+  // One connection token secret for all, so a WebSocket may reach another worker than its negotiate.
+  const tokenSecret = process.env.SIGNALR_TOKEN_SECRET || randomBytes(32).toString('hex');
   let listening = 0;
   const start = (index: number) => {
-    const worker = cluster.fork({ PORT: String(port), REDIS_URL: redisUrl, JWT_SECRET: jwtSecret, SAMPLE_CLUSTER_WORKER: String(index) });
+    const worker = cluster.fork({
+      PORT: String(port),
+      REDIS_URL: redisUrl,
+      JWT_SECRET: jwtSecret,
+      SIGNALR_TOKEN_SECRET: tokenSecret,
+      SAMPLE_CLUSTER_WORKER: String(index),
+    });
     const label = `worker ${index}`;
     let serving = false;
     prefixLines(label, [worker.process.stdout, worker.process.stderr]);
@@ -112,7 +123,10 @@ async function main(): Promise<void> {
     worker.once('listening', (address) => {
       serving = true;
       if (++listening > count) process.stdout.write(`[${label}] replaced, listening on ${address.port}\n`);
-      else if (listening === count && !stopping) process.stdout.write(`${count} worker(s) on http://localhost:${address.port}/ sharing ${redisUrl}; clients connect with WebSockets and skipNegotiation\n`);
+      else if (listening === count && !stopping)
+        process.stdout.write(
+          `${count} worker(s) on http://localhost:${address.port}/ sharing ${redisUrl}; clients connect with WebSockets and skipNegotiation\n`,
+        );
     });
   };
   for (let index = 1; index <= count; index++) start(index);

@@ -1,11 +1,4 @@
-import {
-  BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleInit,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'http';
 import { ConnectionScope } from './clients/connection-scope.js';
@@ -30,6 +23,7 @@ import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
 import { ConnectionRegistry } from './transports/connection-registry.js';
 import type { ConnectionEndpoint, EndpointIdentity } from './transports/connection-endpoint.js';
+import { tokenKey } from './transports/connection-tokens.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
 import { HubCounters, type ServedHub, type ServedHubs } from './statistics/hub-counters.js';
@@ -98,6 +92,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   }
 
   onModuleInit(): void {
+    // A secret too short to key an HMAC fails the bootstrap, not the first connection from another instance.
+    if (this.options.connectionTokenSecret !== undefined) tokenKey(this.options.connectionTokenSecret);
     const providers = this.explorer.providers();
     this.hubs = this.explorer.explore(providers);
     this.connectionHandlers = this.connectionHandlerExplorer.explore(providers, this.hubs);
@@ -128,7 +124,15 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
       // Raw connections have no pings: the tick serves their long polls and negotiated connections.
       intervals.push(options.pollTimeout, options.disconnectTimeout);
       const path = this.routePath(handler.path);
-      const endpoint = new RawConnectionEndpoint(path, handler.name, handler.instance, options, identity, this.connections);
+      const endpoint = new RawConnectionEndpoint(
+        path,
+        handler.name,
+        handler.instance,
+        options,
+        identity,
+        this.connections,
+        this.options.connectionTokenSecret ?? null,
+      );
       this.endpoints.push(endpoint);
       this.router.add(path, endpoint);
       this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
@@ -202,9 +206,23 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     const dispatcher = new HubDispatcher(hub, (connection) => new ConnectionScope(connection, lifetime, groups), this.invokers);
     const protocols = new Map([...this.registry.protocols].filter(([name]) => (options.protocols as readonly string[]).includes(name)));
     const counters = new HubCounters();
-    const handler = new HubConnectionHandler(reachableFirst(dispatcher, lifetime), counters.counting(lifetime), protocols, (connection) => this.ended(connection), hub.name);
+    const handler = new HubConnectionHandler(
+      reachableFirst(dispatcher, lifetime),
+      counters.counting(lifetime),
+      protocols,
+      (connection) => this.ended(connection),
+      hub.name,
+    );
     this.served.push({ metatype: hub.metatype, name: hub.name, path, counters, lifetime });
-    const endpoint = new HubEndpoint(path, options, handler, this.connections, this.identity(), options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)));
+    const endpoint = new HubEndpoint(
+      path,
+      options,
+      handler,
+      this.connections,
+      this.identity(),
+      options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)),
+      this.options.connectionTokenSecret ?? null,
+    );
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);
     return endpoint;

@@ -59,9 +59,10 @@ function build(path) {
   // and WebSockets and event streams, where browsers cannot set headers, `access_token` in the URL.
   const options = accessToken ? { accessTokenFactory: () => accessToken } : {};
   if (clusterWorker) {
-    // Negotiate and the WebSocket after it would be two TCP connections, likely to two workers, and a
-    // connection negotiated on one worker is unknown to the others (404). One WebSocket without
-    // negotiate stays on the worker it reaches. Stateful reconnect needs negotiate, so it is off here.
+    // Negotiate and the WebSocket after it are two TCP connections, likely to two workers (which the
+    // workers' shared connection token secret allows), but a stateful re-attach or an event stream's
+    // POSTs would have to reach the worker that holds the connection. One WebSocket without negotiate
+    // stays on the worker it reaches. Stateful reconnect needs negotiate, so it is off here.
     options.skipNegotiation = true;
     options.transport = signalR.HttpTransportType.WebSockets;
   }

@@ -51,10 +51,11 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     readonly options: ResolvedConnectionHandlerOptions,
     identity: EndpointIdentity,
     registry: ConnectionRegistry,
+    connectionTokenSecret: string | Buffer | null = null,
   ) {
     const limit = options.maximumReceiveMessageSize;
     const runner = new RawConnectionRunner(name, handler, (connection) => registry.release(connection));
-    super(path, { ...options, maxFrameSize: limit ?? 100 * 1024 * 1024 }, identity, runner, registry);
+    super(path, { ...options, maxFrameSize: limit ?? 100 * 1024 * 1024, connectionTokenSecret }, identity, runner, registry);
   }
 
   protected newConnection(connectionId: string, connectionToken: string): RawConnectionState {

@@ -31,4 +31,16 @@ export interface SignalRModuleOptions extends HubOptions {
    * results and presence then reach connections on any instance. Default none: in memory, one process.
    */
   backplane?: HubBackplane;
+  /**
+   * A secret shared by every instance (at least 32 bytes), so that WebSocket connections need no
+   * sticky sessions: negotiate keeps no record and signs the connection token with it (HMAC-SHA256,
+   * binding the connection id, the user and the stateful reconnect grant), and the request that starts
+   * the transport verifies it on whichever instance it reaches and makes the connection there. Clients
+   * still see an opaque token. Default none: tokens are random and a connection must reach the
+   * instance that negotiated it. Rotating it refuses (404) only connections negotiated but not yet started.
+   *
+   * @example
+   * SignalRModule.forRoot({ backplane: redisBackplane({ url }), connectionTokenSecret: process.env.SIGNALR_TOKEN_SECRET });
+   */
+  connectionTokenSecret?: string | Buffer;
 }

@@ -1,5 +1,4 @@
-import { parse as parseCookies } from 'cookie';
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'http';
+import type { IncomingMessage, ServerResponse } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CorsPolicy, type HubCorsOptions } from '../auth/cors-policy.js';
@@ -10,14 +9,15 @@ import type { TransportConnection } from '../connection/transport-connection.js'
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
-import { ConnectionOwners } from './connection-owners.js';
+import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
+import { ConnectionTokens, TokenAdmission, type ConnectionTokenClaims } from './connection-tokens.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
+import { toHubRequest } from './incoming-hub-request.js';
 import type { RoutedEndpoint } from './http-router.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
 import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
 import { ServerSentEventsTransport } from './server-sent-events.transport.js';
-import { keptHeaders } from './shared-header-values.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
 /** Who the caller is, decided from the HTTP request that carries a connection. */
@@ -35,41 +35,16 @@ export interface EndpointSettings {
   readonly requireAuthentication: boolean;
   /** `ws`'s limit on one frame (the connection loop may apply finer limits of its own). */
   readonly maxFrameSize: number;
+  /** How long a negotiated connection waits for its transport: also how long a signed token may start its connection. */
+  readonly disconnectTimeout: number;
+  /** The module's `connectionTokenSecret`: negotiate keeps no record and signs the token; null: random tokens, recorded. */
+  readonly connectionTokenSecret: string | Buffer | null;
 }
 
-/**
- * The request as hub code sees it. A connection keeps it for its whole life, so it holds only the
- * strings it was made from: path, query and cookies are derived on use (the query anew each time,
- * so no parsed URL stays behind per connection), and nothing refers to the socket or `req`.
- */
-class IncomingHubRequest implements HubRequest {
-  private parsedCookies: Record<string, string | undefined> | null = null;
-
-  constructor(
-    readonly method: string,
-    readonly url: string,
-    readonly headers: IncomingHttpHeaders,
-    readonly remoteAddress: string | undefined,
-  ) {}
-
-  get path(): string {
-    const queryStart = this.url.indexOf('?');
-    return new URL(queryStart === -1 ? this.url : this.url.slice(0, queryStart), 'http://localhost').pathname;
-  }
-
-  get query(): URLSearchParams {
-    const queryStart = this.url.indexOf('?');
-    return new URLSearchParams(queryStart === -1 ? '' : this.url.slice(queryStart + 1));
-  }
-
-  get cookies(): Record<string, string | undefined> {
-    const cookie = this.headers.cookie;
-    return (this.parsedCookies ??= cookie ? parseCookies(cookie) : {});
-  }
-}
-
-function toHubRequest(req: IncomingMessage): HubRequest {
-  return new IncomingHubRequest(req.method ?? 'GET', req.url ?? '/', keptHeaders(req.headers), req.socket.remoteAddress);
+/** A signed token, verified here, whose connection is not made yet: it may start it on this instance. */
+interface SignedStart {
+  readonly token: string;
+  readonly claims: ConnectionTokenClaims;
 }
 
 /** The user for a request: undefined when anonymous, or REFUSED. */
@@ -92,6 +67,10 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   private readonly cors: CorsPolicy | null;
   /** Which user each connection belongs to: later requests by anyone else are refused (403). */
   private readonly owners: ConnectionOwners<C>;
+  /** Signs negotiate's tokens when instances share a secret; null otherwise. */
+  private readonly signer: ConnectionTokens | null;
+  /** Which signed tokens may start a connection here (any instance's, this one's included); null without a secret. */
+  private readonly admission: TokenAdmission | null;
   /**
    * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
    * the requests of running connections (sends, polls, DELETE) are still served until they close.
@@ -117,10 +96,12 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     });
     this.cors = settings.cors ? new CorsPolicy(settings.cors) : null;
     this.owners = new ConnectionOwners(identity.userIdProvider);
+    this.signer = settings.connectionTokenSecret === null ? null : new ConnectionTokens(settings.connectionTokenSecret, path);
+    this.admission = this.signer === null ? null : new TokenAdmission(this.signer, settings.disconnectTimeout);
   }
 
-  /** A new connection of this endpoint's kind; `negotiate` is null when the client skipped negotiation. */
-  protected abstract newConnection(connectionId: string, connectionToken: string, negotiate: HubRequest | null): C;
+  /** A new connection of this endpoint's kind; `statefulRequested`: negotiate granted stateful reconnect. */
+  protected abstract newConnection(connectionId: string, connectionToken: string, statefulRequested: boolean): C;
   /** The request that starts a transport decided who the user is: the connection leaves 'negotiated'. */
   protected abstract claim(connection: C, user: unknown): void;
   /** A POST's body for a connection on SSE or long polling; throws InvalidDataError (413) when too large. */
@@ -153,10 +134,38 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     return connection !== undefined && connection.path === this.path ? (connection as C) : undefined;
   }
 
-  /** A new registered connection (negotiate version 0 uses the id as the token). */
+  /** Whether negotiate grants the stateful reconnect its client asks for (hubs only). */
+  protected grantsStatefulReconnect(_negotiate: HubRequest): boolean {
+    return false;
+  }
+
+  /**
+   * A new registered connection (negotiate version 0 uses the id as the token); `negotiate` is null
+   * when the client skipped negotiation.
+   */
   protected create(negotiateVersion: number, negotiate: HubRequest | null): C {
     const { connectionId, connectionToken } = newConnectionIds(negotiateVersion);
-    return this.registry.add(this.newConnection(connectionId, connectionToken, negotiate));
+    return this.registry.add(this.newConnection(connectionId, connectionToken, negotiate !== null && this.grantsStatefulReconnect(negotiate)));
+  }
+
+  /**
+   * The connection a signed token names, made where its transport arrived (on any instance, the one
+   * that negotiated it included): only for the user the token was issued to (403 otherwise, with the
+   * warning a local refusal logs). Another request with the token may have made it while this one
+   * was authenticated: then that one is it.
+   */
+  private adopt(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C | 403 | 404 {
+    const admission = this.admission!;
+    if (!admission.binds(claims, owner)) {
+      this.owners.refuseForeign(claims.connectionId, owner);
+      return 403;
+    }
+    const made = this.find(token);
+    if (made !== undefined) return made;
+    if (!admission.spend(token, claims)) return 404;
+    const connection = this.registry.add(this.newConnection(claims.connectionId, token, claims.stateful));
+    this.owners.admits(connection, owner);
+    return connection;
   }
 
   /** A WebSocket upgrade whose connection never started (the socket went away during the upgrade). */
@@ -199,6 +208,13 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
     const owner = this.owners.of(user);
+    if (this.signer !== null && version.version >= 1) {
+      // A shared secret: negotiate keeps nothing, and the transport may reach any instance (issue 18).
+      const { connectionId } = newConnectionIds(version.version);
+      const statefulRequested = this.grantsStatefulReconnect(request);
+      const connectionToken = this.signer.issue(connectionId, owner, statefulRequested);
+      return sendJson(res, 200, negotiateResponse(version.version, { connectionId, connectionToken, statefulRequested }, this.settings.transports));
+    }
     const connection = this.create(version.version, request);
     this.owners.admits(connection, owner);
     sendJson(res, 200, negotiateResponse(version.version, connection, this.settings.transports));
@@ -208,8 +224,10 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const request = toHubRequest(req);
     const token = request.query.get('id');
-    const existing = token === null ? undefined : this.find(token);
-    if (token !== null && existing === undefined) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+    let existing = token === null ? undefined : this.find(token);
+    // A token that names no connection here may be a signed one whose connection is not made yet (checked without Redis).
+    const signed = token !== null && existing === undefined ? (this.admission?.admit(token) ?? null) : null;
+    if (token !== null && existing === undefined && signed === null) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
     if (!this.settings.transports.includes('WebSockets')) return rejectUpgrade(socket, 404, HttpTexts.transportNotSupported('WebSockets'));
     if (existing !== undefined && existing.state !== 'negotiated') return this.upgradeTaken(req, socket, head, request, existing);
 
@@ -217,6 +235,12 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (user === REFUSED) return rejectUpgrade(socket, 401);
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
+    if (signed !== null) {
+      const adopted = this.adopt(token!, signed, owner);
+      if (adopted === 403) return rejectUpgrade(socket, 403);
+      if (adopted === 404) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+      existing = adopted;
+    }
     // Without an id the client skipped negotiation: the connection starts here (negotiate version 0).
     const connection = existing ?? this.create(0, null);
     if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
@@ -242,8 +266,15 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const method = req.method;
     if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return sendText(res, 405);
     const request = toHubRequest(req);
-    const connection = this.lookup(request, res);
-    if (connection === null) return;
+    // Only a GET may start a transport, so only a GET may make the connection a signed token names.
+    const found = this.lookup(request, res, method === 'GET');
+    if (found === null) return;
+    if ('claims' in found) {
+      const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
+      if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+      return this.startHttpTransport(wanted, request, res, found);
+    }
+    const connection = found;
     if (method === 'POST') return this.receiveSend(req, res, connection, request);
     // Every request after the one that started the transport is authenticated again, as ASP.NET
     // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
@@ -262,14 +293,21 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     sendText(res, 409); // a second event stream for one connection
   }
 
-  /** The request that starts an HTTP transport also decides who the connection's user is. */
-  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, connection: C): Promise<void> {
+  /**
+   * The request that starts an HTTP transport also decides who the connection's user is. `target`
+   * is the connection, or a signed token whose connection is made here (for the user it binds).
+   */
+  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, target: C | SignedStart): Promise<void> {
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
+    const owner = this.owners.of(user);
+    const connection = 'claims' in target ? this.adopt(target.token, target.claims, owner) : target;
+    if (connection === 404) return sendText(res, 404, HttpTexts.connectionNotFound);
+    if (connection === 403) return sendText(res, 403);
     if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
-    if (!this.owners.admits(connection, this.owners.of(user))) return sendText(res, 403);
+    if (!this.owners.admits(connection, owner)) return sendText(res, 403);
     this.claim(connection, user);
     if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.runner), request);
     // The first poll starts the connection and returns at once, empty.
@@ -310,18 +348,19 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     sendText(res, 202);
   }
 
-  private lookup(request: HubRequest, res: ServerResponse): C | null {
+  /** The connection the request's token names; with `mayStart`, also a signed token whose connection may be made here. */
+  private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean): C | SignedStart | null {
     const token = request.query.get('id');
     if (token === null || token === '') {
       sendText(res, 400, HttpTexts.connectionIdRequired);
       return null;
     }
     const connection = this.find(token);
-    if (connection === undefined) {
-      sendText(res, 404, HttpTexts.connectionNotFound);
-      return null;
-    }
-    return connection;
+    if (connection !== undefined) return connection;
+    const claims = mayStart ? (this.admission?.admit(token) ?? null) : null;
+    if (claims !== null) return { token, claims };
+    sendText(res, 404, HttpTexts.connectionNotFound);
+    return null;
   }
 
   /** A connection that already has a transport: a different kind is refused with 400, a second socket with 409. */

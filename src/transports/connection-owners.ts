@@ -37,6 +37,14 @@ export class ConnectionOwners<C extends { readonly connectionId: string }> {
     return user === undefined || user === null ? ANONYMOUS : (this.userIdProvider(user) ?? null);
   }
 
+  /** A request by `owner` with a signed token issued to someone else: refused, and logged as admits() logs it. */
+  refuseForeign(connectionId: string, owner: ConnectionOwner): void {
+    if (ClientCausedLogs.userChanged.allow())
+      this.logger.warn(
+        logEvent('UserNameChanged', LogTexts.userNameChanged('(the user it was negotiated for)', describe(owner), connectionId), { connectionId }),
+      );
+  }
+
   /** Records the first owner; afterwards whether `owner` is it (a refusal is logged as a warning). */
   admits(connection: C, owner: ConnectionOwner): boolean {
     const recorded = this.owners.get(connection);

@@ -39,6 +39,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     registry: ConnectionRegistry,
     identity: EndpointIdentity,
     transports: readonly TransportName[],
+    connectionTokenSecret: string | Buffer | null = null,
   ) {
     const limit = options.maximumReceiveMessageSize;
     super(
@@ -49,6 +50,8 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
         requireAuthentication: options.requireAuthentication,
         // Frames may batch several messages; the per-message limit is enforced by the connection loop.
         maxFrameSize: limit === null ? 100 * 1024 * 1024 : Math.max(limit * FRAME_ALLOWANCE, MIN_FRAME_SIZE),
+        disconnectTimeout: options.disconnectTimeout,
+        connectionTokenSecret,
       },
       identity,
       handler,
@@ -56,11 +59,15 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     );
   }
 
-  protected newConnection(connectionId: string, connectionToken: string, negotiate: HubRequest | null): HubConnection {
+  protected newConnection(connectionId: string, connectionToken: string, statefulRequested: boolean): HubConnection {
     const connection = new HubConnection(connectionId, connectionToken, this.path, this.options);
-    // Only negotiate can ask for stateful reconnect (a client that skips it cannot).
-    if (negotiate !== null) connection.statefulRequested = this.options.allowStatefulReconnects && wantsStatefulReconnect(negotiate.query);
+    // Only negotiate can ask for stateful reconnect (a client that skips it cannot); another instance's grant holds if this one allows it.
+    connection.statefulRequested = statefulRequested && this.options.allowStatefulReconnects;
     return connection;
+  }
+
+  protected override grantsStatefulReconnect(negotiate: HubRequest): boolean {
+    return this.options.allowStatefulReconnects && wantsStatefulReconnect(negotiate.query);
   }
 
   protected claim(connection: HubConnection, user: unknown): void {

@@ -1,28 +1,28 @@
 import { LoggerService, ValidationPipe } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Hub, SignalRModule } from '../../src/index.js';
+import { Hub, SignalRModule, type SignalRModuleOptions } from '../../src/index.js';
 import { PerRequestService, ScopedDependencyHub } from '../fixtures/scoped.hub.js';
 import { DuplicateMethodHub, FirstDuplicatePathHub, SecondDuplicatePathHub } from '../fixtures/duplicate.hubs.js';
-import {
-  AckHub,
-  ConnectedSocketHub,
-  GatewayHooksHub,
-  MessageBodyHub,
-  SubscribeMessageHub,
-  UntypedPipesHub,
-} from '../fixtures/hub-method-checks.hubs.js';
+import { AckHub, ConnectedSocketHub, GatewayHooksHub, MessageBodyHub, SubscribeMessageHub, UntypedPipesHub } from '../fixtures/hub-method-checks.hubs.js';
 import { InvocationHub } from '../fixtures/invocation.hub.js';
 import { createApp } from '../support/app.js';
 
 /** Nest's warnings as `<context>: <message>`. */
 function warningLogger(lines: string[]): LoggerService {
   const ignore = () => undefined;
-  return { log: ignore, error: ignore, debug: ignore, verbose: ignore, fatal: ignore, warn: (message: unknown, context?: unknown) => lines.push(`${String(context)}: ${String(message)}`) };
+  return {
+    log: ignore,
+    error: ignore,
+    debug: ignore,
+    verbose: ignore,
+    fatal: ignore,
+    warn: (message: unknown, context?: unknown) => lines.push(`${String(context)}: ${String(message)}`),
+  };
 }
 
 /** Initialises and closes an app with the providers; returns the warnings logged meanwhile. */
-async function bootstrap(providers: any[], globalPipe = false): Promise<string[]> {
-  const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot()], providers }).compile();
+async function bootstrap(providers: any[], globalPipe = false, options: SignalRModuleOptions = {}): Promise<string[]> {
+  const moduleRef = await Test.createTestingModule({ imports: [SignalRModule.forRoot(options)], providers }).compile();
   const app = createApp(moduleRef);
   const warnings: string[] = [];
   app.useLogger(warningLogger(warnings));
@@ -42,6 +42,16 @@ describe('bootstrap checks', () => {
     await expect(bootstrap([FirstDuplicatePathHub, SecondDuplicatePathHub])).rejects.toThrow(
       "Hub path '/HUBS/Dup' is used by both FirstDuplicatePathHub and SecondDuplicatePathHub. Each hub needs its own path.",
     );
+  });
+
+  it('refuses a connectionTokenSecret shorter than 32 bytes, and takes one of 32', async () => {
+    await expect(bootstrap([InvocationHub], false, { connectionTokenSecret: 'x'.repeat(31) })).rejects.toThrow(
+      'connectionTokenSecret must have at least 32 bytes; it has 31.',
+    );
+    await expect(bootstrap([InvocationHub], false, { connectionTokenSecret: Buffer.alloc(31) })).rejects.toThrow(
+      'connectionTokenSecret must have at least 32 bytes; it has 31.',
+    );
+    expect(await bootstrap([InvocationHub], false, { connectionTokenSecret: 'é'.repeat(16) })).toEqual([]);
   });
 
   it('refuses two methods with one wire name', async () => {

@@ -27,7 +27,7 @@ export interface SampleCluster {
  */
 export async function startSampleCluster(workers: number): Promise<SampleCluster> {
   const child = spawn(process.execPath, ['-r', REGISTER, join(ROOT, 'sample', 'cluster.ts')], {
-    env: { ...process.env, NO_COLOR: '1', PORT: '0', WORKERS: String(workers), REDIS_URL: '', JWT_SECRET: '' },
+    env: { ...process.env, NO_COLOR: '1', PORT: '0', WORKERS: String(workers), REDIS_URL: '', JWT_SECRET: '', SIGNALR_TOKEN_SECRET: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -1,0 +1,176 @@
+import { ChildProcess, spawn } from 'child_process';
+import { promises as fs } from 'fs';
+import { connect } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { freePort } from './redis.js';
+
+const NGINX = '/usr/sbin/nginx';
+
+/** One request nginx passed on, from its access log (written when the request ends: a WebSocket's when it closes). */
+export interface ProxiedRequest {
+  /** The index in `upstreams` of the instance that answered, or -1 when none did (nginx answered itself). */
+  readonly upstream: number;
+  readonly method: string;
+  /** Path and query as the client sent them. */
+  readonly uri: string;
+  readonly status: number;
+}
+
+/**
+ * Debian's nginx on a free port of 127.0.0.1, in front of app instances, the way a deployment without
+ * session affinity runs it: round robin per request (each HTTP request and each WebSocket upgrade goes
+ * to the next instance, whatever connection it belongs to), no upstream keepalive, WebSocket upgrades
+ * proxied, responses unbuffered (Server-Sent Events, long polls) and request bodies streamed (receive
+ * backpressure), read and send timeouts far beyond any test so that idle streams stay open.
+ */
+export interface NginxProxy {
+  readonly port: number;
+  url(path: string): string;
+  /** The requests nginx has finished, in the order it finished them. */
+  requests(): Promise<ProxiedRequest[]>;
+  /** Ends nginx (fast shutdown: open connections are closed) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/**
+ * nginx's configuration: everything it writes (pid, temp files, the access log) under `dir`, one
+ * process (no master; round robin is then exact, and a killed test cannot leave a worker behind).
+ */
+function configuration(dir: string, port: number, upstreams: readonly number[]): string {
+  const servers = upstreams.map((upstream) => `    server 127.0.0.1:${upstream};`).join('\n');
+  return `daemon off;
+master_process off;
+error_log stderr warn;
+pid ${join(dir, 'nginx.pid')};
+events { worker_connections 4096; }
+http {
+  log_format proxied '$upstream_addr\\t$request_method\\t$request_uri\\t$status';
+  access_log ${join(dir, 'access.log')} proxied;
+  client_body_temp_path ${join(dir, 'body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+
+  # A WebSocket upgrade is passed on as one; every other request asks the instance to close the
+  # connection after answering (no upstream keepalive: the next request opens a new one elsewhere).
+  map $http_upgrade $upstream_connection {
+    default upgrade;
+    '' close;
+  }
+
+  upstream instances {
+    # Round robin, the default: no ip_hash, no hash, no sticky cookie.
+${servers}
+  }
+
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    client_body_timeout 1h;
+    send_timeout 1h;
+    location / {
+      proxy_pass http://instances;
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $upstream_connection;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_connect_timeout 5s;
+      proxy_read_timeout 1h;
+      proxy_send_timeout 1h;
+    }
+  }
+}
+`;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Whether something accepts TCP connections on `port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Starts nginx on `port`; resolves once it accepts connections, rejects with its error output if it exits first. */
+async function launch(dir: string, port: number, upstreams: readonly number[]): Promise<ChildProcess> {
+  const config = join(dir, 'nginx.conf');
+  await fs.writeFile(config, configuration(dir, port, upstreams));
+  const child = spawn(NGINX, ['-p', dir, '-c', config, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new Error(`${NGINX} is not installed: apt-get install nginx (.ci/run installs it)`) : error),
+    );
+    child.once('exit', (code) => reject(new Error(`nginx on port ${port} exited with ${code} before it listened:\n${errors}`)));
+  });
+  failed.catch(() => undefined);
+  // nginx says nothing once it listens (without a master process it logs no worker start): the port tells.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await Promise.race([accepts(port), failed]);
+    if (up) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nginx did not listen on port ${port} within 10 s:\n${errors}`);
+    }
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, 10)), failed]);
+  }
+}
+
+/** Starts nginx on a free port, round robin over the instances listening on `upstreams` (ports of 127.0.0.1). */
+export async function startNginx(upstreams: readonly number[]): Promise<NginxProxy> {
+  if (upstreams.length === 0) throw new Error('startNginx: no upstream instances');
+  const dir = await fs.mkdtemp(join(tmpdir(), 'signalr-nginx-'));
+  let port = 0;
+  let child: ChildProcess | null = null;
+  for (let attempt = 0; child === null; attempt++) {
+    port = await freePort();
+    try {
+      child = await launch(dir, port, upstreams);
+    } catch (error) {
+      // The port was taken between the probe and the start; anything else is final.
+      if (attempt >= 3 || !/Address already in use/.test(String(error))) {
+        await fs.rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
+  const running = child;
+  const byAddress = new Map(upstreams.map((upstream, index) => [`127.0.0.1:${upstream}`, index]));
+  return {
+    port,
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    async requests() {
+      const log = await fs.readFile(join(dir, 'access.log'), 'utf8').catch(() => '');
+      return log
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+          const [address, method, uri, status] = line.split('\t');
+          // After a failed attempt nginx lists every instance it tried ("a, b"): the last one answered.
+          const answered = address.split(', ').pop()!;
+          return { upstream: byAddress.get(answered) ?? -1, method, uri, status: Number(status) };
+        });
+    },
+    async stop() {
+      running.kill('SIGTERM');
+      await exited(running);
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
