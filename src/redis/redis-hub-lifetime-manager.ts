@@ -107,11 +107,14 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     const id = connection.connectionId;
     const subscribed = [this.started, this.link.listen(this.channels.connection(id), (data) => this.toConnection(id, data))];
     const userId = connection.userIdentifier;
-    if (this.index.add(connection)) {
-      const channel = this.channels.user(userId!);
-      subscribed.push(this.link.listen(channel, (data) => this.received(channel, data, { kind: 'user', id: userId! })));
+    const firstOfUser = this.index.add(connection);
+    if (userId !== null) {
+      const channel = this.channels.user(userId);
+      // A later connection of the user waits for the first one's SUBSCRIBE if it is still in flight.
+      const pending = firstOfUser ? this.link.listen(channel, (data) => this.received(channel, data, { kind: 'user', id: userId })) : this.link.subscribing(channel);
+      if (pending !== undefined) subscribed.push(pending);
+      this.redisPresence.changed(userId, 1);
     }
-    if (userId !== null) this.redisPresence.changed(userId, 1);
     this.reachable.set(connection, Promise.all(subscribed).then(() => undefined));
   }
 
@@ -204,10 +207,13 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     this.remoteResults.failAll(error);
   }
 
-  /** The group's first member here subscribes its channel; the add settles once Redis confirmed it. */
+  /**
+   * The group's first member here subscribes its channel; every add settles once Redis confirmed
+   * it (a later joiner waits for the first one's SUBSCRIBE still in flight), as ASP.NET Core's.
+   */
   private addLocal(connection: LocalConnection, groupName: string): Promise<void> {
-    if (!this.index.addToGroup(connection, groupName)) return DONE;
     const channel = this.channels.group(groupName);
+    if (!this.index.addToGroup(connection, groupName)) return this.link.subscribing(channel) ?? DONE;
     return this.link.listen(channel, (data) => this.received(channel, data, { kind: 'group', name: groupName }));
   }
 

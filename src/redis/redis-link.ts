@@ -39,6 +39,8 @@ function describe(error: unknown): string {
 export class RedisLink {
   private readonly logger = new Logger('SignalR:Redis');
   private readonly handlers = new Map<string, Handler>();
+  /** Subscriptions Redis has not confirmed yet: one shared promise per channel, gone once settled. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly listeners = new Set<LinkListener>();
   /** The instance's name on the backplane: `{host}_{32 hex digits}`, as ASP.NET Core's. */
   readonly serverName = `${hostname()}_${randomBytes(16).toString('hex')}`;
@@ -113,11 +115,21 @@ export class RedisLink {
   listen(channel: string, handler: Handler): Promise<void> {
     this.handlers.set(channel, handler);
     // Still connecting for the first time: the channel is subscribed with the others once ready.
-    if (this.subscriber.status !== 'ready') return this.outageReported || this.closed ? Promise.resolve() : bounded(this.firstReady);
-    return bounded(this.subscriber.subscribe(channel));
+    if (this.subscriber.status !== 'ready') return this.outageReported || this.closed ? Promise.resolve() : this.track([channel], bounded(this.firstReady));
+    return this.track([channel], bounded(this.subscriber.subscribe(channel)));
+  }
+
+  /**
+   * What `listen` of `channel` still waits for, if anything: a later member of the channel (a
+   * second connection of a user, a second group joiner) waits for it too, as ASP.NET Core awaits
+   * the subscription on every add.
+   */
+  subscribing(channel: string): Promise<void> | undefined {
+    return this.inFlight.get(channel);
   }
 
   unlisten(channel: string): void {
+    this.inFlight.delete(channel);
     if (!this.handlers.delete(channel)) return;
     if (this.subscriber.status === 'ready') this.subscriber.unsubscribe(channel).catch(() => undefined);
   }
@@ -148,6 +160,7 @@ export class RedisLink {
     this.closed = true;
     this.markFirstReady(); // what waits for a first connection that will never come settles now
     this.handlers.clear();
+    this.inFlight.clear();
     const quit = (client: RedisClient) => (client.status === 'ready' ? client.quit().then(() => undefined, () => client.disconnect()) : (client.disconnect(), Promise.resolve()));
     await Promise.all([quit(this.subscriber), this.ownsPublisher ? quit(this.publisher) : Promise.resolve()]);
   }
@@ -174,10 +187,19 @@ export class RedisLink {
     this.logger.warn(logEvent('ConnectionFailed', RedisTexts.outage(describe(error)), { error: describe(error) }));
   }
 
+  /** Records `pending` as the subscription in flight of each of `channels` until it settles (it never rejects). */
+  private track(channels: readonly string[], pending: Promise<void>): Promise<void> {
+    for (const channel of channels) this.inFlight.set(channel, pending);
+    void pending.then(() => {
+      for (const channel of channels) if (this.inFlight.get(channel) === pending) this.inFlight.delete(channel);
+    });
+    return pending;
+  }
+
   private ready(): void {
     if (this.closed || !this.isUp) return;
     const channels = [...this.handlers.keys()];
-    const resubscribed = channels.length > 0 ? bounded(this.subscriber.subscribe(...channels)) : Promise.resolve();
+    const resubscribed = channels.length > 0 ? this.track(channels, bounded(this.subscriber.subscribe(...channels))) : Promise.resolve();
     void resubscribed.then(() => {
       if (this.closed || !this.isUp) return;
       this.markFirstReady();
