@@ -46,11 +46,11 @@ export class HubTelemetry implements TelemetryPart {
   }
 
   /** Reports `lifetime`'s groups and pending client results under `hub` until `unwatch`. */
-  watch(hub: string, lifetime: CountingLifetime): void {
-    this.lifetimes.add({ attributes: { [Attributes.rpcService]: hub }, lifetime });
+  watch(hub: string, lifetime: object): void {
+    this.lifetimes.add({ attributes: { [Attributes.rpcService]: hub }, lifetime: lifetime as CountingLifetime });
   }
 
-  unwatch(lifetime: CountingLifetime): void {
+  unwatch(lifetime: object): void {
     for (const watched of this.lifetimes) if (watched.lifetime === lifetime) this.lifetimes.delete(watched);
   }
 
@@ -76,3 +76,17 @@ export class HubTelemetry implements TelemetryPart {
 
 /** Hub telemetry of the process. */
 export const hubTelemetry = telemetry.register(new HubTelemetry());
+
+/** Which hub each lifetime manager serves (lifetime managers do not know their hub's name). */
+const hubOfLifetime = new WeakMap<object, string>();
+
+/** The hub `lifetime` serves, for the spans of its sends; 'Hub' when it was never named. */
+export function hubOf(lifetime: object): string {
+  return hubOfLifetime.get(lifetime) ?? 'Hub';
+}
+
+/** A hub's lifetime manager was made: its sends are named after `hub`, its groups and client results reported. */
+export function observeLifetime(hub: string, lifetime: object): void {
+  hubOfLifetime.set(lifetime, hub);
+  hubTelemetry.watch(hub, lifetime);
+}

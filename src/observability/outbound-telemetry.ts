@@ -4,14 +4,7 @@ import { Attributes } from './telemetry-names.js';
 import { telemetry } from './telemetry-state.js';
 import { errorType } from './invocation-telemetry.js';
 import { extractParent, type HeaderCarrier } from './trace-context.js';
-
-/** Which hub each lifetime manager serves (lifetime managers do not know their hub's name). */
-const hubOf = new WeakMap<object, string>();
-
-/** Names the hub a lifetime manager serves, for the spans of its sends. */
-export function nameHub(lifetime: object, hub: string): void {
-  hubOf.set(lifetime, hub);
-}
+import { hubOf } from './hub-telemetry.js';
 
 const attributeCache = new Map<string, OtelAttributes>();
 
@@ -31,7 +24,7 @@ function startChildSpan(lifetime: object, method: string, target: string, kind: 
   const api = otel!;
   const active = api.context.active();
   if (api.trace.getSpanContext(active) === undefined) return null;
-  const hub = hubOf.get(lifetime) ?? 'Hub';
+  const hub = hubOf(lifetime);
   // PRODUCER for a send (nobody answers), CLIENT for a client result (the client answers).
   const spanKind = kind === 'send' ? api.SpanKind.PRODUCER : api.SpanKind.CLIENT;
   return telemetry.tracer!.startSpan(`${hub}/${method}`, { kind: spanKind, attributes: attributesOf(hub, method, target) }, active);
@@ -95,7 +88,7 @@ export function traceBackplaneDelivery(lifetime: object, carrier: HeaderCarrier 
   if (carrier === null || !telemetry.tracesOn) return null;
   const parent = extractParent(carrier);
   if (parent === undefined) return null;
-  const hub = hubOf.get(lifetime) ?? 'Hub';
+  const hub = hubOf(lifetime);
   const api = otel!;
   return telemetry.tracer!.startSpan(`${hub} receive`, { kind: api.SpanKind.CONSUMER, attributes: { [Attributes.rpcSystem]: 'signalr', [Attributes.rpcService]: hub } }, parent);
 }

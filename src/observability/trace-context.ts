@@ -1,5 +1,6 @@
 import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { otel } from './otel-api.js';
+import { telemetry } from './telemetry-state.js';
 
 /** Headers as they come: an invocation's `headers` map or an HTTP request's. */
 export type HeaderCarrier = Readonly<Record<string, string | string[] | undefined>>;
@@ -48,7 +49,7 @@ export function extractParent(carrier: HeaderCarrier | null | undefined): Contex
 
 /** The trace context of the running code as W3C headers, or null outside a sampled-in or remote span. */
 export function currentTraceHeaders(): Record<string, string> | null {
-  if (otel === null) return null;
+  if (otel === null || !telemetry.tracesOn) return null;
   const span = otel.trace.getSpanContext(otel.context.active());
   if (span === undefined || !otel.isSpanContextValid(span)) return null;
   const headers: Record<string, string> = {
