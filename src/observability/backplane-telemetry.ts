@@ -37,9 +37,12 @@ export class BackplaneTelemetry implements TelemetryPart {
       return dropped;
     });
     meter
-      .createObservableGauge(SignalRInstruments.backplaneConnected, { unit: '1', description: '1 while the backplane is connected, else 0.' })
+      .createObservableGauge(SignalRInstruments.backplaneConnected, { unit: '1', description: "1 while the process's backplane links are all connected, else 0." })
       .addCallback((result: ObservableResult) => {
-        for (const link of this.links) result.observe(link.isUp ? 1 : 0, REDIS);
+        if (this.links.size === 0) return;
+        let up = 1;
+        for (const link of this.links) if (!link.isUp) up = 0;
+        result.observe(up, REDIS);
       });
     this.ackDuration = meter.createHistogram(SignalRInstruments.backplaneAckDuration, {
       unit: 's',
@@ -68,7 +71,7 @@ export class BackplaneTelemetry implements TelemetryPart {
     this.outages++;
   }
 
-  /** Starts timing an acknowledged command; the returned function records when the ack came. */
+  /** Times an acknowledged command: its ack's delay is recorded when `pending` resolves. */
   acked<T>(pending: Promise<T>): Promise<T> {
     if (!telemetry.metricsOn) return pending;
     const startedAt = performance.now();
