@@ -4,7 +4,7 @@ import { CompletionMessage, MessageType, StreamItemMessage } from '../protocol/h
 import { StreamItemNotSerialized } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
 import { hubTelemetry } from '../observability/hub-telemetry.js';
-import { CANCELED, type ObservedInvocation } from '../observability/invocation-telemetry.js';
+import { CANCELED } from '../observability/invocation-telemetry.js';
 
 /*
  * Streaming both ways, as ASP.NET Core SignalR.
@@ -161,8 +161,8 @@ export class RunningStream {
   uploads: UploadStream[] | null = null;
   /** While the method has not returned its stream (no uploads): settles once the stream has started or failed. */
   starting: Promise<void> | null = null;
-  /** Its span and duration, while telemetry listens. */
-  observed: ObservedInvocation | null = null;
+  /** Its span and duration, while telemetry listens (ended once, by the first outcome). */
+  observed: { end(error: unknown): void } | null = null;
   /** Reused for every item, so the per-item path allocates only what the protocol writes. */
   private readonly item: StreamItemMessage;
 
