@@ -2,7 +2,8 @@
  * nestjs-signalr under test: a minimal Nest app with one hub, built from this repo's sources. The same
  * server answers JSON and MessagePack clients. With REDIS_URL set, the Redis backplane is used.
  * BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes). BENCH_OTEL=1 registers the OpenTelemetry
- * SDK (metrics and traces on, see telemetry-sdk.ts) before the app is made.
+ * SDK (metrics and traces on, see telemetry-sdk.ts) before the app is made; `metrics` or `traces`
+ * registers only that signal.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -41,7 +42,8 @@ function backplaneOption(): Record<string, unknown> {
 }
 
 void hostServer(async (): Promise<BenchServer> => {
-  if (process.env.BENCH_OTEL === '1') registerTelemetrySdk();
+  const otel = process.env.BENCH_OTEL;
+  if (otel !== undefined && otel !== '0') registerTelemetrySdk(otel === '1' ? 'on' : otel);
   const sendBuffer = process.env.BENCH_SEND_BUFFER ? Number(process.env.BENCH_SEND_BUFFER) : undefined;
 
   @Module({

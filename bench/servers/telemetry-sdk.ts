@@ -47,10 +47,14 @@ export async function exportedSoFar(): Promise<typeof exported> {
   return exported;
 }
 
-export function registerTelemetrySdk(): void {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new CountingSpanExporter())] });
-  trace.setGlobalTracerProvider(tracerProvider);
+/** `signals`: 'on' (metrics and traces), 'metrics' or 'traces' alone. */
+export function registerTelemetrySdk(signals = 'on'): void {
+  if (signals !== 'metrics') {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new CountingSpanExporter())] });
+    trace.setGlobalTracerProvider(tracerProvider);
+  }
+  if (signals === 'traces') return;
   metrics.setGlobalMeterProvider(
     new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new CountingMetricExporter(), exportIntervalMillis: 1000 })] }),
   );

@@ -24,8 +24,10 @@ export async function telemetry(suite: Suite): Promise<void> {
     { key: 'spans', label: 'spans exported', digits: 0 },
   ]);
   const contender = CONTENDERS['signalr-json'];
-  const modes: Array<'off' | 'on'> = [];
-  for (let rep = 0; rep < suite.options.reps; rep++) modes.push(...(rep % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)));
+  // BENCH_TELEMETRY_MODES adds the signals alone (e.g. `off,on,metrics,traces`), to see which costs what.
+  const chosen = (process.env.BENCH_TELEMETRY_MODES ?? 'off,on').split(',');
+  const modes: string[] = [];
+  for (let rep = 0; rep < suite.options.reps; rep++) modes.push(...(rep % 2 === 0 ? chosen : [...chosen].reverse()));
   for (const mode of modes) {
     await suite.withServer(
       contender,
@@ -49,7 +51,7 @@ export async function telemetry(suite: Suite): Promise<void> {
           spans: (await spansBefore()) - spans,
         });
       },
-      { BENCH_OTEL: mode === 'on' ? '1' : '0' },
+      { BENCH_OTEL: mode === 'off' ? '0' : mode === 'on' ? '1' : mode },
     );
   }
   for (const workload of ['broadcast', 'echo'] as const) {
