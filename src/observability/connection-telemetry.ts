@@ -9,7 +9,7 @@ import {
   TRANSPORT_VALUES,
 } from './telemetry-names.js';
 
-/** What connection telemetry reads of a connection (hub or raw), whatever layer it lives in. */
+/** What connection telemetry reads of a connection (hub or raw, as ASP.NET Core counts both), whatever layer it lives in. */
 export interface ObservedConnection {
   readonly transport: { readonly name: string } | null;
   /** When its transport started (ms since the epoch, as Date.now()). */
@@ -47,6 +47,8 @@ export class ConnectionTelemetry implements TelemetryPart {
   private readonly statuses = new WeakMap<object, ConnectionStatus>();
   /** Connection loops whose app is shutting down: their connections end with `app_shutdown`. */
   private readonly shuttingDown = new WeakSet<object>();
+  /** Connections counted as active: each ends once, whichever of its end paths reports it. */
+  private readonly running = new WeakSet<object>();
   private readonly traffic = new Map<string, ProtocolTraffic>();
 
   constructor() {
@@ -86,15 +88,16 @@ export class ConnectionTelemetry implements TelemetryPart {
   started(connection: ObservedConnection): void {
     if (!telemetry.metricsOn) return;
     const attributes = this.activeAttributes.get(connection.transport?.name ?? '');
-    if (attributes !== undefined) this.active!.add(1, attributes);
+    if (attributes === undefined) return;
+    this.running.add(connection);
+    this.active!.add(1, attributes);
   }
 
-  /** The connection ended (once per `started`): no longer active, and its duration with how it ended. */
+  /** The connection ended: no longer active, and its duration with how it ended (only the first report counts). */
   ended(connection: ObservedConnection, loop: object): void {
-    if (!telemetry.metricsOn) return;
+    if (!telemetry.metricsOn || !this.running.delete(connection)) return;
     const name = connection.transport?.name ?? '';
-    const attributes = this.activeAttributes.get(name);
-    if (attributes === undefined) return;
+    const attributes = this.activeAttributes.get(name)!;
     this.active!.add(-1, attributes);
     const status = this.shuttingDown.has(loop) ? 'app_shutdown' : (this.statuses.get(connection) ?? 'normal_closure');
     this.duration!.record(Math.max(0, Date.now() - connection.createdAt) / 1000, this.durationAttributes.get(`${name} ${status}`));

@@ -11,7 +11,7 @@ import {
   SIGNALR_TRANSPORT_VALUE_SERVER_SENT_EVENTS,
   SIGNALR_TRANSPORT_VALUE_WEB_SOCKETS,
 } from '@opentelemetry/semantic-conventions';
-import { Hub, SignalRModule } from '../../src/index.js';
+import { ConnectionHandler, Hub, type OnRawConnection, type RawConnection, SignalRModule } from '../../src/index.js';
 import { startApp, TestApp } from '../support/app.js';
 import { connect, stopAll } from '../support/client.js';
 import { negotiate, request } from '../support/http.js';
@@ -30,6 +30,14 @@ class TelemetryHub extends Hub {
 @Hub('/hubs/telemetry/short', { clientTimeoutInterval: 300, disconnectTimeout: 300, keepAliveInterval: 100 })
 class ShortTimeoutHub extends Hub {}
 
+/** A raw connection (no hub protocol): ASP.NET Core's instruments count these too. */
+@ConnectionHandler('/raw/telemetry')
+class EchoHandler implements OnRawConnection {
+  async onConnected(connection: RawConnection): Promise<void> {
+    for await (const message of connection) connection.send(message);
+  }
+}
+
 const ACTIVE = METRIC_SIGNALR_SERVER_ACTIVE_CONNECTIONS;
 const DURATION = METRIC_SIGNALR_SERVER_CONNECTION_DURATION;
 const transportAttribute = (value: string) => ({ [ATTR_SIGNALR_TRANSPORT]: value });
@@ -41,7 +49,7 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
 
   beforeAll(async () => {
     telemetry = installTelemetry();
-    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [TelemetryHub, ShortTimeoutHub] });
+    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [TelemetryHub, ShortTimeoutHub, EchoHandler] });
   });
   afterAll(async () => {
     await stopAll();
@@ -93,6 +101,19 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
     // Only the attributes ASP.NET Core records: the transport on the counter, status and transport on the histogram.
     expect(await telemetry.attributeSets(ACTIVE)).toContainEqual(transportAttribute(value));
     expect((await telemetry.attributeSets(DURATION)).every((set) => Object.keys(set).sort().join() === 'signalr.connection.status,signalr.transport')).toBe(true);
+  });
+
+  it('a raw connection (@ConnectionHandler) counts as active while open and records one duration when the client leaves', async () => {
+    const before = await telemetry.histogram(DURATION, ended(SIGNALR_CONNECTION_STATUS_VALUE_NORMAL_CLOSURE, 'web_sockets'));
+    const activeBefore = await telemetry.sum(ACTIVE, transportAttribute('web_sockets'));
+    const raw = await RawSocket.open(app.url('/raw/telemetry'));
+    raw.sendText('ping');
+    expect((await raw.nextFrame()).data.toString()).toBe('ping');
+    expect(await telemetry.sum(ACTIVE, transportAttribute('web_sockets'))).toBe(activeBefore + 1);
+    raw.close();
+    expect(await eventually(() => telemetry.sum(ACTIVE, transportAttribute('web_sockets')), activeBefore)).toBe(activeBefore);
+    // The handler's end and the transport's end both report it: it counts once.
+    expect((await telemetry.histogram(DURATION, ended(SIGNALR_CONNECTION_STATUS_VALUE_NORMAL_CLOSURE, 'web_sockets'))).count).toBe(before.count + 1);
   });
 
   it('a client that goes silent past clientTimeoutInterval ends with status timeout', async () => {
