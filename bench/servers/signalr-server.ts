@@ -3,7 +3,7 @@
  * server answers JSON and MessagePack clients. With REDIS_URL set, the Redis backplane is used.
  * BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes). BENCH_OTEL=1 registers the OpenTelemetry
  * SDK (metrics and traces on, see telemetry-sdk.ts) before the app is made; `metrics` or `traces`
- * registers only that signal.
+ * registers only that signal, `sampled` both with 1 trace in 10 sampled.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';

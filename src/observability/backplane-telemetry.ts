@@ -28,7 +28,12 @@ export class BackplaneTelemetry implements TelemetryPart {
       meter.createObservableCounter(name, { unit, description }).addCallback((result: ObservableResult) => {
         if (this.links.size > 0) result.observe(read(), REDIS);
       });
-    count(SignalRInstruments.backplanePublishes, '{message}', 'Messages published to the backplane (sends, group commands, acks, results).', () => this.publishes);
+    count(
+      SignalRInstruments.backplanePublishes,
+      '{message}',
+      'Messages published to the backplane (sends, group commands, acks, results).',
+      () => this.publishes,
+    );
     count(SignalRInstruments.backplaneReceives, '{message}', 'Messages received from the backplane.', () => this.receives);
     count(SignalRInstruments.backplaneOutages, '{outage}', 'Times the backplane became unreachable.', () => this.outages);
     count(SignalRInstruments.backplaneDroppedSends, '{message}', 'Sends that reached local connections only, the backplane being unreachable.', () => {
@@ -37,7 +42,10 @@ export class BackplaneTelemetry implements TelemetryPart {
       return dropped;
     });
     meter
-      .createObservableGauge(SignalRInstruments.backplaneConnected, { unit: '1', description: "1 while the process's backplane links are all connected, else 0." })
+      .createObservableGauge(SignalRInstruments.backplaneConnected, {
+        unit: '1',
+        description: "1 while the process's backplane links are all connected, else 0.",
+      })
       .addCallback((result: ObservableResult) => {
         if (this.links.size === 0) return;
         let up = 1;
@@ -76,7 +84,10 @@ export class BackplaneTelemetry implements TelemetryPart {
     if (!telemetry.metricsOn) return pending;
     const startedAt = performance.now();
     const histogram = this.ackDuration!;
-    void pending.then(() => histogram.record((performance.now() - startedAt) / 1000, REDIS), () => undefined);
+    void pending.then(
+      () => histogram.record((performance.now() - startedAt) / 1000, REDIS),
+      () => undefined,
+    );
     return pending;
   }
 }

@@ -1,13 +1,6 @@
 import type { Attributes as OtelAttributes, Counter, Histogram, ObservableResult, UpDownCounter } from '@opentelemetry/api';
 import { telemetry, type TelemetryPart, type TelemetryState } from './telemetry-state.js';
-import {
-  Attributes,
-  ConnectionInstruments,
-  type ConnectionStatus,
-  LONG_SECONDS_BUCKETS,
-  SignalRInstruments,
-  TRANSPORT_VALUES,
-} from './telemetry-names.js';
+import { Attributes, ConnectionInstruments, type ConnectionStatus, LONG_SECONDS_BUCKETS, SignalRInstruments, TRANSPORT_VALUES } from './telemetry-names.js';
 
 /** What connection telemetry reads of a connection (hub or raw, as ASP.NET Core counts both), whatever layer it lives in. */
 export interface ObservedConnection {

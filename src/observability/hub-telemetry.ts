@@ -9,9 +9,18 @@ export interface CountingLifetime {
   readonly stats?: { readonly groups?: number; readonly pendingClientResults?: number };
 }
 
+/** Groups and pending client results of a lifetime manager, whichever shape it has. */
+function countsOf(lifetime: object): { groups: number; pendingClientResults: number } {
+  const counts = lifetime as CountingLifetime;
+  return {
+    groups: counts.groupCount ?? counts.stats?.groups ?? 0,
+    pendingClientResults: counts.pendingClientResults ?? counts.stats?.pendingClientResults ?? 0,
+  };
+}
+
 interface Watched {
   readonly attributes: OtelAttributes;
-  readonly lifetime: CountingLifetime;
+  readonly lifetime: object;
 }
 
 /**
@@ -34,20 +43,23 @@ export class HubTelemetry implements TelemetryPart {
       .createObservableUpDownCounter(SignalRInstruments.activeUploads, { unit: '{stream}', description: 'Client-to-server streams (uploads) open.' })
       .addCallback((result: ObservableResult) => result.observe(this.uploads));
     meter
-      .createObservableUpDownCounter(SignalRInstruments.pendingClientResults, { unit: '{invocation}', description: 'Client results awaiting their answer, by hub.' })
+      .createObservableUpDownCounter(SignalRInstruments.pendingClientResults, {
+        unit: '{invocation}',
+        description: 'Client results awaiting their answer, by hub.',
+      })
       .addCallback((result: ObservableResult) => {
-        for (const { lifetime, attributes } of this.lifetimes) result.observe(lifetime.pendingClientResults ?? lifetime.stats?.pendingClientResults ?? 0, attributes);
+        for (const { lifetime, attributes } of this.lifetimes) result.observe(countsOf(lifetime).pendingClientResults, attributes);
       });
     meter
       .createObservableUpDownCounter(SignalRInstruments.groups, { unit: '{group}', description: 'Groups with members on this instance, by hub.' })
       .addCallback((result: ObservableResult) => {
-        for (const { lifetime, attributes } of this.lifetimes) result.observe(lifetime.groupCount ?? lifetime.stats?.groups ?? 0, attributes);
+        for (const { lifetime, attributes } of this.lifetimes) result.observe(countsOf(lifetime).groups, attributes);
       });
   }
 
   /** Reports `lifetime`'s groups and pending client results under `hub` until `unwatch`. */
   watch(hub: string, lifetime: object): void {
-    this.lifetimes.add({ attributes: { [Attributes.rpcService]: hub }, lifetime: lifetime as CountingLifetime });
+    this.lifetimes.add({ attributes: { [Attributes.rpcService]: hub }, lifetime });
   }
 
   unwatch(lifetime: object): void {

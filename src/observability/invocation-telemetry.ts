@@ -160,7 +160,7 @@ export class InvocationTelemetry implements TelemetryPart {
 
   private entry(hub: string, method: string): MethodEntry {
     let methods = this.hubs.get(hub);
-    if (methods === undefined) this.hubs.set(hub, (methods = new Map()));
+    if (methods === undefined) this.hubs.set(hub, (methods = new Map<string, MethodEntry>()));
     let entry = methods.get(method);
     if (entry === undefined) methods.set(method, (entry = new MethodEntry(hub, method)));
     return entry;

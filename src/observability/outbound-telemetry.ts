@@ -14,7 +14,10 @@ function attributesOf(hub: string, method: string, target: string): OtelAttribut
   if (attributes === undefined) {
     // Bounded: method names come from server code, but a flood of names must not grow memory.
     if (attributeCache.size > 4096) attributeCache.clear();
-    attributeCache.set(key, (attributes = { [Attributes.rpcSystem]: 'signalr', [Attributes.rpcService]: hub, [Attributes.rpcMethod]: method, [Attributes.sendTarget]: target }));
+    attributeCache.set(
+      key,
+      (attributes = { [Attributes.rpcSystem]: 'signalr', [Attributes.rpcService]: hub, [Attributes.rpcMethod]: method, [Attributes.sendTarget]: target }),
+    );
   }
   return attributes;
 }
@@ -90,5 +93,9 @@ export function traceBackplaneDelivery(lifetime: object, carrier: HeaderCarrier 
   if (parent === undefined) return null;
   const hub = hubOf(lifetime);
   const api = otel!;
-  return telemetry.tracer!.startSpan(`${hub} receive`, { kind: api.SpanKind.CONSUMER, attributes: { [Attributes.rpcSystem]: 'signalr', [Attributes.rpcService]: hub } }, parent);
+  return telemetry.tracer!.startSpan(
+    `${hub} receive`,
+    { kind: api.SpanKind.CONSUMER, attributes: { [Attributes.rpcSystem]: 'signalr', [Attributes.rpcService]: hub } },
+    parent,
+  );
 }

@@ -60,7 +60,12 @@ describe('OpenTelemetry backplane metrics and trace context across Redis (two in
     const moved = { ...before, publishes: before.publishes + 1, receives: before.receives + 2 };
     expect(await eventually(counts, moved)).toEqual(moved);
     const consumer = telemetry.finishedSpans().find((span) => span.name === 'ClusteredHub receive')!;
-    expect({ kind: consumer.kind, trace: consumer.spanContext().traceId, parent: consumer.parentSpanContext?.spanId, remote: consumer.parentSpanContext?.isRemote }).toEqual({
+    expect({
+      kind: consumer.kind,
+      trace: consumer.spanContext().traceId,
+      parent: consumer.parentSpanContext?.spanId,
+      remote: consumer.parentSpanContext?.isRemote,
+    }).toEqual({
       kind: SpanKind.CONSUMER,
       trace: producer.spanContext().traceId,
       parent: producer.spanContext().spanId,

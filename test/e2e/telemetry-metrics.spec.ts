@@ -100,7 +100,9 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
     expect(seconds).toBeLessThan((2 * (Date.now() - openedAt + 5000)) / 1000);
     // Only the attributes ASP.NET Core records: the transport on the counter, status and transport on the histogram.
     expect(await telemetry.attributeSets(ACTIVE)).toContainEqual(transportAttribute(value));
-    expect((await telemetry.attributeSets(DURATION)).every((set) => Object.keys(set).sort().join() === 'signalr.connection.status,signalr.transport')).toBe(true);
+    expect((await telemetry.attributeSets(DURATION)).every((set) => Object.keys(set).sort().join() === 'signalr.connection.status,signalr.transport')).toBe(
+      true,
+    );
   });
 
   it('a raw connection (@ConnectionHandler) counts as active while open and records one duration when the client leaves', async () => {
@@ -122,7 +124,12 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
     const raw = await RawSocket.handshaken(app.url('/hubs/telemetry/short'));
     raw.sendText(`{"type":6}${RS}`); // arms the client timeout; then nothing more
     await raw.closed();
-    expect(await eventually(async () => (await telemetry.histogram(DURATION, ended(SIGNALR_CONNECTION_STATUS_VALUE_TIMEOUT, 'web_sockets'))).count, before.count + 1)).toBe(before.count + 1);
+    expect(
+      await eventually(
+        async () => (await telemetry.histogram(DURATION, ended(SIGNALR_CONNECTION_STATUS_VALUE_TIMEOUT, 'web_sockets'))).count,
+        before.count + 1,
+      ),
+    ).toBe(before.count + 1);
     expect((await telemetry.histogram(DURATION, ended(SIGNALR_CONNECTION_STATUS_VALUE_NORMAL_CLOSURE, 'web_sockets'))).count).toBe(normalBefore.count);
   });
 

@@ -110,7 +110,11 @@ describe('OpenTelemetry traces (real SDK, in-memory span exporter)', () => {
       errorType: span.attributes['error.type'],
       events: span.events.map((event) => [event.name, event.attributes?.['exception.message']]),
     });
-    expect(describe(spansNamed('TracedHub/Fail')[0])).toEqual({ status: { code: SpanStatusCode.ERROR, message: 'boom' }, errorType: 'TypeError', events: [['exception', 'boom']] });
+    expect(describe(spansNamed('TracedHub/Fail')[0])).toEqual({
+      status: { code: SpanStatusCode.ERROR, message: 'boom' },
+      errorType: 'TypeError',
+      events: [['exception', 'boom']],
+    });
     expect(describe(spansNamed('TracedHub/Refuse')[0])).toEqual({
       status: { code: SpanStatusCode.ERROR, message: 'not allowed' },
       errorType: 'HubException',

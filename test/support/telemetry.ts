@@ -42,7 +42,8 @@ export function installTelemetry(): TestTelemetry {
   const collect = async () => {
     const { resourceMetrics } = await reader.collect();
     const byName = new Map<string, { scope: string; metric: MetricData }>();
-    for (const scope of resourceMetrics.scopeMetrics) for (const metric of scope.metrics) byName.set(metric.descriptor.name, { scope: scope.scope.name, metric });
+    for (const scope of resourceMetrics.scopeMetrics)
+      for (const metric of scope.metrics) byName.set(metric.descriptor.name, { scope: scope.scope.name, metric });
     return byName;
   };
   const point = async (name: string, attributes: Attributes) => {
