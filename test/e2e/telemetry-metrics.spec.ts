@@ -1,4 +1,4 @@
-import { HttpTransportType } from '@microsoft/signalr';
+import { HttpTransportType, Subject } from '@microsoft/signalr';
 import {
   ATTR_SIGNALR_CONNECTION_STATUS,
   ATTR_SIGNALR_TRANSPORT,
@@ -11,7 +11,7 @@ import {
   SIGNALR_TRANSPORT_VALUE_SERVER_SENT_EVENTS,
   SIGNALR_TRANSPORT_VALUE_WEB_SOCKETS,
 } from '@opentelemetry/semantic-conventions';
-import { ConnectionHandler, Hub, type OnRawConnection, type RawConnection, SignalRModule } from '../../src/index.js';
+import { ConnectionHandler, Hub, type OnRawConnection, type RawConnection, SignalRModule, UploadStream } from '../../src/index.js';
 import { startApp, TestApp } from '../support/app.js';
 import { connect, stopAll } from '../support/client.js';
 import { negotiate, request } from '../support/http.js';
@@ -19,10 +19,31 @@ import { RawSocket, RS } from '../support/raw-socket.js';
 import { installTelemetry, TestTelemetry } from '../support/telemetry.js';
 import { eventually } from '../support/wait.js';
 
+let releaseStream: () => void = () => undefined;
+
 @Hub('/hubs/telemetry')
 class TelemetryHub extends Hub {
   Echo(value: string) {
     return value;
+  }
+
+  Join(group: string) {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+
+  async *Gated() {
+    yield 1;
+    await new Promise<void>((resolve) => (releaseStream = resolve));
+  }
+
+  async Collect(@UploadStream() items: AsyncIterable<string>) {
+    const got: string[] = [];
+    for await (const item of items) got.push(item);
+    return got.join();
+  }
+
+  Ask() {
+    return this.clients.caller.invoke('confirm');
   }
 }
 
@@ -116,6 +137,48 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
     expect(await eventually(() => telemetry.sum(ACTIVE, transportAttribute('web_sockets')), activeBefore)).toBe(activeBefore);
     // The handler's end and the transport's end both report it: it counts once.
     expect((await telemetry.histogram(DURATION, ended(SIGNALR_CONNECTION_STATUS_VALUE_NORMAL_CLOSURE, 'web_sockets'))).count).toBe(before.count + 1);
+  });
+
+  it('gauges of what hubs hold: groups, running streams, open uploads and pending client results, by hub', async () => {
+    const hub = { 'rpc.service': 'TelemetryHub' };
+    const gauges = async () => ({
+      groups: await telemetry.sum('signalr.server.groups', hub),
+      streams: await telemetry.sum('signalr.server.active_streams', hub),
+      uploads: await telemetry.sum('signalr.server.active_uploads'),
+      pending: await telemetry.sum('signalr.server.pending_client_results', hub),
+    });
+    const client = await connect(app.url('/hubs/telemetry'));
+    expect(await gauges()).toEqual({ groups: 0, streams: 0, uploads: 0, pending: 0 });
+    await client.invoke('Join', 'a');
+    await client.invoke('Join', 'b');
+
+    let firstItem!: () => void;
+    const gotFirst = new Promise<void>((resolve) => (firstItem = resolve));
+    const streamEnded = new Promise<void>((resolve, reject) => client.stream('Gated').subscribe({ next: () => firstItem(), complete: resolve, error: reject }));
+    await gotFirst;
+    const upload = new Subject<string>();
+    const collected = client.invoke('Collect', upload);
+    upload.next('x');
+    let answer!: (value: string) => void;
+    let asked!: () => void;
+    const wasAsked = new Promise<void>((resolve) => (asked = resolve));
+    client.on('confirm', () => {
+      asked();
+      return new Promise<string>((resolve) => (answer = resolve));
+    });
+    const answered = client.invoke('Ask');
+    await wasAsked;
+    expect(await gauges()).toEqual({ groups: 2, streams: 1, uploads: 1, pending: 1 });
+
+    releaseStream();
+    await streamEnded;
+    upload.complete();
+    expect(await collected).toBe('x');
+    answer('yes');
+    expect(await answered).toBe('yes');
+    expect(await gauges()).toEqual({ groups: 2, streams: 0, uploads: 0, pending: 0 });
+    await client.stop();
+    expect(await eventually(gauges, { groups: 0, streams: 0, uploads: 0, pending: 0 })).toEqual({ groups: 0, streams: 0, uploads: 0, pending: 0 });
   });
 
   it('a client that goes silent past clientTimeoutInterval ends with status timeout', async () => {
