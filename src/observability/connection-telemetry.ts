@@ -11,6 +11,14 @@ export interface ObservedConnection {
 
 const STATUSES: readonly ConnectionStatus[] = ['normal_closure', 'timeout', 'app_shutdown'];
 
+const TRAFFIC = Symbol('signalr.traffic');
+
+/** A hub protocol instance, which carries its message counts once it has sent or received one. */
+interface CountedProtocol {
+  readonly name: string;
+  [TRAFFIC]?: ProtocolTraffic;
+}
+
 /** Messages and bytes of one protocol, both ways: plain numbers on the hot path, read at collection. */
 class ProtocolTraffic {
   messagesReceived = 0;
@@ -112,24 +120,26 @@ export class ConnectionTelemetry implements TelemetryPart {
   }
 
   /** One message of `bytes` parsed from a client. */
-  received(protocol: { readonly name: string }, bytes: number): void {
+  received(protocol: CountedProtocol, bytes: number): void {
     if (!telemetry.metricsOn) return;
-    const traffic = this.trafficOf(protocol.name);
+    const traffic = protocol[TRAFFIC] ?? this.trafficOf(protocol);
     traffic.messagesReceived++;
     traffic.bytesReceived += bytes;
   }
 
-  /** One message of `bytes` queued for a client. */
-  sent(protocol: { readonly name: string } | null, bytes: number): void {
+  /** One message of `bytes` queued for a client (per delivery of a broadcast: two additions). */
+  sent(protocol: CountedProtocol | null, bytes: number): void {
     if (!telemetry.metricsOn || protocol === null) return;
-    const traffic = this.trafficOf(protocol.name);
+    const traffic = protocol[TRAFFIC] ?? this.trafficOf(protocol);
     traffic.messagesSent++;
     traffic.bytesSent += bytes;
   }
 
-  private trafficOf(name: string): ProtocolTraffic {
-    let traffic = this.traffic.get(name);
-    if (traffic === undefined) this.traffic.set(name, (traffic = new ProtocolTraffic(name)));
+  /** The protocol's counts, kept on the protocol instance (a property read per message, no lookup). */
+  private trafficOf(protocol: CountedProtocol): ProtocolTraffic {
+    let traffic = this.traffic.get(protocol.name);
+    if (traffic === undefined) this.traffic.set(protocol.name, (traffic = new ProtocolTraffic(protocol.name)));
+    protocol[TRAFFIC] = traffic;
     return traffic;
   }
 }
