@@ -25,7 +25,6 @@ export const SHORT_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25
 
 /** Ours, under SIGNALR_METER. */
 export const SignalRInstruments = {
-  invocations: 'signalr.server.invocations',
   invocationDuration: 'signalr.server.invocation.duration',
   messagesReceived: 'signalr.server.messages.received',
   messagesSent: 'signalr.server.messages.sent',
