@@ -92,6 +92,21 @@ describe('OpenTelemetry traces (real SDK, in-memory span exporter)', () => {
     raw.close();
   });
 
+  it("with trace context both in the headers and on the connection's request, the headers are the parent and the request a link", async () => {
+    const requestParent = '1111111111111111';
+    const raw = await RawSocket.open(app.url('/hubs/traced'), { traceparent: `00-${'a'.repeat(32)}-${requestParent}-01` });
+    raw.sendText('{"protocol":"json","version":1}\u001e');
+    await raw.nextFrame();
+    raw.send({ type: 1, invocationId: '1', target: 'Echo', arguments: ['d'], headers: { traceparent: TRACEPARENT } });
+    await raw.nextMessage();
+    const [span] = spansNamed('TracedHub/Echo');
+    expect({ parent: span.parentSpanContext?.spanId, links: span.links.map((link) => [link.context.traceId, link.context.spanId]) }).toEqual({
+      parent: PARENT_ID,
+      links: [['a'.repeat(32), requestParent]],
+    });
+    raw.close();
+  });
+
   it('the hub method runs with its invocation span active', async () => {
     const raw = await RawSocket.handshaken(app.url('/hubs/traced'));
     raw.send({ type: 1, invocationId: '1', target: 'ActiveSpan', arguments: [], headers: { traceparent: TRACEPARENT } });
