@@ -73,6 +73,7 @@ export async function telemetry(suite: Suite): Promise<void> {
       const middle = values.length >> 1;
       return values.length % 2 === 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
     };
+    if (!chosen.includes('on') || !chosen.includes('off')) continue;
     const ratio = median('on') / median('off');
     const line = `${workload}: CPU per delivery on/off = ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)}%; budget ${((BUDGET[workload] - 1) * 100).toFixed(0)}%) ${ratio <= BUDGET[workload] ? 'within budget' : 'OVER BUDGET'}`;
     console.log(`  [telemetry] ${line}`);
