@@ -139,7 +139,7 @@ export class ConnectionTelemetry implements TelemetryPart {
   private trafficOf(protocol: CountedProtocol): ProtocolTraffic {
     let traffic = this.traffic.get(protocol.name);
     if (traffic === undefined) this.traffic.set(protocol.name, (traffic = new ProtocolTraffic(protocol.name)));
-    protocol[TRAFFIC] = traffic;
+    if (Object.isExtensible(protocol)) protocol[TRAFFIC] = traffic;
     return traffic;
   }
 }
