@@ -13,7 +13,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { ConnectionHandler, Hub, type OnRawConnection, type RawConnection, SignalRModule, UploadStream } from '../../src/index.js';
 import { startApp, TestApp } from '../support/app.js';
-import { connect, stopAll } from '../support/client.js';
+import { buildMsgpackClient, connect, stopAll } from '../support/client.js';
 import { negotiate, request } from '../support/http.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { installTelemetry, TestTelemetry } from '../support/telemetry.js';
@@ -124,6 +124,19 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
     expect((await telemetry.attributeSets(DURATION)).every((set) => Object.keys(set).sort().join() === 'signalr.connection.status,signalr.transport')).toBe(
       true,
     );
+  });
+
+  it('counts MessagePack traffic under its own protocol', async () => {
+    const messagepack = { 'signalr.protocol': 'messagepack' };
+    const client = buildMsgpackClient(app.url('/hubs/telemetry'));
+    await client.start();
+    const before = [await telemetry.sum('signalr.server.messages.received', messagepack), await telemetry.sum('signalr.server.messages.sent', messagepack)];
+    expect(await client.invoke('Echo', 'm')).toBe('m');
+    expect([await telemetry.sum('signalr.server.messages.received', messagepack), await telemetry.sum('signalr.server.messages.sent', messagepack)]).toEqual([
+      before[0] + 1,
+      before[1] + 1,
+    ]);
+    await client.stop();
   });
 
   it('a raw connection (@ConnectionHandler) counts as active while open and records one duration when the client leaves', async () => {
