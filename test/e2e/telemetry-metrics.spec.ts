@@ -128,6 +128,7 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
 
   it('counts MessagePack traffic under its own protocol', async () => {
     const messagepack = { 'signalr.protocol': 'messagepack' };
+    const activeBefore = await telemetry.sum(ACTIVE, transportAttribute('web_sockets'));
     const client = buildMsgpackClient(app.url('/hubs/telemetry'));
     await client.start();
     // The first call settles the client's opening traffic (its first ping, sent at once by recent clients).
@@ -139,6 +140,8 @@ describe('OpenTelemetry metrics (real SDK, in-memory reader)', () => {
       before[1] + 1,
     ]);
     await client.stop();
+    // Ended on the server too before the next test counts connections.
+    expect(await eventually(() => telemetry.sum(ACTIVE, transportAttribute('web_sockets')), activeBefore)).toBe(activeBefore);
   });
 
   it('a raw connection (@ConnectionHandler) counts as active while open and records one duration when the client leaves', async () => {
