@@ -3,7 +3,7 @@
  * down the layers, and only src/platforms/framework-internals.ts reaches into a framework's
  * internals. The layers, bottom to top (each may import the ones below it, never the ones above):
  *
- *   shared       signalr.constants.ts, signalr.messages.ts, logging/, auth/, platforms/: no SignalR layer below them
+ *   shared       signalr.constants.ts, signalr.messages.ts, logging/, auth/, platforms/, observability/: no SignalR layer below them
  *   protocol/    hub protocols and framing: pure, no I/O
  *   connection/  one hub connection: handshake, keep-alive, write queue, replay
  *   transports/  HTTP and WebSocket plumbing over connection's contracts (no hub semantics)
@@ -23,7 +23,7 @@
  * it imports only types. client/ (the ./client entry, for client-side code) imports only types from
  * the server side, so it never loads server code.
  */
-const SHARED = ['^src/signalr\\.(constants|messages)\\.ts$', '^src/(logging|auth|platforms)/'];
+const SHARED = ['^src/signalr\\.(constants|messages)\\.ts$', '^src/(logging|auth|platforms|observability)/'];
 const CONTRACTS = ['^src/interfaces/'];
 
 /** What each layer may import besides itself, shared code and the contracts. */

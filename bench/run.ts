@@ -21,6 +21,7 @@ import { groups } from './workloads/groups.js';
 import { memory } from './workloads/memory.js';
 import { slowConsumers } from './workloads/slow-consumers.js';
 import { workers } from './workloads/workers.js';
+import { telemetry } from './workloads/telemetry.js';
 import { CONTENDERS } from './support/contenders.js';
 import { appendResults, renderRun } from './support/report.js';
 import { Suite, tablesAsJson } from './support/suite.js';
@@ -36,6 +37,7 @@ const WORKLOADS: Record<string, (suite: Suite) => Promise<void>> = {
   cluster,
   slow: slowConsumers,
   workers,
+  telemetry,
 };
 
 function parse(argv: string[]) {

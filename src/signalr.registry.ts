@@ -8,6 +8,7 @@ import type { HubProtocol } from './protocol/hub-protocol.js';
 import { JsonHubProtocol } from './protocol/json-hub-protocol.js';
 import { MessagePackHubProtocol } from './protocol/messagepack-hub-protocol.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
+import { hubTelemetry, observeLifetime } from './observability/hub-telemetry.js';
 
 interface HubState {
   lifetime: HubLifetimeManager;
@@ -52,6 +53,7 @@ export class SignalRHubRegistry {
   async close(): Promise<void> {
     const states = [...this.hubs.values()];
     await Promise.all(states.map((state) => state.lifetime.close().catch(() => undefined)));
+    for (const state of states) hubTelemetry.unwatch(state.lifetime);
     await this.options?.backplane?.close();
   }
 
@@ -60,6 +62,7 @@ export class SignalRHubRegistry {
     if (state === undefined) {
       const backplane = this.options?.backplane;
       const lifetime = backplane ? backplane.createLifetimeManager(hub, this.protocols) : new DefaultHubLifetimeManager();
+      observeLifetime(hub.name, lifetime);
       state = { lifetime, groups: new GroupManager(lifetime), context: null };
       this.hubs.set(hub, state);
     }

@@ -27,6 +27,7 @@ import { tokenKey } from './transports/connection-tokens.js';
 import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
 import { HubCounters, type ServedHub, type ServedHubs } from './statistics/hub-counters.js';
+import { refreshTelemetry } from './observability/telemetry-state.js';
 
 /** Transports this build can serve; the others are left out of negotiate until they exist. */
 const IMPLEMENTED_TRANSPORTS: ReadonlySet<string> = new Set(['WebSockets', 'ServerSentEvents', 'LongPolling']);
@@ -94,6 +95,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   onModuleInit(): void {
     // A secret too short to key an HMAC fails the bootstrap, not the first connection from another instance.
     if (this.options.connectionTokenSecret !== undefined) tokenKey(this.options.connectionTokenSecret);
+    refreshTelemetry();
     const providers = this.explorer.providers();
     this.hubs = this.explorer.explore(providers);
     this.connectionHandlers = this.connectionHandlerExplorer.explore(providers, this.hubs);

@@ -10,6 +10,8 @@ export interface BenchServer {
   /** Sends one message to the members of one group (room). */
   sendToGroup(group: string, payload: BenchPayload): void;
   connectionCount(): number;
+  /** What the OpenTelemetry exporters received (servers that can register the SDK). */
+  telemetry?(): Promise<{ spans: number; metricExports: number }>;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,7 @@ export async function hostServer(start: () => Promise<BenchServer>): Promise<voi
       await collectGarbage();
       return require('v8').writeHeapSnapshot(file);
     },
+    telemetry: async () => (await server.telemetry?.()) ?? null,
     close: () => server.close(),
   });
   // A normal exit, so that --cpu-prof (BENCH_SERVER_NODE_ARGS) writes its profile.

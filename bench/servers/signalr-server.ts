@@ -1,7 +1,9 @@
 /*
  * nestjs-signalr under test: a minimal Nest app with one hub, built from this repo's sources. The same
  * server answers JSON and MessagePack clients. With REDIS_URL set, the Redis backplane is used.
- * BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes).
+ * BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes). BENCH_OTEL=1 registers the OpenTelemetry
+ * SDK (metrics and traces on, see telemetry-sdk.ts) before the app is made; `metrics` or `traces`
+ * registers only that signal, `sampled` both with 1 trace in 10 sampled.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -10,6 +12,7 @@ import type { AddressInfo } from 'net';
 import { getHubContextToken, Hub, HubContext, SignalRModule } from '../../src/index.js';
 import { redisBackplane } from '../../src/redis/index.js';
 import { BenchServer, hostServer } from './host.js';
+import { exportedSoFar, registerTelemetrySdk } from './telemetry-sdk.js';
 
 let connections = 0;
 
@@ -39,6 +42,8 @@ function backplaneOption(): Record<string, unknown> {
 }
 
 void hostServer(async (): Promise<BenchServer> => {
+  const otel = process.env.BENCH_OTEL;
+  if (otel !== undefined && otel !== '0') registerTelemetrySdk(otel === '1' ? 'on' : otel);
   const sendBuffer = process.env.BENCH_SEND_BUFFER ? Number(process.env.BENCH_SEND_BUFFER) : undefined;
 
   @Module({
@@ -55,6 +60,7 @@ void hostServer(async (): Promise<BenchServer> => {
     broadcast: (payload) => void hub.clients.all.send('b', payload),
     sendToGroup: (group, payload) => void hub.clients.group(group).send('b', payload),
     connectionCount: () => connections,
+    telemetry: exportedSoFar,
     close: () => app.close(),
   };
 });

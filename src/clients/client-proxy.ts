@@ -2,6 +2,8 @@ import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubTarget } from '../lifetime/hub-target.js';
 import { ClientResultTexts, splitSignal } from '../lifetime/client-results.js';
 import { releaseCurrentInvocationSlot } from '../hub/hub-call-scope.js';
+import { traceClientResult, traceSend } from '../observability/outbound-telemetry.js';
+import { telemetry } from '../observability/telemetry-state.js';
 
 /**
  * A set of clients to call a method on, as ASP.NET Core's `IClientProxy`. `send` resolves once the
@@ -148,10 +150,11 @@ export class TargetedClientProxy implements ClientProxy {
     // Waiting for a client must not hold the running invocation's slot (ASP.NET Core gives it back too).
     releaseCurrentInvocationSlot();
     const call = splitSignal(args);
-    return this.#lifetime.invokeConnection<T>(target.id, method, call.args, call.signal);
+    return traceClientResult(this.#lifetime, method, () => this.#lifetime.invokeConnection<T>(target.id, method, call.args, call.signal));
   }
 
   #dispatch(method: string, args: unknown[]): Promise<void> {
+    if (telemetry.tracesOn) return traceSend(this.#lifetime, this.#target.kind, method, () => this.#lifetime.send(this.#target, method, args));
     return this.#lifetime.send(this.#target, method, args);
   }
 

@@ -12,6 +12,7 @@ import { LogTexts } from '../signalr.messages.js';
 import type { OnRawConnection } from './connection-handler.decorator.js';
 import { RawConnection } from './raw-connection.js';
 import type { RawConnectionCloser, RawConnectionState } from './raw-connection-state.js';
+import { connectionTelemetry } from '../observability/connection-telemetry.js';
 
 /**
  * Runs the raw connections of one `@ConnectionHandler()`: the handler's onConnected gets each
@@ -41,6 +42,7 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
     connection.transport = transport;
     connection.request = request;
     connection.closer = this;
+    connectionTelemetry.started(connection);
     this.handlerRuns.set(connection, this.runHandler(connection));
   }
 
@@ -53,6 +55,7 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
   transportClosed(connection: RawConnectionState, _error?: Error, transport?: ConnectionTransport): void {
     if (transport !== undefined && connection.transport !== transport) return;
     enter(connection, LIFECYCLE, 'closed');
+    connectionTelemetry.ended(connection, this);
     this.onEnded(connection);
   }
 
@@ -63,6 +66,7 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
     // 1011 (internal error) when the handler failed, as ASP.NET Core closes after an exception.
     if (failed && connection.webSocket?.readyState === WebSocket.OPEN) connection.webSocket.close(1011);
     transport?.close(this.closeTimeout);
+    connectionTelemetry.ended(connection, this);
     this.onEnded(connection);
   }
 
@@ -74,6 +78,7 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
   /** Ends every connection and waits (at most `timeout` ms) for the handlers to return. */
   async closeAll(timeout: number): Promise<void> {
     this.closeTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
+    connectionTelemetry.shutdownBegan(this);
     for (const connection of [...this.handlerRuns.keys()]) this.end(connection, false);
     if (this.handlerRuns.size === 0) return;
     if (await timedOut(Promise.all(this.handlerRuns.values()), timeout)) this.logger.warn(logEvent('ShutdownTimedOut', LogTexts.connectionHandlerShutdownTimedOut(this.name, this.handlerRuns.size)));

@@ -21,6 +21,7 @@ import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-bac
 import { asError, clientTimeoutError, CLOSE_PLAIN, CLOSE_RECONNECT, closeWithError } from './close-messages.js';
 import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
+import { connectionTelemetry } from '../observability/connection-telemetry.js';
 
 const EMPTY = Buffer.alloc(0);
 const DONE = Promise.resolve();
@@ -84,6 +85,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     connection.createdAt = connection.lastReceivedAt = connection.lastSentAt = Date.now();
     connection.controller = this;
     this.connections.add(connection);
+    connectionTelemetry.started(connection);
     // Bytes POSTed before the transport started (HTTP transports) are read now.
     if (connection.receiveBuffer !== null) this.receive(connection, EMPTY);
   }
@@ -283,6 +285,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   sendBufferFull(connection: HubConnection): void {
     // Cleared first, so the Close message written while closing goes out instead of overflowing again.
     connection.watchSendLimit = false;
+    connectionTelemetry.slowConsumerClosed();
     const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
     if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(logEvent('SlowConsumerClosed', `Closing slow connection ${connection.connectionId}: ${error.message}`, this.fields(connection)));
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
@@ -333,6 +336,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     if (connection.protocol !== null) this.lifetime.onDisconnected(connection);
     this.connections.delete(connection);
     this.held.delete(connection);
+    connectionTelemetry.ended(connection, this);
     connection.release();
     this.onEnded(connection);
     this.endWaiters.release(connection);
@@ -359,6 +363,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
           break;
         case 'client-timeout': {
           const error = clientTimeoutError();
+          connectionTelemetry.timedOut(connection);
           this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
           break;
         }
@@ -378,6 +383,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   async closeAll(timeout = DEFAULT_SHUTDOWN_TIMEOUT, message: CloseMessage = CLOSE_RECONNECT): Promise<void> {
     // A client that does not answer the close frame must not hold the app's server open for long.
     this.transportCloseTimeout = SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT;
+    connectionTelemetry.shutdownBegan(this);
     const deadline = Date.now() + timeout;
     const abandoned = await Promise.all(
       [...this.connections].map(async (connection) => {

@@ -7,6 +7,7 @@ import type { ConnectionTransport } from './connection-transport.js';
 import { isSequenced, MessageReplay } from './message-replay.js';
 import { tickOf, timeOf, TransportConnection } from './transport-connection.js';
 import { scheduleFlush } from './write-scheduler.js';
+import { connectionTelemetry } from '../observability/connection-telemetry.js';
 
 /**
  * How many times maximumSendBufferSize a client already over the limit may have buffered before a
@@ -148,6 +149,7 @@ export class HubConnection extends TransportConnection<ResolvedHubOptions> {
       this.pendingRest.push(bytes);
     }
     this.pendingBytes += bytes.length;
+    connectionTelemetry.sent(this.protocol, bytes.length);
   }
 
   /** The client acknowledged messages up to `sequenceId`: they are dropped and waiting ones may go. */

@@ -3,6 +3,7 @@ import type { HubMessage } from '../protocol/hub-messages.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { CloseTexts, HandshakeTexts } from '../signalr.messages.js';
 import type { HubConnection } from './hub-connection.js';
+import { connectionTelemetry } from '../observability/connection-telemetry.js';
 
 /** Where the records read from a connection's bytes go: the connection loop. */
 export interface RecordSink {
@@ -53,6 +54,7 @@ export function readRecords(connection: HubConnection, data: Buffer, sink: Recor
     const bounds = protocol.findRecord(buffer, offset);
     if (bounds === null) break;
     if (limit !== null && bounds.next - offset > limit) throw new InvalidDataError(CloseTexts.messageTooLarge(limit));
+    connectionTelemetry.received(protocol, bounds.next - offset);
     offset = bounds.next;
     const message = protocol.parseRecord(buffer, bounds.start, bounds.end);
     if (message !== null) sink.message(connection, message);

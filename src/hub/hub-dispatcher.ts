@@ -19,6 +19,7 @@ import type { HubInvokerFactory, HubPipeline } from './hub-invoker.factory.js';
 import { type CallerScope, InvocationScope, invokeInScope } from './hub-call-scope.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
+import { invocationTelemetry } from '../observability/invocation-telemetry.js';
 import {
   ConnectionStreams,
   discardStream,
@@ -33,6 +34,7 @@ type HubMethod = (...args: unknown[]) => unknown;
 
 const NO_UPLOADS: UploadStream[] = [];
 const NO_STREAM_IDS: string[] = [];
+const NOOP = () => undefined;
 
 interface HubLifecycle {
   onConnected?: HubMethod;
@@ -114,7 +116,10 @@ export class HubDispatcher implements ConnectionDispatcher {
     const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
     // The invocation's own scope, so a client-result call inside it can give its slot back.
     const scope = slot === undefined ? undefined : new InvocationScope(connection.hubScope as CallerScope, connection, slot);
-    const pending = this.call(connection, method, args, undefined, (value) => this.complete(connection, message, value), (error) => this.fail(connection, message, method, error), scope);
+    const done = (value: unknown) => this.complete(connection, message, value);
+    const failed = (error: unknown) => this.fail(connection, message, method, error);
+    const observed = invocationTelemetry.begin(this.hub.name, method.name, false, message.headers, connection, done, failed);
+    const pending = observed === null ? this.call(connection, method, args, undefined, done, failed, scope) : observed.run(() => this.call(connection, method, args, undefined, observed.done, observed.failed, scope));
     if (uploads.length === 0) return pending;
     // A method reading uploads runs beside the connection's other messages (its uploads' items among
     // them), as in ASP.NET Core; uploads still open when it finishes are completed.
@@ -198,11 +203,14 @@ export class HubDispatcher implements ConnectionDispatcher {
     const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
     const failed = (error: unknown) => {
       stream.starting = null;
+      stream.observed?.end(error);
       if (stream.done) return;
       this.endStream(connection, stream);
       this.fail(connection, message, method, error);
     };
-    const started = this.call(connection, method, args, stream.signal, (value) => this.startStream(connection, message, stream, value, failed), failed);
+    const observed = (stream.observed = invocationTelemetry.begin(this.hub.name, method.name, true, message.headers, connection, NOOP, NOOP));
+    const call = () => this.call(connection, method, args, stream.signal, (value) => this.startStream(connection, message, stream, value, failed), failed);
+    const started = observed === null ? call() : observed.run(call);
     // With uploads, the method's items arrive as later messages: it must not hold the slot meanwhile.
     if (uploads.length > 0) return undefined;
     if (started !== undefined && !stream.done) stream.starting = started;
@@ -219,6 +227,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     stream.starting = null;
     if (!isStreamResult(value)) {
       if (stream.done) return;
+      stream.observed?.end(new HubException(InvocationTexts.nonStreamingWithStream(message.target)));
       this.endStream(connection, stream);
       this.sendError(connection, message, InvocationTexts.nonStreamingWithStream(message.target));
       return;
@@ -236,6 +245,7 @@ export class HubDispatcher implements ConnectionDispatcher {
   /** The stream's last message: a Completion without result, or with the error text of its failure. */
   private finishStream(connection: HubConnection, stream: RunningStream, error: unknown): void {
     if (stream.done) return;
+    stream.observed?.end(error);
     this.endStream(connection, stream);
     if (error === undefined) {
       connection.write(streamCompletion(stream.invocationId));
@@ -256,6 +266,7 @@ export class HubDispatcher implements ConnectionDispatcher {
 
   /** Marks a stream over without firing its signal, and forgets it (its uploads end too). */
   private endStream(connection: HubConnection, stream: RunningStream): void {
+    stream.observed?.end(undefined);
     stream.done = true;
     stream.subscription = null;
     if (stream.uploads !== null) this.closeUploads(connection, null, stream.uploads);

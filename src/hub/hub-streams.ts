@@ -3,6 +3,8 @@ import type { HubConnection } from '../connection/hub-connection.js';
 import { CompletionMessage, MessageType, StreamItemMessage } from '../protocol/hub-messages.js';
 import { StreamItemNotSerialized } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
+import { hubTelemetry } from '../observability/hub-telemetry.js';
+import { CANCELED } from '../observability/invocation-telemetry.js';
 
 /*
  * Streaming both ways, as ASP.NET Core SignalR.
@@ -75,7 +77,9 @@ export class UploadStream implements AsyncIterableIterator<unknown> {
   private reader: { resolve(result: IteratorResult<unknown>): void; reject(error: unknown): void } | null = null;
   private resumeDispatch: (() => void) | null = null;
 
-  constructor(private readonly capacity = UPLOAD_BUFFER_CAPACITY) {}
+  constructor(private readonly capacity = UPLOAD_BUFFER_CAPACITY) {
+    hubTelemetry.uploadOpened();
+  }
 
   push(item: unknown): void | Promise<void> {
     if (this.ended) return;
@@ -96,6 +100,7 @@ export class UploadStream implements AsyncIterableIterator<unknown> {
   complete(error?: string): void {
     if (this.ended) return;
     this.ended = true;
+    hubTelemetry.uploadClosed();
     if (error !== undefined) this.failure = new HubException(error);
     const reader = this.reader;
     if (reader === null) return;
@@ -156,6 +161,8 @@ export class RunningStream {
   uploads: UploadStream[] | null = null;
   /** While the method has not returned its stream (no uploads): settles once the stream has started or failed. */
   starting: Promise<void> | null = null;
+  /** Its span and duration, while telemetry listens (ended once, by the first outcome). */
+  observed: { end(error: unknown): void } | null = null;
   /** Reused for every item, so the per-item path allocates only what the protocol writes. */
   private readonly item: StreamItemMessage;
 
@@ -183,6 +190,7 @@ export class RunningStream {
   stop(): void {
     if (this.done) return;
     this.done = true;
+    this.observed?.end(CANCELED);
     this.aborter.abort();
     this.subscription?.unsubscribe();
     this.subscription = null;

@@ -17,6 +17,9 @@ import * as wire from './redis-protocol.js';
 import { logEvent } from '../logging/log-event.js';
 import { RedisTexts } from './redis-texts.js';
 import { publishedChannels } from './redis-target-channels.js';
+import { backplaneTelemetry } from '../observability/backplane-telemetry.js';
+import { traceBackplaneDelivery } from '../observability/outbound-telemetry.js';
+import { currentTraceHeaders } from '../observability/trace-context.js';
 
 /** The backplane's resolved settings a hub's manager reads (from `RedisBackplaneOptions`). */
 export interface RedisBackplaneSettings {
@@ -149,7 +152,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
       this.remoteResults.fail(invocationId, message.failure as Error);
       return result;
     }
-    const payload = wire.writeInvocation(undefined, encodings, { invocationId, returnChannel: this.returnChannel });
+    const payload = wire.writeInvocation(undefined, encodings, { invocationId, returnChannel: this.returnChannel }, currentTraceHeaders());
     this.link.publishCounted(this.channels.connection(connectionId), payload).then(
       (receivers) => {
         if (receivers === 0) this.remoteResults.notFound(invocationId);
@@ -229,7 +232,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     const { ackId, acked } = this.acks.create(timeout, () => new Error(RedisTexts.groupTimeout(verb, connectionId, groupName, timeout)));
     const command = wire.writeGroupCommand({ ackId, serverName: this.link.serverName, action, groupName, connectionId });
     this.link.publish(this.channels.groupManagement, command).catch((error: Error) => this.acks.fail(ackId, error));
-    return acked;
+    return backplaneTelemetry.acked(acked);
   }
 
   private groupCommand(data: Buffer): void {
@@ -249,6 +252,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
       const received = wire.readInvocation(data);
       const connection = this.index.get(connectionId);
       if (connection === undefined || !this.deliverable(connection, received.message)) return;
+      traceBackplaneDelivery(this, received.trace)?.end();
       const { invocationId, returnChannel } = received;
       if (invocationId !== null && returnChannel !== null) {
         // A client result from another instance counts toward this connection's cap like a local one.
@@ -290,7 +294,9 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
       if (received.origin === this.link.serverName) return; // sent here, and delivered here when sent
       const except = received.excludedConnectionIds;
       const message = received.message;
+      const span = traceBackplaneDelivery(this, received.trace);
       this.index.write(target === null ? { kind: 'all', except } : target.kind === 'group' ? { kind: 'group', name: target.name, except } : target, message);
+      span?.end();
       if (message.missing !== null) this.warnMissing(message.missing);
     });
   }
@@ -321,7 +327,7 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     const encodings = this.encodings(message);
     // A protocol could not write the arguments: other instances get nothing, the caller the error.
     if (message.failed) return sendOutcome(message);
-    const payload = wire.writeInvocation(excluded, encodings, mayEcho ? this.origin : null);
+    const payload = wire.writeInvocation(excluded, encodings, mayEcho ? this.origin : null, currentTraceHeaders());
     const sent = channelNames.map((channel) => this.link.publish(channel, payload));
     return (sent.length === 1 ? sent[0] : Promise.all(sent)).then(NOOP, () => this.link.countDropped());
   }

@@ -5,6 +5,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { type PublishRoute, publishRoute } from './redis-publish-route.js';
 import { logEvent } from '../logging/log-event.js';
 import { RedisTexts } from './redis-texts.js';
+import { backplaneTelemetry } from '../observability/backplane-telemetry.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -72,7 +73,11 @@ export class RedisLink {
       client.on('close', () => this.failed(new Error('connection closed')));
       client.on('ready', () => this.ready());
     }
-    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.handlers.get(channel.toString())?.(message));
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      backplaneTelemetry.received();
+      this.handlers.get(channel.toString())?.(message);
+    });
+    backplaneTelemetry.watch(this);
     if (this.isUp) this.ready();
   }
 
@@ -137,6 +142,7 @@ export class RedisLink {
   /** Resolves with the number of receivers; rejects while Redis is unreachable (nothing is queued). */
   publish(channel: string, payload: Buffer): Promise<number> {
     if (this.publisher.status !== 'ready') return Promise.reject(new Error(RedisTexts.unavailable));
+    backplaneTelemetry.published();
     return this.route.publish(channel, payload);
   }
 
@@ -146,6 +152,7 @@ export class RedisLink {
    */
   publishCounted(channel: string, payload: Buffer): Promise<number> {
     if (this.publisher.status !== 'ready') return Promise.reject(new Error(RedisTexts.unavailable));
+    backplaneTelemetry.published();
     return this.route.publishCounted(channel, payload);
   }
 
@@ -158,6 +165,7 @@ export class RedisLink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    backplaneTelemetry.unwatch(this);
     this.markFirstReady(); // what waits for a first connection that will never come settles now
     this.handlers.clear();
     this.inFlight.clear();
@@ -171,6 +179,7 @@ export class RedisLink {
       this.inOutage = true;
       this.droppedInOutage = 0;
       if (this.wasUp) this.downAt = Date.now();
+      backplaneTelemetry.outage();
       for (const listener of [...this.listeners]) listener.down();
       if (this.wasUp) return this.reportOutage(error);
       setTimeout(() => {

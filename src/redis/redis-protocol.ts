@@ -12,7 +12,9 @@ import type { HubProtocol } from '../protocol/hub-protocol.js';
  * Readers need the leading items and ignore the rest, so a fifth invocation item carries the
  * publishing instance's name: an instance skips its own sends when Redis echoes them back (it
  * delivered them to its own connections when sending). ASP.NET Core reads items 3-4 as nil and
- * ignores the fifth.
+ * ignores the fifth. A sixth item, when present, is the sender's W3C trace context
+ * (`{ traceparent, tracestate? }`), so a send traced on one instance continues on the others;
+ * envelopes without it (ASP.NET Core's, older ones of ours) are read as before.
  */
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -26,6 +28,8 @@ export interface RedisInvocation {
   returnChannel: string | null;
   /** The instance that published it, when it is one of ours. */
   origin: string | null;
+  /** The publisher's trace context (W3C header names), when it sent one. */
+  trace: Record<string, string> | null;
 }
 
 export interface RedisGroupCommand {
@@ -71,12 +75,17 @@ export function writeInvocation(
   excludedConnectionIds: readonly string[] | undefined,
   encodings: Record<string, Buffer>,
   extra: { invocationId: string; returnChannel: string } | { origin: string } | null,
+  trace: Record<string, string> | null = null,
 ): Buffer {
   const excluded = excludedConnectionIds ?? [];
   let items: unknown[];
   if (extra === null) items = [excluded, encodings];
   else if ('origin' in extra) items = [excluded, encodings, null, null, extra.origin];
   else items = [excluded, encodings, extra.invocationId, extra.returnChannel];
+  if (trace !== null) {
+    while (items.length < 5) items.push(null);
+    items.push(trace);
+  }
   return toBuffer(encoder.encode(items));
 }
 
@@ -94,7 +103,8 @@ export function readInvocation(data: Buffer): RedisInvocation {
   const invocationId = items.length > 3 && typeof items[2] === 'string' ? items[2] : null;
   const returnChannel = items.length > 3 && typeof items[3] === 'string' ? items[3] : null;
   const origin = items.length > 4 && typeof items[4] === 'string' ? items[4] : null;
-  return { excludedConnectionIds: excluded, message: new EnvelopeMessage(encodings as Record<string, Uint8Array>), invocationId, returnChannel, origin };
+  const trace = items.length > 5 && typeof items[5] === 'object' && items[5] !== null && !Array.isArray(items[5]) ? (items[5] as Record<string, string>) : null;
+  return { excludedConnectionIds: excluded, message: new EnvelopeMessage(encodings as Record<string, Uint8Array>), invocationId, returnChannel, origin, trace };
 }
 
 export function writeGroupCommand(command: RedisGroupCommand): Buffer {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'http';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
 import { ReadGate } from './read-gate.js';
+import { connectionTelemetry } from '../observability/connection-telemetry.js';
 
 const NO_CACHE = {
   'Cache-Control': 'no-cache, no-store',
@@ -146,6 +147,7 @@ export class LongPollingTransport<T extends TransportOwner = TransportOwner> imp
       this.queuedBytes = 0;
       this.ended = true;
       this.told = true; // nobody is polling any more
+      connectionTelemetry.timedOut(this.owner);
       this.gate.end();
       this.events.transportClosed(this.owner, undefined, this);
     }

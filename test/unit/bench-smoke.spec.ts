@@ -65,6 +65,16 @@ describe('benchmark suite (smoke sizes)', () => {
     }
   }, 60_000);
 
+  it('runs the telemetry workload: the server with the OpenTelemetry SDK exports a span per echo call, without it none', async () => {
+    const tables = await runBench(['telemetry']);
+    const telemetry = table(tables, 'telemetry');
+    expect(Object.keys(telemetry.cases)).toEqual(['broadcast, telemetry off', 'echo, telemetry off', 'broadcast, telemetry on', 'echo, telemetry on']);
+    const spans = (caseName: string) => telemetry.cases[caseName]['signalr-json'].spans;
+    expect([spans('broadcast, telemetry off'), spans('echo, telemetry off'), spans('broadcast, telemetry on')]).toEqual([0, 0, 0]);
+    expect(spans('echo, telemetry on')).toBeGreaterThan(0);
+    for (const row of Object.values(telemetry.cases)) expect(Number.isFinite(row['signalr-json'].cpuUs)).toBe(true);
+  }, 60_000);
+
   it('runs the echo, groups, memory, churn, cluster and slow-consumer workloads', async () => {
     const tables = await runBench(['echo', 'groups', 'memory', 'churn', 'cluster', 'slow', '--only', 'signalr-json,socketio']);
     expect(tables.map((t) => t.workload)).toEqual(['echo', 'groups', 'memory', 'churn', 'cluster', 'slow']);
