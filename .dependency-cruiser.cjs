@@ -92,7 +92,7 @@ module.exports = {
     {
       name: 'framework-internals-in-one-file',
       comment:
-        "Deep imports of Nest, Fastify or Express internals go through src/platforms/framework-internals.ts, whose test (test/unit/framework-internals.spec.ts) catches a framework release that moves them.",
+        'Deep imports of Nest, Fastify or Express internals go through src/platforms/framework-internals.ts, whose test (test/unit/framework-internals.spec.ts) catches a framework release that moves them.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/platforms/framework-internals\\.ts$' },
       to: { path: FRAMEWORK_INTERNALS },

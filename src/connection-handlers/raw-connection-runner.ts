@@ -81,7 +81,8 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
     connectionTelemetry.shutdownBegan(this);
     for (const connection of [...this.handlerRuns.keys()]) this.end(connection, false);
     if (this.handlerRuns.size === 0) return;
-    if (await timedOut(Promise.all(this.handlerRuns.values()), timeout)) this.logger.warn(logEvent('ShutdownTimedOut', LogTexts.connectionHandlerShutdownTimedOut(this.name, this.handlerRuns.size)));
+    if (await timedOut(Promise.all(this.handlerRuns.values()), timeout))
+      this.logger.warn(logEvent('ShutdownTimedOut', LogTexts.connectionHandlerShutdownTimedOut(this.name, this.handlerRuns.size)));
   }
 
   private async runHandler(connection: RawConnectionState): Promise<void> {
@@ -90,7 +91,14 @@ export class RawConnectionRunner implements ConnectionRunner<RawConnectionState>
       await this.handler.onConnected(new RawConnection(connection));
     } catch (error) {
       failed = true;
-      if (ClientCausedLogs.connectionHandlerFailed.allow()) this.logger.error(logEvent('ConnectionHandlerFailed', `Error in connection handler ${this.name} (connection ${connection.connectionId}).`, { ...connectionFields(connection), error: describeError(error) }), stackOf(error));
+      if (ClientCausedLogs.connectionHandlerFailed.allow())
+        this.logger.error(
+          logEvent('ConnectionHandlerFailed', `Error in connection handler ${this.name} (connection ${connection.connectionId}).`, {
+            ...connectionFields(connection),
+            error: describeError(error),
+          }),
+          stackOf(error),
+        );
     } finally {
       this.end(connection, failed);
       this.handlerRuns.delete(connection);

@@ -98,7 +98,13 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     try {
       if (!readRecords(connection, data, this.records)) return;
     } catch (error) {
-      if (ClientCausedLogs.badInput.allow()) this.logger.debug(logEvent('ErrorProcessingRequest', `Closing connection ${connection.connectionId}: ${asError(error).message}`, { ...this.fields(connection), error: describeError(error) }));
+      if (ClientCausedLogs.badInput.allow())
+        this.logger.debug(
+          logEvent('ErrorProcessingRequest', `Closing connection ${connection.connectionId}: ${asError(error).message}`, {
+            ...this.fields(connection),
+            error: describeError(error),
+          }),
+        );
       this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), asError(error));
       return;
     }
@@ -126,7 +132,13 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   }
 
   private failHandshake(connection: HubConnection, error: string): void {
-    if (ClientCausedLogs.handshakeFailed.allow()) this.logger.debug(logEvent('HandshakeFailed', `Handshake failed for connection ${connection.connectionId}: ${error}`, { ...this.fields(connection), error: String(error) }));
+    if (ClientCausedLogs.handshakeFailed.allow())
+      this.logger.debug(
+        logEvent('HandshakeFailed', `Handshake failed for connection ${connection.connectionId}: ${error}`, {
+          ...this.fields(connection),
+          error: String(error),
+        }),
+      );
     connection.writeBytes(writeHandshakeResponse(error));
     this.close(connection, null, new Error(error));
   }
@@ -142,11 +154,22 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
       return this.connectFailed(connection, error);
     }
     if (pending === undefined) this.opened(connection);
-    else pending.then(() => this.opened(connection), (error) => this.connectFailed(connection, error));
+    else
+      pending.then(
+        () => this.opened(connection),
+        (error) => this.connectFailed(connection, error),
+      );
   }
 
   private connectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onConnected' on hub ${connection.path}.`, { ...this.fields(connection), method: 'onConnected', error: describeError(error) }), stackOf(error));
+    this.logger.error(
+      logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onConnected' on hub ${connection.path}.`, {
+        ...this.fields(connection),
+        method: 'onConnected',
+        error: describeError(error),
+      }),
+      stackOf(error),
+    );
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
     this.finish(connection);
   }
@@ -210,7 +233,14 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
         try {
           pending = this.dispatcher.dispatch(connection, message, slot);
         } catch (error) {
-          if (ClientCausedLogs.dispatchFailed.allow()) this.logger.error(logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, { ...this.fields(connection), error: describeError(error) }), stackOf(error));
+          if (ClientCausedLogs.dispatchFailed.allow())
+            this.logger.error(
+              logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, {
+                ...this.fields(connection),
+                error: describeError(error),
+              }),
+              stackOf(error),
+            );
           pending = undefined;
         }
         if (pending === undefined) {
@@ -219,7 +249,17 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
         }
         if (slot === undefined) this.held.add(connection);
         pending
-          .catch((error) => ClientCausedLogs.dispatchFailed.allow() && this.logger.error(logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, { ...this.fields(connection), error: describeError(error) }), stackOf(error)))
+          .catch(
+            (error) =>
+              ClientCausedLogs.dispatchFailed.allow() &&
+              this.logger.error(
+                logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, {
+                  ...this.fields(connection),
+                  error: describeError(error),
+                }),
+                stackOf(error),
+              ),
+          )
           .finally(() => {
             if (slot === undefined) this.held.delete(connection);
             else if (!slot.released) {
@@ -287,7 +327,8 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     connection.watchSendLimit = false;
     connectionTelemetry.slowConsumerClosed();
     const error = new Error(CloseTexts.sendBufferFull(connection.options.maximumSendBufferSize));
-    if (ClientCausedLogs.slowConsumer.allow()) this.logger.warn(logEvent('SlowConsumerClosed', `Closing slow connection ${connection.connectionId}: ${error.message}`, this.fields(connection)));
+    if (ClientCausedLogs.slowConsumer.allow())
+      this.logger.warn(logEvent('SlowConsumerClosed', `Closing slow connection ${connection.connectionId}: ${error.message}`, this.fields(connection)));
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
   }
 
@@ -324,11 +365,22 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
       return this.disconnectFailed(connection, error);
     }
     if (pending === undefined) this.finish(connection);
-    else pending.then(() => this.finish(connection), (error) => this.disconnectFailed(connection, error));
+    else
+      pending.then(
+        () => this.finish(connection),
+        (error) => this.disconnectFailed(connection, error),
+      );
   }
 
   private disconnectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onDisconnected' on hub ${connection.path}.`, { ...this.fields(connection), method: 'onDisconnected', error: describeError(error) }), stackOf(error));
+    this.logger.error(
+      logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onDisconnected' on hub ${connection.path}.`, {
+        ...this.fields(connection),
+        method: 'onDisconnected',
+        error: describeError(error),
+      }),
+      stackOf(error),
+    );
     this.finish(connection);
   }
 
@@ -399,6 +451,9 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     const remaining = [...this.connections];
     for (const connection of remaining) this.close(connection, message, undefined);
     const ended = remaining.filter((connection) => this.connections.has(connection)).map((connection) => this.endWaiters.wait(connection));
-    if (await timedOut(Promise.all(ended), timeout)) this.logger.warn(logEvent('ShutdownTimedOut', LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'), { hub: this.hubName }));
+    if (await timedOut(Promise.all(ended), timeout))
+      this.logger.warn(
+        logEvent('ShutdownTimedOut', LogTexts.shutdownTimedOut(this.hubName, this.connections.size, 'in onDisconnected'), { hub: this.hubName }),
+      );
   }
 }

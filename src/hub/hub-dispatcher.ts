@@ -20,15 +20,7 @@ import { type CallerScope, InvocationScope, invokeInScope } from './hub-call-sco
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
 import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
 import { invocationTelemetry } from '../observability/invocation-telemetry.js';
-import {
-  ConnectionStreams,
-  discardStream,
-  isStreamResult,
-  runStream,
-  RunningStream,
-  streamCompletion,
-  UploadStream,
-} from './hub-streams.js';
+import { ConnectionStreams, discardStream, isStreamResult, runStream, RunningStream, streamCompletion, UploadStream } from './hub-streams.js';
 
 type HubMethod = (...args: unknown[]) => unknown;
 
@@ -100,7 +92,10 @@ export class HubDispatcher implements ConnectionDispatcher {
         return this.cancel(connection, message);
       default:
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
-        if (ClientCausedLogs.ignoredMessage.allow()) this.logger.debug(logEvent('UnsupportedMessageReceived', `Ignoring message of type ${message.type} from ${connection.connectionId}.`, this.fields(connection)));
+        if (ClientCausedLogs.ignoredMessage.allow())
+          this.logger.debug(
+            logEvent('UnsupportedMessageReceived', `Ignoring message of type ${message.type} from ${connection.connectionId}.`, this.fields(connection)),
+          );
         return;
     }
   }
@@ -119,7 +114,10 @@ export class HubDispatcher implements ConnectionDispatcher {
     const done = (value: unknown) => this.complete(connection, message, value);
     const failed = (error: unknown) => this.fail(connection, message, method, error);
     const observed = invocationTelemetry.begin(this.hub.name, method.name, false, message.headers, connection, done, failed);
-    const pending = observed === null ? this.call(connection, method, args, undefined, done, failed, scope) : observed.run(() => this.call(connection, method, args, undefined, observed.done, observed.failed, scope));
+    const pending =
+      observed === null
+        ? this.call(connection, method, args, undefined, done, failed, scope)
+        : observed.run(() => this.call(connection, method, args, undefined, observed.done, observed.failed, scope));
     if (uploads.length === 0) return pending;
     // A method reading uploads runs beside the connection's other messages (its uploads' items among
     // them), as in ASP.NET Core; uploads still open when it finishes are completed.
@@ -166,9 +164,8 @@ export class HubDispatcher implements ConnectionDispatcher {
   ): Promise<void> {
     // The ws layout [caller, data, pattern], plus the stream's cancellation signal for @StreamCancellation().
     const args = [scope.context, values, method.name, signal];
-    return Promise.resolve(invokeInScope(scope, this.hub.instance, pipeline.invoke as HubMethod, args)).then(
-      done,
-      (error) => this.invokers.filterError(pipeline, error, args).then(done, failed),
+    return Promise.resolve(invokeInScope(scope, this.hub.instance, pipeline.invoke as HubMethod, args)).then(done, (error) =>
+      this.invokers.filterError(pipeline, error, args).then(done, failed),
     );
   }
 
@@ -253,13 +250,17 @@ export class HubDispatcher implements ConnectionDispatcher {
     }
     const detailed = connection.options.enableDetailedErrors;
     if (error instanceof StreamItemNotSerialized) {
-      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(logEvent('StreamItemNotSerialized', LogTexts.streamItemNotSerialized(stream.invocationId, error.cause), this.fields(connection)));
+      if (ClientCausedLogs.notSerialized.allow())
+        this.logger.warn(logEvent('StreamItemNotSerialized', LogTexts.streamItemNotSerialized(stream.invocationId, error.cause), this.fields(connection)));
       connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error.cause, detailed, false)));
       return;
     }
     const isHubException = error instanceof HubException;
     if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) {
-      this.logger.error(logEvent('FailedStreaming', 'Failed while streaming results.', { ...this.fields(connection), error: describeError(error) }), stackOf(error));
+      this.logger.error(
+        logEvent('FailedStreaming', 'Failed while streaming results.', { ...this.fields(connection), error: describeError(error) }),
+        stackOf(error),
+      );
     }
     connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
   }
@@ -302,22 +303,20 @@ export class HubDispatcher implements ConnectionDispatcher {
    * mismatch (logged at debug level, as ASP.NET Core's InvalidHubParameters) or uploads beyond
    * maximumUploadsPerClient; the method is then not called.
    */
-  private bindUploads(
-    connection: HubConnection,
-    message: InvocationMessage | StreamInvocationMessage,
-    method: HubMethodDescriptor,
-  ): UploadStream[] | null {
+  private bindUploads(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, method: HubMethodDescriptor): UploadStream[] | null {
     const streamIds = message.streamIds ?? NO_STREAM_IDS;
     const sent = message.arguments.length;
     if (sent !== method.parameterCount) {
       const error = new InvalidDataError(InvocationTexts.argumentCount(sent, method.parameterCount));
-      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
+      if (ClientCausedLogs.invalidParameters.allow())
+        this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
       this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
       return null;
     }
     if (streamIds.length !== method.streamCount) {
       const error = new HubException(InvocationTexts.streamCount(streamIds.length, method.streamCount));
-      if (ClientCausedLogs.invalidParameters.allow()) this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
+      if (ClientCausedLogs.invalidParameters.allow())
+        this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
       return null;
     }
@@ -383,7 +382,8 @@ export class HubDispatcher implements ConnectionDispatcher {
       connection.write({ type: MessageType.Completion, invocationId: message.invocationId, result: value === undefined ? null : value });
     } catch (error) {
       // The protocol could not write the result (nothing was queued): the caller gets an error instead of no answer.
-      if (ClientCausedLogs.notSerialized.allow()) this.logger.warn(logEvent('ResultNotSerialized', LogTexts.resultNotSerialized(message.target, error), this.fields(connection, message.target)));
+      if (ClientCausedLogs.notSerialized.allow())
+        this.logger.warn(logEvent('ResultNotSerialized', LogTexts.resultNotSerialized(message.target, error), this.fields(connection, message.target)));
       this.sendError(connection, message, InvocationTexts.failed(message.target, error, connection.options.enableDetailedErrors, false));
     }
   }

@@ -114,11 +114,16 @@ export class RedisHubLifetimeManager extends HubLifetimeManager implements LinkL
     if (userId !== null) {
       const channel = this.channels.user(userId);
       // A later connection of the user waits for the first one's SUBSCRIBE if it is still in flight.
-      const pending = firstOfUser ? this.link.listen(channel, (data) => this.received(channel, data, { kind: 'user', id: userId })) : this.link.subscribing(channel);
+      const pending = firstOfUser
+        ? this.link.listen(channel, (data) => this.received(channel, data, { kind: 'user', id: userId }))
+        : this.link.subscribing(channel);
       if (pending !== undefined) subscribed.push(pending);
       this.redisPresence.changed(userId, 1);
     }
-    this.reachable.set(connection, Promise.all(subscribed).then(() => undefined));
+    this.reachable.set(
+      connection,
+      Promise.all(subscribed).then(() => undefined),
+    );
   }
 
   /** Memberships die with the connection, without telling other instances (as ASP.NET Core). */

@@ -169,7 +169,13 @@ export class RedisLink {
     this.markFirstReady(); // what waits for a first connection that will never come settles now
     this.handlers.clear();
     this.inFlight.clear();
-    const quit = (client: RedisClient) => (client.status === 'ready' ? client.quit().then(() => undefined, () => client.disconnect()) : (client.disconnect(), Promise.resolve()));
+    const quit = (client: RedisClient) =>
+      client.status === 'ready'
+        ? client.quit().then(
+            () => undefined,
+            () => client.disconnect(),
+          )
+        : (client.disconnect(), Promise.resolve());
     await Promise.all([quit(this.subscriber), this.ownsPublisher ? quit(this.publisher) : Promise.resolve()]);
   }
 
@@ -227,5 +233,11 @@ function bounded(reply: Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   // Unref'd: a bound on a wait is no reason to keep the process alive.
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT).unref()));
-  return Promise.race([reply.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    reply.then(
+      () => undefined,
+      () => undefined,
+    ),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
 }

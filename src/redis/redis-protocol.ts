@@ -113,7 +113,13 @@ export function writeGroupCommand(command: RedisGroupCommand): Buffer {
 
 export function readGroupCommand(data: Buffer): RedisGroupCommand {
   const [ackId, serverName, action, groupName, connectionId] = readArray(data, 5, 'GroupCommand');
-  if (typeof ackId !== 'number' || typeof serverName !== 'string' || typeof action !== 'number' || typeof groupName !== 'string' || typeof connectionId !== 'string') {
+  if (
+    typeof ackId !== 'number' ||
+    typeof serverName !== 'string' ||
+    typeof action !== 'number' ||
+    typeof groupName !== 'string' ||
+    typeof connectionId !== 'string'
+  ) {
     throw new Error('The group command has items of the wrong types.');
   }
   return { ackId, serverName, action, groupName, connectionId };

@@ -129,7 +129,8 @@ describe('benchmark suite (smoke sizes)', () => {
         expect(figures.rate).toBeGreaterThan(0);
         expect(Number.isFinite(figures.cpuUs) && Number.isFinite(figures.genUs)).toBe(true);
         // One worker does all the work; with two, round robin gave each of them some.
-        if (caseName.endsWith('1 worker(s)')) expect(figures.split).toBeCloseTo(100, 6); // a share computed in floating point
+        if (caseName.endsWith('1 worker(s)'))
+          expect(figures.split).toBeCloseTo(100, 6); // a share computed in floating point
         else expect(figures.split).toBeLessThan(100);
       }
     }
