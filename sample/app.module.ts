@@ -15,12 +15,14 @@ import { OrdersStore } from './orders/orders.store.js';
 import { RedisOrdersStore } from './orders/redis-orders.store.js';
 import { SampleRedis } from './redis/sample-redis.js';
 import { StaticController } from './static.controller.js';
+import { MetricsController } from './telemetry/metrics.controller.js';
 
 /**
  * The sample app: login (`POST /api/auth/login` returns a JWT), a chat hub open to anonymous users
  * (with a live feed uploaded as a stream), a notification hub for signed-in users fed by a REST API
  * (which also asks owners to confirm a cancellation, a client result), a dashboard hub streaming
- * metrics, and a browser page at `/`.
+ * metrics read from its OpenTelemetry instruments (also at `GET /metrics` for Prometheus), and a
+ * browser page at `/`.
  * Everything lives in memory, so `npm start` needs nothing else running; with REDIS_URL set, several
  * instances form one cluster on that Redis (`npm run start:cluster`): the hubs through the Redis
  * backplane, the orders and who is connected where in Redis as well.
@@ -43,7 +45,7 @@ import { StaticController } from './static.controller.js';
       }),
     }),
   ],
-  controllers: [OrdersController, StaticController],
+  controllers: [OrdersController, StaticController, MetricsController],
   providers: [
     ChatHub,
     NotificationHub,

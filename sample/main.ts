@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+// First: the OpenTelemetry MeterProvider must be registered before the Nest app is created.
+import './telemetry/sample-telemetry.js';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'http';
@@ -21,6 +23,7 @@ async function bootstrap(): Promise<void> {
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const logger = new Logger('Sample');
   logger.log(`Chat, notifications and dashboard on http://localhost:${port}/ (hubs: /hubs/chat, /hubs/notifications, /hubs/dashboard)`);
+  logger.log(`Prometheus metrics at http://localhost:${port}/metrics`);
   logger.log('Log in with POST /api/auth/login as ada/lovelace (admin), bob/builder or grace/hopper');
   if (!process.env.JWT_SECRET) logger.log('Tokens are signed with a random secret: they stop working on restart (set JWT_SECRET to keep them)');
 }

@@ -5,7 +5,6 @@ import { RolesGuard } from '../roles/roles.guard.js';
 import { AnnouncementDto } from './announcement.dto.js';
 import { displayName } from '../auth/identity.js';
 import { requireText } from '../validation.js';
-import { MetricsService } from '../dashboard/metrics.service.js';
 
 /** Where a connection keeps the rooms it joined; `context.items` dies with the connection, as its groups do. */
 const ROOMS = Symbol('rooms');
@@ -33,7 +32,6 @@ const ROOMS = Symbol('rooms');
 @Hub('/hubs/chat', { allowStatefulReconnects: true })
 export class ChatHub extends Hub {
   constructor(
-    private readonly metrics: MetricsService,
     // Its own context, for presence: who is connected, on every instance when clustered.
     @InjectHubContext(ChatHub) private readonly chat: HubContext<ChatHub>,
   ) {
@@ -41,12 +39,10 @@ export class ChatHub extends Hub {
   }
 
   async onConnected(): Promise<void> {
-    this.metrics.connected('chat');
     if (this.signedIn) await this.clients.others.send('userConnected', this.userName);
   }
 
   async onDisconnected(): Promise<void> {
-    this.metrics.disconnected('chat');
     const name = this.userName;
     // Groups forget the connection by themselves; the rooms set is only there to tell their members.
     for (const room of this.rooms) await this.clients.othersInGroup(room).send('userLeft', room, name);
@@ -55,7 +51,6 @@ export class ChatHub extends Hub {
 
   async sendMessage(message: string): Promise<void> {
     const text = requireText(message, 'Message');
-    this.metrics.countMessage();
     await this.clients.all.send('message', this.userName, text);
   }
 
@@ -77,7 +72,6 @@ export class ChatHub extends Hub {
   async sendToRoom(room: string, message: string): Promise<void> {
     const name = requireMembership(this.rooms, room);
     const text = requireText(message, 'Message');
-    this.metrics.countMessage();
     await this.clients.group(name).send('roomMessage', name, this.userName, text);
   }
 
@@ -86,7 +80,6 @@ export class ChatHub extends Hub {
     const text = requireText(message, 'Message');
     // Sent to nobody, the message would vanish while the sender's page shows it as sent.
     if ((await this.chat.presence.connectionCount(to)) === 0) throw new HubException(`No user named ${to} is online.`);
-    this.metrics.countMessage();
     await this.clients.user(to).send('privateMessage', this.userName, text);
   }
 
@@ -105,7 +98,6 @@ export class ChatHub extends Hub {
       for await (const line of lines) {
         const text = requireText(line, 'Feed line');
         count++;
-        this.metrics.countMessage();
         await this.clients.others.send('feedLine', name, text);
       }
     } finally {

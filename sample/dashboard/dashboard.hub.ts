@@ -17,14 +17,6 @@ export class DashboardHub extends Hub {
     super();
   }
 
-  onConnected(): void {
-    this.counters.connected('dashboard');
-  }
-
-  onDisconnected(): void {
-    this.counters.disconnected('dashboard');
-  }
-
   /**
    * Not a generator itself, so that a bad interval fails the call ("An unexpected error occurred
    * invoking 'Metrics' on the server. HubException: ...") before any stream starts.
@@ -49,7 +41,7 @@ async function* updates(counters: MetricsService, intervalMs: number, signal: Ab
   try {
     let previous: { at: number; messages: number } | null = null;
     for (let tick = 1; !signal.aborted; tick++) {
-      const snapshot = counters.snapshot(tick, previous, counters.eventLoopLag.read());
+      const snapshot = await counters.snapshot(tick, previous, counters.eventLoopLag.read());
       previous = { at: Date.parse(snapshot.at), messages: snapshot.messages.total };
       yield snapshot;
       await delay(intervalMs, undefined, { signal });

@@ -1,8 +1,13 @@
 import { Injectable } from '@nestjs/common';
+import { SignalRStatistics } from '../../src/index.js';
+import { readMetrics, total } from '../telemetry/sample-telemetry.js';
 import { EventLoopLag } from './event-loop-lag.js';
 
 /** The hubs whose connections the dashboard counts. */
 export type SampleHubName = 'chat' | 'notifications' | 'dashboard';
+
+/** Where each hub is served (SignalRStatistics names hubs by class and path). */
+const HUB_PATHS: Readonly<Record<SampleHubName, string>> = { chat: '/hubs/chat', notifications: '/hubs/notifications', dashboard: '/hubs/dashboard' };
 
 /** One dashboard update, as the `Metrics` stream sends it. */
 export interface MetricsSnapshot {
@@ -10,9 +15,11 @@ export interface MetricsSnapshot {
   tick: number;
   /** When it was taken (ISO 8601). */
   at: string;
-  /** Open connections per hub on this instance. */
+  /** `signalr.server.active_connections` on this instance, as `GET /metrics` shows it (summed over transports). */
+  activeConnections: number;
+  /** The same connections per hub (SignalRStatistics: the metric has no hub attribute, as in ASP.NET Core). */
   connections: Record<SampleHubName, number>;
-  /** Chat messages and feed lines since the app started, and per second since the previous update. */
+  /** Hub messages received from clients (`signalr.server.messages.received`, every protocol) since the app started, and per second since the previous update. */
   messages: { total: number; perSecond: number };
   /** Resident set size and V8 heap in use, in MiB. */
   memoryMb: { rss: number; heapUsed: number };
@@ -25,55 +32,40 @@ const round1 = (value: number) => Math.round(value * 10) / 10;
 const MIB = 1024 * 1024;
 
 /**
- * What the dashboard shows, counted where it happens: the hubs report their connections and messages
- * here (a singleton, like the hubs). Per instance: behind a load balancer each instance counts its own.
+ * What the dashboard shows, read from the same OpenTelemetry instruments that `GET /metrics` exports
+ * (sample/telemetry/) and from SignalRStatistics: nothing is counted by hand. Per instance: behind a
+ * load balancer each instance shows its own.
  */
 @Injectable()
 export class MetricsService {
-  private readonly open: Record<SampleHubName, number> = { chat: 0, notifications: 0, dashboard: 0 };
-  private messageCount = 0;
-  /** Connections closed per hub since the app started (a stateful reconnect closes none). */
-  readonly closed: Record<SampleHubName, number> = { chat: 0, notifications: 0, dashboard: 0 };
   /** Metrics streams running now, and started since the app started (tests check cancellation with them). */
   readonly streams = { running: 0, started: 0 };
   /** The event-loop delay histogram all Metrics streams share. */
   readonly eventLoopLag = new EventLoopLag();
 
-  connected(hub: SampleHubName): void {
-    this.open[hub]++;
-  }
+  constructor(private readonly statistics: SignalRStatistics) {}
 
-  disconnected(hub: SampleHubName): void {
-    this.open[hub]--;
-    this.closed[hub]++;
-  }
-
+  /** Open connections of one hub on this instance. */
   connectionCount(hub: SampleHubName): number {
-    return this.open[hub];
-  }
-
-  /** A chat message or a feed line went out. */
-  countMessage(): void {
-    this.messageCount++;
-  }
-
-  get messages(): number {
-    return this.messageCount;
+    return this.statistics.snapshot().hubs.find(({ path }) => path === HUB_PATHS[hub])?.connections ?? 0;
   }
 
   /**
    * The update numbered `tick`; the rate counts messages since `previous` (the last update of the same
    * stream, or none for its first).
    */
-  snapshot(tick: number, previous: { at: number; messages: number } | null, lagNs: number): MetricsSnapshot {
+  async snapshot(tick: number, previous: { at: number; messages: number } | null, lagNs: number): Promise<MetricsSnapshot> {
+    const reading = await readMetrics();
+    const messages = total(reading, 'signalr.server.messages.received');
     const now = Date.now();
     const seconds = previous === null ? 0 : (now - previous.at) / 1000;
     const { rss, heapUsed } = process.memoryUsage();
     return {
       tick,
       at: new Date(now).toISOString(),
-      connections: { ...this.open },
-      messages: { total: this.messageCount, perSecond: seconds > 0 ? round1((this.messageCount - previous!.messages) / seconds) : 0 },
+      activeConnections: total(reading, 'signalr.server.active_connections'),
+      connections: { chat: this.connectionCount('chat'), notifications: this.connectionCount('notifications'), dashboard: this.connectionCount('dashboard') },
+      messages: { total: messages, perSecond: seconds > 0 ? round1((messages - previous!.messages) / seconds) : 0 },
       memoryMb: { rss: round1(rss / MIB), heapUsed: round1(heapUsed / MIB) },
       eventLoopLagMs: round1(lagNs / 1e6),
       uptimeSeconds: Math.floor(process.uptime()),

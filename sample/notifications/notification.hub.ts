@@ -1,5 +1,4 @@
 import { Hub } from '../../src/index.js';
-import { MetricsService } from '../dashboard/metrics.service.js';
 import { requireText } from '../validation.js';
 import { UserConnections } from './user-connections.js';
 
@@ -15,19 +14,16 @@ import { UserConnections } from './user-connections.js';
 @Hub('/hubs/notifications', { requireAuthentication: true, allowStatefulReconnects: true })
 export class NotificationHub extends Hub {
   constructor(
-    private readonly metrics: MetricsService,
     private readonly userConnections: UserConnections,
   ) {
     super();
   }
 
   async onConnected(): Promise<void> {
-    this.metrics.connected('notifications');
     await this.userConnections.add(this.context.userIdentifier!, this.context.connectionId);
   }
 
   async onDisconnected(): Promise<void> {
-    this.metrics.disconnected('notifications');
     await this.userConnections.remove(this.context.userIdentifier!, this.context.connectionId);
   }
 

@@ -258,7 +258,7 @@ function watchMetrics() {
 
 function render(snapshot, rates, missed) {
   const { chat: inChat, notifications: inNotifications, dashboard: onDashboard } = snapshot.connections;
-  $('m-connections').textContent = String(inChat + inNotifications + onDashboard);
+  $('m-connections').textContent = String(snapshot.activeConnections);
   $('m-connections-detail').textContent = `chat ${inChat} · notifications ${inNotifications} · dashboard ${onDashboard}`;
   $('m-rate').textContent = String(snapshot.messages.perSecond);
   const top = Math.max(1, ...rates);
