@@ -39,10 +39,10 @@ async function* updates(counters: MetricsService, intervalMs: number, signal: Ab
   counters.streams.running++;
   counters.streams.started++;
   try {
-    let previous: { at: number; messages: number } | null = null;
+    let previous: { at: number; invocations: number } | null = null;
     for (let tick = 1; !signal.aborted; tick++) {
       const snapshot = await counters.snapshot(tick, previous, counters.eventLoopLag.read());
-      previous = { at: Date.parse(snapshot.at), messages: snapshot.messages.total };
+      previous = { at: Date.parse(snapshot.at), invocations: snapshot.invocations.total };
       yield snapshot;
       await delay(intervalMs, undefined, { signal });
     }

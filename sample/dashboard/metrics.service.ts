@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { SignalRStatistics } from '../../src/index.js';
-import { readMetrics, total } from '../telemetry/sample-telemetry.js';
+import { histogramCount, readMetrics, total } from '../telemetry/sample-telemetry.js';
 import { EventLoopLag } from './event-loop-lag.js';
 
 /** The hubs whose connections the dashboard counts. */
@@ -19,8 +19,11 @@ export interface MetricsSnapshot {
   activeConnections: number;
   /** The same connections per hub (SignalRStatistics: the metric has no hub attribute, as in ASP.NET Core). */
   connections: Record<SampleHubName, number>;
-  /** Hub messages received from clients (`signalr.server.messages.received`, every protocol) since the app started, and per second since the previous update. */
-  messages: { total: number; perSecond: number };
+  /**
+   * Hub method invocations completed since the app started (the count of `signalr.server.invocation.duration`,
+   * every hub, method and outcome: a chat message is one, a stream counts when it ends), and per second since the previous update.
+   */
+  invocations: { total: number; perSecond: number };
   /** Resident set size and V8 heap in use, in MiB. */
   memoryMb: { rss: number; heapUsed: number };
   /** The 99th percentile of event-loop delay over the last second (so far, for the first second of sampling), in milliseconds. */
@@ -51,12 +54,12 @@ export class MetricsService {
   }
 
   /**
-   * The update numbered `tick`; the rate counts messages since `previous` (the last update of the same
+   * The update numbered `tick`; the rate counts invocations since `previous` (the last update of the same
    * stream, or none for its first).
    */
-  async snapshot(tick: number, previous: { at: number; messages: number } | null, lagNs: number): Promise<MetricsSnapshot> {
+  async snapshot(tick: number, previous: { at: number; invocations: number } | null, lagNs: number): Promise<MetricsSnapshot> {
     const reading = await readMetrics();
-    const messages = total(reading, 'signalr.server.messages.received');
+    const invocations = histogramCount(reading, 'signalr.server.invocation.duration');
     const now = Date.now();
     const seconds = previous === null ? 0 : (now - previous.at) / 1000;
     const { rss, heapUsed } = process.memoryUsage();
@@ -65,7 +68,7 @@ export class MetricsService {
       at: new Date(now).toISOString(),
       activeConnections: total(reading, 'signalr.server.active_connections'),
       connections: { chat: this.connectionCount('chat'), notifications: this.connectionCount('notifications'), dashboard: this.connectionCount('dashboard') },
-      messages: { total: messages, perSecond: seconds > 0 ? round1((messages - previous!.messages) / seconds) : 0 },
+      invocations: { total: invocations, perSecond: seconds > 0 ? round1((invocations - previous!.invocations) / seconds) : 0 },
       memoryMb: { rss: round1(rss / MIB), heapUsed: round1(heapUsed / MIB) },
       eventLoopLagMs: round1(lagNs / 1e6),
       uptimeSeconds: Math.floor(process.uptime()),

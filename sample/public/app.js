@@ -246,7 +246,7 @@ function watchMetrics() {
     next: (snapshot) => {
       missed += snapshot.tick - lastTick - 1; // the ticks have no gaps unless updates were lost
       lastTick = snapshot.tick;
-      rates.push(snapshot.messages.perSecond);
+      rates.push(snapshot.invocations.perSecond);
       if (rates.length > 30) rates.shift();
       render(snapshot, rates, missed);
     },
@@ -260,7 +260,7 @@ function render(snapshot, rates, missed) {
   const { chat: inChat, notifications: inNotifications, dashboard: onDashboard } = snapshot.connections;
   $('m-connections').textContent = String(snapshot.activeConnections);
   $('m-connections-detail').textContent = `chat ${inChat} · notifications ${inNotifications} · dashboard ${onDashboard}`;
-  $('m-rate').textContent = String(snapshot.messages.perSecond);
+  $('m-rate').textContent = String(snapshot.invocations.perSecond);
   const top = Math.max(1, ...rates);
   const points = rates.map((rate, i) => `${i * 2},${(20 - (rate / top) * 18).toFixed(1)}`);
   $('m-spark').setAttribute('points', points.join(' '));

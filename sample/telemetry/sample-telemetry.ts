@@ -53,14 +53,9 @@ export function total(reading: MetricReading, name: string): number {
   return metric.dataPoints.reduce((sum, point) => sum + point.value, 0);
 }
 
-/** A sum's points by the value of one attribute. */
-export function totalBy(reading: MetricReading, name: string, attribute: string): Record<string, number> {
+/** A histogram's count across attributes (0 when nothing was recorded). */
+export function histogramCount(reading: MetricReading, name: string): number {
   const metric = reading.metrics.get(name);
-  const result: Record<string, number> = {};
-  if (metric === undefined || metric.dataPointType !== DataPointType.SUM) return result;
-  for (const point of metric.dataPoints) {
-    const key = String(point.attributes[attribute]);
-    result[key] = (result[key] ?? 0) + point.value;
-  }
-  return result;
+  if (metric === undefined || metric.dataPointType !== DataPointType.HISTOGRAM) return 0;
+  return metric.dataPoints.reduce((sum, point) => sum + point.value.count, 0);
 }

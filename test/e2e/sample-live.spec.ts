@@ -80,8 +80,9 @@ describe('sample app: dashboard, live feed and confirmations', () => {
       expect(items[0]).toEqual({
         tick: 1,
         at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        activeConnections: 2,
         connections: { chat: 1, notifications: 0, dashboard: 1 },
-        messages: { total: expect.any(Number), perSecond: 0 }, // no previous update to measure from
+        invocations: { total: expect.any(Number), perSecond: 0 }, // no previous update to measure from
         memoryMb: { rss: expect.any(Number), heapUsed: expect.any(Number) },
         eventLoopLagMs: 0, // nothing sampled yet
         uptimeSeconds: expect.any(Number),
@@ -97,17 +98,17 @@ describe('sample app: dashboard, live feed and confirmations', () => {
       expect(stream.ended()).toBeNull(); // a disposed subscription gets no completion
     });
 
-    it('counts the chat messages sent since the previous update', async () => {
+    it('counts the invocations (chat messages) since the previous update', async () => {
       const [ada, dashboard] = await Promise.all([start('chat', 'ada'), start('dashboard')]);
       const stream = follow(dashboard.stream<MetricsSnapshot>('Metrics', 100));
       const [first] = await stream.until((seen) => seen.length === 1);
       for (const text of ['one', 'two', 'three']) await ada.invoke('SendMessage', text);
-      const items = await stream.until((seen) => seen.at(-1)!.messages.total === first.messages.total + 3);
+      const items = await stream.until((seen) => seen.at(-1)!.invocations.total === first.invocations.total + 3);
       stream.dispose();
-      const totals = items.map(({ messages }) => messages.total);
+      const totals = items.map(({ invocations }) => invocations.total);
       expect(totals).toEqual([...totals].sort((a, b) => a - b));
-      const counted = items.find(({ messages }) => messages.total > first.messages.total)!;
-      expect(counted.messages.perSecond).toBeGreaterThan(0);
+      const counted = items.find(({ invocations }) => invocations.total > first.invocations.total)!;
+      expect(counted.invocations.perSecond).toBeGreaterThan(0);
       await waitUntil(() => metrics.streams.running === 0);
     });
 

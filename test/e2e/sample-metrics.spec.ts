@@ -107,14 +107,15 @@ describe('sample app: GET /metrics and the dashboard', () => {
     expect(first.activeConnections).toBe(2);
     expect(sumOf(text, 'signalr_server_active_connections')).toBe(2);
     expect(first.connections).toEqual({ chat: 1, notifications: 0, dashboard: 1 });
-    expect(sumOf(text, 'signalr_server_messages_received_total')).toBe(first.messages.total);
+    expect(sumOf(text, 'signalr_server_invocation_duration_count')).toBe(first.invocations.total);
 
     for (const message of ['one', 'two', 'three']) await chat.invoke('SendMessage', message);
     let later = await stream.next();
-    while (later.messages.total === first.messages.total) later = await stream.next(); // an update taken before the invocations
-    const scraped = await scrape(); // nothing is received meanwhile: the stream is the server's only traffic
+    // Updates collected while the invocations ran come first.
+    while (later.invocations.total < first.invocations.total + 3) later = await stream.next();
+    const scraped = await scrape(); // before disposing: the stream's own invocation counts when it ends
     stream.dispose();
-    expect(later.messages.total).toBe(first.messages.total + 3);
-    expect(sumOf(scraped, 'signalr_server_messages_received_total')).toBe(later.messages.total);
+    expect(later.invocations.total).toBe(first.invocations.total + 3);
+    expect(sumOf(scraped, 'signalr_server_invocation_duration_count')).toBe(later.invocations.total);
   });
 });
