@@ -13,9 +13,7 @@ import { UserConnections } from './user-connections.js';
  */
 @Hub('/hubs/notifications', { requireAuthentication: true, allowStatefulReconnects: true })
 export class NotificationHub extends Hub {
-  constructor(
-    private readonly userConnections: UserConnections,
-  ) {
+  constructor(private readonly userConnections: UserConnections) {
     super();
   }
 

@@ -17,7 +17,7 @@ const reader = new PrometheusExporter({ preventServerStart: true });
 const serializer = new PrometheusSerializer();
 const provider = new MeterProvider({ readers: [reader] });
 if (!metrics.setGlobalMeterProvider(provider))
-  throw new Error('A global OpenTelemetry MeterProvider was registered before the sample\'s: /metrics would miss the SignalR instruments.');
+  throw new Error("A global OpenTelemetry MeterProvider was registered before the sample's: /metrics would miss the SignalR instruments.");
 
 /** The collection under way: callers meanwhile share it rather than start their own. */
 let pending: Promise<MetricReading> | null = null;

@@ -92,7 +92,13 @@ describe('sample app: GET /metrics and the dashboard', () => {
     await chat.start();
     await chat.invoke('SendMessage', 'hello');
     const text = await scrape();
-    expect(valueOf(text, 'signalr_server_invocation_duration_count', `rpc_service="ChatHub",rpc_method="sendMessage",signalr_invocation_outcome="success",${OUR_SCOPE}`)).toBe(1);
+    expect(
+      valueOf(
+        text,
+        'signalr_server_invocation_duration_count',
+        `rpc_service="ChatHub",rpc_method="sendMessage",signalr_invocation_outcome="success",${OUR_SCOPE}`,
+      ),
+    ).toBe(1);
     expect(text).toContain('# TYPE signalr_server_messages_received_total counter');
   });
 
