@@ -8,8 +8,12 @@ import { SignalRServer } from '../../src/signalr.server.js';
 import { RequiredIdentityHub } from '../fixtures/auth-identity.hubs.js';
 import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
-import { recordPageProblems } from '../support/browser.js';
+import { CHROMIUM, LAUNCH_ARGS, recordPageProblems } from '../support/browser.js';
 import { waitUntil } from '../support/wait.js';
+
+/** Page globals used by the functions run in Chromium (the project compiles without the DOM library). */
+declare const window: { WebSocket?: unknown };
+declare const signalR: any;
 
 /**
  * The official browser client in headless Chromium, on a page from ANOTHER origin (a second HTTP
@@ -17,21 +21,6 @@ import { waitUntil } from '../support/wait.js';
  * hub requires a user and the only credential is a cookie, so a connection proves the browser
  * accepted the CORS answers for credentialed requests (preflights included) and sent the cookie.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-/** Page globals used by the functions run in Chromium (the project compiles without the DOM library). */
-declare const window: { WebSocket?: unknown };
-declare const signalR: any;
 
 const installed = existsSync(CHROMIUM);
 if (!installed && process.env.CI) throw new Error(`${CHROMIUM} is missing on CI: .ci/run must install Debian's chromium package.`);
