@@ -233,14 +233,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
         try {
           pending = this.dispatcher.dispatch(connection, message, slot);
         } catch (error) {
-          if (ClientCausedLogs.dispatchFailed.allow())
-            this.logger.error(
-              logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, {
-                ...this.fields(connection),
-                error: describeError(error),
-              }),
-              stackOf(error),
-            );
+          this.dispatchFailed(connection, error);
           pending = undefined;
         }
         if (pending === undefined) {
@@ -249,17 +242,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
         }
         if (slot === undefined) this.held.add(connection);
         pending
-          .catch(
-            (error) =>
-              ClientCausedLogs.dispatchFailed.allow() &&
-              this.logger.error(
-                logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, {
-                  ...this.fields(connection),
-                  error: describeError(error),
-                }),
-                stackOf(error),
-              ),
-          )
+          .catch((error) => this.dispatchFailed(connection, error))
           .finally(() => {
             if (slot === undefined) this.held.delete(connection);
             else if (!slot.released) {
@@ -270,6 +253,18 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
           });
       }
     }
+  }
+
+  /** A failure of the dispatcher itself (hub code's errors are Completions already), rate limited as the client may cause it. */
+  private dispatchFailed(connection: HubConnection, error: unknown): void {
+    if (!ClientCausedLogs.dispatchFailed.allow()) return;
+    this.logger.error(
+      logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, {
+        ...this.fields(connection),
+        error: describeError(error),
+      }),
+      stackOf(error),
+    );
   }
 
   /** The slot goes back once: at the invocation's end, or earlier while it awaits a client result. */
