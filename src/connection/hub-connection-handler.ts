@@ -162,14 +162,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   }
 
   private connectFailed(connection: HubConnection, error: unknown): void {
-    this.logger.error(
-      logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onConnected' on hub ${connection.path}.`, {
-        ...this.fields(connection),
-        method: 'onConnected',
-        error: describeError(error),
-      }),
-      stackOf(error),
-    );
+    this.hookFailed(connection, 'onConnected', error);
     this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, false), asError(error));
     this.finish(connection);
   }
@@ -368,15 +361,20 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   }
 
   private disconnectFailed(connection: HubConnection, error: unknown): void {
+    this.hookFailed(connection, 'onDisconnected', error);
+    this.finish(connection);
+  }
+
+  /** A lifecycle hook of the hub threw or rejected: ASP.NET Core's ErrorDispatchingHubEvent. */
+  private hookFailed(connection: HubConnection, hook: 'onConnected' | 'onDisconnected', error: unknown): void {
     this.logger.error(
-      logEvent('ErrorDispatchingHubEvent', `Error when dispatching 'onDisconnected' on hub ${connection.path}.`, {
+      logEvent('ErrorDispatchingHubEvent', `Error when dispatching '${hook}' on hub ${connection.path}.`, {
         ...this.fields(connection),
-        method: 'onDisconnected',
+        method: hook,
         error: describeError(error),
       }),
       stackOf(error),
     );
-    this.finish(connection);
   }
 
   private finish(connection: HubConnection): void {
