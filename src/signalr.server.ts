@@ -7,6 +7,7 @@ import { RawConnectionEndpoint } from './connection-handlers/raw-connection-endp
 import { HubConnectionHandler } from './connection/hub-connection-handler.js';
 import type { HubConnection } from './connection/hub-connection.js';
 import type { ConnectionTransport, TransportEvents } from './connection/connection-transport.js';
+import type { ConnectionStartClaims } from './interfaces/connection-start-claims.interface.js';
 import type { HubRequest } from './interfaces/hub-request.interface.js';
 import { KeepAliveTicker } from './connection/keep-alive.js';
 import { reachableFirst } from './lifetime/reachable-first.js';
@@ -73,6 +74,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   /** Who waits for the end of a connection started by `open` (its onDisconnected done). */
   private readonly endWatchers = new WeakMap<HubConnection, () => void>();
   private hubs: HubDescriptor[] = [];
+  /** The backplane's start claims, shared by every endpoint (see `startClaims`). */
+  private claims: ConnectionStartClaims | null = null;
   /** `@ConnectionHandler()` providers: raw connections without the hub protocol. */
   private connectionHandlers: ConnectionHandlerDescriptor[] = [];
   /** One timer for every connection's timeouts, pings and long polls, hub and raw alike. */
@@ -134,6 +137,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
         identity,
         this.connections,
         this.options.connectionTokenSecret ?? null,
+        this.startClaims(),
       );
       this.endpoints.push(endpoint);
       this.router.add(path, endpoint);
@@ -224,6 +228,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
       this.identity(),
       options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)),
       this.options.connectionTokenSecret ?? null,
+      this.startClaims(),
     );
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);
@@ -233,6 +238,16 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private ended(connection: HubConnection): void {
     this.connections.release(connection);
     this.endWatchers.get(connection)?.();
+  }
+
+  /**
+   * Once per cluster: with a secret, a token may start its connection on any instance, so those on
+   * one backplane claim each start there. Without a secret negotiate records the connection on one
+   * instance, and without a backplane there is one instance: nothing to claim.
+   */
+  private startClaims(): ConnectionStartClaims | null {
+    if (this.options.connectionTokenSecret === undefined) return null;
+    return (this.claims ??= this.options.backplane?.startClaims?.() ?? null);
   }
 
   private identity(): EndpointIdentity {

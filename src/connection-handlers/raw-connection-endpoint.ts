@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import type { WebSocket } from 'ws';
 import { enter, RAW_CONNECTION_LIFECYCLE } from '../connection/connection-lifecycle.js';
+import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { ConnectionEndpoint, type EndpointIdentity } from '../transports/connection-endpoint.js';
 import type { ConnectionRegistry } from '../transports/connection-registry.js';
@@ -52,10 +53,11 @@ export class RawConnectionEndpoint extends ConnectionEndpoint<RawConnectionState
     identity: EndpointIdentity,
     registry: ConnectionRegistry,
     connectionTokenSecret: string | Buffer | null = null,
+    startClaims: ConnectionStartClaims | null = null,
   ) {
     const limit = options.maximumReceiveMessageSize;
     const runner = new RawConnectionRunner(name, handler, (connection) => registry.release(connection));
-    super(path, { ...options, maxFrameSize: limit ?? 100 * 1024 * 1024, connectionTokenSecret }, identity, runner, registry);
+    super(path, { ...options, maxFrameSize: limit ?? 100 * 1024 * 1024, connectionTokenSecret, startClaims }, identity, runner, registry);
   }
 
   protected newConnection(connectionId: string, connectionToken: string): RawConnectionState {

@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import type { HubLifetimeManager } from './hub-lifetime-manager.js';
 
@@ -20,6 +21,12 @@ export interface HubBackplane {
   close(): Promise<void>;
   /** The state of its link to the broker, for `SignalRStatistics` and the health indicator (optional for other backplanes). */
   statistics?(): BackplaneStatistics;
+  /**
+   * Once per cluster for connections started by a signed token (`connectionTokenSecret`): asked
+   * only when the module has a secret. A backplane without it leaves each instance to start a token
+   * at most once itself.
+   */
+  startClaims?(): ConnectionStartClaims;
 }
 
 /**
@@ -38,6 +45,8 @@ export interface BackplaneStatistics {
   readonly outages: number;
   /** Sends that reached this instance's connections only, the broker being unreachable. */
   readonly droppedSends: number;
+  /** Connections a signed token started without the cluster's claim, the broker being unreachable (see `startClaims`). */
+  readonly unclaimedStarts?: number;
   /** How often each hub renews this instance's presence entries (ms). */
   readonly presenceHeartbeatInterval: number;
   /** The stalest hub's last accepted presence heartbeat (ms since the epoch); null until every hub had one. */

@@ -1,11 +1,13 @@
 import type { Type } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { BackplaneStatistics, HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { clusterSubscriber } from './redis-cluster-subscriber.js';
 import { type RedisBackplaneSettings, RedisHubLifetimeManager } from './redis-hub-lifetime-manager.js';
 import { type RedisClient, RedisLink } from './redis-link.js';
+import { RedisStartClaims } from './redis-start-claims.js';
 import { RedisTexts } from './redis-texts.js';
 
 /**
@@ -72,6 +74,7 @@ class RedisBackplane implements HubBackplane {
   private link: RedisLink | null = null;
   private readonly prefixes = new Set<string>();
   private readonly managers = new Set<RedisHubLifetimeManager>();
+  private claims: RedisStartClaims | null = null;
   private readonly settings: RedisBackplaneSettings;
 
   constructor(private readonly options: RedisBackplaneOptions) {
@@ -95,6 +98,11 @@ class RedisBackplane implements HubBackplane {
     return manager;
   }
 
+  /** `SET {channelPrefix}transport-claim:{connectionId} NX PX {window}` on the shared link, per start. */
+  startClaims(): ConnectionStartClaims {
+    return (this.claims ??= new RedisStartClaims(this.connect(), this.settings.channelPrefix));
+  }
+
   statistics(): BackplaneStatistics {
     const link = this.link;
     let lastPresenceHeartbeatAt: number | null = Infinity;
@@ -109,6 +117,7 @@ class RedisBackplane implements HubBackplane {
       disconnectedSince: link === null ? null : link.disconnectedSince,
       outages: link?.outages ?? 0,
       droppedSends: link?.droppedSends ?? 0,
+      unclaimedStarts: this.claims?.unclaimedStarts ?? 0,
       presenceHeartbeatInterval: this.settings.presenceHeartbeat,
       lastPresenceHeartbeatAt: lastPresenceHeartbeatAt === Infinity ? null : lastPresenceHeartbeatAt,
       presenceStale,
@@ -120,6 +129,7 @@ class RedisBackplane implements HubBackplane {
     this.link = null;
     this.prefixes.clear();
     this.managers.clear();
+    this.claims = null;
     await link?.close();
   }
 

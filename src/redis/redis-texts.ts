@@ -14,5 +14,7 @@ export const RedisTexts = {
   recovered: (dropped: number) => `Redis backplane connected again; ${dropped} send(s) could not be published during the outage.`,
   missingProtocol: (protocol: string) =>
     `Messages from the backplane without a '${protocol}' encoding (published by an instance with other hub protocols) are dropped for '${protocol}' connections.`,
+  unclaimedStart:
+    'Redis backplane unreachable: connections start without a cluster-wide claim until it is back (a signed token could start its connection on two instances meanwhile).',
   badEnvelope: (channel: string, error: string) => `Dropped an unreadable backplane message on '${channel}': ${error}`,
 };

@@ -6,6 +6,7 @@ import type { ConnectionRunner } from '../connection/connection-runner.js';
 import type { ConnectionTransport, TransportName } from '../connection/connection-transport.js';
 import type { Sweepable } from '../connection/keep-alive.js';
 import type { TransportConnection } from '../connection/transport-connection.js';
+import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
@@ -39,6 +40,8 @@ export interface EndpointSettings {
   readonly disconnectTimeout: number;
   /** The module's `connectionTokenSecret`: negotiate keeps no record and signs the token; null: random tokens, recorded. */
   readonly connectionTokenSecret: string | Buffer | null;
+  /** With a secret and a backplane: who else started a signed token's connection (once per cluster); null otherwise. */
+  readonly startClaims: ConnectionStartClaims | null;
 }
 
 /** A signed token, verified here, whose connection is not made yet: it may start it on this instance. */
@@ -71,6 +74,12 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   private readonly signer: ConnectionTokens | null;
   /** Which signed tokens may start a connection here (any instance's, this one's included); null without a secret. */
   private readonly admission: TokenAdmission | null;
+  /**
+   * Signed tokens whose start awaits the cluster's claim: a second request with one here waits for
+   * the same outcome instead of being told 404 by `spend` (as without a backplane, it then finds the
+   * connection made, and taken).
+   */
+  private readonly starting = new Map<string, Promise<C | 404>>();
   /**
    * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
    * the requests of running connections (sends, polls, DELETE) are still served until they close.
@@ -151,18 +160,31 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   /**
    * The connection a signed token names, made where its transport arrived (on any instance, the one
    * that negotiated it included): only for the user the token was issued to (403 otherwise, with the
-   * warning a local refusal logs). Another request with the token may have made it while this one
-   * was authenticated: then that one is it.
+   * warning a local refusal logs), and with a backplane only if no other instance claimed its start
+   * first (404 then, as for a spent token). Another request with the token may have made it while
+   * this one was authenticated: then that one is it.
    */
-  private adopt(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C | 403 | 404 {
+  private adopt(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C | 403 | 404 | Promise<C | 404> {
     const admission = this.admission!;
     if (!admission.binds(claims, owner)) {
       this.owners.refuseForeign(claims.connectionId, owner);
       return 403;
     }
-    const made = this.find(token);
+    const made = this.find(token) ?? this.starting.get(token);
     if (made !== undefined) return made;
     if (!admission.spend(token, claims)) return 404;
+    const startClaims = this.settings.startClaims;
+    if (startClaims === null) return this.make(token, claims, owner);
+    const start = startClaims
+      .claim(claims.connectionId, this.settings.disconnectTimeout)
+      .then((mine): C | 404 => (mine ? this.make(token, claims, owner) : 404))
+      .finally(() => this.starting.delete(token));
+    this.starting.set(token, start);
+    return start;
+  }
+
+  /** The registered connection of a signed token that starts here. */
+  private make(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C {
     const connection = this.registry.add(this.newConnection(claims.connectionId, token, claims.stateful));
     this.owners.admits(connection, owner);
     return connection;
@@ -236,9 +258,14 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
     if (signed !== null) {
-      const adopted = this.adopt(token!, signed, owner);
+      const adopted = await this.adopt(token!, signed, owner);
       if (adopted === 403) return rejectUpgrade(socket, 403);
       if (adopted === 404) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+      // The cluster's claim took a round trip: shutdown may have begun, or the client gone, meanwhile.
+      if (adopted.state === 'negotiated' && (this.draining || socket.destroyed)) {
+        this.abandon(adopted);
+        return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
+      }
       existing = adopted;
     }
     // Without an id the client skipped negotiation: the connection starts here (negotiate version 0).
@@ -303,9 +330,13 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (user === REFUSED) return sendText(res, 401);
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
-    const connection = 'claims' in target ? this.adopt(target.token, target.claims, owner) : target;
+    const connection = 'claims' in target ? await this.adopt(target.token, target.claims, owner) : target;
     if (connection === 404) return sendText(res, 404, HttpTexts.connectionNotFound);
     if (connection === 403) return sendText(res, 403);
+    if (this.draining && connection.state === 'negotiated' && 'claims' in target) {
+      this.abandon(connection);
+      return sendText(res, 503, HttpTexts.shuttingDown);
+    }
     if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
     if (!this.owners.admits(connection, owner)) return sendText(res, 403);
     this.claim(connection, user);

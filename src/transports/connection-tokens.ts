@@ -29,10 +29,11 @@ import type { ConnectionOwner } from './connection-owners.js';
  * An owner that does not answer within the backplane's ackTimeout gets the client 404 (it died; the
  * client reconnects anywhere). Cost, to measure: two PUBLISHes and the body's bytes per carried request.
  *
- * Once per cluster. Today a token starts a connection at most once per instance; two instances could
- * each start it within the window, for the same user only. A start would take `SET
- * {prefix}transport-claim:{id} NX PX window` first: one round trip per connection start with a
- * backplane, none per request; without a backplane there is one instance and nothing to claim.
+ * Once per cluster (built). A token starts a connection at most once per instance (TokenAdmission);
+ * with a backplane, the start also takes `SET {prefix}transport-claim:{id} 1 NX PX window` first
+ * (ConnectionStartClaims, the endpoint's `startClaims`), so two instances never both start it: one
+ * round trip per connection start, none per request; without a backplane there is one instance and
+ * nothing to claim. While Redis is unreachable the start goes ahead unclaimed (RedisStartClaims says why).
  */
 
 /** The shortest `connectionTokenSecret` accepted: as many bytes as the HMAC-SHA256 key it keys. */
@@ -146,7 +147,8 @@ export class ConnectionTokens {
  * last disconnect timeout, where negotiate without a secret holds a whole connection for every
  * negotiate in it, started or not.
  *
- * Once per cluster (not two instances starting one token) needs a claim in Redis (see the note above).
+ * Once per cluster (not two instances starting one token) is the backplane's claim, taken after
+ * `spend` (ConnectionEndpoint.adopt; see the note above).
  */
 export class TokenAdmission {
   /** Tokens that started a connection here, with the time their window ends, oldest first. */

@@ -5,6 +5,7 @@ import type { ConnectionTransport, TransportEvents, TransportName } from '../con
 import { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
 import { enter, HUB_CONNECTION_LIFECYCLE } from '../connection/connection-lifecycle.js';
+import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
@@ -40,6 +41,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     identity: EndpointIdentity,
     transports: readonly TransportName[],
     connectionTokenSecret: string | Buffer | null = null,
+    startClaims: ConnectionStartClaims | null = null,
   ) {
     const limit = options.maximumReceiveMessageSize;
     super(
@@ -52,6 +54,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
         maxFrameSize: limit === null ? 100 * 1024 * 1024 : Math.max(limit * FRAME_ALLOWANCE, MIN_FRAME_SIZE),
         disconnectTimeout: options.disconnectTimeout,
         connectionTokenSecret,
+        startClaims,
       },
       identity,
       handler,
