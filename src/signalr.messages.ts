@@ -95,6 +95,8 @@ export const LogTexts = {
     `Shutdown of hub ${hub}: ${pending} connection(s) still ${what} after the shutdown timeout; not waiting for them.`,
   connectionHandlerShutdownTimedOut: (handler: string, pending: number) =>
     `Shutdown of connection handler ${handler}: ${pending} handler(s) still running after the shutdown timeout; not waiting for them.`,
+  stickySessionsNeeded:
+    "Another instance serves this app's hubs over the same backplane, and connectionTokenSecret is not set: negotiate-based transports need sticky sessions (every request of a connection must reach the instance that answered its negotiate). Give every instance the same connectionTokenSecret to scale out without them.",
   noHttpServer: 'SignalRModule found no HTTP server (is this a standalone application context?); hubs are not served.',
   /** `cors: { origins: '*', credentials: true }`: refused at bootstrap, with ASP.NET Core's reason. */
   corsAnyOriginWithCredentials:

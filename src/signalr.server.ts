@@ -19,6 +19,7 @@ import type { HubOptions, ResolvedHubOptions, SignalRModuleOptions } from './int
 import { forwardFastifyBindings } from './platforms/fastify.js';
 import { NestHttpSettings } from './platforms/nest-http-settings.js';
 import { DEFAULT_HUB_OPTIONS, DEFAULT_SHUTDOWN_TIMEOUT } from './signalr.constants.js';
+import { logEvent } from './logging/log-event.js';
 import { LogTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
@@ -29,6 +30,9 @@ import { HubEndpoint } from './transports/hub-endpoint.js';
 import { HubHttpRouter } from './transports/http-router.js';
 import { HubCounters, type ServedHub, type ServedHubs } from './statistics/hub-counters.js';
 import { refreshTelemetry } from './observability/telemetry-state.js';
+
+/** The sticky-sessions warning is written once per process, however many apps it runs. */
+let warnedStickySessions = false;
 
 /** Transports this build can serve; the others are left out of negotiate until they exist. */
 const IMPLEMENTED_TRANSPORTS: ReadonlySet<string> = new Set(['WebSockets', 'ServerSentEvents', 'LongPolling']);
@@ -144,6 +148,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
       this.logger.log(`Mapped connection handler ${handler.name} at ${path}`);
     }
     if (this.endpoints.length === 0) return;
+    this.warnWhenStickySessionsNeeded();
     const paths = [...this.hubs, ...this.connectionHandlers].map((served) => this.routePath(served.path));
     this.nestHttp.report(paths, this.appConfig.getGlobalPrefix(), this.options.useGlobalPrefix);
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));
@@ -248,6 +253,20 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private startClaims(): ConnectionStartClaims | null {
     if (this.options.connectionTokenSecret === undefined) return null;
     return (this.claims ??= this.options.backplane?.startClaims?.() ?? null);
+  }
+
+  /**
+   * Without a secret, negotiate records its connection on the instance that answered it only: once
+   * the backplane shows another instance, a balancer without affinity would send the transport's
+   * requests where that connection is unknown (404). Said once, when it becomes true.
+   */
+  private warnWhenStickySessionsNeeded(): void {
+    if (this.options.connectionTokenSecret !== undefined) return;
+    this.options.backplane?.onOtherInstance?.(() => {
+      if (warnedStickySessions) return;
+      warnedStickySessions = true;
+      this.logger.warn(logEvent('StickySessionsNeeded', LogTexts.stickySessionsNeeded));
+    });
   }
 
   private identity(): EndpointIdentity {

@@ -27,6 +27,11 @@ export interface HubBackplane {
    * at most once itself.
    */
   startClaims?(): ConnectionStartClaims;
+  /**
+   * Calls `listener` once, when this instance first sees another instance on the backplane (at once
+   * if it already has): the module then warns when it has no `connectionTokenSecret`.
+   */
+  onOtherInstance?(listener: () => void): void;
 }
 
 /**

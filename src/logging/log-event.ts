@@ -32,6 +32,7 @@ export type SignalRLogEventName =
   | 'InternalMessageFailed'
   | 'MismatchedServers'
   | 'PresenceSyncFailed' // ours: this instance's presence could not be written or read back after an outage
+  | 'StickySessionsNeeded' // ours: another instance shares the backplane and no connectionTokenSecret is set
   | 'ConnectionStartUnclaimed' // ours: a signed token started its connection without the cluster's claim (Redis unreachable)
   // Summaries of rate-limited lines (src/logging/rate-limited-log.ts)
   | 'LogLinesSuppressed'; // ours

@@ -75,6 +75,8 @@ class RedisBackplane implements HubBackplane {
   private readonly prefixes = new Set<string>();
   private readonly managers = new Set<RedisHubLifetimeManager>();
   private claims: RedisStartClaims | null = null;
+  /** Listeners of `onOtherInstance` given before the link was made. */
+  private readonly otherInstanceListeners: Array<() => void> = [];
   private readonly settings: RedisBackplaneSettings;
 
   constructor(private readonly options: RedisBackplaneOptions) {
@@ -101,6 +103,15 @@ class RedisBackplane implements HubBackplane {
   /** `SET {channelPrefix}transport-claim:{connectionId} NX PX {window}` on the shared link, per start. */
   startClaims(): ConnectionStartClaims {
     return (this.claims ??= new RedisStartClaims(this.connect(), this.settings.channelPrefix));
+  }
+
+  /**
+   * Heard from the hubs' presence heartbeats (every `presenceHeartbeat`), which list the instances
+   * on this Redis: no command of its own. Without a hub served there is no heartbeat, and no call.
+   */
+  onOtherInstance(listener: () => void): void {
+    if (this.link !== null) this.link.onOtherInstance(listener);
+    else this.otherInstanceListeners.push(listener);
   }
 
   statistics(): BackplaneStatistics {
@@ -163,7 +174,9 @@ class RedisBackplane implements HubBackplane {
       publisher = new Redis({ ...options.redis, ...defaults });
       subscriber = new Redis({ ...options.redis, ...defaults });
     }
-    return (this.link = new RedisLink(publisher, subscriber, options.client === undefined));
+    const link = (this.link = new RedisLink(publisher, subscriber, options.client === undefined));
+    for (const listener of this.otherInstanceListeners.splice(0)) link.onOtherInstance(listener);
+    return link;
   }
 }
 

@@ -59,6 +59,8 @@ export class RedisLink {
   private downAt: number | null = Date.now();
   private closed = false;
   private readonly route: PublishRoute;
+  /** Who waits to hear of another instance on this Redis; null once one was seen. */
+  private otherInstanceListeners: Array<() => void> | null = [];
 
   constructor(
     readonly publisher: RedisClient,
@@ -154,6 +156,23 @@ export class RedisLink {
     if (this.publisher.status !== 'ready') return Promise.reject(new Error(RedisTexts.unavailable));
     backplaneTelemetry.published();
     return this.route.publishCounted(channel, payload);
+  }
+
+  /**
+   * The instances a presence script listed (or one that announced itself): the first time one of
+   * them is another instance, whoever waits for that hears it, once.
+   */
+  noticeServers(servers: readonly string[]): void {
+    const listeners = this.otherInstanceListeners;
+    if (listeners === null || servers.every((server) => server === this.serverName)) return;
+    this.otherInstanceListeners = null;
+    for (const listener of listeners) listener();
+  }
+
+  /** Calls `listener` once when another instance is first seen on this Redis (at once if one was). */
+  onOtherInstance(listener: () => void): void {
+    if (this.otherInstanceListeners === null) listener();
+    else this.otherInstanceListeners.push(listener);
   }
 
   /** A send that reached local connections but not Redis: counted, reported when Redis is back. */

@@ -278,12 +278,15 @@ export class RedisPresence implements HubPresence {
 
   /** `+user` / `-user` go to the view; `*server` (an instance registered) is remembered. */
   private heard(text: string): void {
-    if (text[0] !== '*') this.view.heard(text);
-    else if (!this.servers.includes(text.slice(1))) this.servers = [...this.servers, text.slice(1)];
+    if (text[0] !== '*') return this.view.heard(text);
+    if (!this.servers.includes(text.slice(1))) this.servers = [...this.servers, text.slice(1)];
+    this.link.noticeServers([text.slice(1)]);
   }
 
   private sawServers(reply: unknown): void {
-    if (Array.isArray(reply)) this.servers = reply.map(String);
+    if (!Array.isArray(reply)) return;
+    this.servers = reply.map(String);
+    this.link.noticeServers(this.servers);
   }
 
   /**
