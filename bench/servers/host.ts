@@ -1,6 +1,32 @@
 import { now, sleep } from '../support/clock.js';
 import { announceReady, serveCommands } from '../support/ipc.js';
+import { readFileSync } from 'fs';
+import { constants, PerformanceObserver } from 'perf_hooks';
 import { collectGarbage } from '../support/memory.js';
+
+/**
+ * CPU time (ms) of the main (JavaScript) thread alone, from /proc (Linux; null elsewhere):
+ * process.cpuUsage() also counts V8's helper threads (concurrent marking, compiling) and libuv's pool.
+ */
+function mainThreadCpuMs(): number | null {
+  try {
+    // Fields after the command name: utime and stime are the 14th and 15th fields, in clock ticks (100 per second).
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/** Garbage collection pauses so far (ms on the main thread), and how many were full (mark-sweep) collections. */
+const gcPauses = { ms: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauses.ms += entry.duration;
+    const detail = (entry as unknown as { detail?: { kind?: number } }).detail;
+    if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcPauses.major++;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /** What each contender's server offers the benchmark: its port and the sends the workloads need. */
 export interface BenchServer {
@@ -58,7 +84,13 @@ async function paced(sends: number, burst: number, rate: number, send: (i: numbe
 export async function hostServer(start: () => Promise<BenchServer>): Promise<void> {
   const server = await start();
   serveCommands({
-    stats: () => ({ cpu: process.cpuUsage(), memory: process.memoryUsage(), connections: server.connectionCount() }),
+    stats: () => ({
+      cpu: process.cpuUsage(),
+      mainThreadMs: mainThreadCpuMs(),
+      gc: { ...gcPauses },
+      memory: process.memoryUsage(),
+      connections: server.connectionCount(),
+    }),
     gc: async () => ({ memory: await collectGarbage(), connections: server.connectionCount() }),
     broadcast: ({ sends, burst = 10, rate = 0, size = 64 }) => {
       const pad = padding(size);

@@ -68,8 +68,13 @@ export async function exportedSoFar(): Promise<typeof exported> {
 export function registerTelemetrySdk(signals = 'on'): void {
   if (signals !== 'metrics') {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    // 'context': the context manager alone, what any app with OpenTelemetry tracing pays whatever we record.
-    if (signals === 'context') return;
+    // 'context': the context manager alone, what any app with OpenTelemetry tracing pays whatever we
+    // record. Enabled as in an app: the SDK's exporters (the metric reader's first export) and any
+    // instrumentation call context.with, and from then on every async resource carries its store.
+    if (signals === 'context') {
+      context.with(context.active(), () => undefined);
+      return;
+    }
     const sampler = signals === 'sampled' ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) : undefined;
     tracerProvider = new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(new CountingSpanExporter())] });
     trace.setGlobalTracerProvider(tracerProvider);

@@ -26,8 +26,11 @@ export async function telemetry(suite: Suite): Promise<void> {
     `OpenTelemetry off vs on (nestjs-signalr JSON; broadcast to ${count} conns, 64 B bursts; echo from ${echoClients} clients at ${echoRate} calls/s)`,
     [
       { key: 'cpuUs', label: 'server CPU µs/delivery', digits: 3 },
+      { key: 'mainUs', label: 'main thread µs/delivery', digits: 1 },
       { key: 'rate', label: 'deliveries/s', digits: 0 },
       { key: 'p99', label: 'p99 ms', digits: 2 },
+      { key: 'gcUs', label: 'GC pause µs/delivery', digits: 3 },
+      { key: 'majorGcs', label: 'full GCs', digits: 0 },
       { key: 'spans', label: 'spans exported', digits: 0 },
     ],
   );
@@ -63,8 +66,11 @@ export async function telemetry(suite: Suite): Promise<void> {
         const after = await server.call('stats');
         suite.record(table, `echo, telemetry ${mode}`, contender.name, {
           cpuUs: (cpuMsBetween(before, after) * 1000) / got.latency.count,
+          mainUs: after.mainThreadMs === null ? NaN : ((after.mainThreadMs - before.mainThreadMs) * 1000) / got.latency.count,
           rate: got.completed / (got.ms / 1000),
           p99: got.latency.p99,
+          gcUs: ((after.gc.ms - before.gc.ms) * 1000) / got.latency.count,
+          majorGcs: after.gc.major - before.gc.major,
           spans: (await spansBefore()) - spans,
         });
       },
