@@ -1,0 +1,306 @@
+import { EventEmitter } from 'events';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'http';
+import type { TransportConnection } from '../connection/transport-connection.js';
+import type { CarriedAnswer, CarriedExchange, ConnectionRelay, ServedRequest } from '../interfaces/connection-relay.interface.js';
+import { HttpTexts } from '../signalr.messages.js';
+import { sendText } from './http-responses.js';
+
+/** The largest body chunk carried at once; the next goes once the owner took this one. */
+export const CARRIED_CHUNK_BYTES = 64 * 1024;
+/**
+ * The most requests an instance carries at once (each is a client's open HTTP request, held here
+ * with at most one chunk): beyond it requests are refused with 503 rather than held.
+ */
+const MAX_CARRYING = 4096;
+/**
+ * While an answer is slow to come (a held poll, a send behind a full inbound queue), the owner is
+ * asked this often whether it still holds the connection: a dead owner's client is told at once
+ * (404, it reconnects elsewhere) rather than after the poll timeout. One PUBLISH each.
+ */
+const PROBE_INTERVAL = 2_000;
+
+/** Runs a request on the owner as if it had reached it (the endpoint's own transport-request path, no carrying). */
+export type ReplayRequest = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+type Reply = 'credit' | 'gone' | 'timeout' | CarriedAnswer;
+
+/** The owner's replies to one carried request, awaited one at a time, each within a timeout. */
+class Replies {
+  private readonly queued: Reply[] = [];
+  private waiter: ((reply: Reply) => void) | null = null;
+
+  put(reply: Reply): void {
+    if (this.waiter === null) return void this.queued.push(reply);
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter(reply);
+  }
+
+  next(timeout: number): Promise<Reply> {
+    const queued = this.queued.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.put('timeout'), timeout);
+      this.waiter = (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      };
+    });
+  }
+}
+
+/** The body in pieces of at most CARRIED_CHUNK_BYTES, each flagged whether it is the last. */
+async function* pieces(req: IncomingMessage): AsyncGenerator<{ chunk: Buffer; last: boolean }> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const received of req) {
+    let chunk = received as Buffer;
+    while (size + chunk.length >= CARRIED_CHUNK_BYTES && (size > 0 || chunk.length > CARRIED_CHUNK_BYTES)) {
+      const take = CARRIED_CHUNK_BYTES - size;
+      parts.push(chunk.subarray(0, take));
+      yield { chunk: Buffer.concat(parts), last: false };
+      parts = [];
+      size = 0;
+      chunk = chunk.subarray(take);
+    }
+    if (chunk.length > 0) {
+      parts.push(chunk);
+      size += chunk.length;
+    }
+  }
+  yield { chunk: parts.length === 1 ? parts[0] : Buffer.concat(parts, size), last: true };
+}
+
+/**
+ * The body of a carried request on the owner, read as a request's body is (`for await`): asking
+ * for the next chunk is what credits the asker, so a full inbound queue holds the sender back.
+ */
+class CarriedBody {
+  readonly socket: { remoteAddress: string | undefined };
+  private readonly chunks: Buffer[] = [];
+  private ended: boolean;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private readonly served: ServedRequest,
+    private readonly timeout: number,
+  ) {
+    this.socket = { remoteAddress: served.request.remoteAddress };
+    this.ended = served.last;
+    if (served.first.length > 0) this.chunks.push(Buffer.from(served.first.buffer, served.first.byteOffset, served.first.byteLength));
+  }
+
+  push(chunk: Uint8Array, last: boolean): void {
+    if (chunk.length > 0) this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.ended = last;
+    this.wake?.();
+  }
+
+  get method(): string {
+    return this.served.request.method;
+  }
+  get url(): string {
+    return this.served.request.url;
+  }
+  get headers(): IncomingMessage['headers'] {
+    return this.served.request.headers;
+  }
+
+  fail(error: Error): void {
+    this.failure ??= error;
+    this.wake?.();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    return { next: () => this.next() };
+  }
+
+  private async next(): Promise<IteratorResult<Buffer>> {
+    for (let credited = false; ;) {
+      if (this.failure !== null) throw this.failure;
+      const chunk = this.chunks.shift();
+      if (chunk !== undefined) return { value: chunk, done: false };
+      if (this.ended) return { value: undefined, done: true };
+      if (!credited) this.served.credit();
+      credited = true;
+      const arrived = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), this.timeout);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      this.wake = null;
+      if (!arrived) this.fail(new Error('the asking instance sent no next chunk'));
+    }
+  }
+}
+
+/** The owner's response to a carried request: its one answer goes back to the asker. */
+class CarriedResponse extends EventEmitter {
+  headersSent = false;
+  writableEnded = false;
+  private status = 200;
+  private headers: Record<string, string> = {};
+
+  constructor(private readonly served: ServedRequest) {
+    super();
+  }
+
+  writeHead(status: number, headers: OutgoingHttpHeaders = {}): this {
+    this.status = status;
+    for (const [name, value] of Object.entries(headers)) if (value !== undefined && name.toLowerCase() !== 'content-length') this.headers[name] = String(value);
+    this.headersSent = true;
+    return this;
+  }
+
+  end(body?: Buffer | string): this {
+    if (this.writableEnded) return this;
+    this.writableEnded = true;
+    const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+    this.served.answer({ status: this.status, headers: this.headers, body: bytes });
+    this.emit('close');
+    return this;
+  }
+
+  /** The asker's client went away: as a local response's socket closing (a poll's data stays for the next poll). */
+  gone(): void {
+    if (!this.writableEnded) this.emit('close');
+  }
+
+  destroy(): void {
+    this.served.answer({ status: 500, headers: {}, body: Buffer.alloc(0) });
+    this.gone();
+  }
+}
+
+/**
+ * Both ends of carrying (issue 18). As asker: a request whose signed token names no connection here
+ * is offered to the cluster; if an owner takes it, its body goes in chunks with credit of one and the
+ * owner's answer is written to the client. As owner: a carried request is replayed through the
+ * endpoint's own path, so authentication, the POST queue, limits and status codes are the local ones.
+ */
+export class CarriedRequests {
+  /** Connections this instance serves carried requests for, by id. */
+  private readonly owned = new Map<string, TransportConnection>();
+  private carrying = 0;
+
+  constructor(
+    private readonly relay: ConnectionRelay,
+    private readonly pollTimeout: number,
+    private readonly replay: ReplayRequest,
+  ) {}
+
+  /**
+   * Carries `req` to the owner of `connectionId` and answers `res` with what it says. False when no
+   * instance owns it (nothing was answered; a GET may then start the connection here).
+   */
+  async carry(connectionId: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (this.carrying >= MAX_CARRYING) return (sendText(res, 503), true);
+    this.carrying++;
+    try {
+      return await this.carried(connectionId, req, res);
+    } finally {
+      this.carrying--;
+    }
+  }
+
+  /** The connection's transport is here: requests that reach other instances come to it. */
+  async own(connection: TransportConnection): Promise<void> {
+    this.owned.set(connection.connectionId, connection);
+    await this.relay.serve(connection.connectionId, (served) => this.serve(served));
+  }
+
+  /** Stops serving connections that are gone (closed and no longer registered). */
+  sweep(isGone: (connection: TransportConnection) => boolean): void {
+    for (const [id, connection] of this.owned) {
+      if (!isGone(connection)) continue;
+      this.owned.delete(id);
+      this.relay.release(id);
+    }
+  }
+
+  private async carried(connectionId: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const body = pieces(req);
+    let piece: { chunk: Buffer; last: boolean };
+    try {
+      piece = (await body.next()).value as { chunk: Buffer; last: boolean };
+    } catch {
+      return (sendText(res, 400), true);
+    }
+    const replies = new Replies();
+    const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress };
+    const exchange = await this.relay.carry(connectionId, request, piece.chunk, piece.last, {
+      credit: () => replies.put('credit'),
+      answer: (answer) => replies.put(answer),
+    });
+    if (exchange === null) return false;
+    const gone = () => replies.put('gone');
+    res.once('close', gone);
+    try {
+      await this.exchange(exchange, replies, body, piece.last, req.method === 'GET', res);
+    } finally {
+      res.removeListener('close', gone);
+    }
+    return true;
+  }
+
+  private async exchange(
+    exchange: CarriedExchange,
+    replies: Replies,
+    body: AsyncGenerator<{ chunk: Buffer; last: boolean }>,
+    sentLast: boolean,
+    isPoll: boolean,
+    res: ServerResponse,
+  ): Promise<void> {
+    // A poll is held by the owner up to its poll timeout; anything else answers (or credits) at once.
+    const patience = isPoll ? this.pollTimeout + this.relay.timeout : this.relay.timeout;
+    const interval = Math.min(PROBE_INTERVAL, patience);
+    for (let waited = 0; ;) {
+      const reply = await replies.next(interval);
+      if (reply === 'gone') return exchange.abort();
+      if (reply === 'timeout') {
+        waited += interval;
+        if (waited < patience && (await exchange.probe())) continue;
+        exchange.abort();
+        return sendText(res, 404, HttpTexts.connectionNotFound);
+      }
+      waited = 0;
+      if (reply !== 'credit') {
+        exchange.close();
+        res.writeHead(reply.status, { ...reply.headers, 'Content-Length': reply.body.byteLength });
+        return void res.end(reply.body);
+      }
+      if (sentLast) continue; // a credit after the last chunk: the answer follows
+      let piece: { chunk: Buffer; last: boolean };
+      try {
+        piece = (await body.next()).value as { chunk: Buffer; last: boolean };
+      } catch {
+        exchange.abort();
+        return sendText(res, 400);
+      }
+      sentLast = piece.last;
+      if (!(await exchange.send(piece.chunk, piece.last))) {
+        exchange.abort();
+        return sendText(res, 404, HttpTexts.connectionNotFound);
+      }
+    }
+  }
+
+  private serve(served: ServedRequest): void {
+    const req = new CarriedBody(served, this.relay.timeout);
+    const res = new CarriedResponse(served);
+    served.listen({
+      chunk: (chunk, last) => req.push(chunk, last),
+      abort: () => {
+        req.fail(new Error('the asking instance gave up'));
+        res.gone();
+      },
+    });
+    this.replay(req as unknown as IncomingMessage, res as unknown as ServerResponse).catch(() => {
+      if (!res.headersSent) sendText(res as unknown as ServerResponse, 500);
+      else res.destroy();
+    });
+  }
+}
