@@ -73,7 +73,8 @@ export interface ConnectionRelay {
   readonly timeout: number;
   /**
    * Carries a request to the owner of `connectionId` with its first body chunk. Resolves null when no
-   * instance owns the connection (or Redis is unreachable): the request is this instance's to answer.
+   * instance owns the connection (the request is this instance's to answer); rejects when Redis is
+   * unreachable (nobody can tell who owns it).
    */
   carry(connectionId: string, request: CarriedHttpRequest, first: Uint8Array, last: boolean, listener: CarryListener): Promise<CarriedExchange | null>;
   /** This instance holds `connectionId`'s transport: carried requests for it go to `serve`. Settles once other instances can reach it. */

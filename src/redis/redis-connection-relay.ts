@@ -30,10 +30,10 @@ const CREDIT = 0;
 const ANSWER = 1;
 
 /**
- * The most carried requests an owner serves at once: each holds at most one chunk (64 KiB) while it
- * waits in its connection's POST queue. Beyond it new ones are answered 503 (the client retries).
+ * The most carried requests an owner serves at once (a held poll costs about a kilobyte; the body
+ * bytes sends hold are bounded by the transports). Beyond it new ones are answered 503.
  */
-const MAX_SERVING = 4096;
+const MAX_SERVING = 16_384;
 
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -122,7 +122,14 @@ export class RedisConnectionRelay implements ConnectionRelay {
     const server = this.link.serverName;
     this.carrying.set(id, listener);
     const open = [OPEN, server, id, request.method, request.url, request.headers, request.remoteAddress ?? null, first, last];
-    if (!(await this.publish(connectionId, open))) {
+    let receivers: number;
+    try {
+      receivers = await this.link.publishCounted(this.transportChannel(connectionId), Buffer.from(encoder.encode(open)));
+    } catch (error) {
+      this.carrying.delete(id);
+      throw error;
+    }
+    if (receivers === 0) {
       this.carrying.delete(id);
       return null;
     }

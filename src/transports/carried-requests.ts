@@ -9,9 +9,14 @@ import { sendText } from './http-responses.js';
 export const CARRIED_CHUNK_BYTES = 64 * 1024;
 /**
  * The most requests an instance carries at once (each is a client's open HTTP request, held here
- * with at most one chunk): beyond it requests are refused with 503 rather than held.
+ * with at most one chunk on its way): beyond it requests are refused with 503 rather than held.
  */
-const MAX_CARRYING = 4096;
+const MAX_CARRYING = 16_384;
+/**
+ * The most body bytes an owner holds for carried sends not yet read (each waits in its connection's
+ * POST queue with its first chunk): beyond it a carried send with a body gets 503 (its client retries).
+ */
+export const MAX_HELD_BYTES = 16 * 1024 * 1024;
 /**
  * While an answer is slow to come (a held poll, a send behind a full inbound queue), the owner is
  * asked this often whether it still holds the connection: a dead owner's client is told at once
@@ -85,16 +90,30 @@ class CarriedBody {
   constructor(
     private readonly served: ServedRequest,
     private readonly timeout: number,
+    /** The owner's count of carried body bytes held, shared by its carried requests. */
+    private readonly held: { bytes: number },
   ) {
     this.socket = { remoteAddress: served.request.remoteAddress };
     this.ended = served.last;
-    if (served.first.length > 0) this.chunks.push(Buffer.from(served.first.buffer, served.first.byteOffset, served.first.byteLength));
+    this.hold(served.first);
   }
 
   push(chunk: Uint8Array, last: boolean): void {
-    if (chunk.length > 0) this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.hold(chunk);
     this.ended = last;
     this.wake?.();
+  }
+
+  /** The request is answered: what it still holds is let go of. */
+  discard(): void {
+    for (const chunk of this.chunks) this.held.bytes -= chunk.length;
+    this.chunks.length = 0;
+  }
+
+  private hold(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.held.bytes += chunk.length;
   }
 
   get method(): string {
@@ -120,7 +139,10 @@ class CarriedBody {
     for (let credited = false; ;) {
       if (this.failure !== null) throw this.failure;
       const chunk = this.chunks.shift();
-      if (chunk !== undefined) return { value: chunk, done: false };
+      if (chunk !== undefined) {
+        this.held.bytes -= chunk.length;
+        return { value: chunk, done: false };
+      }
       if (this.ended) return { value: undefined, done: true };
       if (!credited) this.served.credit();
       credited = true;
@@ -144,7 +166,11 @@ class CarriedResponse extends EventEmitter {
   private status = 200;
   private headers: Record<string, string> = {};
 
-  constructor(private readonly served: ServedRequest) {
+  constructor(
+    private readonly served: ServedRequest,
+    /** Called once, when the request is over (answered, or its asker gone). */
+    private readonly over: () => void,
+  ) {
     super();
   }
 
@@ -160,13 +186,16 @@ class CarriedResponse extends EventEmitter {
     this.writableEnded = true;
     const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
     this.served.answer({ status: this.status, headers: this.headers, body: bytes });
+    this.over();
     this.emit('close');
     return this;
   }
 
   /** The asker's client went away: as a local response's socket closing (a poll's data stays for the next poll). */
   gone(): void {
-    if (!this.writableEnded) this.emit('close');
+    if (this.writableEnded) return;
+    this.over();
+    this.emit('close');
   }
 
   destroy(): void {
@@ -185,6 +214,8 @@ export class CarriedRequests {
   /** Connections this instance serves carried requests for, by id. */
   private readonly owned = new Map<string, TransportConnection>();
   private carrying = 0;
+  /** Body bytes of carried sends this owner holds, not yet read. */
+  private readonly held = { bytes: 0 };
 
   constructor(
     private readonly relay: ConnectionRelay,
@@ -194,13 +225,13 @@ export class CarriedRequests {
 
   /**
    * Carries `req` to the owner of `connectionId` and answers `res` with what it says. False when no
-   * instance owns it (nothing was answered; a GET may then start the connection here).
+   * instance owns it (nothing was answered; a `startable` GET may then start the connection here).
    */
-  async carry(connectionId: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  async carry(connectionId: string, req: IncomingMessage, res: ServerResponse, startable: boolean): Promise<boolean> {
     if (this.carrying >= MAX_CARRYING) return (sendText(res, 503), true);
     this.carrying++;
     try {
-      return await this.carried(connectionId, req, res);
+      return await this.carried(connectionId, req, res, startable);
     } finally {
       this.carrying--;
     }
@@ -221,7 +252,7 @@ export class CarriedRequests {
     }
   }
 
-  private async carried(connectionId: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  private async carried(connectionId: string, req: IncomingMessage, res: ServerResponse, startable: boolean): Promise<boolean> {
     const body = pieces(req);
     let piece: { chunk: Buffer; last: boolean };
     try {
@@ -231,10 +262,18 @@ export class CarriedRequests {
     }
     const replies = new Replies();
     const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress };
-    const exchange = await this.relay.carry(connectionId, request, piece.chunk, piece.last, {
-      credit: () => replies.put('credit'),
-      answer: (answer) => replies.put(answer),
-    });
+    let exchange: CarriedExchange | null;
+    try {
+      exchange = await this.relay.carry(connectionId, request, piece.chunk, piece.last, {
+        credit: () => replies.put('credit'),
+        answer: (answer) => replies.put(answer),
+      });
+    } catch {
+      // Redis is unreachable: nobody can tell where the connection is. A request that may start it
+      // starts it here, as without carrying (with affinity, it is the right place); others get 503.
+      if (startable) return false;
+      return (sendText(res, 503), true);
+    }
     if (exchange === null) return false;
     const gone = () => replies.put('gone');
     res.once('close', gone);
@@ -288,9 +327,17 @@ export class CarriedRequests {
     }
   }
 
+  /** Carried body bytes held here now (for leak checks). */
+  get heldBytes(): number {
+    return this.held.bytes;
+  }
+
   private serve(served: ServedRequest): void {
-    const req = new CarriedBody(served, this.relay.timeout);
-    const res = new CarriedResponse(served);
+    if (served.first.length > 0 && this.held.bytes + served.first.length > MAX_HELD_BYTES) {
+      return served.answer({ status: 503, headers: { 'Content-Type': 'text/plain' }, body: new Uint8Array(0) });
+    }
+    const req = new CarriedBody(served, this.relay.timeout, this.held);
+    const res = new CarriedResponse(served, () => req.discard());
     served.listen({
       chunk: (chunk, last) => req.push(chunk, last),
       abort: () => {

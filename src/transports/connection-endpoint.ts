@@ -314,7 +314,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (found === null) return;
     if ('claims' in found) {
       // The instance that holds the connection answers, if any does; otherwise a GET within the token's window starts it here.
-      if (this.carrier !== null && (await this.carrier.carry(found.connectionId, req, res))) return;
+      if (this.carrier !== null && (await this.carrier.carry(found.connectionId, req, res, found.claims !== null))) return;
       if (found.claims === null) return sendText(res, 404, HttpTexts.connectionNotFound);
       const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
       if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
