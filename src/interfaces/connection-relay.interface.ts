@@ -30,14 +30,14 @@ export interface CarryListener {
   credit(): void;
   /** The owner answered: the carried request is over. */
   answer(answer: CarriedAnswer): void;
+  /** The owner is gone (its instance died): the carried request is over, unanswered. */
+  lost(): void;
 }
 
 /** A request being carried, as the asking instance holds it. */
 export interface CarriedExchange {
   /** The next body chunk (after a credit); resolves false when no owner heard it (it died, or Redis is down). */
   send(chunk: Uint8Array, last: boolean): Promise<boolean>;
-  /** Whether the owner still holds the connection (asked while an answer is slow to come); false when it is gone. */
-  probe(): Promise<boolean>;
   /** The client went away or the wait timed out: the owner is told (best effort), and the exchange is forgotten here. */
   abort(): void;
   /** The answer came: the exchange is forgotten here. */

@@ -146,6 +146,7 @@ class RedisBackplane implements HubBackplane {
   async close(): Promise<void> {
     const link = this.link;
     this.link = null;
+    this.relay?.close();
     this.relay = null;
     this.prefixes.clear();
     this.managers.clear();

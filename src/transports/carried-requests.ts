@@ -17,17 +17,11 @@ const MAX_CARRYING = 16_384;
  * POST queue with its first chunk): beyond it a carried send with a body gets 503 (its client retries).
  */
 export const MAX_HELD_BYTES = 16 * 1024 * 1024;
-/**
- * While an answer is slow to come (a held poll, a send behind a full inbound queue), the owner is
- * asked this often whether it still holds the connection: a dead owner's client is told at once
- * (404, it reconnects elsewhere) rather than after the poll timeout. One PUBLISH each.
- */
-const PROBE_INTERVAL = 2_000;
-
 /** Runs a request on the owner as if it had reached it (the endpoint's own transport-request path, no carrying). */
 export type ReplayRequest = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-type Reply = 'credit' | 'gone' | 'timeout' | CarriedAnswer;
+/** A credit, the answer, or the end of waiting: the client went away, the owner is silent or gone. */
+type Reply = 'credit' | 'gone' | 'timeout' | 'lost' | CarriedAnswer;
 
 /** The owner's replies to one carried request, awaited one at a time, each within a timeout. */
 class Replies {
@@ -267,6 +261,7 @@ export class CarriedRequests {
       exchange = await this.relay.carry(connectionId, request, piece.chunk, piece.last, {
         credit: () => replies.put('credit'),
         answer: (answer) => replies.put(answer),
+        lost: () => replies.put('lost'),
       });
     } catch {
       // Redis is unreachable: nobody can tell where the connection is. A request that may start it
@@ -294,18 +289,15 @@ export class CarriedRequests {
     res: ServerResponse,
   ): Promise<void> {
     // A poll is held by the owner up to its poll timeout; anything else answers (or credits) at once.
+    // An owner that died is found out sooner by the relay (`lost`): its client reconnects anywhere.
     const patience = isPoll ? this.pollTimeout + this.relay.timeout : this.relay.timeout;
-    const interval = Math.min(PROBE_INTERVAL, patience);
-    for (let waited = 0; ;) {
-      const reply = await replies.next(interval);
+    for (;;) {
+      const reply = await replies.next(patience);
       if (reply === 'gone') return exchange.abort();
-      if (reply === 'timeout') {
-        waited += interval;
-        if (waited < patience && (await exchange.probe())) continue;
+      if (reply === 'timeout' || reply === 'lost') {
         exchange.abort();
         return sendText(res, 404, HttpTexts.connectionNotFound);
       }
-      waited = 0;
       if (reply !== 'credit') {
         exchange.close();
         res.writeHead(reply.status, { ...reply.headers, 'Content-Length': reply.body.byteLength });

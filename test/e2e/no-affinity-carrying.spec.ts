@@ -233,6 +233,24 @@ describe('No affinity, carried requests: two instances behind a round-robin prox
     ).toBe(200);
     expect((await request(viaA())).body.toString()).toContain('"invocationId":"9"');
   });
+  // Last: it leaves one instance.
+  it('the asking instance killed while the owner holds its poll: the owner lets the poll go and keeps the data for the next', async () => {
+    const [a, b] = instances;
+    const { connectionToken } = await negotiate(b.url(`${HUB}?user=orphan`));
+    const onA = a.url(`${HUB}?user=orphan&id=${encodeURIComponent(connectionToken)}`);
+    expect((await request(onA)).status).toBe(200);
+    expect((await request(onA, { method: 'POST', body: HANDSHAKE })).status).toBe(200);
+    expect((await request(onA)).body.toString()).toBe(`{}${RS}`);
+    // A poll through B, held on A; then B dies with it.
+    request(b.url(`${HUB}?user=orphan&id=${encodeURIComponent(connectionToken)}`)).catch(() => undefined);
+    expect(await eventually(() => relayPending(a), { carrying: 0, serving: 1 })).toEqual({ carrying: 0, serving: 1 });
+    await b.kill();
+    expect(await eventually(() => relayPending(a), { carrying: 0, serving: 0 })).toEqual({ carrying: 0, serving: 0 });
+    expect(
+      (await request(onA, { method: 'POST', body: `${JSON.stringify({ type: 1, invocationId: '1', target: 'WhoAmI', arguments: [] })}${RS}` })).status,
+    ).toBe(200);
+    expect((await request(onA)).body.toString()).toContain('"invocationId":"1"');
+  });
 });
 
 describe('No affinity, carried requests: three instances, one killed mid-run', () => {
