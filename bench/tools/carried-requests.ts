@@ -45,9 +45,7 @@ async function connection(owner: ClusterInstance): Promise<string> {
 
 /**
  * `rounds` echoes through `via` on a new connection held by the first instance: ms per round, and
- * both instances' CPU µs per request. (A new connection each time: polls that always find data
- * waiting do not count as activity, so a connection polled only that way is reaped as idle after
- * `disconnectTimeout`; see the report of issue 18.)
+ * both instances' CPU µs per request.
  */
 async function echo(instances: ClusterInstance[], via: ClusterInstance, rounds: number): Promise<{ ms: number; cpu: number }> {
   const id = await connection(instances[0]);
