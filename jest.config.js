@@ -36,6 +36,7 @@ const ON_BOTH_PLATFORMS = [
   'auth-passport', // a passport strategy reading the platform's request
   'transport-identity', // identity taken from the request that carries each transport
   'start-once', // a signed token's start claimed once per cluster, on each platform's upgrade handling
+  'no-affinity-carrying', // SSE and long-polling requests carried to the instance that holds their connection, through nginx
   'no-affinity', // a transport started on another instance than its negotiate, through nginx, on each platform's upgrade and request handling
   'platform', // what differs per platform: bound addresses, adapters
   'nest-http-settings', // app.enableCors(), app.use() and the global prefix as each platform's adapter takes them

@@ -15,9 +15,10 @@ import { workersFromEnv, WorkersError } from './cluster-workers.js';
  * and presence through one Redis. REDIS_URL picks that Redis; without it a private `redis-server` is
  * started on a free port (no persistence) and stopped after the workers, so nothing else needs to run.
  *
- * Consecutive connections land on different workers, so negotiate and the transport that follows it
- * may not meet: until connections can move between instances, clients use WebSockets with
- * `skipNegotiation: true` (the page does, when a worker serves it).
+ * Consecutive connections land on different workers, so negotiate and the requests that follow it
+ * may not meet: the workers share a connection token secret, so a transport starts on whichever
+ * worker it reaches, and the later requests of Server-Sent Events and Long Polling are carried over
+ * Redis to the worker that holds the connection. A stateful re-attach is not (the page turns it off here).
  *
  * SIGTERM or SIGINT stops the workers (each closes its connections and leaves Redis), then the
  * private Redis. A worker that dies while serving is replaced. One that ends before it listens (a port
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
       if (++listening > count) process.stdout.write(`[${label}] replaced, listening on ${address.port}\n`);
       else if (listening === count && !stopping)
         process.stdout.write(
-          `${count} worker(s) on http://localhost:${address.port}/ sharing ${redisUrl}; clients connect with WebSockets and skipNegotiation\n`,
+          `${count} worker(s) on http://localhost:${address.port}/ sharing ${redisUrl}; clients connect with any transport, no affinity needed\n`,
         );
     });
   };

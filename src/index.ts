@@ -31,6 +31,16 @@ export { GroupManager } from './clients/group-manager.js';
 export { HubLifetimeManager } from './lifetime/hub-lifetime-manager.js';
 export type { HubBackplane } from './lifetime/hub-backplane.js';
 export type { ConnectionStartClaims } from './interfaces/connection-start-claims.interface.js';
+export type {
+  CarriedAnswer,
+  CarriedExchange,
+  CarriedHttpRequest,
+  CarryListener,
+  ConnectionRelay,
+  ServeCarried,
+  ServedRequest,
+  ServedRequestEvents,
+} from './interfaces/connection-relay.interface.js';
 export type { HubConnectionContext } from './lifetime/hub-connection-context.js';
 export type { HubTarget } from './lifetime/hub-target.js';
 export { SerializedHubMessage } from './lifetime/serialized-hub-message.js';

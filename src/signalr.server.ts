@@ -149,6 +149,9 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     }
     if (this.endpoints.length === 0) return;
     this.warnWhenStickySessionsNeeded();
+    // Issue 18: without affinity, SSE and long-polling requests reach the instance that holds their connection over the backplane.
+    const relay = this.options.connectionTokenSecret !== undefined ? (this.options.backplane?.connectionRelay?.() ?? null) : null;
+    if (relay !== null) for (const endpoint of this.endpoints) endpoint.carryThrough(relay);
     const paths = [...this.hubs, ...this.connectionHandlers].map((served) => this.routePath(served.path));
     this.nestHttp.report(paths, this.appConfig.getGlobalPrefix(), this.options.useGlobalPrefix);
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));

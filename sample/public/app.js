@@ -58,17 +58,12 @@ function build(path) {
   // The client calls accessTokenFactory for every request: negotiate gets an Authorization header,
   // and WebSockets and event streams, where browsers cannot set headers, `access_token` in the URL.
   const options = accessToken ? { accessTokenFactory: () => accessToken } : {};
-  if (clusterWorker) {
-    // Negotiate and the WebSocket after it are two TCP connections, likely to two workers (which the
-    // workers' shared connection token secret allows), but a stateful re-attach or an event stream's
-    // POSTs would have to reach the worker that holds the connection. One WebSocket without negotiate
-    // stays on the worker it reaches. Stateful reconnect needs negotiate, so it is off here.
-    options.skipNegotiation = true;
-    options.transport = signalR.HttpTransportType.WebSockets;
-  }
   const builder = new signalR.HubConnectionBuilder().withUrl(path, options).withAutomaticReconnect();
   // A dropped WebSocket re-attaches to the same connection and replays what was lost, so streams,
-  // uploads and groups survive it; the other reconnects (a new connection) remain the fallback.
+  // uploads and groups survive it; the other reconnects (a new connection) remain the fallback. Not
+  // between workers: a re-attach must still reach the worker that holds the connection, and the next
+  // TCP connection goes to the next worker. Every request of every transport may reach any worker
+  // (the workers share connectionTokenSecret, and carry requests to the holder over Redis).
   if (!clusterWorker) builder.withStatefulReconnect();
   return builder.configureLogging(signalR.LogLevel.Warning).build();
 }

@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
+import type { ConnectionRelay } from '../interfaces/connection-relay.interface.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import type { HubLifetimeManager } from './hub-lifetime-manager.js';
 
@@ -19,6 +20,12 @@ export interface HubBackplane {
   createLifetimeManager(hub: Type<unknown>, protocols: ReadonlyMap<string, HubProtocol>): HubLifetimeManager;
   /** Releases what the backplane opened (on app shutdown, after every connection was closed). */
   close(): Promise<void>;
+  /**
+   * Carries the requests of SSE and long-polling connections to the instance that holds them, so
+   * that instances need no session affinity (issue 18; used with `connectionTokenSecret`). Optional:
+   * without it such requests are answered only where the connection is.
+   */
+  connectionRelay?(): ConnectionRelay;
   /** The state of its link to the broker, for `SignalRStatistics` and the health indicator (optional for other backplanes). */
   statistics?(): BackplaneStatistics;
   /**

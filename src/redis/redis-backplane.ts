@@ -4,8 +4,10 @@ import type { ConnectionStartClaims } from '../interfaces/connection-start-claim
 import type { BackplaneStatistics, HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
+import type { ConnectionRelay } from '../interfaces/connection-relay.interface.js';
 import { clusterSubscriber } from './redis-cluster-subscriber.js';
 import { type RedisBackplaneSettings, RedisHubLifetimeManager } from './redis-hub-lifetime-manager.js';
+import { RedisConnectionRelay } from './redis-connection-relay.js';
 import { type RedisClient, RedisLink } from './redis-link.js';
 import { RedisStartClaims } from './redis-start-claims.js';
 import { RedisTexts } from './redis-texts.js';
@@ -72,6 +74,7 @@ function connectionDefaults(commandTimeout: number): RedisOptions {
 
 class RedisBackplane implements HubBackplane {
   private link: RedisLink | null = null;
+  private relay: RedisConnectionRelay | null = null;
   private readonly prefixes = new Set<string>();
   private readonly managers = new Set<RedisHubLifetimeManager>();
   private claims: RedisStartClaims | null = null;
@@ -114,6 +117,11 @@ class RedisBackplane implements HubBackplane {
     else this.otherInstanceListeners.push(listener);
   }
 
+  /** One per link: an owner waits no longer for an asker's next chunk, nor an asker for its owner, than a group ack. */
+  connectionRelay(): ConnectionRelay {
+    return (this.relay ??= new RedisConnectionRelay(this.connect(), this.settings.channelPrefix, this.settings.ackTimeout));
+  }
+
   statistics(): BackplaneStatistics {
     const link = this.link;
     let lastPresenceHeartbeatAt: number | null = Infinity;
@@ -138,6 +146,8 @@ class RedisBackplane implements HubBackplane {
   async close(): Promise<void> {
     const link = this.link;
     this.link = null;
+    this.relay?.close();
+    this.relay = null;
     this.prefixes.clear();
     this.managers.clear();
     this.claims = null;

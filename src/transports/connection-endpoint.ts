@@ -7,9 +7,11 @@ import type { ConnectionTransport, TransportName } from '../connection/connectio
 import type { Sweepable } from '../connection/keep-alive.js';
 import type { TransportConnection } from '../connection/transport-connection.js';
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
+import type { ConnectionRelay } from '../interfaces/connection-relay.interface.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
+import { CarriedRequests } from './carried-requests.js';
 import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
 import { ConnectionTokens, TokenAdmission, type ConnectionTokenClaims } from './connection-tokens.js';
@@ -38,6 +40,8 @@ export interface EndpointSettings {
   readonly maxFrameSize: number;
   /** How long a negotiated connection waits for its transport: also how long a signed token may start its connection. */
   readonly disconnectTimeout: number;
+  /** How long a poll is held: a carried poll waits for its owner that long and then some. */
+  readonly pollTimeout: number;
   /** The module's `connectionTokenSecret`: negotiate keeps no record and signs the token; null: random tokens, recorded. */
   readonly connectionTokenSecret: string | Buffer | null;
   /** With a secret and a backplane: who else started a signed token's connection (once per cluster); null otherwise. */
@@ -49,6 +53,9 @@ interface SignedStart {
   readonly token: string;
   readonly claims: ConnectionTokenClaims;
 }
+
+/** A signed token whose connection is not here (another instance may hold it), with its claims when it may start here. */
+type Elsewhere = Omit<SignedStart, 'claims'> & { readonly connectionId: string; readonly claims: ConnectionTokenClaims | null };
 
 /** The user for a request: undefined when anonymous, or REFUSED. */
 export const REFUSED: unique symbol = Symbol('refused');
@@ -74,6 +81,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   private readonly signer: ConnectionTokens | null;
   /** Which signed tokens may start a connection here (any instance's, this one's included); null without a secret. */
   private readonly admission: TokenAdmission | null;
+  /** Carries requests for connections held elsewhere, and serves those carried here (with a backplane and a secret). */
+  private carrier: CarriedRequests | null = null;
   /**
    * Signed tokens whose start awaits the cluster's claim: a second request with one here waits for
    * the same outcome instead of being told 404 by `spend` (as without a backplane, it then finds the
@@ -109,6 +118,12 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     this.admission = this.signer === null ? null : new TokenAdmission(this.signer, settings.disconnectTimeout);
   }
 
+  /** Requests of connections held by other instances are carried to them over `relay` (issue 18); needs a secret. */
+  carryThrough(relay: ConnectionRelay): void {
+    if (this.signer === null) return;
+    this.carrier = new CarriedRequests(relay, this.settings.pollTimeout, (req, res) => this.handleTransportRequest(req, res, true));
+  }
+
   /** A new connection of this endpoint's kind; `statefulRequested`: negotiate granted stateful reconnect. */
   protected abstract newConnection(connectionId: string, connectionToken: string, statefulRequested: boolean): C;
   /** The request that starts a transport decided who the user is: the connection leaves 'negotiated'. */
@@ -124,6 +139,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   /** The connections' timers, on the shared tick (KeepAliveTicker). */
   sweep(now: number): void {
     this.runner.sweep(now);
+    this.carrier?.sweep((connection) => connection.state === 'closed' && this.registry.get(connection.connectionToken) !== connection);
   }
 
   /** Connections whose life runs (for leak checks). */
@@ -288,18 +304,21 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     return new WebSocketTransport(ws, connection, this.runner, socket, this.sharesFrames);
   }
 
-  /** Every other request on the path: SSE streams, polls, sends and deletes. */
-  private async handleTransportRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Every other request on the path: SSE streams, polls, sends and deletes; `carried` from another instance. */
+  private async handleTransportRequest(req: IncomingMessage, res: ServerResponse, carried = false): Promise<void> {
     const method = req.method;
     if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return sendText(res, 405);
     const request = toHubRequest(req);
     // Only a GET may start a transport, so only a GET may make the connection a signed token names.
-    const found = this.lookup(request, res, method === 'GET');
+    const found = this.lookup(request, res, method === 'GET' && !carried, carried);
     if (found === null) return;
     if ('claims' in found) {
+      // The instance that holds the connection answers, if any does; otherwise a GET within the token's window starts it here.
+      if (this.carrier !== null && (await this.carrier.carry(found.connectionId, req, res, found.claims !== null))) return;
+      if (found.claims === null) return sendText(res, 404, HttpTexts.connectionNotFound);
       const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
       if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
-      return this.startHttpTransport(wanted, request, res, found);
+      return this.startHttpTransport(wanted, request, res, { token: found.token, claims: found.claims });
     }
     const connection = found;
     if (method === 'POST') return this.receiveSend(req, res, connection, request);
@@ -339,6 +358,11 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     }
     if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
     if (!this.owners.admits(connection, owner)) return sendText(res, 403);
+    if ('claims' in target && this.carrier !== null) {
+      // Other instances reach it before its client is answered: the next request may land on any of them.
+      await this.carrier.own(connection);
+      if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
+    }
     this.claim(connection, user);
     if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.runner), request);
     // The first poll starts the connection and returns at once, empty.
@@ -379,8 +403,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     sendText(res, 202);
   }
 
-  /** The connection the request's token names; with `mayStart`, also a signed token whose connection may be made here. */
-  private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean): C | SignedStart | null {
+  /** The connection the request's token names, or a signed token whose connection may start here (`mayStart`) or be elsewhere. */
+  private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean, carried: boolean): C | Elsewhere | null {
     const token = request.query.get('id');
     if (token === null || token === '') {
       sendText(res, 400, HttpTexts.connectionIdRequired);
@@ -389,7 +413,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const connection = this.find(token);
     if (connection !== undefined) return connection;
     const claims = mayStart ? (this.admission?.admit(token) ?? null) : null;
-    if (claims !== null) return { token, claims };
+    const read = claims ?? (this.carrier !== null && !carried ? this.signer!.read(token) : null);
+    if (read !== null) return { token, connectionId: read.connectionId, claims };
     sendText(res, 404, HttpTexts.connectionNotFound);
     return null;
   }

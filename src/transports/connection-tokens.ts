@@ -2,7 +2,8 @@ import { createHmac, timingSafeEqual } from 'crypto';
 import type { ConnectionOwner } from './connection-owners.js';
 
 /*
- * Issue 18, what these tokens are the first step of (a design, not built yet):
+ * Issue 18, what these tokens are the first step of (a design; sends, polls and DELETE are carried as
+ * below by carried-requests.ts over a backplane's ConnectionRelay, attach is not built yet):
  *
  * Owner. The instance that holds a connection's transport owns it. A request with a token this
  * instance does not hold is verified here first (signature, endpoint, user binding: 401/403/404 answered

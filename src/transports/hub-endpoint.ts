@@ -53,6 +53,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
         // Frames may batch several messages; the per-message limit is enforced by the connection loop.
         maxFrameSize: limit === null ? 100 * 1024 * 1024 : Math.max(limit * FRAME_ALLOWANCE, MIN_FRAME_SIZE),
         disconnectTimeout: options.disconnectTimeout,
+        pollTimeout: options.pollTimeout,
         connectionTokenSecret,
         startClaims,
       },

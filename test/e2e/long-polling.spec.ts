@@ -110,6 +110,18 @@ describe('Long Polling', () => {
     expect(summary(await request(url))).toMatchObject({ status: 404, body: 'No Connection with that ID' });
   });
 
+  it('counts a poll answered at once as activity: a connection whose every poll finds data waiting is not disposed as idle', async () => {
+    const { url } = await start('/hubs/short-polls');
+    const sender = await connect(app.url('/hubs/short-polls'));
+    // Each poll comes once the broadcast before it is queued, for four disconnect timeouts (400 ms).
+    const started = Date.now();
+    for (let round = 0; Date.now() - started < 1600; round++) {
+      await sender.invoke('Broadcast', `round ${round}`);
+      const poll = await request(url);
+      expect([poll.status, poll.body.toString()]).toEqual([200, `{"type":1,"target":"news","arguments":["round ${round}"]}${RS}`]);
+    }
+  });
+
   it('delivers the Close message to the next poll after the hub ends the connection, then answers 204', async () => {
     const { url } = await start();
     await request(url, { method: 'POST', body: `{"type":1,"invocationId":"1","target":"Leave","arguments":[]}${RS}` });

@@ -1,4 +1,4 @@
-import { HubConnection } from '@microsoft/signalr';
+import { HttpTransportType, HubConnection } from '@microsoft/signalr';
 import { WebSocket } from 'ws';
 import { closed, connect, nextCall, stopAll } from '../support/client.js';
 import { pageWorker, requestOnce, SampleCluster, startSampleCluster } from '../support/sample-cluster.js';
@@ -75,7 +75,35 @@ describe('npm run start:cluster: two workers on one port', () => {
     expect(await Promise.all(heard)).toEqual(clients.map(() => ['anonymous', 'to every worker']));
   });
 
-  it.todo('Server-Sent Events and Long Polling through the workers: their later requests must be carried to the owner (issue 18, forwarding)');
+  it('Long Polling: each request on the next worker, those reaching the worker without the connection carried to the one with it', async () => {
+    // One TCP connection per request, so the workers alternate: negotiate on one, the first poll (which starts the connection) on the other, and so on.
+    const worker = await pageWorker(port);
+    const negotiated = await requestOnce(port, 'POST', '/hubs/chat/negotiate?negotiateVersion=1');
+    const path = `/hubs/chat?id=${encodeURIComponent((JSON.parse(negotiated.body) as { connectionToken: string }).connectionToken)}`;
+    expect((await requestOnce(port, 'GET', path)).status).toBe(200); // starts the connection on this worker (the page's)
+    expect(await requestOnce(port, 'POST', path, '{"protocol":"json","version":1}\u001e')).toEqual({ status: 200, body: '' }); // carried
+    expect(await requestOnce(port, 'GET', path)).toEqual({ status: 200, body: '{}\u001e' });
+    expect(await requestOnce(port, 'DELETE', path)).toEqual({ status: 202, body: '' }); // carried
+    expect((await requestOnce(port, 'GET', path)).status).toBe(404); // gone from the worker that held it
+    expect(await pageWorker(port)).not.toBe(worker); // the turns alternated throughout as counted
+  });
+
+  it('official clients on Server-Sent Events and Long Polling, whatever worker each request reaches, chat through Redis', async () => {
+    const clients: HubConnection[] = [];
+    for (const transport of [
+      HttpTransportType.ServerSentEvents,
+      HttpTransportType.LongPolling,
+      HttpTransportType.ServerSentEvents,
+      HttpTransportType.LongPolling,
+    ]) {
+      clients.push(await connect(`http://127.0.0.1:${port}/hubs/chat`, { transport }));
+    }
+    for (const [index, sender] of clients.entries()) {
+      const heard = clients.map((client) => nextCall(client, 'message'));
+      await sender.invoke('SendMessage', `from ${index}`);
+      expect(await Promise.all(heard)).toEqual(clients.map(() => ['anonymous', `from ${index}`]));
+    }
+  });
 
   it('replaces a worker killed while serving: its client loses the connection, and the port has two workers again', async () => {
     const worker = await pageWorker(port);

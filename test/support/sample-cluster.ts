@@ -83,7 +83,7 @@ export async function startSampleCluster(workers: number): Promise<SampleCluster
 }
 
 /** One HTTP request on a TCP connection of its own (no keep-alive pool): each one is a new accept. */
-export function requestOnce(port: number, method: string, path: string): Promise<{ status: number; body: string }> {
+export function requestOnce(port: number, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { connection: 'close' } }, (response) => {
       let body = '';
@@ -91,7 +91,7 @@ export function requestOnce(port: number, method: string, path: string): Promise
       response.on('data', (chunk: string) => (body += chunk));
       response.on('end', () => resolve({ status: response.statusCode!, body }));
     });
-    req.on('error', reject).end();
+    req.on('error', reject).end(body);
   });
 }
 
