@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'crypto';
-import type { ConnectionOwner } from './connection-owners.js';
+import { ownerText, type ConnectionOwner } from './connection-owners.js';
 
 /*
  * Issue 18, what these tokens are the first step of (a design; sends, polls and DELETE are carried as
@@ -66,10 +66,6 @@ const MAC_BYTES = 16;
 const SIGNED_BYTES = 1 + 1 + 6 + ID_BYTES + TAG_BYTES;
 const TOKEN_BYTES = SIGNED_BYTES + MAC_BYTES;
 const STATEFUL = 0x01;
-
-function ownerText(owner: ConnectionOwner): string {
-  return typeof owner === 'symbol' ? 'a' : owner === null ? 'n' : `u${owner}`;
-}
 
 /**
  * Connection tokens any instance sharing the secret can verify, so that the request that starts a
