@@ -10,6 +10,7 @@ import {
 } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
+import Redis from 'ioredis';
 import { WebSocket } from 'ws';
 import { negotiate, request } from '../support/http.js';
 import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
@@ -74,6 +75,17 @@ async function rawStateful(instance: ClusterInstance, user: string): Promise<{ c
   first.sendText(`{"protocol":"json","version":2}${RS}`);
   expect((await first.nextFrame()).data.toString()).toBe(`{}${RS}`);
   return { connectionId, id, first };
+}
+
+/** The bridge's channels Redis has subscribers for: attach channels of held connections, reply channels of instances. */
+async function bridgeChannels(redis: RedisServer): Promise<{ attach: number; bridge: number }> {
+  const client = new Redis(redis.url);
+  try {
+    const [attach, bridge] = await Promise.all([client.pubsub('CHANNELS', '*internal:attach:*'), client.pubsub('CHANNELS', '*internal:bridge:*')]);
+    return { attach: (attach as string[]).length, bridge: (bridge as string[]).length };
+  } finally {
+    client.disconnect();
+  }
 }
 
 function median(values: number[]): number {
@@ -200,6 +212,8 @@ describe('Stateful re-attach landing on another instance than the connection', (
     bridged.send({ type: 7 });
     expect(await bridged.closed()).toBe(1000);
     await until(async () => (await statistics(other)).backplane.bridgedSockets === 0);
+    // No stateful connection is held any more (the earlier tests stopped theirs): no attach channel is left.
+    await until(async () => (await bridgeChannels(redis)).attach === 0);
   });
 
   it('added latency: invocations over a bridged socket against a direct one (p50)', async () => {
@@ -251,8 +265,12 @@ describe('Stateful re-attach landing on another instance than the connection', (
   });
 });
 
-/** A stateful connection whose client stops reading, re-attached through another instance, on instances that let a lot be kept for replay. */
-describe('Stateful re-attach through another instance, with a client that stops reading', () => {
+/**
+ * Bridges under stress, without the proxy (clients reach each instance directly): a client that stops
+ * reading, on instances that keep a lot for replay; the socket's instance dying, on instances whose
+ * connections wait 2 s for a re-attach.
+ */
+describe('Stateful re-attach through another instance, under stress', () => {
   let redis: RedisServer;
   let instances: ClusterInstance[];
 
@@ -263,6 +281,7 @@ describe('Stateful re-attach through another instance, with a client that stops 
       STATEFUL_RECONNECT: '1',
       STATEFUL_BUFFER: String(64 * 1024 * 1024),
       SEND_BUFFER: String(8 * 1024 * 1024),
+      DISCONNECT_TIMEOUT: '2000',
     };
     instances = await Promise.all([startInstance(redis.url, env), startInstance(redis.url, env)]);
   }, 60_000);
@@ -297,4 +316,38 @@ describe('Stateful re-attach through another instance, with a client that stops 
     expect(largest).toBeLessThanOrEqual(WINDOW + 16 * 1024);
     bridged.socket.terminate();
   });
+
+  // Last: it kills the socket's instance.
+  it("the socket's instance dies: the owner keeps what it sends for a re-attach, and ends a connection nobody re-attaches after the bridge's silence", async () => {
+    const [owner, other] = instances;
+    const bridgedVia = async (user: string) => {
+      const { connectionId, id, first } = await rawStateful(owner, user);
+      first.socket.terminate();
+      const bridged = await RawSocket.open(other.url(`${HUB}?user=${user}&id=${id}`));
+      expect(await nextRecord(bridged)).toEqual({ type: 9, sequenceId: 1 });
+      bridged.send({ type: 9, sequenceId: 1 }, { type: 1, invocationId: '1', target: 'WhoAmI', arguments: [] });
+      expect(await nextRecord(bridged)).toEqual({ type: 3, invocationId: '1', result: connectionId });
+      return { connectionId, id };
+    };
+    const returning = await bridgedVia('returning-6');
+    await bridgedVia('abandoned-6');
+    // The slow client's connection ended earlier: its channel is gone. The bridge channel is the socket instance's.
+    expect(await bridgeChannels(redis)).toEqual({ attach: 2, bridge: 1 });
+    const before = (await statistics(owner)).connections;
+
+    await other.kill();
+    // What the owner sends meanwhile is kept for the next re-attach, here straight to the owner.
+    expect((await request(owner.url('/cluster/send-all?label=meanwhile'), { method: 'POST' })).body.toString()).toBe('result: "sent"');
+    const back = await RawSocket.open(owner.url(`${HUB}?user=returning-6&id=${returning.id}`));
+    expect(await nextRecord(back)).toEqual({ type: 9, sequenceId: 1 });
+    expect(await nextRecord(back)).toEqual({ type: 3, invocationId: '1', result: returning.connectionId });
+    expect(await nextRecord(back)).toEqual({ type: 1, target: 'hit', arguments: ['meanwhile'] });
+    back.close();
+    await back.closed();
+
+    // The other connection's owner hears nothing more from its bridge: after 6 s of silence its socket
+    // counts as cut, and 2 s later (its disconnect timeout) the connection ends, its channel with it.
+    await until(async () => (await statistics(owner)).connections === before - 2, 15_000);
+    expect(await bridgeChannels(redis)).toEqual({ attach: 0, bridge: 0 });
+  }, 30_000);
 });
