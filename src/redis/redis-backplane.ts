@@ -163,6 +163,7 @@ class RedisBackplane implements HubBackplane {
     this.prefixes.clear();
     this.managers.clear();
     this.claims = null;
+    this.bridge?.close();
     this.bridge = null;
     await link?.close();
   }

@@ -156,6 +156,14 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
 
   up(): void {}
 
+  /**
+   * The backplane closes (shutdown, after this instance's connections ended): sockets still bridged
+   * from here are cut off, so that their clients re-attach through another instance.
+   */
+  close(): void {
+    this.down();
+  }
+
   /** Messages may have been lost: every bridge ends as a broken socket. */
   down(): void {
     for (const held of this.held.values()) for (const bridge of [...held.bridges.values()]) this.end(bridge, 1006);

@@ -54,12 +54,18 @@ export async function bridgeUpgrade(
   connectionId: string,
   owner: ConnectionOwner,
   upgrade: { req: IncomingMessage; socket: Duplex; head: Buffer },
+  draining: () => boolean,
 ): Promise<void> {
   const bridged = new BridgedSocket();
   const answer = await bridge.attach(connectionId, ownerText(owner), bridged);
   const { req, socket, head } = upgrade;
   if (answer === 404) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
   if (typeof answer === 'number') return rejectUpgrade(socket, answer);
+  // Shutdown began while the owner answered: the client re-attaches elsewhere, as after a local 503.
+  if (draining()) {
+    answer.close(1006);
+    return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
+  }
   // The client gave up while the owner answered: the owner hears the socket broke off.
   if (socket.destroyed) return answer.close(1006);
   const abandoned = () => answer.close(1006);

@@ -146,7 +146,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     owner: ConnectionOwner,
   ): void | Promise<void> {
     if (this.bridge === null || !claims.stateful || !this.options.allowStatefulReconnects) return super.upgradeElsewhere(req, socket, head, claims, owner);
-    return bridgeUpgrade(this.bridge, this.wss, claims.connectionId, owner, { req, socket, head });
+    return bridgeUpgrade(this.bridge, this.wss, claims.connectionId, owner, { req, socket, head }, () => this.draining);
   }
 
   /** The client's new WebSocket takes over from the old one (no negotiate, no handshake). */

@@ -150,7 +150,8 @@ describe('Stateful re-attach landing on another instance than the connection', (
     const sockets: WebSocket[] = [];
     const connection = statefulClient(user, sockets, protocol());
     const items: number[] = [];
-    connection.on('item', (item: number) => items.push(item));
+    const texts: string[] = [];
+    connection.on('item', (item: number | string) => (typeof item === 'number' ? items.push(item) : texts.push(item)));
     let reconnecting = 0;
     let closedWith: Error | undefined | null = null;
     connection.onreconnecting(() => reconnecting++);
@@ -168,6 +169,10 @@ describe('Stateful re-attach landing on another instance than the connection', (
     await Promise.all(sends);
 
     expect(items).toEqual(range(300));
+    // One turn's sends leave as one batch; over the bridge a batch beyond 64 KiB crosses in pieces of whole records.
+    expect(await connection.invoke('Flood', 100, 2048)).toBe(100);
+    await waitUntil(() => texts.length === 100);
+    expect(texts.every((text) => text === 'x'.repeat(2048))).toBe(true);
     expect(await connection.invoke('Received')).toEqual(range(200));
     expect(await connection.invoke('WhoAmI')).toBe(connectionId);
     expect(connection.connectionId).toBe(connectionId);
