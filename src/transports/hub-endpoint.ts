@@ -36,6 +36,8 @@ const MIN_FRAME_SIZE = 4 * 1024 * 1024;
 export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
   /** Hub messages are never changed once serialized, so a broadcast's recipients share its frame. */
   protected override readonly sharesFrames = true;
+  /** What a re-attach bridged from another instance needs of this endpoint (made on the first stateful connection). */
+  private attachOwner: AttachOwner | null = null;
 
   constructor(
     path: string,
@@ -127,9 +129,6 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     const release = this.bridge.hold(connection.connectionId, attachHost(connection, this.attachOwner));
     connection.abortSignal.addEventListener('abort', release, { once: true });
   }
-
-  /** What a bridged re-attach needs of this endpoint (made once). */
-  private attachOwner: AttachOwner | null = null;
 
   protected override heldElsewhere(token: string): ConnectionTokenClaims | null {
     if (this.bridge === null) return null;

@@ -221,6 +221,31 @@ describe('Stateful re-attach landing on another instance than the connection', (
     await until(async () => (await bridgeChannels(redis)).attach === 0);
   });
 
+  it('an owner that holds the connection but does not answer: the re-attach gets 404 after 5 s, and the owner keeps the connection', async () => {
+    const [owner, other] = instances;
+    const { connectionId, id, first } = await rawStateful(owner, 'frozen-5');
+    first.send({ type: 1, invocationId: '1', target: 'WhoAmI', arguments: [] });
+    expect(await nextRecord(first)).toEqual({ type: 3, invocationId: '1', result: connectionId });
+    first.socket.terminate();
+    // Subscribed before it hangs: the attach request then has a receiver that never answers.
+    await until(async () => (await bridgeChannels(redis)).attach === 1);
+    owner.freeze();
+    try {
+      const asked = Date.now();
+      expect(await upgradeStatus(other.url(`${HUB}?user=frozen-5&id=${id}`))).toBe(404);
+      expect(Date.now() - asked).toBeGreaterThanOrEqual(4900);
+    } finally {
+      owner.resume();
+    }
+    // Back, the owner took the stale request and at once heard it was given up: the connection waits for its client.
+    const back = await RawSocket.open(owner.url(`${HUB}?user=frozen-5&id=${id}`));
+    expect(await nextRecord(back)).toEqual({ type: 9, sequenceId: 1 });
+    expect(await nextRecord(back)).toEqual({ type: 3, invocationId: '1', result: connectionId });
+    back.close();
+    await back.closed();
+    await until(async () => (await statistics(other)).backplane.bridgedSockets === 0);
+  }, 20_000);
+
   it('added latency: invocations over a bridged socket against a direct one (p50)', async () => {
     const sockets: WebSocket[] = [];
     const bridged = statefulClient('latency-bridged', sockets);
