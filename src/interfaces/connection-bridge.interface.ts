@@ -53,7 +53,9 @@ export interface BridgeLink {
 
 /** What one side hears from the other. */
 export interface BridgeEvents {
+  /** One WebSocket message from the other side. */
   frame(data: Buffer, binary: boolean): void;
+  /** The other side took `bytes` of this side's frames: that much more may be in flight. */
   credit(bytes: number): void;
   /** The other side ended the bridge with `code`, or went silent (its instance died or lost the broker): 1006. */
   closed(code: number): void;
