@@ -9,7 +9,9 @@ import type { LinkListener, RedisLink } from './redis-link.js';
  *   at once, no timeout); every later message from the socket side goes there too.
  * - `{prefix}internal:bridge:{serverName}`, subscribed by an instance from its first bridged socket
  *   on: the owner's answers and writes for every socket bridged there.
- * Messages are `[kind][bridge id, 8 bytes][...]`; one publisher per instance keeps each direction in order.
+ * Messages are `[kind][bridge id, 8 bytes][...]`: an attach request adds its reply channel (16-bit
+ * length first) and the user it acts as; a frame, a binary flag and the payload; a credit, 32 bits; a
+ * close, its 16-bit code. One publisher per instance keeps each direction in order.
  *
  * Each side has at most WINDOW bytes of frames in flight, the other's credits giving it back as its
  * frames are taken (written to the client's socket, read by the connection loop), so a side that
@@ -91,11 +93,6 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     return owned + this.socketBridges.size;
   }
 
-  /** Connections held with their attach channel subscribed. */
-  get holdingConnections(): number {
-    return this.held.size;
-  }
-
   /** Sockets bridged from this instance to their connections' owners. */
   get sockets(): number {
     return this.socketBridges.size;
@@ -142,8 +139,8 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const answered = new Promise<BridgeLink | 403 | 404 | 409>((resolve) => (bridge.answer = resolve));
     this.socketBridges.set(bridge.key, bridge);
     const reply = Buffer.from(this.replyChannel);
-    const request = Buffer.concat([message(Kind.Attach, id, 1), reply, Buffer.from(owner)]);
-    request[HEAD] = reply.length;
+    const request = Buffer.concat([message(Kind.Attach, id, 2), reply, Buffer.from(owner)]);
+    request.writeUInt16BE(reply.length, HEAD);
     const receivers = await this.link.publishCounted(bridge.to, request).catch(() => 0);
     if (receivers === 0) this.settle(bridge, 404);
     const timer = setTimeout(() => {
@@ -193,12 +190,12 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
   }
 
   private attachRequested(held: HeldConnection, key: string, bytes: Buffer): void {
-    if (bytes.length < HEAD + 1 || held.bridges.has(key)) return;
-    const replyEnd = HEAD + 1 + bytes[HEAD];
+    if (bytes.length < HEAD + 2 || held.bridges.has(key)) return;
+    const replyEnd = HEAD + 2 + bytes.readUInt16BE(HEAD);
     const bridge: Bridge = {
       id: Buffer.from(bytes.subarray(1, HEAD)),
       key,
-      to: bytes.toString('utf8', HEAD + 1, replyEnd),
+      to: bytes.toString('utf8', HEAD + 2, replyEnd),
       events: null,
       heardAt: Date.now(),
       answer: null,
