@@ -347,6 +347,28 @@ describe('Stateful re-attach through another instance, under stress', () => {
     bridged.socket.terminate();
   });
 
+  it('a client that floods a busy connection through a bridged socket: the socket is not read beyond a window, then every send arrives in order', async () => {
+    const [owner, other] = instances;
+    const { id, first } = await rawStateful(owner, 'flooder-7');
+    first.socket.terminate();
+    const bridged = await RawSocket.open(other.url(`${HUB}?user=flooder-7&id=${id}`));
+    expect(await nextRecord(bridged)).toEqual({ type: 9, sequenceId: 1 });
+    // The connection's one invocation slot is taken for 3 s: what follows queues, past the high-water mark.
+    bridged.send({ type: 9, sequenceId: 1 }, { type: 1, invocationId: '1', target: 'Wait', arguments: [3000] });
+    const padding = 'p'.repeat(8192);
+    for (let i = 0; i < 4000; i++) bridged.send({ type: 1, target: 'Note', arguments: [i, padding] });
+    bridged.send({ type: 1, invocationId: '2', target: 'Received', arguments: [] });
+    // 32 MiB sent: the kernel's buffers take a few, the bridge a window, the owner's queue 64 messages; the
+    // rest stays with the client. What must not happen (the socket read on) has no event: a second tells.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(bridged.socket.bufferedAmount).toBeGreaterThan(16 * 1024 * 1024);
+    expect(await nextRecord(bridged)).toEqual({ type: 3, invocationId: '1', result: 3000 });
+    expect(await nextRecord(bridged)).toEqual({ type: 3, invocationId: '2', result: range(4000) });
+    expect(bridged.socket.bufferedAmount).toBe(0);
+    bridged.close();
+    await bridged.closed();
+  }, 30_000);
+
   // Last: it kills the socket's instance.
   it("the socket's instance dies: the owner keeps what it sends for a re-attach, and ends a connection nobody re-attaches after the bridge's silence", async () => {
     const [owner, other] = instances;
