@@ -38,6 +38,7 @@ const ON_BOTH_PLATFORMS = [
   'start-once', // a signed token's start claimed once per cluster, on each platform's upgrade handling
   'no-affinity-carrying', // SSE and long-polling requests carried to the instance that holds their connection, through nginx
   'no-affinity', // a transport started on another instance than its negotiate, through nginx, on each platform's upgrade and request handling
+  'reattach-across-instances', // a stateful re-attach bridged to the instance holding its connection, on each platform's upgrade handling
   'platform', // what differs per platform: bound addresses, adapters
   'nest-http-settings', // app.enableCors(), app.use() and the global prefix as each platform's adapter takes them
   'coexistence', // hubs beside the platform's controllers and Nest's gateway adapters on one server

@@ -41,6 +41,7 @@ export type {
   ServedRequest,
   ServedRequestEvents,
 } from './interfaces/connection-relay.interface.js';
+export type { AttachAnswer, BridgedOwner, BridgeEvents, BridgeHost, BridgeLink, ConnectionBridge } from './interfaces/connection-bridge.interface.js';
 export type { HubConnectionContext } from './lifetime/hub-connection-context.js';
 export type { HubTarget } from './lifetime/hub-target.js';
 export { SerializedHubMessage } from './lifetime/serialized-hub-message.js';

@@ -7,6 +7,7 @@ import { RawConnectionEndpoint } from './connection-handlers/raw-connection-endp
 import { HubConnectionHandler } from './connection/hub-connection-handler.js';
 import type { HubConnection } from './connection/hub-connection.js';
 import type { ConnectionTransport, TransportEvents } from './connection/connection-transport.js';
+import type { ConnectionBridge } from './interfaces/connection-bridge.interface.js';
 import type { ConnectionStartClaims } from './interfaces/connection-start-claims.interface.js';
 import type { HubRequest } from './interfaces/hub-request.interface.js';
 import { KeepAliveTicker } from './connection/keep-alive.js';
@@ -80,6 +81,8 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private hubs: HubDescriptor[] = [];
   /** The backplane's start claims, shared by every endpoint (see `startClaims`). */
   private claims: ConnectionStartClaims | null = null;
+  /** The backplane's connection bridge, shared by every hub endpoint (see `connectionBridge`). */
+  private bridge: ConnectionBridge | null = null;
   /** `@ConnectionHandler()` providers: raw connections without the hub protocol. */
   private connectionHandlers: ConnectionHandlerDescriptor[] = [];
   /** One timer for every connection's timeouts, pings and long polls, hub and raw alike. */
@@ -237,6 +240,7 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
       options.transports.filter((transport) => IMPLEMENTED_TRANSPORTS.has(transport)),
       this.options.connectionTokenSecret ?? null,
       this.startClaims(),
+      this.connectionBridge(),
     );
     this.endpoints.push(endpoint);
     this.endpointOf.set(hub.metatype, endpoint);
@@ -256,6 +260,12 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
   private startClaims(): ConnectionStartClaims | null {
     if (this.options.connectionTokenSecret === undefined) return null;
     return (this.claims ??= this.options.backplane?.startClaims?.() ?? null);
+  }
+
+  /** Stateful re-attaches across instances: only signed tokens name a connection any instance can find. */
+  private connectionBridge(): ConnectionBridge | null {
+    if (this.options.connectionTokenSecret === undefined) return null;
+    return (this.bridge ??= this.options.backplane?.connectionBridge?.() ?? null);
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import type { ConnectionBridge } from '../interfaces/connection-bridge.interface.js';
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { ConnectionRelay } from '../interfaces/connection-relay.interface.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
@@ -35,6 +36,13 @@ export interface HubBackplane {
    */
   startClaims?(): ConnectionStartClaims;
   /**
+   * Stateful reconnect across instances for connections started by a signed token: a re-attach
+   * whose socket lands on another instance than the connection's is bridged to it. Asked only when
+   * the module has a `connectionTokenSecret`; without it such a re-attach gets 404 and the client
+   * starts a new connection.
+   */
+  connectionBridge?(): ConnectionBridge;
+  /**
    * Calls `listener` once, when this instance first sees another instance on the backplane (at once
    * if it already has): the module then warns when it has no `connectionTokenSecret`.
    */
@@ -59,6 +67,10 @@ export interface BackplaneStatistics {
   readonly droppedSends: number;
   /** Connections a signed token started without the cluster's claim, the broker being unreachable (see `startClaims`). */
   readonly unclaimedStarts?: number;
+  /** Sockets of stateful connections held by other instances, bridged from this one (see `connectionBridge`). */
+  readonly bridgedSockets?: number;
+  /** Bytes their owners sent that this instance has yet to write to those sockets: at most a window (256 KiB) each. */
+  readonly bridgedBytes?: number;
   /** How often each hub renews this instance's presence entries (ms). */
   readonly presenceHeartbeatInterval: number;
   /** The stalest hub's last accepted presence heartbeat (ms since the epoch); null until every hub had one. */

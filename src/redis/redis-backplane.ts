@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { ConnectionBridge } from '../interfaces/connection-bridge.interface.js';
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { BackplaneStatistics, HubBackplane } from '../lifetime/hub-backplane.js';
 import type { HubLifetimeManager } from '../lifetime/hub-lifetime-manager.js';
@@ -9,6 +10,7 @@ import { clusterSubscriber } from './redis-cluster-subscriber.js';
 import { type RedisBackplaneSettings, RedisHubLifetimeManager } from './redis-hub-lifetime-manager.js';
 import { RedisConnectionRelay } from './redis-connection-relay.js';
 import { type RedisClient, RedisLink } from './redis-link.js';
+import { RedisConnectionBridge } from './redis-connection-bridge.js';
 import { RedisStartClaims } from './redis-start-claims.js';
 import { RedisTexts } from './redis-texts.js';
 
@@ -72,12 +74,16 @@ function connectionDefaults(commandTimeout: number): RedisOptions {
   return { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResubscribe: false, retryStrategy, commandTimeout, lazyConnect: false };
 }
 
+/** How long a re-attach landing on another instance waits for the connection's owner before it gets 404 (at most `ackTimeout`). */
+const ATTACH_ANSWER_TIMEOUT = 5_000;
+
 class RedisBackplane implements HubBackplane {
   private link: RedisLink | null = null;
   private relay: RedisConnectionRelay | null = null;
   private readonly prefixes = new Set<string>();
   private readonly managers = new Set<RedisHubLifetimeManager>();
   private claims: RedisStartClaims | null = null;
+  private bridge: RedisConnectionBridge | null = null;
   /** Listeners of `onOtherInstance` given before the link was made. */
   private readonly otherInstanceListeners: Array<() => void> = [];
   private readonly settings: RedisBackplaneSettings;
@@ -106,6 +112,11 @@ class RedisBackplane implements HubBackplane {
   /** `SET {channelPrefix}transport-claim:{connectionId} NX PX {window}` on the shared link, per start. */
   startClaims(): ConnectionStartClaims {
     return (this.claims ??= new RedisStartClaims(this.connect(), this.settings.channelPrefix));
+  }
+
+  /** Stateful re-attaches bridged over the shared link (`{channelPrefix}internal:attach:{connectionId}`, `internal:bridge:{server}`). */
+  connectionBridge(): ConnectionBridge {
+    return (this.bridge ??= new RedisConnectionBridge(this.connect(), this.settings.channelPrefix, Math.min(this.settings.ackTimeout, ATTACH_ANSWER_TIMEOUT)));
   }
 
   /**
@@ -137,6 +148,7 @@ class RedisBackplane implements HubBackplane {
       outages: link?.outages ?? 0,
       droppedSends: link?.droppedSends ?? 0,
       unclaimedStarts: this.claims?.unclaimedStarts ?? 0,
+      ...(this.bridge === null ? {} : { bridgedSockets: this.bridge.sockets, bridgedBytes: this.bridge.bufferedBytes }),
       presenceHeartbeatInterval: this.settings.presenceHeartbeat,
       lastPresenceHeartbeatAt: lastPresenceHeartbeatAt === Infinity ? null : lastPresenceHeartbeatAt,
       presenceStale,
@@ -151,6 +163,8 @@ class RedisBackplane implements HubBackplane {
     this.prefixes.clear();
     this.managers.clear();
     this.claims = null;
+    this.bridge?.close();
+    this.bridge = null;
     await link?.close();
   }
 

@@ -212,6 +212,32 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     this.registry.remove(connection);
   }
 
+  /** A signed token's claims when its connection may be held by another instance that would take this upgrade (hubs' stateful re-attach). */
+  protected heldElsewhere(_token: string): ConnectionTokenClaims | null {
+    return null;
+  }
+
+  /** A WebSocket whose signed token names a connection this instance does not hold, for the user it binds: 404 (hubs may bridge it). */
+  protected upgradeElsewhere(
+    _req: IncomingMessage,
+    socket: Duplex,
+    _head: Buffer,
+    _claims: ConnectionTokenClaims,
+    _owner: ConnectionOwner,
+  ): void | Promise<void> {
+    rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+  }
+
+  /** The token's claims if this endpoint signed it, whatever its age (null without a secret). */
+  protected readToken(token: string): ConnectionTokenClaims | null {
+    return this.signer?.read(token) ?? null;
+  }
+
+  /** Whether `owner` is the connection's user (a refusal is logged), for a request another instance carried here. */
+  protected admitsOwner(connection: C, owner: ConnectionOwner): boolean {
+    return this.owners.admits(connection, owner);
+  }
+
   /** A WebSocket for a connection that already has a transport: refused (hubs may re-attach instead). */
   protected upgradeTaken(_req: IncomingMessage, socket: Duplex, _head: Buffer, _request: HubRequest, connection: C): void | Promise<void> {
     this.rejectTaken(connection, socket);
@@ -265,7 +291,9 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     let existing = token === null ? undefined : this.find(token);
     // A token that names no connection here may be a signed one whose connection is not made yet (checked without Redis).
     const signed = token !== null && existing === undefined ? (this.admission?.admit(token) ?? null) : null;
-    if (token !== null && existing === undefined && signed === null) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+    // Or one that can no longer start a connection here, whose connection another instance may hold (a stateful re-attach).
+    const elsewhere = token !== null && existing === undefined && signed === null ? this.heldElsewhere(token) : null;
+    if (token !== null && existing === undefined && signed === null && elsewhere === null) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
     if (!this.settings.transports.includes('WebSockets')) return rejectUpgrade(socket, 404, HttpTexts.transportNotSupported('WebSockets'));
     if (existing !== undefined && existing.state !== 'negotiated') return this.upgradeTaken(req, socket, head, request, existing);
 
@@ -273,10 +301,16 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (user === REFUSED) return rejectUpgrade(socket, 401);
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
+    if (elsewhere !== null) {
+      if (this.admission!.binds(elsewhere, owner)) return this.upgradeElsewhere(req, socket, head, elsewhere, owner);
+      this.owners.refuseForeign(elsewhere.connectionId, owner);
+      return rejectUpgrade(socket, 403);
+    }
     if (signed !== null) {
       const adopted = await this.adopt(token!, signed, owner);
       if (adopted === 403) return rejectUpgrade(socket, 403);
-      if (adopted === 404) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
+      // Another instance started it: with stateful reconnect, this may be its client's re-attach.
+      if (adopted === 404) return this.upgradeElsewhere(req, socket, head, signed, owner);
       // The cluster's claim took a round trip: shutdown may have begun, or the client gone, meanwhile.
       if (adopted.state === 'negotiated' && (this.draining || socket.destroyed)) {
         this.abandon(adopted);

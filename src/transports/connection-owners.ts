@@ -11,6 +11,16 @@ const ANONYMOUS: unique symbol = Symbol('anonymous');
  */
 export type ConnectionOwner = typeof ANONYMOUS | string | null;
 
+/** An owner as text, for carrying it to another instance or keying a digest: `a` anonymous, `n` no identifier, `u{identifier}`. */
+export function ownerText(owner: ConnectionOwner): string {
+  return typeof owner === 'symbol' ? 'a' : owner === null ? 'n' : `u${owner}`;
+}
+
+/** The owner `ownerText` wrote. */
+export function ownerOfText(text: string): ConnectionOwner {
+  return text === 'a' ? ANONYMOUS : text === 'n' ? null : text.slice(1);
+}
+
 function describe(owner: ConnectionOwner): string {
   return owner === ANONYMOUS ? '(anonymous)' : (owner ?? '(null)');
 }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'crypto';
-import type { ConnectionOwner } from './connection-owners.js';
+import { ownerText, type ConnectionOwner } from './connection-owners.js';
 
 /*
  * Issue 18, what these tokens are the first step of (a design; sends, polls and DELETE are carried as
@@ -23,10 +23,14 @@ import type { ConnectionOwner } from './connection-owners.js';
  *    and bytes (or empty at pollTimeout); a client gone meanwhile is told with poll-abort, so the owner
  *    keeps the data for the next poll as it does when a local poll's socket drops;
  *  - delete: 202/400 from the owner;
- *  - attach (stateful re-attach whose new socket lands elsewhere): the socket's instance bridges it,
- *    frames to the owner and the owner's writes back, with credit-based flow control for send
- *    backpressure; the owner keeps MessageReplay, so nothing is lost or duplicated. The owner's
- *    ConnectionOwners check applies to the identity each envelope carries (403 as locally).
+ *  - attach (built: bridged-reattach.ts, RemoteTransport, RedisConnectionBridge): a stateful
+ *    re-attach whose new socket lands elsewhere. The owner subscribes
+ *    `{channelPrefix}internal:attach:{connectionId}` only while it holds a stateful connection; the
+ *    socket's instance verifies the token's signature and user (any age: a re-attach may come long
+ *    after the start window), PUBLISHes the attach request there (0 receivers: 404 at once), and once
+ *    the owner accepted, bridges frames both ways with 256 KiB credit windows; the owner keeps
+ *    MessageReplay, so nothing is lost or duplicated. The owner's ConnectionOwners check applies to
+ *    the identity the request carries (403 as locally).
  * An owner that does not answer within the backplane's ackTimeout gets the client 404 (it died; the
  * client reconnects anywhere). Cost, to measure: two PUBLISHes and the body's bytes per carried request.
  *
@@ -66,10 +70,6 @@ const MAC_BYTES = 16;
 const SIGNED_BYTES = 1 + 1 + 6 + ID_BYTES + TAG_BYTES;
 const TOKEN_BYTES = SIGNED_BYTES + MAC_BYTES;
 const STATEFUL = 0x01;
-
-function ownerText(owner: ConnectionOwner): string {
-  return typeof owner === 'symbol' ? 'a' : owner === null ? 'n' : `u${owner}`;
-}
 
 /**
  * Connection tokens any instance sharing the secret can verify, so that the request that starts a

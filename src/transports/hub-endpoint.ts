@@ -5,11 +5,15 @@ import type { ConnectionTransport, TransportEvents, TransportName } from '../con
 import { HubConnection } from '../connection/hub-connection.js';
 import type { HubConnectionHandler } from '../connection/hub-connection-handler.js';
 import { enter, HUB_CONNECTION_LIFECYCLE } from '../connection/connection-lifecycle.js';
+import type { ConnectionBridge } from '../interfaces/connection-bridge.interface.js';
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
+import { attachHost, bridgeUpgrade, type AttachOwner } from './bridged-reattach.js';
 import { ConnectionEndpoint, type EndpointIdentity } from './connection-endpoint.js';
+import type { ConnectionOwner } from './connection-owners.js';
+import type { ConnectionTokenClaims } from './connection-tokens.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { rejectUpgrade } from './http-responses.js';
 import { wantsStatefulReconnect } from './negotiate.js';
@@ -32,6 +36,8 @@ const MIN_FRAME_SIZE = 4 * 1024 * 1024;
 export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
   /** Hub messages are never changed once serialized, so a broadcast's recipients share its frame. */
   protected override readonly sharesFrames = true;
+  /** What a re-attach bridged from another instance needs of this endpoint (made on the first stateful connection). */
+  private attachOwner: AttachOwner | null = null;
 
   constructor(
     path: string,
@@ -42,6 +48,8 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     transports: readonly TransportName[],
     connectionTokenSecret: string | Buffer | null = null,
     startClaims: ConnectionStartClaims | null = null,
+    /** With a secret and a backplane: stateful re-attaches that land on another instance than the connection's. */
+    private readonly bridge: ConnectionBridge | null = null,
   ) {
     const limit = options.maximumReceiveMessageSize;
     super(
@@ -111,6 +119,33 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
   protected override upgradeTaken(req: IncomingMessage, socket: Duplex, head: Buffer, request: HubRequest, connection: HubConnection): void | Promise<void> {
     if (connection.replay !== null && connection.state !== 'closed') return this.reattach(req, socket, head, request, connection);
     this.rejectTaken(connection, socket);
+  }
+
+  /** A stateful connection on a WebSocket may be re-attached through another instance while it runs here. */
+  protected override start(connection: HubConnection, transport: ConnectionTransport, request: HubRequest): void {
+    super.start(connection, transport, request);
+    if (this.bridge === null || !connection.statefulRequested || transport.name !== 'WebSockets' || connection.state === 'closed') return;
+    this.attachOwner ??= { admits: (held, owner) => this.admitsOwner(held, owner), draining: () => this.draining, events: this.handler };
+    const release = this.bridge.hold(connection.connectionId, attachHost(connection, this.attachOwner));
+    connection.abortSignal.addEventListener('abort', release, { once: true });
+  }
+
+  protected override heldElsewhere(token: string): ConnectionTokenClaims | null {
+    if (this.bridge === null) return null;
+    const claims = this.readToken(token);
+    return claims !== null && claims.stateful ? claims : null;
+  }
+
+  /** Stateful reconnect across instances: the owner is asked to take the socket (see bridged-reattach.ts). */
+  protected override upgradeElsewhere(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    claims: ConnectionTokenClaims,
+    owner: ConnectionOwner,
+  ): void | Promise<void> {
+    if (this.bridge === null || !claims.stateful || !this.options.allowStatefulReconnects) return super.upgradeElsewhere(req, socket, head, claims, owner);
+    return bridgeUpgrade(this.bridge, this.wss, claims.connectionId, owner, { req, socket, head }, () => this.draining);
   }
 
   /** The client's new WebSocket takes over from the old one (no negotiate, no handshake). */

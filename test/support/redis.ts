@@ -106,6 +106,10 @@ export interface ClusterInstance {
   stop(): Promise<void>;
   /** SIGKILL: the instance dies without a word. */
   kill(): Promise<void>;
+  /** SIGSTOP: the instance hangs (its sockets and Redis subscriptions stay open, nothing answers) until `resume()`. */
+  freeze(): void;
+  /** SIGCONT after `freeze()`. */
+  resume(): void;
 }
 
 const running = new Set<ChildProcess>();
@@ -153,7 +157,15 @@ function spawnInstance(fixture: string, redisUrl: string, env: Record<string, st
             child.kill(name);
             await exited(child);
           };
-          resolve({ port, url: (path) => `http://127.0.0.1:${port}${path}`, logs, stop: () => signal('SIGTERM'), kill: () => signal('SIGKILL') });
+          resolve({
+            port,
+            url: (path) => `http://127.0.0.1:${port}${path}`,
+            logs,
+            stop: () => signal('SIGTERM'),
+            kill: () => signal('SIGKILL'),
+            freeze: () => child.kill('SIGSTOP'),
+            resume: () => child.kill('SIGCONT'),
+          });
         }
       }
     });

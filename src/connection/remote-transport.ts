@@ -1,0 +1,180 @@
+import type { BridgeEvents, BridgeLink } from '../interfaces/connection-bridge.interface.js';
+import { findBinaryRecord } from '../protocol/binary-message-format.js';
+import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
+import type { ConnectionTransport, TransportEvents, TransportOwner } from './connection-transport.js';
+
+/** A batch larger than this crosses as several WebSocket messages, split between records, so the window bounds what crosses. */
+const PIECE = 64 * 1024;
+const RECORD_SEPARATOR = 0x1e;
+
+/** Close codes that end a connection cleanly (normal, going away, no status), as for a local WebSocket. */
+const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
+
+/**
+ * The owner's side of a WebSocket another instance holds (a stateful re-attach that landed there):
+ * the connection writes and reads as over a local socket, the bytes crossing the bridge.
+ *
+ * Outbound, at most the link's window is in flight; what the connection writes beyond it waits here
+ * and counts in `bufferedAmount`, so send backpressure and the slow-consumer limit apply as to a
+ * local socket whose client stops reading (the other instance never holds more than the window).
+ * Inbound, the frames taken are credited back to the socket side, except while the connection
+ * paused reading: then the credit is held, and the other instance stops reading its socket once
+ * its window is used up, as a local socket's pause does.
+ */
+export class RemoteTransport<T extends TransportOwner = TransportOwner> implements ConnectionTransport, BridgeEvents {
+  readonly name = 'WebSockets' as const;
+  readonly supportsBinary = true;
+  private link: BridgeLink | null = null;
+  private inFlight = 0;
+  private readonly waiting: Array<{ data: Buffer; binary: boolean }> = [];
+  private waitingBytes = 0;
+  /** Inbound bytes taken and not yet credited back (held while paused, batched otherwise). */
+  private owed = 0;
+  private creditScheduled = false;
+  private paused = false;
+  private drainWatched = false;
+  /** close() was called: nothing more is sent, and the Close goes once what waits went out. */
+  private closing = false;
+  private closeTimer: NodeJS.Timeout | null = null;
+  private ended = false;
+
+  constructor(
+    readonly owner: T,
+    readonly events: TransportEvents<T>,
+  ) {}
+
+  /** The bridge was accepted: from now on writes cross it. */
+  connect(link: BridgeLink): void {
+    this.link = link;
+  }
+
+  send(data: Buffer, binary: boolean): void {
+    if (this.ended || this.closing) return;
+    if (data.length <= PIECE) return this.sendPiece(data, binary);
+    for (const piece of pieces(data, binary)) this.sendPiece(piece, binary);
+  }
+
+  private sendPiece(data: Buffer, binary: boolean): void {
+    if (this.waiting.length > 0 || (this.inFlight > 0 && this.inFlight + data.length > this.link!.window)) {
+      this.waiting.push({ data, binary });
+      this.waitingBytes += data.length;
+      return;
+    }
+    this.inFlight += data.length;
+    this.link!.frame(data, binary);
+  }
+
+  get bufferedAmount(): number {
+    return this.inFlight + this.waitingBytes;
+  }
+
+  /**
+   * What waits goes out first, as the credits allow (a local socket's close frame follows its queued
+   * data too); a client that does not take it within `closeTimeout` is cut off, as a local one is.
+   */
+  close(closeTimeout = WEBSOCKET_CLOSE_TIMEOUT): void {
+    if (this.ended || this.closing) return;
+    this.closing = true;
+    if (this.waiting.length === 0) return this.finish(1000);
+    this.closeTimer = setTimeout(() => this.finish(1006), closeTimeout);
+    this.closeTimer.unref();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.scheduleCredit();
+  }
+
+  watchDrain(): void {
+    this.drainWatched = true;
+  }
+
+  // What the other instance reports.
+  frame(data: Buffer, binary: boolean): void {
+    if (this.ended || this.owner.transport !== this) return;
+    this.owed += data.length;
+    this.events.receive(this.owner, data, binary);
+    this.scheduleCredit();
+  }
+
+  credit(bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - bytes);
+    while (this.waiting.length > 0 && (this.inFlight === 0 || this.inFlight + this.waiting[0].data.length <= this.link!.window)) {
+      const { data, binary } = this.waiting.shift()!;
+      this.waitingBytes -= data.length;
+      this.inFlight += data.length;
+      this.link!.frame(data, binary);
+    }
+    if (this.closing && this.waiting.length === 0) return this.finish(1000);
+    if (!this.drainWatched) return;
+    this.drainWatched = false;
+    this.events.drained?.(this.owner);
+  }
+
+  closed(code: number): void {
+    if (this.ended) return;
+    this.drop();
+    this.events.transportClosed(this.owner, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
+  }
+
+  /** The bridge ends with `code`: 1006 has the other instance cut its socket off. */
+  private finish(code: number): void {
+    this.drop();
+    this.link!.close(code);
+  }
+
+  private drop(): void {
+    this.ended = true;
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.closeTimer = null;
+    this.waiting.length = 0;
+    this.waitingBytes = 0;
+  }
+
+  /** One credit per turn of the event loop at most, and none while paused. */
+  private scheduleCredit(): void {
+    if (this.creditScheduled || this.paused || this.owed === 0) return;
+    this.creditScheduled = true;
+    setImmediate(() => {
+      this.creditScheduled = false;
+      if (this.paused || this.ended || this.owed === 0) return;
+      const owed = this.owed;
+      this.owed = 0;
+      this.link!.credit(owed);
+    });
+  }
+}
+
+/**
+ * A batch of complete records as pieces of about PIECE bytes, each of whole records (the client
+ * parses every WebSocket message on its own): text records end with the record separator, binary
+ * ones carry their length. A record larger than a piece is a piece of its own.
+ */
+function* pieces(data: Buffer, binary: boolean): Generator<Buffer> {
+  let start = 0;
+  let end = 0;
+  while (end < data.length) {
+    let next: number;
+    if (binary) next = findBinaryRecord(data, end)?.next ?? data.length;
+    else {
+      const separator = data.indexOf(RECORD_SEPARATOR, end);
+      next = separator < 0 ? data.length : separator + 1;
+    }
+    if (next - start > PIECE && end > start) {
+      yield data.subarray(start, end);
+      start = end;
+    }
+    end = next;
+  }
+  if (end > start) yield data.subarray(start, end);
+}
+
+function abruptClose(): Error {
+  const error = new Error('The remote party closed the WebSocket connection without completing the close handshake.');
+  error.name = 'WebSocketException';
+  return error;
+}
