@@ -9,18 +9,19 @@ import type { TransportConnection } from '../connection/transport-connection.js'
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { ConnectionRelay } from '../interfaces/connection-relay.interface.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
-import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { CarriedRequests } from './carried-requests.js';
 import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
-import { ConnectionTokens, TokenAdmission, type ConnectionTokenClaims } from './connection-tokens.js';
+import type { ConnectionTokenClaims } from './connection-tokens.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import { toHubRequest } from './incoming-hub-request.js';
 import type { RoutedEndpoint } from './http-router.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
 import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
+import { OrderedSends } from './ordered-sends.js';
 import { ServerSentEventsTransport } from './server-sent-events.transport.js';
+import { type Elsewhere, type SignedStart, SignedStarts } from './signed-starts.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
 /** Who the caller is, decided from the HTTP request that carries a connection. */
@@ -48,15 +49,6 @@ export interface EndpointSettings {
   readonly startClaims: ConnectionStartClaims | null;
 }
 
-/** A signed token, verified here, whose connection is not made yet: it may start it on this instance. */
-interface SignedStart {
-  readonly token: string;
-  readonly claims: ConnectionTokenClaims;
-}
-
-/** A signed token whose connection is not here (another instance may hold it), with its claims when it may start here. */
-type Elsewhere = Omit<SignedStart, 'claims'> & { readonly connectionId: string; readonly claims: ConnectionTokenClaims | null };
-
 /** The user for a request: undefined when anonymous, or REFUSED. */
 export const REFUSED: unique symbol = Symbol('refused');
 
@@ -71,24 +63,16 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   protected readonly wss: WebSocketServer;
   /** Whether a payload sent to many WebSockets may share one frame (see WebSocketTransport). */
   protected readonly sharesFrames: boolean = false;
-  /** The tail of each connection's POST queue: sends are applied one request at a time, as .NET does. */
-  private readonly sendQueues = new WeakMap<C, Promise<void>>();
+  /** POSTs of SSE and long-polling connections, applied one request at a time. */
+  private readonly sends = new OrderedSends<C>();
   /** Browser origins allowed; null when the endpoint has no origin checks. */
   private readonly cors: CorsPolicy | null;
   /** Which user each connection belongs to: later requests by anyone else are refused (403). */
   private readonly owners: ConnectionOwners<C>;
-  /** Signs negotiate's tokens when instances share a secret; null otherwise. */
-  private readonly signer: ConnectionTokens | null;
-  /** Which signed tokens may start a connection here (any instance's, this one's included); null without a secret. */
-  private readonly admission: TokenAdmission | null;
+  /** Signed tokens when instances share a secret (any instance's may start a connection here); null otherwise. */
+  private readonly signed: SignedStarts<C> | null;
   /** Carries requests for connections held elsewhere, and serves those carried here (with a backplane and a secret). */
   private carrier: CarriedRequests | null = null;
-  /**
-   * Signed tokens whose start awaits the cluster's claim: a second request with one here waits for
-   * the same outcome instead of being told 404 by `spend` (as without a backplane, it then finds the
-   * connection made, and taken).
-   */
-  private readonly starting = new Map<string, Promise<C | 404>>();
   /**
    * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
    * the requests of running connections (sends, polls, DELETE) are still served until they close.
@@ -114,13 +98,19 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     });
     this.cors = settings.cors ? new CorsPolicy(settings.cors) : null;
     this.owners = new ConnectionOwners(identity.userIdProvider);
-    this.signer = settings.connectionTokenSecret === null ? null : new ConnectionTokens(settings.connectionTokenSecret, path);
-    this.admission = this.signer === null ? null : new TokenAdmission(this.signer, settings.disconnectTimeout);
+    this.signed =
+      settings.connectionTokenSecret === null
+        ? null
+        : new SignedStarts<C>(settings.connectionTokenSecret, path, settings.disconnectTimeout, settings.startClaims, {
+            find: (token) => this.find(token),
+            make: (token, claims, owner) => this.make(token, claims, owner),
+            refuseForeign: (connectionId, owner) => this.owners.refuseForeign(connectionId, owner),
+          });
   }
 
   /** Requests of connections held by other instances are carried to them over `relay` (issue 18); needs a secret. */
   carryThrough(relay: ConnectionRelay): void {
-    if (this.signer === null) return;
+    if (this.signed === null) return;
     this.carrier = new CarriedRequests(relay, this.settings.pollTimeout, (req, res) => this.handleTransportRequest(req, res, true));
   }
 
@@ -173,32 +163,6 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     return this.registry.add(this.newConnection(connectionId, connectionToken, negotiate !== null && this.grantsStatefulReconnect(negotiate)));
   }
 
-  /**
-   * The connection a signed token names, made where its transport arrived (on any instance, the one
-   * that negotiated it included): only for the user the token was issued to (403 otherwise, with the
-   * warning a local refusal logs), and with a backplane only if no other instance claimed its start
-   * first (404 then, as for a spent token). Another request with the token may have made it while
-   * this one was authenticated: then that one is it.
-   */
-  private adopt(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C | 403 | 404 | Promise<C | 404> {
-    const admission = this.admission!;
-    if (!admission.binds(claims, owner)) {
-      this.owners.refuseForeign(claims.connectionId, owner);
-      return 403;
-    }
-    const made = this.find(token) ?? this.starting.get(token);
-    if (made !== undefined) return made;
-    if (!admission.spend(token, claims)) return 404;
-    const startClaims = this.settings.startClaims;
-    if (startClaims === null) return this.make(token, claims, owner);
-    const start = startClaims
-      .claim(claims.connectionId, this.settings.disconnectTimeout)
-      .then((mine): C | 404 => (mine ? this.make(token, claims, owner) : 404))
-      .finally(() => this.starting.delete(token));
-    this.starting.set(token, start);
-    return start;
-  }
-
   /** The registered connection of a signed token that starts here. */
   private make(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C {
     const connection = this.registry.add(this.newConnection(claims.connectionId, token, claims.stateful));
@@ -230,7 +194,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
 
   /** The token's claims if this endpoint signed it, whatever its age (null without a secret). */
   protected readToken(token: string): ConnectionTokenClaims | null {
-    return this.signer?.read(token) ?? null;
+    return this.signed?.read(token) ?? null;
   }
 
   /** Whether `owner` is the connection's user (a refusal is logged), for a request another instance carried here. */
@@ -272,11 +236,11 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
     const owner = this.owners.of(user);
-    if (this.signer !== null && version.version >= 1) {
+    if (this.signed !== null && version.version >= 1) {
       // A shared secret: negotiate keeps nothing, and the transport may reach any instance (issue 18).
       const { connectionId } = newConnectionIds(version.version);
       const statefulRequested = this.grantsStatefulReconnect(request);
-      const connectionToken = this.signer.issue(connectionId, owner, statefulRequested);
+      const connectionToken = this.signed.issue(connectionId, owner, statefulRequested);
       return sendJson(res, 200, negotiateResponse(version.version, { connectionId, connectionToken, statefulRequested }, this.settings.transports));
     }
     const connection = this.create(version.version, request);
@@ -290,7 +254,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const token = request.query.get('id');
     let existing = token === null ? undefined : this.find(token);
     // A token that names no connection here may be a signed one whose connection is not made yet (checked without Redis).
-    const signed = token !== null && existing === undefined ? (this.admission?.admit(token) ?? null) : null;
+    const signed = token !== null && existing === undefined ? (this.signed?.admit(token) ?? null) : null;
     // Or one that can no longer start a connection here, whose connection another instance may hold (a stateful re-attach).
     const elsewhere = token !== null && existing === undefined && signed === null ? this.heldElsewhere(token) : null;
     if (token !== null && existing === undefined && signed === null && elsewhere === null) return rejectUpgrade(socket, 404, HttpTexts.connectionNotFound);
@@ -302,12 +266,12 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
     if (elsewhere !== null) {
-      if (this.admission!.binds(elsewhere, owner)) return this.upgradeElsewhere(req, socket, head, elsewhere, owner);
+      if (this.signed!.binds(elsewhere, owner)) return this.upgradeElsewhere(req, socket, head, elsewhere, owner);
       this.owners.refuseForeign(elsewhere.connectionId, owner);
       return rejectUpgrade(socket, 403);
     }
     if (signed !== null) {
-      const adopted = await this.adopt(token!, signed, owner);
+      const adopted = await this.signed!.adopt(token!, signed, owner);
       if (adopted === 403) return rejectUpgrade(socket, 403);
       // Another instance started it: with stateful reconnect, this may be its client's re-attach.
       if (adopted === 404) return this.upgradeElsewhere(req, socket, head, signed, owner);
@@ -355,7 +319,11 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
       return this.startHttpTransport(wanted, request, res, { token: found.token, claims: found.claims });
     }
     const connection = found;
-    if (method === 'POST') return this.receiveSend(req, res, connection, request);
+    if (method === 'POST')
+      return this.sends.receive(req, res, connection, {
+        refusal: (held) => this.refusal(request, held),
+        receiveBody: (body, held) => this.receiveBody(body, held),
+      });
     // Every request after the one that started the transport is authenticated again, as ASP.NET
     // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
     if (connection.transport !== null) {
@@ -383,7 +351,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (user === REFUSED) return sendText(res, 401);
     if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
-    const connection = 'claims' in target ? await this.adopt(target.token, target.claims, owner) : target;
+    const connection = 'claims' in target ? await this.signed!.adopt(target.token, target.claims, owner) : target;
     if (connection === 404) return sendText(res, 404, HttpTexts.connectionNotFound);
     if (connection === 403) return sendText(res, 403);
     if (this.draining && connection.state === 'negotiated' && 'claims' in target) {
@@ -404,32 +372,6 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     answerFirstPoll(res);
   }
 
-  /** Client-to-server bytes for SSE and long polling; one POST per connection at a time, in order. */
-  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: C, request: HubRequest): Promise<void> {
-    if (connection.transport?.name === 'WebSockets') return sendText(res, 405, HttpTexts.postOnWebSocket);
-    const previous = this.sendQueues.get(connection);
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => (release = resolve));
-    this.sendQueues.set(connection, mine);
-    try {
-      await previous;
-      if (connection.state === 'closed') return sendText(res, 404);
-      // Authenticated in the queue, so that sends keep their order whatever authentication costs.
-      const refusal = await this.refusal(request, connection);
-      if (refusal !== 0) return sendText(res, refusal);
-      // The connection may have ended while authentication ran.
-      if (!connection.isOpen) return sendText(res, 404);
-      await this.receiveBody(req, connection);
-      sendText(res, 200);
-    } catch (error) {
-      // A body that breaks off is 400; bytes beyond the limit (where one applies to a body) are 413.
-      if (!res.headersSent) sendText(res, error instanceof InvalidDataError ? 413 : 400);
-    } finally {
-      release();
-      if (this.sendQueues.get(connection) === mine) this.sendQueues.delete(connection);
-    }
-  }
-
   private terminate(res: ServerResponse, connection: C): void {
     const transport = connection.transport;
     if (!(transport instanceof LongPollingTransport)) return sendText(res, 400, HttpTexts.deleteNotLongPolling);
@@ -446,9 +388,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     }
     const connection = this.find(token);
     if (connection !== undefined) return connection;
-    const claims = mayStart ? (this.admission?.admit(token) ?? null) : null;
-    const read = claims ?? (this.carrier !== null && !carried ? this.signer!.read(token) : null);
-    if (read !== null) return { token, connectionId: read.connectionId, claims };
+    const elsewhere = this.signed?.locate(token, mayStart, this.carrier !== null && !carried) ?? null;
+    if (elsewhere !== null) return elsewhere;
     sendText(res, 404, HttpTexts.connectionNotFound);
     return null;
   }
