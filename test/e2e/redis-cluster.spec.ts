@@ -1,7 +1,9 @@
 import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { eventually, waitUntil } from '../support/wait.js';
+import { randomBytes } from 'crypto';
+import { NginxProxy, startNginx } from '../support/nginx.js';
 import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
+import { eventually, waitUntil } from '../support/wait.js';
 
 const HUB = '/hubs/cluster';
 
@@ -10,38 +12,68 @@ interface Member {
   connection: HubConnection;
   id: string;
   hits: string[];
+  /** Through the proxy: the `member` query parameter of its requests, unique to this connection. */
+  marker?: string;
 }
 
-const opened = new Set<HubConnection>();
+/**
+ * Run twice: clients on the instance they name, and through nginx doing round robin per request in
+ * front of all three (instances sharing a token secret), where each request of a connection may reach
+ * any instance. There a member is placed by connecting until its transport starts on the instance the
+ * test names (WhereAmI tells which), so every assertion keeps its layout: a1 on A, b1 and b2 on B, c1 on C.
+ */
+const ROUTES = [{ via: 'directly' }, { via: 'through a round-robin proxy' }];
 
-async function join(instance: ClusterInstance, name: string, user: string, transport: HttpTransportType, msgpack = false): Promise<Member> {
-  const builder = new HubConnectionBuilder().withUrl(instance.url(`${HUB}?user=${user}`), { transport }).configureLogging(LogLevel.None);
-  const connection = (msgpack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
-  opened.add(connection);
-  const hits: string[] = [];
-  connection.on('hit', (label: string) => hits.push(label));
-  connection.on('confirm', (text: string) => `yes:${text}`);
-  connection.on('fail', () => {
-    throw new Error('boom');
-  });
-  connection.on('hang', () => new Promise(() => undefined));
-  await connection.start();
-  return { name, connection, id: await connection.invoke<string>('WhoAmI'), hits };
-}
-
-describe('Redis backplane: three instances in separate processes', () => {
+describe.each(ROUTES)('Redis backplane: three instances in separate processes, clients connecting $via', ({ via }) => {
+  const proxied = via !== 'directly';
   let redis: RedisServer;
+  let proxy: NginxProxy | undefined;
   let a: ClusterInstance;
   let b: ClusterInstance;
   let c: ClusterInstance;
   let a1: Member, b1: Member, b2: Member, c1: Member;
   let members: Member[];
   let fences = 0;
+  const opened = new Set<HubConnection>();
+
+  async function connect(url: string, transport: HttpTransportType, msgpack: boolean): Promise<Omit<Member, 'name'> & { pid: number }> {
+    const builder = new HubConnectionBuilder().withUrl(url, { transport }).configureLogging(LogLevel.None);
+    const connection = (msgpack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+    opened.add(connection);
+    const hits: string[] = [];
+    connection.on('hit', (label: string) => hits.push(label));
+    connection.on('confirm', (text: string) => `yes:${text}`);
+    connection.on('fail', () => {
+      throw new Error('boom');
+    });
+    connection.on('hang', () => new Promise(() => undefined));
+    await connection.start();
+    const [id, pid] = await Promise.all([connection.invoke<string>('WhoAmI'), connection.invoke<number>('WhereAmI')]);
+    return { connection, id, hits, pid };
+  }
+
+  /** A member connected on `instance`; through the proxy its URL carries a `member` marker for nginx's log. */
+  async function join(instance: ClusterInstance, name: string, user: string, transport: HttpTransportType, msgpack = false): Promise<Member> {
+    if (!proxied) return { name, ...(await connect(instance.url(`${HUB}?user=${user}`), transport, msgpack)) };
+    const landed: number[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const marker = `${name}-${attempt}`;
+      const member = await connect(proxy!.url(`${HUB}?user=${user}&member=${marker}`), transport, msgpack);
+      if (member.pid === instance.pid) return { name, ...member, marker };
+      await member.connection.stop();
+      opened.delete(member.connection);
+      // An attempt that takes a multiple of three requests would land where the last one did forever: one more shifts the rotation.
+      if (landed.at(-1) === member.pid) await fetch(proxy!.url('/cluster/presence'));
+      landed.push(member.pid);
+    }
+    throw new Error(`${name} never started on pid ${instance.pid} through the proxy: it landed on ${landed.join(', ')}`);
+  }
 
   beforeAll(async () => {
     redis = await startRedis();
-    const env = { ACK_TIMEOUT: '1000', PRESENCE_HEARTBEAT: '200' };
+    const env = { ACK_TIMEOUT: '1000', PRESENCE_HEARTBEAT: '200', ...(proxied ? { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64') } : {}) };
     [a, b, c] = await Promise.all([startInstance(redis.url, env), startInstance(redis.url, env), startInstance(redis.url, env)]);
+    if (proxied) proxy = await startNginx([a.port, b.port, c.port]);
     a1 = await join(a, 'a1', 'ada', HttpTransportType.WebSockets);
     b1 = await join(b, 'b1', 'bob', HttpTransportType.LongPolling);
     b2 = await join(b, 'b2', 'ada', HttpTransportType.ServerSentEvents);
@@ -51,6 +83,7 @@ describe('Redis backplane: three instances in separate processes', () => {
 
   afterAll(async () => {
     await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
+    await proxy?.stop();
     await killInstances();
     await redis?.close();
   });
@@ -135,6 +168,19 @@ describe('Redis backplane: three instances in separate processes', () => {
     const asked = a1.connection.invoke('Ask', leaving.id, 'hang', '');
     expect(await asked).toBe(`IOException: Connection '${leaving.id}' disconnected.`);
   });
+
+  if (proxied) {
+    it('through the proxy the Long Polling and SSE members’ requests reached more than one instance, each answered 200', async () => {
+      const logged = await proxy!.requests();
+      for (const member of [b1, b2]) {
+        // Their transport requests (the SSE stream is logged once it closes: its POSTs are here).
+        const requests = logged.filter((request) => request.uri.includes(`member=${member.marker}&`) && request.uri.includes('&id='));
+        expect(requests.length).toBeGreaterThan(3);
+        expect(requests.filter((request) => request.status !== 200)).toEqual([]);
+        expect(new Set(requests.map((request) => request.upstream)).size).toBeGreaterThan(1);
+      }
+    });
+  }
 
   it('presence: users with connection counts across instances, and a dead instance leaves no ghosts', async () => {
     const presence = async (instance: ClusterInstance) => (await fetch(instance.url('/cluster/presence'))).json();

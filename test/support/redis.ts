@@ -99,6 +99,8 @@ export async function startRedis(): Promise<RedisServer> {
 /** One app instance of test/fixtures/redis-cluster.app.js, in a process of its own. */
 export interface ClusterInstance {
   readonly port: number;
+  /** Its process id: what ClusterHub's `WhereAmI` answers, telling which instance holds a connection made through a proxy. */
+  readonly pid: number;
   url(path: string): string;
   /** Lines the instance printed as `log <level> <context>: <message>`, without the `log ` prefix. */
   readonly logs: string[];
@@ -159,6 +161,7 @@ function spawnInstance(fixture: string, redisUrl: string, env: Record<string, st
           };
           resolve({
             port,
+            pid: child.pid!,
             url: (path) => `http://127.0.0.1:${port}${path}`,
             logs,
             stop: () => signal('SIGTERM'),
