@@ -19,6 +19,9 @@ export class LoadConnection implements FrameSink {
   private handshaken = false;
   private readonly sentAt: number[] = [];
   private sentHead = 0;
+  /** Replies that answer one request: a frame of N invocations is answered by N completions. */
+  private repliesPerRequest = 1;
+  private repliesLeft = 1;
   private onReady: (() => void) | null = null;
   private onFailed: ((error: Error) => void) | null = null;
   /** Called with the round-trip time of each reply. */
@@ -68,6 +71,8 @@ export class LoadConnection implements FrameSink {
   }
 
   reply(): void {
+    if (--this.repliesLeft > 0) return;
+    this.repliesLeft = this.repliesPerRequest;
     const sentAt = this.sentHead < this.sentAt.length ? this.sentAt[this.sentHead++] : NaN;
     if (this.sentHead === this.sentAt.length) this.sentAt.length = this.sentHead = 0;
     this.onReply?.(now() - sentAt);
@@ -81,7 +86,15 @@ export class LoadConnection implements FrameSink {
     return this.sentAt.length - this.sentHead;
   }
 
-  /** Sends a pre-built frame that the server answers once. */
+  /**
+   * From now on each request is answered by `replies` replies (a frame carrying that many
+   * invocations): onReply then fires once per request, with the time to its last reply.
+   */
+  answeredBy(replies: number): void {
+    this.repliesPerRequest = this.repliesLeft = replies;
+  }
+
+  /** Sends a pre-built frame that the server answers once (or `answeredBy` times). */
   request(frame: Buffer): void {
     this.sentAt.push(now());
     this.socket.send(frame, { binary: this.protocol.binary });

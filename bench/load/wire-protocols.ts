@@ -31,6 +31,11 @@ export interface WireProtocol {
   /** Whether our frames go out as binary. */
   readonly binary: boolean;
   echoFrame(size: number): Buffer;
+  /**
+   * `count` Echo invocations (ids 1..count) in one frame, as a client sends them when calls queue up
+   * faster than its socket writes (SignalR's record framing allows several records per message).
+   */
+  echoBatch?(size: number, count: number): Buffer;
   joinFrame(group: string): Buffer;
   /** Reads one WebSocket message; `handshaken` says whether ready() was already reported. */
   read(data: Buffer, handshaken: boolean, sink: FrameSink): void;
@@ -76,6 +81,10 @@ const signalrJson: WireProtocol = {
   hello: '{"protocol":"json","version":1}\u001e',
   binary: false,
   echoFrame: (size) => Buffer.from(`{"type":1,"invocationId":"1","target":"Echo","arguments":["${echoText(size)}"]}\u001e`),
+  echoBatch: (size, count) =>
+    Buffer.from(
+      Array.from({ length: count }, (_, i) => `{"type":1,"invocationId":"${i + 1}","target":"Echo","arguments":["${echoText(size)}"]}\u001e`).join(''),
+    ),
   joinFrame: (group) => Buffer.from(`{"type":1,"invocationId":"1","target":"Join","arguments":["${group}"]}\u001e`),
   read(data, handshaken, sink) {
     let offset = handshaken ? 0 : afterHandshake(data, sink);
@@ -103,6 +112,7 @@ const signalrMsgpack: WireProtocol = {
   hello: '{"protocol":"messagepack","version":1}\u001e',
   binary: true,
   echoFrame: (size) => msgpackFrame([1, {}, '1', 'Echo', [echoText(size)]]),
+  echoBatch: (size, count) => Buffer.concat(Array.from({ length: count }, (_, i) => msgpackFrame([1, {}, String(i + 1), 'Echo', [echoText(size)]]))),
   joinFrame: (group) => msgpackFrame([1, {}, '1', 'Join', [group]]),
   read(data, handshaken, sink) {
     let offset = handshaken ? 0 : afterHandshake(data, sink);

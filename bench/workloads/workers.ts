@@ -20,13 +20,14 @@ const CLUSTER_SERVER = path.join(__dirname, '..', 'servers', 'signalr-cluster-se
  */
 export async function workers(suite: Suite): Promise<void> {
   const { full, smoke } = suite.options;
-  const clientCounts = smoke ? [4] : [100, suite.options.connections ?? 1000];
+  const cases = echoCases(smoke, suite.options.connections);
   const durationMs = smoke ? 100 : full ? 10_000 : 3000;
   const contenders: ProtocolName[] = hasRedisBackplane() ? ['signalr-json', 'signalr-msgpack'] : [];
   const table = suite.table('workers', 'Echo on 1 and 2 workers of the cluster module (one port, one Redis; 32 B calls, closed loop)', [
     { key: 'rate', label: 'calls/s', digits: 0 },
     { key: 'cpuUs', label: 'server CPU µs/call (primary + workers)', digits: 2 },
     { key: 'genUs', label: 'generator CPU µs/call', digits: 2 },
+    { key: 'gen', label: 'generator CPU % of a core', digits: 0 },
     { key: 'p50', label: 'p50 ms', digits: 2 },
     { key: 'p99', label: 'p99 ms', digits: 2 },
     { key: 'conns', label: "busiest worker's share of connections %", digits: 0 },
@@ -45,27 +46,30 @@ export async function workers(suite: Suite): Promise<void> {
         const server = new Child(CLUSTER_SERVER, [], { cpu, nodeArgs: ['--expose-gc', ...extra], env: { REDIS_URL: redis.url, BENCH_WORKERS: String(count) } });
         try {
           const { port } = await server.ready;
-          await suite.generator.call('connect', { port, protocol: contender.name, count: Math.max(...clientCounts) });
-          for (const clients of clientCounts) {
+          // One at a time: the primary then hands them to the workers strictly in turn, so the first
+          // N clients of every case are split evenly.
+          await suite.generator.call('connect', { port, protocol: contender.name, count: Math.max(...cases.map((c) => c.clients)), concurrency: 1 });
+          for (const echoCase of cases) {
             await server.call('gc');
             const before = await server.call('stats');
-            const got = await suite.generator.call('echo', { clients, durationMs, size: 32, rate: 0 });
+            const got = await suite.generator.call('echo', { ...echoCase, durationMs, size: 32, rate: 0 });
             const after = await server.call('stats');
             const perWorker = after.workers.map((stats: { cpu: NodeJS.CpuUsage }, i: number) => cpuMsBetween(before.workers[i], stats));
             const rate = got.completed / (got.ms / 1000);
-            const cpuUs = (cpuMsBetween(before, after) * 1000) / got.latency.count;
-            const caseName = `${clients} clients, ${count} worker(s)`;
+            const cpuUs = (cpuMsBetween(before, after) * 1000) / got.calls;
+            const caseName = `${echoCase.name}, ${count} worker(s)`;
             suite.record(table, caseName, contender.name, {
               rate,
               cpuUs,
               genUs: (got.generatorCpu * 1e6) / rate,
+              gen: 100 * got.generatorCpu,
               p50: got.latency.p50,
               p99: got.latency.p99,
               // How evenly round robin spread the connections and the work (50 is even with two workers).
               conns: (100 * Math.max(...after.workers.map((stats: { connections: number }) => stats.connections))) / after.connections,
               split: (100 * Math.max(...perWorker)) / perWorker.reduce((a: number, b: number) => a + b, 0),
             });
-            const key = `${contender.name}|${clients}|${count}`;
+            const key = `${contender.name}|${echoCase.name}|${count}`;
             const entry = measured.get(key) ?? { rate: [], cpuUs: [] };
             entry.rate.push(rate);
             entry.cpuUs.push(cpuUs);
@@ -81,11 +85,11 @@ export async function workers(suite: Suite): Promise<void> {
     }
   }
   for (const name of contenders) {
-    for (const clients of clientCounts) {
-      const one = measured.get(`${name}|${clients}|1`);
-      const two = measured.get(`${name}|${clients}|2`);
+    for (const { name: caseName } of cases) {
+      const one = measured.get(`${name}|${caseName}|1`);
+      const two = measured.get(`${name}|${caseName}|2`);
       if (one === undefined || two === undefined) continue;
-      const line = `${name}, ${clients} clients: 2 workers ÷ 1 worker = ${format(median(two.rate) / median(one.rate), 2)}× calls/s; CPU-bound ratio ${format((2 * median(one.cpuUs)) / median(two.cpuUs), 2)}× (server CPU per call ${format(median(one.cpuUs), 2)} → ${format(median(two.cpuUs), 2)} µs)`;
+      const line = `${name}, ${caseName}: 2 workers ÷ 1 worker = ${format(median(two.rate) / median(one.rate), 2)}× calls/s; CPU-bound ratio ${format((2 * median(one.cpuUs)) / median(two.cpuUs), 2)}× (server CPU per call ${format(median(one.cpuUs), 2)} → ${format(median(two.cpuUs), 2)} µs)`;
       table.notes.push(line);
       console.log(`  [workers] ${line}`);
     }
@@ -93,4 +97,31 @@ export async function workers(suite: Suite): Promise<void> {
   table.notes.push(
     `${cpuCount()} core(s). 1 worker: the server (primary and worker) pinned to core ${SERVER_CPU}, the generator to core 0. 2 workers: the server on every core, sharing core 0 with the generator. Goal (issue 18): 2 workers ≥ 1.6× one worker's calls/s.`,
   );
+}
+
+interface EchoCase {
+  name: string;
+  clients: number;
+  /** Frames each client keeps outstanding. */
+  depth: number;
+  /** Invocations per frame. */
+  batch: number;
+}
+
+function echoCase(clients: number, depth: number, batch: number): EchoCase {
+  const name = batch === 1 && depth === 1 ? `${clients} clients, 1 call per frame` : `${clients} clients × ${depth} frames × ${batch} calls`;
+  return { name, clients, depth, batch };
+}
+
+/**
+ * One call per frame and client (the generator pays a frame, a send and a read per call: as much as
+ * a worker does, so it takes the second core's share from two workers), then calls batched many to a
+ * frame from fewer clients, which leaves the generator a small fraction of its core.
+ * BENCH_WORKERS_CASES=clients:depth:batch,... replaces them, e.g. `100:1:1,8:2:250`.
+ */
+function echoCases(smoke: boolean, connections: number | undefined): EchoCase[] {
+  const custom = process.env.BENCH_WORKERS_CASES;
+  if (custom) return custom.split(',').map((spec) => echoCase(...(spec.split(':').map(Number) as [number, number, number])));
+  if (smoke) return [echoCase(4, 1, 1), echoCase(4, 2, 5)];
+  return [echoCase(connections ?? 100, 1, 1), echoCase(8, 2, 250)];
 }
