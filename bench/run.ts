@@ -4,7 +4,7 @@
  *
  *   npm run bench                         all workloads, quick sizes (a few minutes)
  *   npm run bench -- --full               the issue's sizes (10k/50k connections, longer phases)
- *   npm run bench:broadcast               one workload (also: echo groups memory churn cluster slow workers)
+ *   npm run bench:broadcast               one workload (also: echo groups memory churn cluster slow workers telemetry proxy)
  *   bash bench/run.sh echo --reps 3 --connections 500 --no-write
  *
  * Flags (or env): --full (BENCH_FULL=1), --reps N (BENCH_REPS, default 2), --connections N
@@ -21,6 +21,7 @@ import { groups } from './workloads/groups.js';
 import { memory } from './workloads/memory.js';
 import { slowConsumers } from './workloads/slow-consumers.js';
 import { workers } from './workloads/workers.js';
+import { proxy } from './workloads/proxy.js';
 import { telemetry } from './workloads/telemetry.js';
 import { CONTENDERS } from './support/contenders.js';
 import { appendResults, renderRun } from './support/report.js';
@@ -38,6 +39,7 @@ const WORKLOADS: Record<string, (suite: Suite) => Promise<void>> = {
   slow: slowConsumers,
   workers,
   telemetry,
+  proxy,
 };
 
 function parse(argv: string[]) {

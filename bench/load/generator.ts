@@ -1,15 +1,18 @@
 /*
  * The load generator: one process (pinned to its own core by the orchestrator) holding every client
- * connection, driven over IPC. It speaks each stack's protocol directly over `ws`.
+ * connection, driven over IPC. It speaks each stack's protocol directly over `ws`, and SignalR's Long
+ * Polling over Node's `http` with a keep-alive agent.
  */
-import * as http from 'http';
 import { now, sleep } from '../support/clock.js';
 import { serveCommands, announceReady } from '../support/ipc.js';
 import { LatencyRecorder } from '../support/recorder.js';
 import { BroadcastCounter, LoadConnection } from './load-connection.js';
+import { LongPollingConnection, negotiate } from './long-polling-connection.js';
 import { ProtocolName, WIRE_PROTOCOLS, WireProtocol } from './wire-protocols.js';
 
-let connections: LoadConnection[] = [];
+type Connection = LoadConnection | LongPollingConnection;
+
+let connections: Connection[] = [];
 const latencies = new LatencyRecorder();
 
 /** Counts broadcasts across all connections and keeps their publish-to-receive latency. */
@@ -42,16 +45,19 @@ function localAddressFor(index: number, total: number): string | undefined {
   return `127.0.0.${1 + (index % 8)}`;
 }
 
-async function connect(args: {
+interface ConnectArgs {
   port: number;
   protocol: ProtocolName;
   count: number;
   slow?: number;
   groupSize?: number;
   concurrency?: number;
-}): Promise<{ opened: number; ms: number }> {
+  /** SignalR only: negotiate first (as every official client does unless told to skip it). */
+  negotiate?: boolean;
+}
+
+async function connect(args: ConnectArgs): Promise<{ opened: number; ms: number }> {
   const protocol = WIRE_PROTOCOLS[args.protocol];
-  const url = `ws://127.0.0.1:${args.port}${protocol.path}`;
   const start = now();
   const base = connections.length;
   const total = base + args.count;
@@ -60,7 +66,9 @@ async function connect(args: {
   const worker = async () => {
     while (next < total) {
       const index = next++;
-      const connection = new LoadConnection(url, protocol, counter, localAddressFor(index, total));
+      let path = protocol.path;
+      if (args.negotiate) path += `?id=${encodeURIComponent(await negotiate(args.port, protocol.negotiatePath!))}`;
+      const connection = new LoadConnection(`ws://127.0.0.1:${args.port}${path}`, protocol, counter, localAddressFor(index, total));
       connections[index] = connection;
       await connection.opened();
       if (args.groupSize) await roundTrip(connection, protocol.joinFrame(`g${Math.floor(index / args.groupSize)}`));
@@ -71,7 +79,37 @@ async function connect(args: {
   return { opened: connections.length - base, ms: now() - start };
 }
 
-function roundTrip(connection: LoadConnection, frame: Buffer): Promise<number> {
+/**
+ * `count` SignalR connections over Long Polling. A connection that fails to open is counted with its
+ * error instead of failing the command, so that a deployment which refuses some requests (a proxy
+ * without affinity in front of instances that cannot serve another's connection) is reported as such.
+ */
+async function connectLongPolling(args: { port: number; protocol: ProtocolName; count: number; concurrency?: number }) {
+  const protocol = WIRE_PROTOCOLS[args.protocol];
+  const start = now();
+  const failures: Record<string, number> = {};
+  let opened = 0;
+  let left = args.count;
+  const worker = async () => {
+    while (left > 0) {
+      left--;
+      const connection = new LongPollingConnection(args.port, protocol, counter);
+      try {
+        await connection.opened();
+        connections.push(connection);
+        opened++;
+      } catch (error) {
+        const message = (error as Error).message;
+        failures[message] = (failures[message] ?? 0) + 1;
+        connection.terminate();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(args.concurrency ?? 10, args.count) }, worker));
+  return { opened, failed: args.count - opened, failures, ms: now() - start };
+}
+
+function roundTrip(connection: Connection, frame: Buffer): Promise<number> {
   return new Promise((resolve) => {
     connection.onReply = (ms) => {
       connection.onReply = null;
@@ -112,29 +150,38 @@ async function awaitReceive({ expected, idleMs = 3000 }: { expected: number; idl
 }
 
 /**
- * Echo round trips from the first `clients` connections for `durationMs`: closed loop (one
- * outstanding call per client) when rate is 0, else open loop at `rate` calls per second overall.
+ * Echo round trips from the first `clients` connections for `durationMs`: closed loop when rate is 0
+ * (each client keeps `depth` frames outstanding, each carrying `batch` invocations, and sends the next
+ * when one is fully answered), else open loop at `rate` single calls per second overall. Latency is
+ * per frame: from its send to its last completion. `calls` counts every call answered after the
+ * warm-up, those the drain waited for included, for figures per call over the whole exchange.
  */
-async function echo({ clients, durationMs, size = 32, rate = 0 }: { clients: number; durationMs: number; size?: number; rate?: number }) {
+async function echo({ clients, durationMs, size = 32, rate = 0, batch = 1, depth = 1 }: EchoArgs) {
   const users = connections.slice(0, clients);
   const protocol = WIRE_PROTOCOLS[protocolOf];
-  const frame = protocol.echoFrame(size);
+  const single = protocol.echoFrame(size);
+  if (batch > 1 && protocol.echoBatch === undefined) throw new Error(`${protocolOf} cannot batch calls in one frame`);
+  const frame = batch > 1 ? protocol.echoBatch!(size, batch) : single;
   const recorder = new LatencyRecorder();
   let completed = 0;
+  let calls = 0;
   let running = true;
   const cpu = process.cpuUsage();
-  // Warm up each connection with one call, so connection setup is not in the figures.
-  await Promise.all(users.map((user) => roundTrip(user, frame)));
+  // Warm up each connection with one call, so connection setup is not in the figures. One that ends
+  // instead (a Long Polling request refused) takes no further part and is reported.
+  await Promise.all(users.map((user) => Promise.race([roundTrip(user, single), user.closed])));
   const start = now();
   for (const user of users) {
+    user.answeredBy(batch);
     user.onReply = (ms) => {
-      completed++;
+      calls += batch;
+      if (running) completed += batch;
       recorder.record(ms);
       if (running && rate === 0) user.request(frame);
     };
   }
   if (rate === 0) {
-    for (const user of users) user.request(frame);
+    for (let i = 0; i < depth; i++) for (const user of users) user.request(frame);
     await sleep(durationMs);
   } else {
     let sent = 0;
@@ -150,11 +197,28 @@ async function echo({ clients, durationMs, size = 32, rate = 0 }: { clients: num
   }
   running = false;
   const ms = now() - start;
-  const done = completed;
   const deadline = now() + 5000;
   while (users.some((user) => user.outstanding > 0) && now() < deadline) await sleep(5);
-  for (const user of users) user.onReply = null;
-  return { completed: done, ms, latency: recorder.summary(), generatorCpu: cpuMs(process.cpuUsage(cpu)) / (now() - start) };
+  for (const user of users) {
+    user.onReply = null;
+    user.answeredBy(1);
+  }
+  const failures: Record<string, number> = {};
+  for (const user of users) {
+    const message = user instanceof LongPollingConnection ? user.failure?.message : undefined;
+    if (message !== undefined) failures[message] = (failures[message] ?? 0) + 1;
+  }
+  const failed = Object.values(failures).reduce((sum, count) => sum + count, 0);
+  return { completed, calls, failed, failures, ms, latency: recorder.summary(), generatorCpu: cpuMs(process.cpuUsage(cpu)) / (now() - start) };
+}
+
+interface EchoArgs {
+  clients: number;
+  durationMs: number;
+  size?: number;
+  rate?: number;
+  batch?: number;
+  depth?: number;
 }
 
 let protocolOf: ProtocolName = 'raw-ws';
@@ -167,24 +231,6 @@ async function closeAll(): Promise<{ closed: number }> {
   const timedOut = await Promise.race([all.then(() => false), sleep(10_000).then(() => true)]);
   if (timedOut) for (const connection of closing) connection.terminate();
   return { closed: closing.length };
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function negotiate(port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => {
-        if (response.statusCode !== 200) return reject(new Error(`negotiate ${response.statusCode}`));
-        resolve(JSON.parse(body).connectionToken);
-      });
-    });
-    request.on('error', reject);
-    request.end();
-  });
 }
 
 /** One connection's life: negotiate (SignalR), connect, handshake, one call, close. */
@@ -228,6 +274,10 @@ serveCommands({
   connect: (args) => {
     protocolOf = args.protocol;
     return connect(args);
+  },
+  connectLongPolling: (args) => {
+    protocolOf = args.protocol;
+    return connectLongPolling(args);
   },
   startReceive,
   awaitReceive,

@@ -3,7 +3,8 @@
  * server answers JSON and MessagePack clients. With REDIS_URL set, the Redis backplane is used.
  * BENCH_SEND_BUFFER overrides maximumSendBufferSize (bytes). BENCH_OTEL=1 registers the OpenTelemetry
  * SDK (metrics and traces on, see telemetry-sdk.ts) before the app is made; `metrics` or `traces`
- * registers only that signal, `sampled` both with 1 trace in 10 sampled.
+ * registers only that signal, `sampled` both with 1 trace in 10 sampled. BENCH_TOKEN_SECRET sets
+ * connectionTokenSecret (instances behind a proxy without affinity must share it).
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -45,9 +46,16 @@ void hostServer(async (): Promise<BenchServer> => {
   const otel = process.env.BENCH_OTEL;
   if (otel !== undefined && otel !== '0') registerTelemetrySdk(otel === '1' ? 'on' : otel);
   const sendBuffer = process.env.BENCH_SEND_BUFFER ? Number(process.env.BENCH_SEND_BUFFER) : undefined;
+  const tokenSecret = process.env.BENCH_TOKEN_SECRET;
 
   @Module({
-    imports: [SignalRModule.forRoot({ ...(sendBuffer ? { maximumSendBufferSize: sendBuffer } : {}), ...backplaneOption() })],
+    imports: [
+      SignalRModule.forRoot({
+        ...(sendBuffer ? { maximumSendBufferSize: sendBuffer } : {}),
+        ...(tokenSecret ? { connectionTokenSecret: tokenSecret } : {}),
+        ...backplaneOption(),
+      }),
+    ],
     providers: [BenchHub],
   })
   class BenchModule {}

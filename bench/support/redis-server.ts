@@ -53,6 +53,13 @@ export class RedisServer {
     return calls;
   }
 
+  /** CPU time redis-server has used so far, in ms (INFO cpu: the process's user + system time). */
+  cpuMs(): number {
+    const info = this.cli('INFO', 'cpu');
+    const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000;
+  }
+
   async stop(): Promise<void> {
     const child = this.process;
     if (child === null || child.exitCode !== null) return;

@@ -6,6 +6,8 @@ import { join } from 'path';
 import { freePort } from './redis.js';
 
 const NGINX = '/usr/sbin/nginx';
+/** The kernel's clock ticks per second (`getconf CLK_TCK`), the unit of /proc CPU times: 100 on Linux everywhere. */
+const CLOCK_TICKS = 100;
 
 /** One request nginx passed on, from its access log (written when the request ends: a WebSocket's when it closes). */
 export interface ProxiedRequest {
@@ -29,16 +31,34 @@ export interface NginxProxy {
   url(path: string): string;
   /** The requests nginx has finished, in the order it finished them. */
   requests(): Promise<ProxiedRequest[]>;
+  /** CPU time nginx has used so far, in ms (its /proc stat: user + system). */
+  cpuMs(): Promise<number>;
   /** Ends nginx (fast shutdown: open connections are closed) and removes its directory. */
   stop(): Promise<void>;
+}
+
+/** How nginx is run where the defaults (the tests' no-affinity deployment) are not wanted: the benchmarks. */
+export interface NginxOptions {
+  /**
+   * 'round-robin' (the default): each request to the next instance. 'sticky': by the `id` query
+   * parameter (`hash $arg_id consistent`), so every request of one connection reaches one instance
+   * (negotiate, which has no id yet, always reaches the same one).
+   */
+  readonly balance?: 'round-robin' | 'sticky';
+  /** Reuse idle connections to the instances (`keepalive`) instead of one per request. */
+  readonly upstreamKeepalive?: boolean;
+  /** The core to pin nginx to (taskset). */
+  readonly cpu?: number;
 }
 
 /**
  * nginx's configuration: everything it writes (pid, temp files, the access log) under `dir`, one
  * process (no master; round robin is then exact, and a killed test cannot leave a worker behind).
  */
-function configuration(dir: string, port: number, upstreams: readonly number[]): string {
+function configuration(dir: string, port: number, upstreams: readonly number[], options: NginxOptions): string {
   const servers = upstreams.map((upstream) => `    server 127.0.0.1:${upstream};`).join('\n');
+  const balance = options.balance === 'sticky' ? '    hash $arg_id consistent;' : '    # Round robin, the default: no ip_hash, no hash, no sticky cookie.';
+  const keepalive = options.upstreamKeepalive ? '    keepalive 64;' : '';
   return `daemon off;
 master_process off;
 error_log stderr warn;
@@ -54,15 +74,17 @@ http {
   scgi_temp_path ${join(dir, 'scgi')};
 
   # A WebSocket upgrade is passed on as one; every other request asks the instance to close the
-  # connection after answering (no upstream keepalive: the next request opens a new one elsewhere).
+  # connection after answering (no upstream keepalive: the next request opens a new one elsewhere),
+  # or, with upstream keepalive, leaves it open for the next request to that instance.
   map $http_upgrade $upstream_connection {
     default upgrade;
-    '' close;
+    '' ${options.upstreamKeepalive ? "''" : 'close'};
   }
 
   upstream instances {
-    # Round robin, the default: no ip_hash, no hash, no sticky cookie.
+${balance}
 ${servers}
+${keepalive}
   }
 
   server {
@@ -106,10 +128,13 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** Starts nginx on `port`; resolves once it accepts connections, rejects with its error output if it exits first. */
-async function launch(dir: string, port: number, upstreams: readonly number[]): Promise<ChildProcess> {
+async function launch(dir: string, port: number, upstreams: readonly number[], options: NginxOptions): Promise<ChildProcess> {
   const config = join(dir, 'nginx.conf');
-  await fs.writeFile(config, configuration(dir, port, upstreams));
-  const child = spawn(NGINX, ['-p', dir, '-c', config, '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await fs.writeFile(config, configuration(dir, port, upstreams, options));
+  const argv = [NGINX, '-p', dir, '-c', config, '-e', 'stderr'];
+  // taskset execs nginx: the child's pid stays nginx's.
+  const [command, ...args] = options.cpu === undefined ? argv : ['taskset', '-c', String(options.cpu), ...argv];
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let errors = '';
   child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const failed = new Promise<never>((_, reject) => {
@@ -132,8 +157,8 @@ async function launch(dir: string, port: number, upstreams: readonly number[]): 
   }
 }
 
-/** Starts nginx on a free port, round robin over the instances listening on `upstreams` (ports of 127.0.0.1). */
-export async function startNginx(upstreams: readonly number[]): Promise<NginxProxy> {
+/** Starts nginx on a free port, round robin (unless `options` say otherwise) over the instances listening on `upstreams` (ports of 127.0.0.1). */
+export async function startNginx(upstreams: readonly number[], options: NginxOptions = {}): Promise<NginxProxy> {
   if (upstreams.length === 0) throw new Error('startNginx: no upstream instances');
   const dir = await fs.mkdtemp(join(tmpdir(), 'signalr-nginx-'));
   let port = 0;
@@ -141,7 +166,7 @@ export async function startNginx(upstreams: readonly number[]): Promise<NginxPro
   for (let attempt = 0; child === null; attempt++) {
     port = await freePort();
     try {
-      child = await launch(dir, port, upstreams);
+      child = await launch(dir, port, upstreams, options);
     } catch (error) {
       // The port was taken between the probe and the start; anything else is final.
       if (attempt >= 3 || !/Address already in use/.test(String(error))) {
@@ -166,6 +191,12 @@ export async function startNginx(upstreams: readonly number[]): Promise<NginxPro
           const answered = address.split(', ').pop()!;
           return { upstream: byAddress.get(answered) ?? -1, method, uri, status: Number(status) };
         });
+    },
+    async cpuMs() {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks.
+      const stat = await fs.readFile(`/proc/${running.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
     },
     async stop() {
       running.kill('SIGTERM');

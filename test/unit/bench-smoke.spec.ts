@@ -122,11 +122,17 @@ describe('benchmark suite (smoke sizes)', () => {
   it('runs the echo on 1 and then 2 workers of the cluster module, the load spread over both', async () => {
     const tables = await runBench(['workers']);
     const workers = table(tables, 'workers');
-    expect(Object.keys(workers.cases)).toEqual(['4 clients, 1 worker(s)', '4 clients, 2 worker(s)']);
+    expect(Object.keys(workers.cases)).toEqual([
+      '4 clients, 1 call per frame, 1 worker(s)',
+      '4 clients × 2 frames × 5 calls, 1 worker(s)',
+      '4 clients, 1 call per frame, 2 worker(s)',
+      '4 clients × 2 frames × 5 calls, 2 worker(s)',
+    ]);
     for (const [caseName, row] of Object.entries(workers.cases)) {
       expect(Object.keys(row).sort()).toEqual(['signalr-json', 'signalr-msgpack']);
       for (const figures of Object.values(row)) {
         expect(figures.rate).toBeGreaterThan(0);
+        expect(figures.gen).toBeGreaterThan(0);
         expect(Number.isFinite(figures.cpuUs) && Number.isFinite(figures.genUs)).toBe(true);
         // One worker does all the work; with two, round robin gave each of them some.
         if (caseName.endsWith('1 worker(s)'))
@@ -134,5 +140,25 @@ describe('benchmark suite (smoke sizes)', () => {
         else expect(figures.split).toBeLessThan(100);
       }
     }
+  }, 60_000);
+
+  it('runs the echo through nginx, sticky and round robin, over WebSockets and Long Polling', async () => {
+    const tables = await runBench(['proxy']);
+    const proxy = table(tables, 'proxy');
+    expect(Object.keys(proxy.cases)).toEqual(['WebSockets, sticky', 'Long Polling, sticky', 'WebSockets, round robin', 'Long Polling, round robin']);
+    const figures = (caseName: string) => proxy.cases[caseName]['signalr-json'];
+    for (const caseName of ['WebSockets, sticky', 'Long Polling, sticky', 'WebSockets, round robin']) {
+      expect(figures(caseName).failed).toBe(0);
+      expect(figures(caseName).rate).toBeGreaterThan(0);
+      // Sticky keeps every request of a connection on its instance; a WebSocket has one request, its upgrade.
+      expect(figures(caseName).forwarded).toBe(0);
+    }
+    expect(figures('WebSockets, sticky').requests).toBe(0);
+    // A POST per call and the poll that brings its completion back.
+    expect(figures('Long Polling, sticky').requests).toBeGreaterThanOrEqual(2);
+    // Round robin's Long Polling runs only where requests reaching another instance are carried to the
+    // connection's own over Redis; otherwise the connections that failed are counted (and named in a note).
+    const roundRobin = figures('Long Polling, round robin');
+    if (roundRobin.failed === 0) expect(roundRobin.forwarded).toBeGreaterThan(0);
   }, 60_000);
 });
