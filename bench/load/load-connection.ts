@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { now } from '../support/clock.js';
+import { RequestClock } from './request-clock.js';
 import type { FrameSink, WireProtocol } from './wire-protocols.js';
 
 /** Where every connection of the generator reports broadcasts, so counting costs one call. */
@@ -17,11 +17,7 @@ const READY_ON_OPEN = new Set(['raw-ws', 'nest-ws']);
 export class LoadConnection implements FrameSink {
   private readonly socket: WebSocket;
   private handshaken = false;
-  private readonly sentAt: number[] = [];
-  private sentHead = 0;
-  /** Replies that answer one request: a frame of N invocations is answered by N completions. */
-  private repliesPerRequest = 1;
-  private repliesLeft = 1;
+  private readonly clock = new RequestClock();
   private onReady: (() => void) | null = null;
   private onFailed: ((error: Error) => void) | null = null;
   /** Called with the round-trip time of each reply. */
@@ -71,11 +67,8 @@ export class LoadConnection implements FrameSink {
   }
 
   reply(): void {
-    if (--this.repliesLeft > 0) return;
-    this.repliesLeft = this.repliesPerRequest;
-    const sentAt = this.sentHead < this.sentAt.length ? this.sentAt[this.sentHead++] : NaN;
-    if (this.sentHead === this.sentAt.length) this.sentAt.length = this.sentHead = 0;
-    this.onReply?.(now() - sentAt);
+    const ms = this.clock.replied();
+    if (ms !== null) this.onReply?.(ms);
   }
 
   answer(frame: string): void {
@@ -83,7 +76,7 @@ export class LoadConnection implements FrameSink {
   }
 
   get outstanding(): number {
-    return this.sentAt.length - this.sentHead;
+    return this.clock.outstanding;
   }
 
   /**
@@ -91,12 +84,12 @@ export class LoadConnection implements FrameSink {
    * invocations): onReply then fires once per request, with the time to its last reply.
    */
   answeredBy(replies: number): void {
-    this.repliesPerRequest = this.repliesLeft = replies;
+    this.clock.answeredBy(replies);
   }
 
   /** Sends a pre-built frame that the server answers once (or `answeredBy` times). */
   request(frame: Buffer): void {
-    this.sentAt.push(now());
+    this.clock.sent();
     this.socket.send(frame, { binary: this.protocol.binary });
   }
 

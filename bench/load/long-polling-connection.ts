@@ -1,6 +1,6 @@
 import * as http from 'http';
-import { now } from '../support/clock.js';
 import type { BroadcastCounter } from './load-connection.js';
+import { RequestClock } from './request-clock.js';
 import type { FrameSink, WireProtocol } from './wire-protocols.js';
 
 /** Connections to the proxy or server are kept open and reused, as a browser's or the official Node client's are. */
@@ -44,10 +44,7 @@ export class LongPollingConnection implements FrameSink {
   private url = '';
   private handshaken = false;
   private over = false;
-  private readonly sentAt: number[] = [];
-  private sentHead = 0;
-  private repliesPerRequest = 1;
-  private repliesLeft = 1;
+  private readonly clock = new RequestClock();
   private onReady: (() => void) | null = null;
   private onFailed: ((error: Error) => void) | null = null;
   private endPolling: () => void = () => undefined;
@@ -95,11 +92,8 @@ export class LongPollingConnection implements FrameSink {
   }
 
   reply(): void {
-    if (--this.repliesLeft > 0) return;
-    this.repliesLeft = this.repliesPerRequest;
-    const sentAt = this.sentHead < this.sentAt.length ? this.sentAt[this.sentHead++] : NaN;
-    if (this.sentHead === this.sentAt.length) this.sentAt.length = this.sentHead = 0;
-    this.onReply?.(now() - sentAt);
+    const ms = this.clock.replied();
+    if (ms !== null) this.onReply?.(ms);
   }
 
   answer(): void {
@@ -107,17 +101,17 @@ export class LongPollingConnection implements FrameSink {
   }
 
   answeredBy(replies: number): void {
-    this.repliesPerRequest = this.repliesLeft = replies;
+    this.clock.answeredBy(replies);
   }
 
   /** Calls still unanswered; none once the connection is over (nothing more will answer them). */
   get outstanding(): number {
-    return this.over ? 0 : this.sentAt.length - this.sentHead;
+    return this.over ? 0 : this.clock.outstanding;
   }
 
   request(frame: Buffer): void {
     if (this.over) return;
-    this.sentAt.push(now());
+    this.clock.sent();
     this.post(frame);
   }
 
