@@ -154,7 +154,8 @@ async function awaitReceive({ expected, idleMs = 3000 }: { expected: number; idl
  * (each client keeps `depth` frames outstanding, each carrying `batch` invocations, and sends the next
  * when one is fully answered), else open loop at `rate` single calls per second overall. Latency is
  * per frame: from its send to its last completion. `calls` counts every call answered after the
- * warm-up, those the drain waited for included, for figures per call over the whole exchange.
+ * warm-up, those the drain waited for included, for figures per call over the whole exchange;
+ * `wallMs` is the time from the start to the end of the drain.
  */
 async function echo({ clients, durationMs, size = 32, rate = 0, batch = 1, depth = 1 }: EchoArgs) {
   const users = connections.slice(0, clients);
@@ -209,7 +210,8 @@ async function echo({ clients, durationMs, size = 32, rate = 0, batch = 1, depth
     if (message !== undefined) failures[message] = (failures[message] ?? 0) + 1;
   }
   const failed = Object.values(failures).reduce((sum, count) => sum + count, 0);
-  return { completed, calls, failed, failures, ms, latency: recorder.summary(), generatorCpu: cpuMs(process.cpuUsage(cpu)) / (now() - start) };
+  const wallMs = now() - start;
+  return { completed, calls, failed, failures, ms, wallMs, latency: recorder.summary(), generatorCpu: cpuMs(process.cpuUsage(cpu)) / wallMs };
 }
 
 interface EchoArgs {

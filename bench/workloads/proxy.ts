@@ -103,7 +103,7 @@ function costNotes(table: WorkloadTable): string[] {
     if (sticky === undefined || roundRobin === undefined) continue;
     const m = (reps: Record<string, number>[], key: string) => median(reps.map((rep) => rep[key]));
     if (m(roundRobin, 'failed') > 0 || !Number.isFinite(m(roundRobin, 'cpuUs'))) {
-      lines.push(`${transport}: round robin did not run (see above), so there is no cost to compare.`);
+      lines.push(`${transport}: round robin had connections fail (see above), so there is no cost to compare.`);
       continue;
     }
     const diff = (key: string) => m(roundRobin, key) - m(sticky, key);

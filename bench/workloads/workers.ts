@@ -26,6 +26,7 @@ export async function workers(suite: Suite): Promise<void> {
   const table = suite.table('workers', 'Echo on 1 and 2 workers of the cluster module (one port, one Redis; 32 B calls, closed loop)', [
     { key: 'rate', label: 'calls/s', digits: 0 },
     { key: 'cpuUs', label: 'server CPU µs/call (primary + workers)', digits: 2 },
+    { key: 'cores', label: 'server cores busy', digits: 2 },
     { key: 'genUs', label: 'generator CPU µs/call', digits: 2 },
     { key: 'gen', label: 'generator CPU % of a core', digits: 0 },
     { key: 'p50', label: 'p50 ms', digits: 2 },
@@ -61,6 +62,8 @@ export async function workers(suite: Suite): Promise<void> {
             suite.record(table, caseName, contender.name, {
               rate,
               cpuUs,
+              // What the server obtained: under other load on the machine, less than the cores it may use.
+              cores: cpuMsBetween(before, after) / got.wallMs,
               genUs: (got.generatorCpu * 1e6) / rate,
               gen: 100 * got.generatorCpu,
               p50: got.latency.p50,
