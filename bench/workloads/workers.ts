@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import type { ProtocolName } from '../load/wire-protocols.js';
 import { Child, cpuCount } from '../support/ipc.js';
@@ -29,13 +30,14 @@ export async function workers(suite: Suite): Promise<void> {
     { key: 'cores', label: 'server cores busy', digits: 2 },
     { key: 'genUs', label: 'generator CPU µs/call', digits: 2 },
     { key: 'gen', label: 'generator CPU % of a core', digits: 0 },
+    { key: 'others', label: 'other processes, cores busy', digits: 2 },
     { key: 'p50', label: 'p50 ms', digits: 2 },
     { key: 'p99', label: 'p99 ms', digits: 2 },
     { key: 'conns', label: "busiest worker's share of connections %", digits: 0 },
     { key: 'split', label: "busiest worker's share of worker CPU %", digits: 0 },
   ]);
   if (contenders.length === 0) table.notes.push('Skipped: this tree has no src/redis/index.ts (nestjs-signalr/redis) yet.');
-  const measured = new Map<string, { rate: number[]; cpuUs: number[] }>();
+  const measured = new Map<string, { rate: number[]; cpuUs: number[]; others: number[] }>();
   for (const contender of suite.runs(contenders)) {
     const redis = new RedisServer();
     await redis.start();
@@ -53,11 +55,14 @@ export async function workers(suite: Suite): Promise<void> {
           for (const echoCase of cases) {
             await server.call('gc');
             const before = await server.call('stats');
+            const machineBefore = machineBusyMs();
             const got = await suite.generator.call('echo', { ...echoCase, durationMs, size: 32, rate: 0 });
+            const machineAfter = machineBusyMs();
             const after = await server.call('stats');
             const perWorker = after.workers.map((stats: { cpu: NodeJS.CpuUsage }, i: number) => cpuMsBetween(before.workers[i], stats));
             const rate = got.completed / (got.ms / 1000);
             const cpuUs = (cpuMsBetween(before, after) * 1000) / got.calls;
+            const others = (machineAfter - machineBefore - cpuMsBetween(before, after)) / got.wallMs - got.generatorCpu;
             const caseName = `${echoCase.name}, ${count} worker(s)`;
             suite.record(table, caseName, contender.name, {
               rate,
@@ -66,6 +71,8 @@ export async function workers(suite: Suite): Promise<void> {
               cores: cpuMsBetween(before, after) / got.wallMs,
               genUs: (got.generatorCpu * 1e6) / rate,
               gen: 100 * got.generatorCpu,
+              // Everything else the machine ran meanwhile (other users, the orchestrator, Redis): taken from the server.
+              others,
               p50: got.latency.p50,
               p99: got.latency.p99,
               // How evenly round robin spread the connections and the work (50 is even with two workers).
@@ -73,9 +80,10 @@ export async function workers(suite: Suite): Promise<void> {
               split: (100 * Math.max(...perWorker)) / perWorker.reduce((a: number, b: number) => a + b, 0),
             });
             const key = `${contender.name}|${echoCase.name}|${count}`;
-            const entry = measured.get(key) ?? { rate: [], cpuUs: [] };
+            const entry = measured.get(key) ?? { rate: [], cpuUs: [], others: [] };
             entry.rate.push(rate);
             entry.cpuUs.push(cpuUs);
+            entry.others.push(others);
             measured.set(key, entry);
           }
         } finally {
@@ -95,11 +103,35 @@ export async function workers(suite: Suite): Promise<void> {
       const line = `${name}, ${caseName}: 2 workers ÷ 1 worker = ${format(median(two.rate) / median(one.rate), 2)}× calls/s; CPU-bound ratio ${format((2 * median(one.cpuUs)) / median(two.cpuUs), 2)}× (server CPU per call ${format(median(one.cpuUs), 2)} → ${format(median(two.cpuUs), 2)} µs)`;
       table.notes.push(line);
       console.log(`  [workers] ${line}`);
+      // Each repetition runs 1 then 2 workers: a pair in which nothing else ran shows what the cores give.
+      const quiet = one.rate.map((_, i) => i).filter((i) => one.others[i] < QUIET_CORES && two.others[i] < QUIET_CORES);
+      const ratios = quiet.map((i) => two.rate[i] / one.rate[i]);
+      const quietLine = `${name}, ${caseName}: ${quiet.length} of ${one.rate.length} repetitions had other processes below ${QUIET_CORES} core busy in both runs${
+        quiet.length > 0
+          ? `; their 2 ÷ 1 worker calls/s ratio: median ${format(median(ratios), 2)}× (${ratios.map((ratio) => format(ratio, 2)).join(', ')})`
+          : ''
+      }`;
+      table.notes.push(quietLine);
+      console.log(`  [workers] ${quietLine}`);
     }
   }
   table.notes.push(
     `${cpuCount()} core(s). 1 worker: the server (primary and worker) pinned to core ${SERVER_CPU}, the generator to core 0. 2 workers: the server on every core, sharing core 0 with the generator. Goal (issue 18): 2 workers ≥ 1.6× one worker's calls/s.`,
   );
+}
+
+/** Other processes' CPU (cores busy) below which a run counts as undisturbed. */
+const QUIET_CORES = 0.1;
+
+/** CPU time (ms) every core of the machine has been busy so far, from /proc/stat (NaN where there is none). */
+function machineBusyMs(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    // All but idle and iowait, in clock ticks (100 a second).
+    return (user + nice + system + irq + softirq + steal) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 interface EchoCase {
