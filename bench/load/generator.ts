@@ -288,4 +288,6 @@ serveCommands({
   closeAll,
   count: () => connections.length,
 });
+// A normal exit, so that --cpu-prof (BENCH_GENERATOR_NODE_ARGS) writes its profile.
+process.once('SIGTERM', () => process.exit(0));
 announceReady({ pid: process.pid });

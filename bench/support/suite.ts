@@ -54,7 +54,8 @@ export class Suite {
       await warm.ready;
       await warm.stop();
     }
-    this.generator = new Child(path.join(__dirname, '..', 'load', 'generator.ts'), [], { cpu: GENERATOR_CPU });
+    const generatorArgs = process.env.BENCH_GENERATOR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    this.generator = new Child(path.join(__dirname, '..', 'load', 'generator.ts'), [], { cpu: GENERATOR_CPU, nodeArgs: generatorArgs });
     await this.generator.ready;
   }
 
