@@ -169,8 +169,15 @@ async function echo({ clients, durationMs, size = 32, rate = 0, batch = 1, depth
   let running = true;
   const cpu = process.cpuUsage();
   // Warm up each connection with one call, so connection setup is not in the figures. One that ends
-  // instead (a Long Polling request refused) takes no further part and is reported.
-  await Promise.all(users.map((user) => Promise.race([roundTrip(user, single), user.closed])));
+  // instead (a Long Polling request refused) or gets no answer takes no further part and is reported.
+  await Promise.all(
+    users.map(async (user) => {
+      const answered = await Promise.race([roundTrip(user, single).then(() => true), user.closed.then(() => true), sleep(UNANSWERED_MS).then(() => false)]);
+      if (answered) return;
+      if (!(user instanceof LongPollingConnection)) throw new Error(`no answer to the warm-up call within ${UNANSWERED_MS} ms`);
+      user.abandon(`no answer to the warm-up call within ${UNANSWERED_MS} ms`);
+    }),
+  );
   const start = now();
   for (const user of users) {
     user.answeredBy(batch);
@@ -201,6 +208,7 @@ async function echo({ clients, durationMs, size = 32, rate = 0, batch = 1, depth
   const deadline = now() + 5000;
   while (users.some((user) => user.outstanding > 0) && now() < deadline) await sleep(5);
   for (const user of users) {
+    if (user instanceof LongPollingConnection && user.outstanding > 0) user.abandon(`${user.outstanding} call(s) unanswered 5 s after the run`);
     user.onReply = null;
     user.answeredBy(1);
   }
@@ -224,6 +232,9 @@ interface EchoArgs {
 }
 
 let protocolOf: ProtocolName = 'raw-ws';
+
+/** How long a call may go unanswered before its connection counts as failed. */
+const UNANSWERED_MS = 10_000;
 
 async function closeAll(): Promise<{ closed: number }> {
   const closing = connections;

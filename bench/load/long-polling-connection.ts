@@ -6,6 +6,9 @@ import type { FrameSink, WireProtocol } from './wire-protocols.js';
 /** Connections to the proxy or server are kept open and reused, as a browser's or the official Node client's are. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
 
+/** How long the handshake response may take before the connection counts as failed (it never hangs the benchmark). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 interface Answer {
   status: number;
   body: Buffer;
@@ -78,7 +81,8 @@ export class LongPollingConnection implements FrameSink {
     });
     void this.pollLoop();
     this.post(Buffer.from(this.protocol.hello!));
-    await ready;
+    const timer = setTimeout(() => this.fail(new Error(`no handshake response within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
+    await ready.finally(() => clearTimeout(timer));
   }
 
   ready(): void {
@@ -124,6 +128,11 @@ export class LongPollingConnection implements FrameSink {
       },
       (error: Error) => this.fail(error),
     );
+  }
+
+  /** Gives up on the connection, counting it as failed for `reason` (calls that got no answer). */
+  abandon(reason: string): void {
+    this.fail(new Error(reason));
   }
 
   /** Stops at once, whatever the server still holds. */
