@@ -151,6 +151,10 @@ describe('Conformance server process', () => {
         throw new Error('from callback');
       });
       await failing.start();
+      // start() resolves at the handshake, before the connection's Redis channel is subscribed (as with
+      // ASP.NET Core, whose lifetime manager connects after the handshake); messages are dispatched only
+      // once it is, so an answered invocation says each connection is reachable from the other process.
+      await Promise.all([answering.invoke('Echo', 'ready'), failing.invoke('Echo', 'ready')]);
       const ask = async (id: string) => (await fetch(`${b}/clientresult/${id}`)).text();
       expect(await ask(answering.connectionId!)).toBe('10');
       expect(await ask(failing.connectionId!)).toBe('Error: from callback');
