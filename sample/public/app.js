@@ -60,11 +60,10 @@ function build(path) {
   const options = accessToken ? { accessTokenFactory: () => accessToken } : {};
   const builder = new signalR.HubConnectionBuilder().withUrl(path, options).withAutomaticReconnect();
   // A dropped WebSocket re-attaches to the same connection and replays what was lost, so streams,
-  // uploads and groups survive it; the other reconnects (a new connection) remain the fallback. Not
-  // between workers: a re-attach must still reach the worker that holds the connection, and the next
-  // TCP connection goes to the next worker. Every request of every transport may reach any worker
-  // (the workers share connectionTokenSecret, and carry requests to the holder over Redis).
-  if (!clusterWorker) builder.withStatefulReconnect();
+  // uploads and groups survive it; the other reconnects (a new connection) remain the fallback. Under
+  // `npm run start:cluster` every request may reach any worker (they share connectionTokenSecret): a
+  // re-attach that reaches another worker is bridged over Redis to the one holding the connection.
+  builder.withStatefulReconnect();
   return builder.configureLogging(signalR.LogLevel.Warning).build();
 }
 
