@@ -67,7 +67,18 @@ export interface ServedRequest {
 /** The owner's end: how it is told of requests for the connections it holds. */
 export type ServeCarried = (request: ServedRequest) => void;
 
-/** Carries connection requests between instances (see the note at the top). */
+/**
+ * Carries connection requests between instances (see the note at the top). A backplane other than
+ * Redis that wants SSE and Long Polling without sticky sessions implements it over its own messaging.
+ *
+ * @example
+ * class MyBackplane implements HubBackplane {
+ *   // ...createLifetimeManager, close...
+ *   connectionRelay(): ConnectionRelay {
+ *     return this.relay; // carry(): ask the owner over the broker; serve()/release(): listen for a connection's requests
+ *   }
+ * }
+ */
 export interface ConnectionRelay {
   /** How long each side waits for the other's next message before giving up (ms). */
   readonly timeout: number;

@@ -236,12 +236,11 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const user = await this.identify(request);
     if (user === REFUSED) return sendText(res, 401);
     const owner = this.owners.of(user);
-    if (this.signed !== null && version.version >= 1) {
+    if (this.signed !== null) {
       // A shared secret: negotiate keeps nothing, and the transport may reach any instance (issue 18).
-      const { connectionId } = newConnectionIds(version.version);
       const statefulRequested = this.grantsStatefulReconnect(request);
-      const connectionToken = this.signed.issue(connectionId, owner, statefulRequested);
-      return sendJson(res, 200, negotiateResponse(version.version, { connectionId, connectionToken, statefulRequested }, this.settings.transports));
+      const ids = this.signed.issue(version.version, owner, statefulRequested);
+      return sendJson(res, 200, negotiateResponse(version.version, { ...ids, statefulRequested }, this.settings.transports));
     }
     const connection = this.create(version.version, request);
     this.owners.admits(connection, owner);

@@ -2,43 +2,28 @@ import { createHmac, timingSafeEqual } from 'crypto';
 import { ownerText, type ConnectionOwner } from './connection-owners.js';
 
 /*
- * Issue 18, what these tokens are the first step of (a design; sends, polls and DELETE are carried as
- * below by carried-requests.ts over a backplane's ConnectionRelay, attach is not built yet):
+ * Issue 18: what these tokens make possible, and where each part lives.
+ *
+ * Start. Negotiate keeps no record: the token names the connection, and the request that starts its
+ * transport makes it on whichever instance it reaches (signed-starts.ts), once per instance
+ * (TokenAdmission) and, with a backplane, once per cluster: `SET {prefix}transport-claim:{id} 1 NX PX
+ * window` first (ConnectionStartClaims; one round trip per start, none per request; while Redis is
+ * unreachable the start goes ahead unclaimed, RedisStartClaims says why).
  *
  * Owner. The instance that holds a connection's transport owns it. A request with a token this
  * instance does not hold is verified here first (signature, endpoint, user binding: 401/403/404 answered
- * locally, without Redis), then asked of the cluster: a PUBLISH on
- * `{prefix}{hub}:internal:transport:{connectionId}`, a channel only the owner subscribes (in the same
- * SUBSCRIBE as the connection's `:connection:{id}` channel, so the owner pays no extra round trip).
- * The reply count says it: 0, nobody owns it (a GET within the token's window starts it here, as now;
- * anything else is 404), 1, carry the request there. The local path never asks.
+ * locally, without Redis), then asked of the cluster on a channel only the owner subscribes; the
+ * PUBLISH's receiver count says whether anyone holds it. The local path never asks.
+ *  - sends, polls and DELETE of SSE and Long Polling (carried-requests.ts over a backplane's
+ *    ConnectionRelay): the owner handles them through its own request path, so statuses, order,
+ *    backpressure and limits are the local ones;
+ *  - a stateful re-attach whose new socket lands elsewhere (bridged-reattach.ts, RemoteTransport, a
+ *    backplane's ConnectionBridge): the socket stays where it landed and is bridged to the owner, which
+ *    keeps MessageReplay, so nothing is lost or duplicated.
+ * An owner that does not answer in time gets the client 404 (it died; the client reconnects anywhere).
  *
- * Carrying. MessagePack envelopes [kind, requestId, replyServer, owner identity, ...] to the owner;
- * answers on the asking instance's own `internal:transport-reply:{serverId}` channel:
- *  - send (SSE and Long Polling POSTs): the body in chunks of at most 64 KiB, each answered before the
- *    next goes (credit of one chunk), applied through the owner's POST queue, so sends keep their
- *    order, a full inbound queue holds the answer (receive backpressure as locally), and the limit's
- *    413, 404 and 403 come from the owner as they would locally;
- *  - poll: the owner runs LongPollingTransport.accept on a response stand-in and answers with status
- *    and bytes (or empty at pollTimeout); a client gone meanwhile is told with poll-abort, so the owner
- *    keeps the data for the next poll as it does when a local poll's socket drops;
- *  - delete: 202/400 from the owner;
- *  - attach (built: bridged-reattach.ts, RemoteTransport, RedisConnectionBridge): a stateful
- *    re-attach whose new socket lands elsewhere. The owner subscribes
- *    `{channelPrefix}internal:attach:{connectionId}` only while it holds a stateful connection; the
- *    socket's instance verifies the token's signature and user (any age: a re-attach may come long
- *    after the start window), PUBLISHes the attach request there (0 receivers: 404 at once), and once
- *    the owner accepted, bridges frames both ways with 256 KiB credit windows; the owner keeps
- *    MessageReplay, so nothing is lost or duplicated. The owner's ConnectionOwners check applies to
- *    the identity the request carries (403 as locally).
- * An owner that does not answer within the backplane's ackTimeout gets the client 404 (it died; the
- * client reconnects anywhere). Cost, to measure: two PUBLISHes and the body's bytes per carried request.
- *
- * Once per cluster (built). A token starts a connection at most once per instance (TokenAdmission);
- * with a backplane, the start also takes `SET {prefix}transport-claim:{id} 1 NX PX window` first
- * (ConnectionStartClaims, the endpoint's `startClaims`), so two instances never both start it: one
- * round trip per connection start, none per request; without a backplane there is one instance and
- * nothing to claim. While Redis is unreachable the start goes ahead unclaimed (RedisStartClaims says why).
+ * Negotiate version 0. Its clients send the connection id where later ones send the token: the token
+ * is then the id too (flagged in it), as ASP.NET Core's version 0 makes them one string.
  */
 
 /** The shortest `connectionTokenSecret` accepted: as many bytes as the HMAC-SHA256 key it keys. */
@@ -46,6 +31,7 @@ export const MIN_TOKEN_SECRET_BYTES = 32;
 
 /** What a connection token says about the connection it names, once its signature is checked. */
 export interface ConnectionTokenClaims {
+  /** The connection's id: the 16 random bytes negotiate drew, or the token itself for a client of negotiate version 0. */
   readonly connectionId: string;
   /** Stateful reconnect was asked for at negotiate and granted. */
   readonly stateful: boolean;
@@ -70,6 +56,8 @@ const MAC_BYTES = 16;
 const SIGNED_BYTES = 1 + 1 + 6 + ID_BYTES + TAG_BYTES;
 const TOKEN_BYTES = SIGNED_BYTES + MAC_BYTES;
 const STATEFUL = 0x01;
+/** Negotiate version 0: the client knows the connection by its token alone, so the token is the connection's id too. */
+const ID_IS_TOKEN = 0x02;
 
 /**
  * Connection tokens any instance sharing the secret can verify, so that the request that starts a
@@ -92,13 +80,17 @@ export class ConnectionTokens {
     this.key = tokenKey(secret);
   }
 
-  /** The token for a negotiated connection (whose id is 16 random bytes in base64url). */
-  issue(connectionId: string, owner: ConnectionOwner, stateful: boolean, now = Date.now()): string {
+  /**
+   * The token for a negotiated connection (whose id is 16 random bytes in base64url). With `idIsToken`
+   * (negotiate version 0, whose clients send the id where later ones send the token, as ASP.NET Core's
+   * version 0 makes them one string) the token also becomes the connection's id.
+   */
+  issue(connectionId: string, owner: ConnectionOwner, stateful: boolean, now = Date.now(), idIsToken = false): string {
     const id = Buffer.from(connectionId, 'base64url');
     if (id.length !== ID_BYTES || id.toString('base64url') !== connectionId) throw new Error(`not a connection id: ${connectionId}`);
     const token = Buffer.alloc(TOKEN_BYTES);
     token[0] = FORMAT;
-    token[1] = stateful ? STATEFUL : 0;
+    token[1] = (stateful ? STATEFUL : 0) | (idIsToken ? ID_IS_TOKEN : 0);
     token.writeUIntBE(now, 2, 6);
     id.copy(token, 8);
     this.tag(owner).copy(token, 8 + ID_BYTES);
@@ -114,7 +106,7 @@ export class ConnectionTokens {
     if (bytes.length !== TOKEN_BYTES || bytes[0] !== FORMAT || bytes.toString('base64url') !== token) return null;
     if (!timingSafeEqual(this.mac(bytes.subarray(0, SIGNED_BYTES)), bytes.subarray(SIGNED_BYTES))) return null;
     return {
-      connectionId: bytes.subarray(8, 8 + ID_BYTES).toString('base64url'),
+      connectionId: (bytes[1] & ID_IS_TOKEN) !== 0 ? token : bytes.subarray(8, 8 + ID_BYTES).toString('base64url'),
       stateful: (bytes[1] & STATEFUL) !== 0,
       issuedAt: bytes.readUIntBE(2, 6),
       ownerTag: bytes.subarray(8 + ID_BYTES, SIGNED_BYTES),

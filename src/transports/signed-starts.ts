@@ -1,6 +1,7 @@
 import type { TransportConnection } from '../connection/transport-connection.js';
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { ConnectionOwner } from './connection-owners.js';
+import { newConnectionIds } from './connection-registry.js';
 import { ConnectionTokens, TokenAdmission, type ConnectionTokenClaims } from './connection-tokens.js';
 
 /** A signed token, verified here, whose connection is not made yet: it may start it on this instance. */
@@ -55,9 +56,11 @@ export class SignedStarts<C extends TransportConnection> {
     this.admission = new TokenAdmission(this.tokens, window);
   }
 
-  /** Negotiate's token for a new connection id. */
-  issue(connectionId: string, owner: ConnectionOwner, stateful: boolean): string {
-    return this.tokens.issue(connectionId, owner, stateful);
+  /** Negotiate's connection id and token: one string for negotiate version 0, whose clients know no other. */
+  issue(negotiateVersion: number, owner: ConnectionOwner, stateful: boolean): { connectionId: string; connectionToken: string } {
+    const { connectionId } = newConnectionIds(1);
+    const connectionToken = this.tokens.issue(connectionId, owner, stateful, Date.now(), negotiateVersion === 0);
+    return { connectionId: negotiateVersion === 0 ? connectionToken : connectionId, connectionToken };
   }
 
   /** The claims of `token` if it may start a connection here now, else null. */

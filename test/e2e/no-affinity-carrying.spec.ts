@@ -12,7 +12,8 @@ import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
 import { connect as tcpConnect } from 'net';
 import { negotiate, request } from '../support/http.js';
-import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
+import { type NginxProxy, startNginx } from '../support/nginx.js';
+import { type ProxiedCluster, startProxiedCluster, stopProxiedCluster } from '../support/proxied-cluster.js';
 import { RS } from '../support/raw-socket.js';
 import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
 import { eventually, waitUntil } from '../support/wait.js';
@@ -90,34 +91,17 @@ async function relayPending(instance: ClusterInstance): Promise<unknown> {
 }
 
 describe('No affinity, carried requests: two instances behind a round-robin proxy', () => {
-  let redis: RedisServer;
+  let cluster: ProxiedCluster | undefined;
   let instances: ClusterInstance[];
   let proxy: NginxProxy;
   const opened = new Set<HubConnection>();
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), PRESENCE_HEARTBEAT: '200', ACK_TIMEOUT: '3000' };
-    instances = await Promise.all([startInstance(redis.url, env), startInstance(redis.url, env)]);
-    proxy = await startNginx(instances.map((instance) => instance.port));
+    cluster = await startProxiedCluster(2, { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), PRESENCE_HEARTBEAT: '200', ACK_TIMEOUT: '3000' });
+    ({ instances, proxy } = cluster);
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
-    await proxy?.stop();
-    await killInstances();
-    await redis?.close();
-  });
-
-  async function logged(marker: string, done: (requests: ProxiedRequest[]) => boolean): Promise<ProxiedRequest[]> {
-    let requests: ProxiedRequest[] = [];
-    const deadline = Date.now() + 5000;
-    while (!done((requests = (await proxy.requests()).filter((entry) => entry.uri.includes(marker))))) {
-      if (Date.now() > deadline) throw new Error(`nginx logged only ${JSON.stringify(requests)} for ${marker}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return requests;
-  }
+  afterAll(() => stopProxiedCluster(cluster, opened));
 
   it.each(TRANSPORTS)('%s: connects, invokes, streams both ways, gets broadcasts, client results, groups and users', async (name, transport, protocol) => {
     const tag = name.replace(' ', '-');
@@ -141,7 +125,7 @@ describe('No affinity, carried requests: two instances behind a round-robin prox
     await b.connection.stop();
 
     if (transport === HttpTransportType.WebSockets) return;
-    const requests = await logged(`user=${tag}-a`, (entries) => entries.some((entry) => entry.method === 'POST' && !entry.uri.includes('negotiate')));
+    const requests = await proxy.logged(`user=${tag}-a`, (entries) => entries.some((entry) => entry.method === 'POST' && !entry.uri.includes('negotiate')));
     // Every request of the connection was answered as if it had reached the owner, from both instances.
     const sends = requests.filter((entry) => entry.method === 'POST' && !entry.uri.includes('/negotiate'));
     // The client's Close message on stop races its DELETE (the client does not wait for it): it may find the connection gone, as it may locally.

@@ -6,7 +6,8 @@ import { SignalRServer } from '../../src/signalr.server.js';
 import { ClusterHub, clusterIdentity } from '../fixtures/cluster.hub.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { EventStream, negotiate, request } from '../support/http.js';
-import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
+import { type NginxProxy, type ProxiedRequest, startNginx } from '../support/nginx.js';
+import { type ProxiedCluster, startProxiedCluster, stopProxiedCluster } from '../support/proxied-cluster.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait.js';
@@ -20,24 +21,17 @@ const HUB = '/hubs/cluster';
  * what, and each test checks that it did cross.
  */
 describe('No affinity: two instances behind a round-robin proxy', () => {
-  let redis: RedisServer;
+  let cluster: ProxiedCluster | undefined;
   let instances: ClusterInstance[];
   let proxy: NginxProxy;
   const opened = new Set<HubConnection>();
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), STATEFUL_RECONNECT: '1', PRESENCE_HEARTBEAT: '200' };
-    instances = await Promise.all([startInstance(redis.url, env), startInstance(redis.url, env)]);
-    proxy = await startNginx(instances.map((instance) => instance.port));
+    cluster = await startProxiedCluster(2, { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), STATEFUL_RECONNECT: '1', PRESENCE_HEARTBEAT: '200' });
+    ({ instances, proxy } = cluster);
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
-    await proxy?.stop();
-    await killInstances();
-    await redis?.close();
-  });
+  afterAll(() => stopProxiedCluster(cluster, opened));
 
   function client(user: string, protocol: IHubProtocol = new JsonHubProtocol(), skipNegotiation = false): HubConnection {
     const connection = new HubConnectionBuilder()
@@ -47,17 +41,6 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
       .build();
     opened.add(connection);
     return connection;
-  }
-
-  /** The requests whose URI has `marker` nginx has logged, once `done` holds for them (a WebSocket is logged when it closes). */
-  async function requestsOf(marker: string, done: (requests: ProxiedRequest[]) => boolean): Promise<ProxiedRequest[]> {
-    let requests: ProxiedRequest[] = [];
-    const deadline = Date.now() + 5000;
-    while (!done((requests = (await proxy.requests()).filter((request) => request.uri.includes(marker))))) {
-      if (Date.now() > deadline) throw new Error(`nginx logged only ${JSON.stringify(requests)} for ${marker}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return requests;
   }
 
   function upgradeStatus(url: string): Promise<number> {
@@ -80,11 +63,45 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     expect(await connection.invoke('WhoAmI')).toBe(connection.connectionId);
     await connection.stop();
 
-    const [negotiated, upgraded] = await requestsOf(`user=${user}`, (requests) => requests.length === 2);
+    const [negotiated, upgraded] = await proxy.logged(`user=${user}`, (requests) => requests.length === 2);
     expect(negotiated).toMatchObject({ method: 'POST', status: 200 });
     expect(negotiated.uri.startsWith(`${HUB}/negotiate?`)).toBe(true);
     expect(upgraded).toMatchObject({ method: 'GET', status: 101 });
     expect(upgraded.upstream).toBe(1 - negotiated.upstream);
+  });
+
+  it.each([
+    ['WebSockets', 'WebSockets'],
+    ['ServerSentEvents', 'ServerSentEvents'],
+    ['LongPolling', 'LongPolling'],
+  ] as const)('negotiate version 0 (@aspnet/signalr 1.1), %s: the connection id is the signed token, served from either instance', async (name, transport) => {
+    // ASP.NET Core 2.x clients send the connection id where later ones send the token, so the token is the id.
+    const legacy = require('@aspnet/signalr') as typeof import('@microsoft/signalr');
+    const user = `legacy-${name}`;
+    const connection = new legacy.HubConnectionBuilder()
+      .withUrl(proxy.url(`${HUB}?user=${user}`), { transport: legacy.HttpTransportType[transport] })
+      .configureLogging(legacy.LogLevel.None)
+      .build();
+    opened.add(connection);
+    const hit = new Promise<string>((resolve) => connection.on('hit', resolve));
+    await connection.start();
+    const id = await connection.invoke<string>('WhoAmI');
+    expect(id).toHaveLength(75);
+    await connection.invoke('All', `to-${user}`);
+    expect(await hit).toBe(`to-${user}`);
+    await connection.stop();
+
+    // A request is logged when it ends: the socket and the event stream when the client stops, a long poll's last with its DELETE.
+    const ended = (logged: ProxiedRequest[]) => logged.some((request) => request.method === (transport === 'LongPolling' ? 'DELETE' : 'GET'));
+    const requests = await proxy.logged(`user=${user}`, ended);
+    const negotiated = requests[0];
+    const started = requests.find((request) => request.method === 'GET')!;
+    expect(negotiated).toMatchObject({ method: 'POST', status: 200 });
+    expect(negotiated.uri).not.toContain('negotiateVersion');
+    expect(started.uri).toContain(`id=${encodeURIComponent(id)}`);
+    expect(started.upstream).toBe(1 - negotiated.upstream);
+    // Every request of the connection was answered as if it had reached the instance that holds it.
+    expect(requests.filter((request) => request.status >= 400)).toEqual([]);
   });
 
   it('sends, user targets and broadcasts reach every connection, whichever instance took its socket', async () => {
@@ -117,9 +134,9 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     const raw = await RawSocket.handshaken(proxy.url(`${HUB}?user=owner-1&id=${id}`));
     raw.close();
 
-    const [negotiated, upgraded] = await requestsOf('user=owner-1', (logged) => logged.length === 2);
-    const [intruder] = await requestsOf('user=intruder-1', (logged) => logged.length === 1);
-    const [anonymous] = await requestsOf('anonymous-1', (logged) => logged.length === 1);
+    const [negotiated, upgraded] = await proxy.logged('user=owner-1', (logged) => logged.length === 2);
+    const [intruder] = await proxy.logged('user=intruder-1', (logged) => logged.length === 1);
+    const [anonymous] = await proxy.logged('anonymous-1', (logged) => logged.length === 1);
     expect([negotiated, intruder, anonymous, upgraded].map((request) => [request.method, request.status])).toEqual([
       ['POST', 200],
       ['GET', 403],
@@ -139,7 +156,7 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
         body: 'No Connection with that ID',
       });
     }
-    const requests = await requestsOf('user=forger', (logged) => logged.length === 3);
+    const requests = await proxy.logged('user=forger', (logged) => logged.length === 3);
     expect(new Set(requests.slice(1).map((request) => request.upstream))).toEqual(new Set([0, 1]));
   });
 
@@ -160,7 +177,7 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
       { type: 8, sequenceId: 1 },
     ]);
     raw.close();
-    const [negotiated, upgraded] = await requestsOf('user=stateful-1', (logged) => logged.length === 2);
+    const [negotiated, upgraded] = await proxy.logged('user=stateful-1', (logged) => logged.length === 2);
     expect(upgraded.upstream).toBe(1 - negotiated.upstream);
   });
 
@@ -214,7 +231,7 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
 
     await instances[1].kill();
     // nginx logs a WebSocket when it closes: those the killed instance held are the ones to come back.
-    const killed = (await requestsOf('user=k', (logged) => logged.some((request) => request.status === 101 && request.upstream === 1)))
+    const killed = (await proxy.logged('user=k', (logged) => logged.some((request) => request.status === 101 && request.upstream === 1)))
       .filter((request) => request.status === 101 && request.upstream === 1)
       .map((request) => /user=(k\d)/.exec(request.uri)![1])
       .sort();

@@ -13,7 +13,8 @@ import { randomBytes } from 'crypto';
 import Redis from 'ioredis';
 import { WebSocket } from 'ws';
 import { negotiate, request } from '../support/http.js';
-import { NginxProxy, ProxiedRequest, startNginx } from '../support/nginx.js';
+import type { NginxProxy } from '../support/nginx.js';
+import { type ProxiedCluster, startProxiedCluster, stopProxiedCluster } from '../support/proxied-cluster.js';
 import { RawSocket, RS } from '../support/raw-socket.js';
 import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait.js';
@@ -100,24 +101,18 @@ function median(values: number[]): number {
  * socket to the owner over Redis, which keeps its MessageReplay: nothing lost, nothing twice.
  */
 describe('Stateful re-attach landing on another instance than the connection', () => {
+  let cluster: ProxiedCluster | undefined;
   let redis: RedisServer;
   let instances: ClusterInstance[];
   let proxy: NginxProxy;
   const opened = new Set<HubConnection>();
 
   beforeAll(async () => {
-    redis = await startRedis();
-    const env = { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), STATEFUL_RECONNECT: '1', PRESENCE_HEARTBEAT: '200' };
-    instances = await Promise.all([startInstance(redis.url, env), startInstance(redis.url, env)]);
-    proxy = await startNginx(instances.map((instance) => instance.port));
+    cluster = await startProxiedCluster(2, { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), STATEFUL_RECONNECT: '1', PRESENCE_HEARTBEAT: '200' });
+    ({ redis, instances, proxy } = cluster);
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
-    await proxy?.stop();
-    await killInstances();
-    await redis?.close();
-  });
+  afterAll(() => stopProxiedCluster(cluster, opened));
 
   function statefulClient(user: string, sockets: WebSocket[], protocol: IHubProtocol = new JsonHubProtocol(), reconnect = false): HubConnection {
     let builder = new HubConnectionBuilder()
@@ -129,17 +124,6 @@ describe('Stateful re-attach landing on another instance than the connection', (
     const connection = builder.build();
     opened.add(connection);
     return connection;
-  }
-
-  /** The requests whose URI has `marker` nginx has logged, once `done` holds for them (a WebSocket is logged when it closes). */
-  async function requestsOf(marker: string, done: (requests: ProxiedRequest[]) => boolean): Promise<ProxiedRequest[]> {
-    let requests: ProxiedRequest[] = [];
-    const deadline = Date.now() + 10_000;
-    while (!done((requests = (await proxy.requests()).filter((logged) => logged.uri.includes(marker))))) {
-      if (Date.now() > deadline) throw new Error(`nginx logged only ${JSON.stringify(requests)} for ${marker}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return requests;
   }
 
   it.each([
@@ -182,7 +166,7 @@ describe('Stateful re-attach landing on another instance than the connection', (
     await connection.stop();
 
     // Logged as they ended: negotiate, the socket cut, the re-attach (closed by stop()).
-    const [negotiated, first, reattached] = await requestsOf(`user=${user}`, (logged) => logged.length === 3);
+    const [negotiated, first, reattached] = await proxy.logged(`user=${user}`, (logged) => logged.length === 3);
     expect([negotiated, first, reattached].map((logged) => [logged.method, logged.status])).toEqual([
       ['POST', 200],
       ['GET', 101],
@@ -282,14 +266,14 @@ describe('Stateful re-attach landing on another instance than the connection', (
     await connection.start();
     const before = connection.connectionId!;
     // The socket is logged when it closes: its instance is the one the negotiate did not reach.
-    const [negotiated] = await requestsOf('user=orphan-4', (logged) => logged.length === 1);
+    const [negotiated] = await proxy.logged('user=orphan-4', (logged) => logged.length === 1);
     const socket = 1 - negotiated.upstream;
     await instances[socket].kill();
     const after = await reconnected;
     expect(after).not.toBe(before);
     expect(connection.state).toBe(HubConnectionState.Connected);
     expect(await connection.invoke('WhoAmI')).toBe(after);
-    const refused = (await requestsOf('user=orphan-4', (logged) => logged.some((entry) => entry.status === 404))).filter((entry) => entry.status === 404);
+    const refused = (await proxy.logged('user=orphan-4', (logged) => logged.some((entry) => entry.status === 404))).filter((entry) => entry.status === 404);
     expect(refused).toEqual([expect.objectContaining({ method: 'GET', status: 404, upstream: 1 - socket })]);
     await connection.stop();
   });

@@ -2,7 +2,8 @@ import { HttpTransportType, HubConnection, HubConnectionBuilder, LogLevel } from
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { randomBytes } from 'crypto';
 import { NginxProxy, startNginx } from '../support/nginx.js';
-import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
+import { stopProxiedCluster } from '../support/proxied-cluster.js';
+import { ClusterInstance, RedisServer, startInstance, startRedis } from '../support/redis.js';
 import { eventually, waitUntil } from '../support/wait.js';
 
 const HUB = '/hubs/cluster';
@@ -81,12 +82,7 @@ describe.each(ROUTES)('Redis backplane: three instances in separate processes, c
     members = [a1, b1, b2, c1];
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.all([...opened].map((connection) => connection.stop().catch(() => undefined)));
-    await proxy?.stop();
-    await killInstances();
-    await redis?.close();
-  });
+  afterAll(() => stopProxiedCluster({ proxy, redis }, opened));
 
   /**
    * Runs `send` from `sender`, then an `all` fence from the same instance: every instance receives a

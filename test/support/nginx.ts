@@ -31,6 +31,12 @@ export interface NginxProxy {
   url(path: string): string;
   /** The requests nginx has finished, in the order it finished them. */
   requests(): Promise<ProxiedRequest[]>;
+  /**
+   * The requests whose URI has `marker`, once `done` holds for them (a WebSocket is logged when it
+   * closes, a request when it ends, so the test waits for the log rather than the client); throws
+   * with what was logged when `timeoutMs` passes first.
+   */
+  logged(marker: string, done: (requests: ProxiedRequest[]) => boolean, timeoutMs?: number): Promise<ProxiedRequest[]>;
   /** CPU time nginx has used so far, in ms (its /proc stat: user + system). */
   cpuMs(): Promise<number>;
   /** Ends nginx (fast shutdown: open connections are closed) and removes its directory. */
@@ -177,20 +183,31 @@ export async function startNginx(upstreams: readonly number[], options: NginxOpt
   }
   const running = child;
   const byAddress = new Map(upstreams.map((upstream, index) => [`127.0.0.1:${upstream}`, index]));
+  const requests = async (): Promise<ProxiedRequest[]> => {
+    const log = await fs.readFile(join(dir, 'access.log'), 'utf8').catch(() => '');
+    return log
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const [address, method, uri, status] = line.split('\t');
+        // After a failed attempt nginx lists every instance it tried ("a, b"): the last one answered.
+        const answered = address.split(', ').pop()!;
+        return { upstream: byAddress.get(answered) ?? -1, method, uri, status: Number(status) };
+      });
+  };
+
   return {
     port,
     url: (path) => `http://127.0.0.1:${port}${path}`,
-    async requests() {
-      const log = await fs.readFile(join(dir, 'access.log'), 'utf8').catch(() => '');
-      return log
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => {
-          const [address, method, uri, status] = line.split('\t');
-          // After a failed attempt nginx lists every instance it tried ("a, b"): the last one answered.
-          const answered = address.split(', ').pop()!;
-          return { upstream: byAddress.get(answered) ?? -1, method, uri, status: Number(status) };
-        });
+    requests,
+    async logged(marker, done, timeoutMs = 10_000) {
+      let marked: ProxiedRequest[] = [];
+      const deadline = Date.now() + timeoutMs;
+      while (!done((marked = (await requests()).filter((request) => request.uri.includes(marker))))) {
+        if (Date.now() > deadline) throw new Error(`nginx logged only ${JSON.stringify(marked)} for ${marker}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return marked;
     },
     async cpuMs() {
       // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks.
