@@ -43,16 +43,6 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
     return connection;
   }
 
-  function upgradeStatus(url: string): Promise<number> {
-    return RawSocket.open(url).then(
-      (raw) => {
-        raw.socket.terminate();
-        return 101;
-      },
-      (error: { status?: number }) => error.status ?? -1,
-    );
-  }
-
   it.each([
     ['JSON', () => new JsonHubProtocol()],
     ['MessagePack', () => new MessagePackHubProtocol()],
@@ -128,8 +118,8 @@ describe('No affinity: two instances behind a round-robin proxy', () => {
   it('the connection keeps its user: with its token another user, or anonymous, is refused (403) wherever the socket lands', async () => {
     const { connectionToken } = await negotiate(proxy.url(`${HUB}?user=owner-1`));
     const id = encodeURIComponent(connectionToken);
-    expect(await upgradeStatus(proxy.url(`${HUB}?user=intruder-1&id=${id}`))).toBe(403);
-    expect(await upgradeStatus(proxy.url(`${HUB}?id=${id}&anonymous-1`))).toBe(403);
+    expect(await RawSocket.upgradeStatus(proxy.url(`${HUB}?user=intruder-1&id=${id}`))).toBe(403);
+    expect(await RawSocket.upgradeStatus(proxy.url(`${HUB}?id=${id}&anonymous-1`))).toBe(403);
     // Refused attempts leave the connection to its user.
     const raw = await RawSocket.handshaken(proxy.url(`${HUB}?user=owner-1&id=${id}`));
     raw.close();

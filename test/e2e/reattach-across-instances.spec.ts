@@ -58,16 +58,6 @@ async function statistics(instance: ClusterInstance): Promise<{ connections: num
   return JSON.parse((await request(instance.url('/cluster/statistics'))).body.toString());
 }
 
-function upgradeStatus(url: string): Promise<number> {
-  return RawSocket.open(url).then(
-    (raw) => {
-      raw.socket.terminate();
-      return 101;
-    },
-    (error: { status?: number }) => error.status ?? -1,
-  );
-}
-
 /** A raw stateful connection of `user` started on `instance` (JSON, handshake done): its id, its token for a query, its socket. */
 async function rawStateful(instance: ClusterInstance, user: string): Promise<{ connectionId: string; id: string; first: RawSocket }> {
   const { connectionId, connectionToken } = await negotiate(instance.url(`${HUB}?user=${user}&useStatefulReconnect=true`));
@@ -182,8 +172,8 @@ describe('Stateful re-attach landing on another instance than the connection', (
     expect(await nextRecord(raw)).toEqual({ type: 3, invocationId: '1', result: connectionId });
     raw.socket.terminate();
 
-    expect(await upgradeStatus(other.url(`${HUB}?user=intruder-2&id=${id}`))).toBe(403);
-    expect(await upgradeStatus(other.url(`${HUB}?id=${id}`))).toBe(403);
+    expect(await RawSocket.upgradeStatus(other.url(`${HUB}?user=intruder-2&id=${id}`))).toBe(403);
+    expect(await RawSocket.upgradeStatus(other.url(`${HUB}?id=${id}`))).toBe(403);
     const bridged = await RawSocket.open(other.url(`${HUB}?user=owner-2&id=${id}`));
     // Nothing was acknowledged: the owner announces 1 and replays the completion, as on a local re-attach.
     expect(await nextRecord(bridged)).toEqual({ type: 9, sequenceId: 1 });
@@ -216,7 +206,7 @@ describe('Stateful re-attach landing on another instance than the connection', (
     owner.freeze();
     try {
       const asked = Date.now();
-      expect(await upgradeStatus(other.url(`${HUB}?user=frozen-5&id=${id}`))).toBe(404);
+      expect(await RawSocket.upgradeStatus(other.url(`${HUB}?user=frozen-5&id=${id}`))).toBe(404);
       expect(Date.now() - asked).toBeGreaterThanOrEqual(4900);
     } finally {
       owner.resume();

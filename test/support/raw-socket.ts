@@ -40,6 +40,17 @@ export class RawSocket {
     });
   }
 
+  /** The status the upgrade gets: 101 when a socket opens (it is dropped at once), else the refusal's. */
+  static upgradeStatus(url: string): Promise<number> {
+    return RawSocket.open(url).then(
+      (raw) => {
+        raw.socket.terminate();
+        return 101;
+      },
+      (error: { status?: number }) => error.status ?? -1,
+    );
+  }
+
   /** Opens a socket and completes the JSON handshake. */
   static async handshaken(url: string): Promise<RawSocket> {
     const raw = await RawSocket.open(url);
