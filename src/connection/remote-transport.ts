@@ -1,14 +1,12 @@
 import type { BridgeEvents, BridgeLink } from '../interfaces/connection-bridge.interface.js';
 import { findBinaryRecord } from '../protocol/binary-message-format.js';
+import { RECORD_SEPARATOR } from '../protocol/text-message-format.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from './connection-transport.js';
+import { webSocketCloseError } from './websocket-close.js';
 
 /** A batch larger than this crosses as several WebSocket messages, split between records, so the window bounds what crosses. */
 const PIECE = 64 * 1024;
-const RECORD_SEPARATOR = 0x1e;
-
-/** Close codes that end a connection cleanly (normal, going away, no status), as for a local WebSocket. */
-const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
 
 /**
  * The owner's side of a WebSocket another instance holds (a stateful re-attach that landed there):
@@ -118,7 +116,7 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
   closed(code: number): void {
     if (this.ended) return;
     this.drop();
-    this.events.transportClosed(this.owner, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
+    this.events.transportClosed(this.owner, webSocketCloseError(code), this);
   }
 
   /** The bridge ends with `code`: 1006 has the other instance cut its socket off. */
@@ -171,10 +169,4 @@ function* pieces(data: Buffer, binary: boolean): Generator<Buffer> {
     end = next;
   }
   if (end > start) yield data.subarray(start, end);
-}
-
-function abruptClose(): Error {
-  const error = new Error('The remote party closed the WebSocket connection without completing the close handshake.');
-  error.name = 'WebSocketException';
-  return error;
 }

@@ -2,11 +2,10 @@ import type { Duplex } from 'stream';
 import { WebSocket } from 'ws';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from '../connection/connection-transport.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
+import { webSocketCloseError } from '../connection/websocket-close.js';
 
 const TEXT_FRAME = { binary: false };
 const BINARY_FRAME = { binary: true };
-/** Close codes that end a connection cleanly (normal, going away, no status). */
-const CLEAN_CLOSE_CODES = new Set([1000, 1001, 1005]);
 
 /**
  * Frames this transport writes itself, to the socket under `ws` (this module performed the upgrade):
@@ -122,7 +121,7 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
   closed(code: number): void {
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.closeTimer = null;
-    this.events.transportClosed(this.owner, CLEAN_CLOSE_CODES.has(code) ? undefined : abruptClose(), this);
+    this.events.transportClosed(this.owner, webSocketCloseError(code), this);
   }
 
   send(data: Buffer, binary: boolean): void {
@@ -163,10 +162,4 @@ export class WebSocketTransport<T extends TransportOwner = TransportOwner> imple
   resume(): void {
     this.socket.resume();
   }
-}
-
-function abruptClose(): Error {
-  const error = new Error('The remote party closed the WebSocket connection without completing the close handshake.');
-  error.name = 'WebSocketException';
-  return error;
 }
