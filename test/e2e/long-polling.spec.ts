@@ -2,7 +2,7 @@ import { HttpTransportType } from '@microsoft/signalr';
 import http from 'http';
 import { SignalRModule } from '../../src/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
-import { ShortPollsHub } from '../fixtures/long-poll.hubs.js';
+import { BusyPollsHub, ShortPollsHub } from '../fixtures/long-poll.hubs.js';
 import { HttpOnlyHub, TransportsHub } from '../fixtures/transports.hub.js';
 import { startApp, TestApp } from '../support/app.js';
 import { connect, nextCall, stopAll } from '../support/client.js';
@@ -36,7 +36,7 @@ describe('Long Polling', () => {
   });
 
   beforeAll(async () => {
-    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [TransportsHub, HttpOnlyHub, ShortPollsHub] });
+    app = await startApp({ imports: [SignalRModule.forRoot()], providers: [TransportsHub, HttpOnlyHub, ShortPollsHub, BusyPollsHub] });
   });
   afterAll(async () => {
     await stopAll();
@@ -111,15 +111,18 @@ describe('Long Polling', () => {
   });
 
   it('counts a poll answered at once as activity: a connection whose every poll finds data waiting is not disposed as idle', async () => {
-    const { url } = await start('/hubs/short-polls');
-    const sender = await connect(app.url('/hubs/short-polls'));
-    // Each poll comes once the broadcast before it is queued, for four disconnect timeouts (400 ms).
+    // The sender connects first: its negotiate and handshake must not eat into the poller's idle time.
+    const sender = await connect(app.url('/hubs/busy-polls'));
+    const { url } = await start('/hubs/busy-polls');
+    // Each poll comes once the broadcast before it is queued, for three disconnect timeouts (1 s each).
     const started = Date.now();
-    for (let round = 0; Date.now() - started < 1600; round++) {
-      await sender.invoke('Broadcast', `round ${round}`);
+    let rounds = 0;
+    for (; Date.now() - started < 3000; rounds++) {
+      await sender.invoke('Broadcast', `round ${rounds}`);
       const poll = await request(url);
-      expect([poll.status, poll.body.toString()]).toEqual([200, `{"type":1,"target":"news","arguments":["round ${round}"]}${RS}`]);
+      expect([poll.status, poll.body.toString()]).toEqual([200, `{"type":1,"target":"news","arguments":["round ${rounds}"]}${RS}`]);
     }
+    expect(rounds).toBeGreaterThan(3);
   });
 
   it('delivers the Close message to the next poll after the hub ends the connection, then answers 204', async () => {
