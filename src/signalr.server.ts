@@ -24,6 +24,7 @@ import { logEvent } from './logging/log-event.js';
 import { LogTexts } from './signalr.messages.js';
 import { SIGNALR_MODULE_OPTIONS } from './signalr.module-definition.js';
 import { SignalRHubRegistry } from './signalr.registry.js';
+import { CarryingBudget } from './transports/carried-requests.js';
 import { ConnectionRegistry } from './transports/connection-registry.js';
 import type { ConnectionEndpoint, EndpointIdentity } from './transports/connection-endpoint.js';
 import { tokenKey } from './transports/connection-tokens.js';
@@ -154,7 +155,10 @@ export class SignalRServer implements OnModuleInit, OnApplicationBootstrap, Befo
     this.warnWhenStickySessionsNeeded();
     // Issue 18: without affinity, SSE and long-polling requests reach the instance that holds their connection over the backplane.
     const relay = this.options.connectionTokenSecret !== undefined ? (this.options.backplane?.connectionRelay?.() ?? null) : null;
-    if (relay !== null) for (const endpoint of this.endpoints) endpoint.carryThrough(relay);
+    if (relay !== null) {
+      const budget = new CarryingBudget(relay.limits);
+      for (const endpoint of this.endpoints) endpoint.carryThrough(relay, budget);
+    }
     const paths = [...this.hubs, ...this.connectionHandlers].map((served) => this.routePath(served.path));
     this.nestHttp.report(paths, this.appConfig.getGlobalPrefix(), this.options.useGlobalPrefix);
     this.ticker = new KeepAliveTicker(KeepAliveTicker.tickFor(intervals));

@@ -94,4 +94,22 @@ export interface ConnectionRelay {
   release(connectionId: string): void;
   /** Carried requests open on this instance, as asker and as owner (for leak checks). */
   readonly pending: { readonly carrying: number; readonly serving: number };
+  /**
+   * The transports' bounds on carrying through this relay, for the whole instance (all its hubs and
+   * connection handlers); each one left out is the default. How many requests an owner serves at
+   * once is the relay's own to bound.
+   */
+  readonly limits?: {
+    /**
+     * Requests this instance carries to owners at once (each is a client's open HTTP request, a held
+     * poll among them); beyond it a request to be carried gets 503. Default 16,384.
+     */
+    readonly maximumCarriedRequests?: number;
+    /**
+     * Body bytes this instance, as owner, holds for carried sends waiting in their connections' POST
+     * queues (each holds its first chunk, up to 64 KiB); beyond it a carried send with a body gets
+     * 503. Default 16 MiB.
+     */
+    readonly maximumHeldCarriedBytes?: number;
+  };
 }

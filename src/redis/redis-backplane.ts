@@ -53,6 +53,24 @@ export interface RedisBackplaneOptions {
   presenceHeartbeat?: number;
   /** Longest wait for a Redis reply to a publish or script (ioredis `commandTimeout`). Default 5,000 ms. */
   commandTimeout?: number;
+  /**
+   * Without sticky sessions (`connectionTokenSecret`): the most SSE and Long Polling requests this
+   * instance carries at once to the instances that hold their connections (each is a client's open
+   * HTTP request, a held poll among them). Beyond it a request to be carried gets 503. Default 16,384.
+   */
+  maximumCarriedRequests?: number;
+  /**
+   * Without sticky sessions: the most carried requests this instance serves at once for the
+   * connections it holds, whichever instances carried them (a held poll costs about a kilobyte).
+   * Beyond it a new one is answered 503, carried back to its client. Default 16,384.
+   */
+  maximumServedRequests?: number;
+  /**
+   * Without sticky sessions: the most body bytes this instance holds for carried sends (POSTs)
+   * waiting in their connections' POST queues, each holding its first chunk of up to 64 KiB until
+   * it is read. Beyond it a carried send with a body gets 503. Default 16 MiB (16,777,216).
+   */
+  maximumHeldCarriedBytes?: number;
 }
 
 /** Reconnect backoff: 100 ms doubling to 2 s, with jitter so instances do not retry in step. */
@@ -130,7 +148,12 @@ class RedisBackplane implements HubBackplane {
 
   /** One per link: an owner waits no longer for an asker's next chunk, nor an asker for its owner, than a group ack. */
   connectionRelay(): ConnectionRelay {
-    return (this.relay ??= new RedisConnectionRelay(this.connect(), this.settings.channelPrefix, this.settings.ackTimeout));
+    const { maximumCarriedRequests, maximumServedRequests, maximumHeldCarriedBytes } = this.options;
+    return (this.relay ??= new RedisConnectionRelay(this.connect(), this.settings.channelPrefix, this.settings.ackTimeout, {
+      maximumCarriedRequests,
+      maximumServedRequests,
+      maximumHeldCarriedBytes,
+    }));
   }
 
   statistics(): BackplaneStatistics {

@@ -42,10 +42,17 @@ const HELD_AFTER = 1_000;
 const PEER_PROBE_INTERVAL = 2_000;
 
 /**
- * The most carried requests an owner serves at once (a held poll costs about a kilobyte; the body
- * bytes sends hold are bounded by the transports). Beyond it new ones are answered 503.
+ * Default of the most carried requests an owner serves at once (a held poll costs about a kilobyte;
+ * the body bytes sends hold are bounded by the transports). Beyond it new ones are answered 503.
  */
 const MAX_SERVING = 16_384;
+
+/** The backplane's bounds on carrying: the relay's own, and those it hands to the transports (`limits`). */
+export interface RelayLimits {
+  readonly maximumCarriedRequests?: number;
+  readonly maximumServedRequests?: number;
+  readonly maximumHeldCarriedBytes?: number;
+}
 
 const encoder = new Encoder();
 const decoder = new Decoder();
@@ -129,13 +136,18 @@ export class RedisConnectionRelay implements ConnectionRelay {
   private readonly replies: Promise<void>;
   private readonly peerProbes: NodeJS.Timeout;
   private nextId = 0;
+  private readonly maxServing: number;
+  readonly limits: ConnectionRelay['limits'];
 
   constructor(
     private readonly link: RedisLink,
     /** The backplane's `channelPrefix` (connection ids are unique across hubs, so no hub name). */
     private readonly prefix: string,
     readonly timeout: number,
+    { maximumServedRequests, ...limits }: RelayLimits = {},
   ) {
+    this.maxServing = maximumServedRequests ?? MAX_SERVING;
+    this.limits = limits;
     this.replies = link.listen(this.replyChannelOf(link.serverName), (message) => this.onReply(message));
     this.peerProbes = setInterval(() => void this.probePeers(), PEER_PROBE_INTERVAL).unref();
   }
@@ -222,7 +234,7 @@ export class RedisConnectionRelay implements ConnectionRelay {
     if (kind === ABORT) return this.serving.get(key)?.abort();
     if (kind !== OPEN || this.serving.has(key)) return;
     const replyChannel = this.replyChannelOf(server);
-    if (this.serving.size >= MAX_SERVING) return this.reply(replyChannel, [ANSWER, id, 503, { 'Content-Type': 'text/plain' }, EMPTY]);
+    if (this.serving.size >= this.maxServing) return this.reply(replyChannel, [ANSWER, id, 503, { 'Content-Type': 'text/plain' }, EMPTY]);
     const request: CarriedHttpRequest = {
       method: String(envelope[3]),
       url: String(envelope[4]),

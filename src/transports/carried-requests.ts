@@ -8,15 +8,33 @@ import { sendText } from './http-responses.js';
 /** The largest body chunk carried at once; the next goes once the owner took this one. */
 export const CARRIED_CHUNK_BYTES = 64 * 1024;
 /**
- * The most requests an instance carries at once (each is a client's open HTTP request, held here
- * with at most one chunk on its way): beyond it requests are refused with 503 rather than held.
+ * Default of the most requests an instance carries at once (each is a client's open HTTP request,
+ * held here with at most one chunk on its way): beyond it requests are refused with 503 rather than held.
  */
 const MAX_CARRYING = 16_384;
 /**
- * The most body bytes an owner holds for carried sends not yet read (each waits in its connection's
- * POST queue with its first chunk): beyond it a carried send with a body gets 503 (its client retries).
+ * Default of the most body bytes an owner holds for carried sends not yet read (each waits in its
+ * connection's POST queue with its first chunk): beyond it a carried send with a body gets 503.
  */
-export const MAX_HELD_BYTES = 16 * 1024 * 1024;
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
+
+/**
+ * What carrying may hold on one instance, shared by all its endpoints so that the bounds are the
+ * instance's (the relay's `limits`, else the defaults), with what is held now.
+ */
+export class CarryingBudget {
+  readonly maxCarrying: number;
+  readonly maxHeldBytes: number;
+  /** Requests this instance is carrying to owners now. */
+  carrying = 0;
+  /** Body bytes of carried sends this instance holds as owner, not yet read. */
+  heldBytes = 0;
+
+  constructor(limits: ConnectionRelay['limits']) {
+    this.maxCarrying = limits?.maximumCarriedRequests ?? MAX_CARRYING;
+    this.maxHeldBytes = limits?.maximumHeldCarriedBytes ?? MAX_HELD_BYTES;
+  }
+}
 /** Runs a request on the owner as if it had reached it (the endpoint's own transport-request path, no carrying). */
 export type ReplayRequest = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -84,8 +102,8 @@ class CarriedBody {
   constructor(
     private readonly served: ServedRequest,
     private readonly timeout: number,
-    /** The owner's count of carried body bytes held, shared by its carried requests. */
-    private readonly held: { bytes: number },
+    /** Counts the carried body bytes held, with the instance's other carried requests. */
+    private readonly budget: CarryingBudget,
   ) {
     this.socket = { remoteAddress: served.request.remoteAddress };
     this.ended = served.last;
@@ -100,14 +118,14 @@ class CarriedBody {
 
   /** The request is answered: what it still holds is let go of. */
   discard(): void {
-    for (const chunk of this.chunks) this.held.bytes -= chunk.length;
+    for (const chunk of this.chunks) this.budget.heldBytes -= chunk.length;
     this.chunks.length = 0;
   }
 
   private hold(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    this.held.bytes += chunk.length;
+    this.budget.heldBytes += chunk.length;
   }
 
   get method(): string {
@@ -134,7 +152,7 @@ class CarriedBody {
       if (this.failure !== null) throw this.failure;
       const chunk = this.chunks.shift();
       if (chunk !== undefined) {
-        this.held.bytes -= chunk.length;
+        this.budget.heldBytes -= chunk.length;
         return { value: chunk, done: false };
       }
       if (this.ended) return { value: undefined, done: true };
@@ -207,12 +225,11 @@ class CarriedResponse extends EventEmitter {
 export class CarriedRequests {
   /** Connections this instance serves carried requests for, by id. */
   private readonly owned = new Map<string, TransportConnection>();
-  private carrying = 0;
-  /** Body bytes of carried sends this owner holds, not yet read. */
-  private readonly held = { bytes: 0 };
 
   constructor(
     private readonly relay: ConnectionRelay,
+    /** The instance's bounds, shared with its other endpoints. */
+    private readonly budget: CarryingBudget,
     private readonly pollTimeout: number,
     private readonly replay: ReplayRequest,
   ) {}
@@ -222,12 +239,12 @@ export class CarriedRequests {
    * instance owns it (nothing was answered; a `startable` GET may then start the connection here).
    */
   async carry(connectionId: string, req: IncomingMessage, res: ServerResponse, startable: boolean): Promise<boolean> {
-    if (this.carrying >= MAX_CARRYING) return (sendText(res, 503), true);
-    this.carrying++;
+    if (this.budget.carrying >= this.budget.maxCarrying) return (sendText(res, 503), true);
+    this.budget.carrying++;
     try {
       return await this.carried(connectionId, req, res, startable);
     } finally {
-      this.carrying--;
+      this.budget.carrying--;
     }
   }
 
@@ -319,16 +336,11 @@ export class CarriedRequests {
     }
   }
 
-  /** Carried body bytes held here now (for leak checks). */
-  get heldBytes(): number {
-    return this.held.bytes;
-  }
-
   private serve(served: ServedRequest): void {
-    if (served.first.length > 0 && this.held.bytes + served.first.length > MAX_HELD_BYTES) {
+    if (served.first.length > 0 && this.budget.heldBytes + served.first.length > this.budget.maxHeldBytes) {
       return served.answer({ status: 503, headers: { 'Content-Type': 'text/plain' }, body: new Uint8Array(0) });
     }
-    const req = new CarriedBody(served, this.relay.timeout, this.held);
+    const req = new CarriedBody(served, this.relay.timeout, this.budget);
     const res = new CarriedResponse(served, () => req.discard());
     served.listen({
       chunk: (chunk, last) => req.push(chunk, last),

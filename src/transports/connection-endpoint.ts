@@ -10,7 +10,7 @@ import type { ConnectionStartClaims } from '../interfaces/connection-start-claim
 import type { ConnectionRelay } from '../interfaces/connection-relay.interface.js';
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
-import { CarriedRequests } from './carried-requests.js';
+import { type CarryingBudget, CarriedRequests } from './carried-requests.js';
 import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
 import type { ConnectionTokenClaims } from './connection-tokens.js';
@@ -108,10 +108,13 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
           });
   }
 
-  /** Requests of connections held by other instances are carried to them over `relay` (issue 18); needs a secret. */
-  carryThrough(relay: ConnectionRelay): void {
+  /**
+   * Requests of connections held by other instances are carried to them over `relay` (issue 18),
+   * within `budget`, the instance's (shared by its endpoints); needs a secret.
+   */
+  carryThrough(relay: ConnectionRelay, budget: CarryingBudget): void {
     if (this.signed === null) return;
-    this.carrier = new CarriedRequests(relay, this.settings.pollTimeout, (req, res) => this.handleTransportRequest(req, res, true));
+    this.carrier = new CarriedRequests(relay, budget, this.settings.pollTimeout, (req, res) => this.handleTransportRequest(req, res, true));
   }
 
   /** A new connection of this endpoint's kind; `statefulRequested`: negotiate granted stateful reconnect. */
