@@ -6,7 +6,8 @@
 import { now, sleep } from '../support/clock.js';
 import { serveCommands, announceReady } from '../support/ipc.js';
 import { LatencyRecorder } from '../support/recorder.js';
-import { BroadcastCounter, LoadConnection } from './load-connection.js';
+import type { BroadcastCounter } from './generator-connection.js';
+import { LoadConnection } from './load-connection.js';
 import { LongPollingConnection, negotiate } from './long-polling-connection.js';
 import { ProtocolName, WIRE_PROTOCOLS, WireProtocol } from './wire-protocols.js';
 

@@ -1,7 +1,6 @@
 import * as http from 'http';
-import type { BroadcastCounter } from './load-connection.js';
-import { RequestClock } from './request-clock.js';
-import type { FrameSink, WireProtocol } from './wire-protocols.js';
+import { BroadcastCounter, GeneratorConnection } from './generator-connection.js';
+import type { WireProtocol } from './wire-protocols.js';
 
 /** Connections to the proxy or server are kept open and reused, as a browser's or the official Node client's are. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
@@ -43,17 +42,12 @@ export async function negotiate(port: number, path: string): Promise<string> {
  * timed with a FIFO of send times, like the WebSocket connections'. Any status other than the
  * protocol's ends the connection and is kept in `failure`: the benchmark reports it, it never waits.
  */
-export class LongPollingConnection implements FrameSink {
+export class LongPollingConnection extends GeneratorConnection {
   private url = '';
-  private handshaken = false;
   private over = false;
-  private readonly clock = new RequestClock();
-  private onReady: (() => void) | null = null;
-  private onFailed: ((error: Error) => void) | null = null;
   private endPolling: () => void = () => undefined;
   /** What ended the connection against the protocol (an unexpected status, a network error). */
   failure: Error | null = null;
-  onReply: ((ms: number) => void) | null = null;
   /** Resolves once the poll loop has stopped. */
   readonly closed: Promise<void>;
   /** Resolves with the failure, if the connection fails. */
@@ -62,9 +56,10 @@ export class LongPollingConnection implements FrameSink {
 
   constructor(
     private readonly port: number,
-    private readonly protocol: WireProtocol,
-    private readonly counter: BroadcastCounter,
+    protocol: WireProtocol,
+    counter: BroadcastCounter,
   ) {
+    super(protocol, counter);
     this.closed = new Promise((resolve) => (this.endPolling = resolve));
     this.broken = new Promise((resolve) => (this.reportBroken = resolve));
   }
@@ -75,37 +70,15 @@ export class LongPollingConnection implements FrameSink {
     this.url = `${this.protocol.path}?id=${encodeURIComponent(token)}`;
     const first = await httpRequest(this.port, 'GET', this.pollPath());
     if (first.status !== 200) throw new Error(`first poll: HTTP ${first.status}`);
-    const ready = new Promise<void>((resolve, reject) => {
-      this.onReady = resolve;
-      this.onFailed = reject;
-    });
+    const ready = this.handshakeDone();
     void this.pollLoop();
     this.post(Buffer.from(this.protocol.hello!));
     const timer = setTimeout(() => this.fail(new Error(`no handshake response within ${HANDSHAKE_TIMEOUT_MS} ms`)), HANDSHAKE_TIMEOUT_MS);
     await ready.finally(() => clearTimeout(timer));
   }
 
-  ready(): void {
-    this.handshaken = true;
-    this.onReady?.();
-    this.onReady = this.onFailed = null;
-  }
-
-  broadcast(sentAt: number): void {
-    this.counter.onBroadcast(sentAt);
-  }
-
-  reply(): void {
-    const ms = this.clock.replied();
-    if (ms !== null) this.onReply?.(ms);
-  }
-
   answer(): void {
     // Only Socket.IO asks for answers; SignalR over Long Polling has no pings.
-  }
-
-  answeredBy(replies: number): void {
-    this.clock.answeredBy(replies);
   }
 
   /** Calls still unanswered; none once the connection is over (nothing more will answer them). */
@@ -183,8 +156,7 @@ export class LongPollingConnection implements FrameSink {
       this.failure = error;
       this.reportBroken(error);
     }
-    this.onFailed?.(error);
-    this.onReady = this.onFailed = null;
+    this.handshakeFailed(error);
     this.stop();
   }
 
