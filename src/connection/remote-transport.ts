@@ -3,6 +3,7 @@ import { findBinaryRecord } from '../protocol/binary-message-format.js';
 import { RECORD_SEPARATOR } from '../protocol/text-message-format.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from './connection-transport.js';
+import { OwedCredit } from './owed-credit.js';
 import { webSocketCloseError } from './websocket-close.js';
 
 /** A batch larger than this crosses as several WebSocket messages, split between records, so the window bounds what crosses. */
@@ -26,9 +27,11 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
   private inFlight = 0;
   private readonly waiting: Array<{ data: Buffer; binary: boolean }> = [];
   private waitingBytes = 0;
-  /** Inbound bytes taken and not yet credited back (held while paused, batched otherwise). */
-  private owed = 0;
-  private creditScheduled = false;
+  /** Inbound bytes taken and not yet credited back: held while paused, batched otherwise. */
+  private readonly owed = new OwedCredit(
+    (bytes) => this.link!.credit(bytes),
+    () => this.paused || this.ended,
+  );
   private paused = false;
   private drainWatched = false;
   /** close() was called: nothing more is sent, and the Close goes once what waits went out. */
@@ -84,7 +87,7 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
 
   resume(): void {
     this.paused = false;
-    this.scheduleCredit();
+    this.owed.schedule();
   }
 
   watchDrain(): void {
@@ -94,9 +97,8 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
   // What the other instance reports.
   frame(data: Buffer, binary: boolean): void {
     if (this.ended || this.owner.transport !== this) return;
-    this.owed += data.length;
+    this.owed.took(data.length);
     this.events.receive(this.owner, data, binary);
-    this.scheduleCredit();
   }
 
   credit(bytes: number): void {
@@ -131,19 +133,6 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
     this.closeTimer = null;
     this.waiting.length = 0;
     this.waitingBytes = 0;
-  }
-
-  /** One credit per turn of the event loop at most, and none while paused. */
-  private scheduleCredit(): void {
-    if (this.creditScheduled || this.paused || this.owed === 0) return;
-    this.creditScheduled = true;
-    setImmediate(() => {
-      this.creditScheduled = false;
-      if (this.paused || this.ended || this.owed === 0) return;
-      const owed = this.owed;
-      this.owed = 0;
-      this.link!.credit(owed);
-    });
   }
 }
 

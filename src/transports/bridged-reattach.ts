@@ -3,6 +3,7 @@ import type { Duplex } from 'stream';
 import { WebSocket, type WebSocketServer } from 'ws';
 import type { ConnectionTransport, TransportEvents } from '../connection/connection-transport.js';
 import type { HubConnection } from '../connection/hub-connection.js';
+import { OwedCredit } from '../connection/owed-credit.js';
 import { RemoteTransport } from '../connection/remote-transport.js';
 import type { AttachAnswer, BridgeEvents, BridgeHost, BridgeLink, ConnectionBridge } from '../interfaces/connection-bridge.interface.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
@@ -89,8 +90,11 @@ class BridgedSocket implements BridgeEvents {
   private early: Array<{ data: Buffer; binary: boolean }> | null = [];
   private inFlight = 0;
   private reading = true;
-  private owed = 0;
-  private creditScheduled = false;
+  /** The owner's bytes the socket took, credited back. */
+  private readonly owed = new OwedCredit(
+    (bytes) => this.link!.credit(bytes),
+    () => this.ended,
+  );
   private ended = false;
   private closeTimer: NodeJS.Timeout | null = null;
 
@@ -110,7 +114,7 @@ class BridgedSocket implements BridgeEvents {
     if (this.early !== null) return void this.early.push({ data, binary });
     const ws = this.ws!;
     if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(data, { binary }, () => this.written(data.length));
+    ws.send(data, { binary }, () => this.owed.took(data.length));
   }
 
   credit(bytes: number): void {
@@ -148,19 +152,5 @@ class BridgedSocket implements BridgeEvents {
     if (this.ended) return;
     this.ended = true;
     this.link!.close(code);
-  }
-
-  /** The socket took `length` bytes of the owner's: credited back, once per turn of the event loop at most. */
-  private written(length: number): void {
-    this.owed += length;
-    if (this.creditScheduled || this.ended) return;
-    this.creditScheduled = true;
-    setImmediate(() => {
-      this.creditScheduled = false;
-      if (this.ended) return;
-      const owed = this.owed;
-      this.owed = 0;
-      this.link!.credit(owed);
-    });
   }
 }
