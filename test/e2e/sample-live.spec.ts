@@ -5,7 +5,7 @@ import type { Order } from '../../sample/orders/orders.store.js';
 import type { TestApp } from '../support/app.js';
 import { buildClient, nextCall, TRANSPORTS } from '../support/client.js';
 import { createOrder, sampleGet, samplePost, SampleUser, useSampleApp } from '../support/sample.js';
-import { waitUntil } from '../support/wait.js';
+import { waitUntil, Wakeup } from '../support/wait.js';
 
 const HUB_ERROR = (method: string, message: string) => `An unexpected error occurred invoking '${method}' on the server. HubException: ${message}`;
 
@@ -13,25 +13,25 @@ const HUB_ERROR = (method: string, message: string) => `An unexpected error occu
 function follow<T>(result: IStreamResult<T>) {
   const items: T[] = [];
   let ended: { error?: string } | null = null;
-  const waiters: Array<() => void> = [];
+  const arrivals = new Wakeup();
   const subscription: ISubscription<T> = result.subscribe({
     next: (item) => {
       items.push(item);
-      waiters.splice(0).forEach((wake) => wake());
+      arrivals.wake();
     },
     complete: () => {
       ended = {};
-      waiters.splice(0).forEach((wake) => wake());
+      arrivals.wake();
     },
     error: (error) => {
       ended = { error: (error as Error).message };
-      waiters.splice(0).forEach((wake) => wake());
+      arrivals.wake();
     },
   });
   const until = async (done: (seen: T[]) => boolean): Promise<T[]> => {
     while (!done(items)) {
       if (ended !== null) throw new Error(`the stream ended (${JSON.stringify(ended)}) after ${JSON.stringify(items)}`);
-      await new Promise<void>((wake) => waiters.push(wake));
+      await arrivals.next();
     }
     return items;
   };

@@ -3,7 +3,7 @@ import { MetricsService, MetricsSnapshot } from '../../sample/dashboard/metrics.
 import type { TestApp } from '../support/app.js';
 import { buildClient, TRANSPORTS } from '../support/client.js';
 import { useSampleApp } from '../support/sample.js';
-import { eventually, waitUntil } from '../support/wait.js';
+import { eventually, waitUntil, Wakeup } from '../support/wait.js';
 
 const CONNECTIONS_SCOPE = 'otel_scope_name="Microsoft.AspNetCore.Http.Connections"';
 const OUR_SCOPE = 'otel_scope_name="nestjs-signalr"';
@@ -26,18 +26,18 @@ function sumOf(text: string, name: string): number {
 /** Reads a stream's items as they come; `next()` resolves with the next one. */
 function follow<T>(result: IStreamResult<T>) {
   const items: T[] = [];
-  const waiters: Array<() => void> = [];
+  const arrivals = new Wakeup();
   const subscription = result.subscribe({
     next: (item) => {
       items.push(item);
-      waiters.splice(0).forEach((wake) => wake());
+      arrivals.wake();
     },
     complete: () => undefined,
     error: () => undefined,
   });
   const next = async (): Promise<T> => {
     const seen = items.length;
-    while (items.length === seen) await new Promise<void>((wake) => waiters.push(wake));
+    while (items.length === seen) await arrivals.next();
     return items[seen];
   };
   return { next, dispose: () => subscription.dispose() };

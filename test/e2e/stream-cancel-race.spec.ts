@@ -6,6 +6,7 @@ import { HttpConnection, startConformanceApp, VARIANTS, type Variant } from '../
 import { StreamCancelHub } from '../fixtures/stream-cancel.hub.js';
 import { startApp, type TestApp } from '../support/app.js';
 import { connect, nextCall, stopAll } from '../support/client.js';
+import { Wakeup } from '../support/wait.js';
 
 const ROUNDS = 100;
 const HANDSHAKE_END = 0x1e;
@@ -17,7 +18,7 @@ const HANDSHAKE_END = 0x1e;
  */
 class RawHubClient {
   private readonly records: HubMessage[] = [];
-  private waiters: Array<() => void> = [];
+  private readonly arrivals = new Wakeup();
   private handshaken = false;
   private closedWith: Error | undefined | null = null;
 
@@ -28,7 +29,7 @@ class RawHubClient {
     connection.onreceive = (data) => this.receive(data);
     connection.onclose = (error) => {
       this.closedWith = error;
-      this.wake();
+      this.arrivals.wake();
     };
   }
 
@@ -60,7 +61,7 @@ class RawHubClient {
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         expired = true;
-        this.wake();
+        this.arrivals.wake();
         resolve();
       }, timeoutMs);
     });
@@ -93,20 +94,14 @@ class RawHubClient {
         if (message.type !== MessageType.Ping) this.records.push(message);
       }
     }
-    this.wake();
+    this.arrivals.wake();
   }
 
   private async until(condition: () => boolean): Promise<void> {
     while (!condition()) {
       if (this.closedWith !== null) throw new Error(`connection closed: ${String(this.closedWith)}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.arrivals.next();
     }
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

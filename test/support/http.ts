@@ -1,4 +1,5 @@
 import http, { IncomingHttpHeaders } from 'http';
+import { Wakeup } from './wait.js';
 
 /** A negotiated connection: its public id and the token clients send as `id=`. */
 export interface Negotiated {
@@ -44,7 +45,7 @@ export function request(url: string, options: { method?: string; headers?: Recor
 export class EventStream {
   text = '';
   ended = false;
-  private waiters: Array<() => void> = [];
+  private readonly arrivals = new Wakeup();
 
   private constructor(
     readonly status: number,
@@ -58,11 +59,11 @@ export class EventStream {
         const stream = new EventStream(res.statusCode!, res.headers, req);
         res.on('data', (chunk: Buffer) => {
           stream.text += chunk.toString();
-          stream.wake();
+          stream.arrivals.wake();
         });
         res.on('end', () => {
           stream.ended = true;
-          stream.wake();
+          stream.arrivals.wake();
         });
         res.on('error', () => undefined);
         resolve(stream);
@@ -76,23 +77,17 @@ export class EventStream {
   async until(condition: (text: string) => boolean): Promise<string> {
     while (!condition(this.text)) {
       if (this.ended) throw new Error(`stream ended with ${JSON.stringify(this.text)}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.arrivals.next();
     }
     return this.text;
   }
 
   /** Resolves when the server ends the stream. */
   async end(): Promise<void> {
-    while (!this.ended) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    while (!this.ended) await this.arrivals.next();
   }
 
   close(): void {
     this.req.destroy();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
   }
 }

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { Wakeup } from './wait.js';
 
 const RS = '\u001e';
 
@@ -8,19 +9,19 @@ const RS = '\u001e';
  */
 export class RawSocket {
   readonly frames: Array<{ data: Buffer; binary: boolean }> = [];
-  private waiters: Array<() => void> = [];
+  private readonly arrivals = new Wakeup();
   closeCode: number | undefined;
   private closedPromise: Promise<number>;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data: Buffer, binary: boolean) => {
       this.frames.push({ data, binary });
-      this.wake();
+      this.arrivals.wake();
     });
     this.closedPromise = new Promise((resolve) =>
       socket.on('close', (code) => {
         this.closeCode = code;
-        this.wake();
+        this.arrivals.wake();
         resolve(code);
       }),
     );
@@ -79,7 +80,7 @@ export class RawSocket {
   async nextFrame(): Promise<{ data: Buffer; binary: boolean }> {
     while (this.frames.length <= this.read) {
       if (this.closeCode !== undefined) throw new Error(`socket closed with ${this.closeCode}`);
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.arrivals.next();
     }
     return this.frames[this.read++];
   }
@@ -113,12 +114,6 @@ export class RawSocket {
 
   close(): void {
     this.socket.close();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
   }
 }
 

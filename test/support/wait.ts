@@ -20,3 +20,21 @@ export async function eventually<T>(read: () => Promise<T>, expected: T, timeout
   }
   return last;
 }
+
+/**
+ * Lets a reader wait for what arrives asynchronously (a frame, a chunk, a stream's end) without
+ * sleeping: it checks its state, awaits `next()` if it must wait, and checks again once woken.
+ */
+export class Wakeup {
+  private waiters: Array<() => void> = [];
+
+  /** Resolves at the next `wake()`. */
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Something arrived: every waiter checks again. */
+  wake(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
