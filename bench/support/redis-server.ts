@@ -1,18 +1,7 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
-import * as net from 'net';
+import { freePort } from '../../test/support/processes.js';
 import { sleep } from './clock.js';
 import { GENERATOR_CPU } from './suite.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A throwaway redis-server on a free port (never the shared 6379), nothing persisted, pinned with

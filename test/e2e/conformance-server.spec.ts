@@ -2,12 +2,12 @@ import { ChildProcess, execFile, spawn } from 'child_process';
 import { once } from 'events';
 import type { IncomingMessage } from 'http';
 import { request as httpsRequest } from 'https';
-import { createServer } from 'net';
 import path from 'path';
 import { promisify } from 'util';
 import { PLATFORM } from '../support/app.js';
 import { hubClient, startedClient, stopClients, VARIANTS } from '../conformance/official-client.js';
 import { request } from '../support/http.js';
+import { freePort } from '../support/processes.js';
 import { startRedis, type RedisServer } from '../support/redis.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -22,15 +22,6 @@ const OUT_DIR = path.join(ROOT, 'dist', 'conformance-test');
 const ENTRY = BUILDS
   ? [path.join(OUT_DIR, 'test', 'conformance', 'main.js')]
   : ['-r', path.join(ROOT, 'test', 'support', 'ts-register.js'), path.join(ROOT, 'test', 'conformance', 'main.ts')];
-
-/** A port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The fixture server as `npm run conformance:server` starts it, with its listener lines once it printed `count` of them. */
 async function startServer(env: Record<string, string>, count: number): Promise<{ child: ChildProcess; lines: string[] }> {

@@ -3,7 +3,8 @@ import { HubConnection } from '@microsoft/signalr';
 import { createServer } from 'net';
 import { clusterMember, untilDelivered } from '../support/cluster-members.js';
 import { eventually, waitUntil } from '../support/wait.js';
-import { ClusterInstance, freePort, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
+import { freePort } from '../support/processes.js';
+import { ClusterInstance, killInstances, RedisServer, startInstance, startRedis } from '../support/redis.js';
 
 const OUTAGE = /^warn SignalR:Redis: Redis backplane unreachable \(.+\); serving this instance's connections only, reconnecting with backoff\.$/;
 const RECOVERED = /^log SignalR:Redis: Redis backplane connected again; (\d+) send\(s\) could not be published during the outage\.$/;

@@ -3,7 +3,7 @@ import { promises as fs } from 'fs';
 import { connect } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { freePort } from './redis.js';
+import { exited, startOnFreePort } from './processes.js';
 
 const NGINX = '/usr/sbin/nginx';
 /** The kernel's clock ticks per second (`getconf CLK_TCK`), the unit of /proc CPU times: 100 on Linux everywhere. */
@@ -116,11 +116,6 @@ ${keepalive}
 `;
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Whether something accepts TCP connections on `port`. */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -167,21 +162,17 @@ async function launch(dir: string, port: number, upstreams: readonly number[], o
 export async function startNginx(upstreams: readonly number[], options: NginxOptions = {}): Promise<NginxProxy> {
   if (upstreams.length === 0) throw new Error('startNginx: no upstream instances');
   const dir = await fs.mkdtemp(join(tmpdir(), 'signalr-nginx-'));
-  let port = 0;
-  let child: ChildProcess | null = null;
-  for (let attempt = 0; child === null; attempt++) {
-    port = await freePort();
-    try {
-      child = await launch(dir, port, upstreams, options);
-    } catch (error) {
-      // The port was taken between the probe and the start; anything else is final.
-      if (attempt >= 3 || !/Address already in use/.test(String(error))) {
-        await fs.rm(dir, { recursive: true, force: true });
-        throw error;
-      }
-    }
+  let port: number;
+  let running: ChildProcess;
+  try {
+    ({ port, started: running } = await startOnFreePort(
+      (port) => launch(dir, port, upstreams, options),
+      (error) => /Address already in use/.test(String(error)),
+    ));
+  } catch (error) {
+    await fs.rm(dir, { recursive: true, force: true });
+    throw error;
   }
-  const running = child;
   const byAddress = new Map(upstreams.map((upstream, index) => [`127.0.0.1:${upstream}`, index]));
   const requests = async (): Promise<ProxiedRequest[]> => {
     const log = await fs.readFile(join(dir, 'access.log'), 'utf8').catch(() => '');

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import path from 'path';
 import { promisify } from 'util';
-import { freePort, launch } from './redis.js';
+import { exited, freePort } from './processes.js';
+import { launch } from './redis.js';
 
 const run = promisify(execFile);
 
@@ -35,11 +36,6 @@ async function freeClusterPort(): Promise<number> {
     });
     if (bus) return port;
   }
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** Polls `cluster info` on each port until it reports cluster_state:ok. */

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'child_process';
-import { createServer } from 'net';
+import { exited, startOnFreePort } from './processes.js';
 
 /**
  * A private `redis-server` on a free port (never the shared 6379), without persistence, for one test
@@ -14,19 +14,6 @@ export interface RedisServer {
   stop(): Promise<void>;
   restart(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts `redis-server` on `port` (no persistence, plus `extraArgs`) and resolves once it accepts connections. */
@@ -53,24 +40,10 @@ export function launch(port: number, extraArgs: string[] = []): Promise<ChildPro
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Starts a private redis-server on a free port and waits until it accepts connections. */
 export async function startRedis(): Promise<RedisServer> {
-  let port = 0;
-  let child: ChildProcess | null = null;
-  for (let attempt = 0; child === null; attempt++) {
-    port = await freePort();
-    try {
-      child = await launch(port);
-    } catch (error) {
-      if (attempt >= 3) throw error; // the port was taken between the probe and the start
-    }
-  }
-  let current: ChildProcess | null = child;
+  const { port, started } = await startOnFreePort((port) => launch(port));
+  let current: ChildProcess | null = started;
   const server: RedisServer = {
     port,
     url: `redis://127.0.0.1:${port}`,
