@@ -56,11 +56,20 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
   }
 
   private sendPiece(data: Buffer, binary: boolean): void {
-    if (this.waiting.length > 0 || (this.inFlight > 0 && this.inFlight + data.length > this.link!.window)) {
+    if (this.waiting.length > 0 || !this.fits(data.length)) {
       this.waiting.push({ data, binary });
       this.waitingBytes += data.length;
       return;
     }
+    this.cross(data, binary);
+  }
+
+  /** Whether `length` more bytes may cross now: within the window, or alone in flight (a piece larger than the window). */
+  private fits(length: number): boolean {
+    return this.inFlight === 0 || this.inFlight + length <= this.link!.window;
+  }
+
+  private cross(data: Buffer, binary: boolean): void {
     this.inFlight += data.length;
     this.link!.frame(data, binary);
   }
@@ -103,11 +112,10 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
 
   credit(bytes: number): void {
     this.inFlight = Math.max(0, this.inFlight - bytes);
-    while (this.waiting.length > 0 && (this.inFlight === 0 || this.inFlight + this.waiting[0].data.length <= this.link!.window)) {
+    while (this.waiting.length > 0 && this.fits(this.waiting[0].data.length)) {
       const { data, binary } = this.waiting.shift()!;
       this.waitingBytes -= data.length;
-      this.inFlight += data.length;
-      this.link!.frame(data, binary);
+      this.cross(data, binary);
     }
     if (this.closing && this.waiting.length === 0) return this.finish(1000);
     if (!this.drainWatched) return;

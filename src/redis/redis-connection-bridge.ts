@@ -60,6 +60,11 @@ interface HeldConnection {
   released: boolean;
 }
 
+/** A bridge as either side starts it: just heard from, holding nothing, its answer (socket side) set by the caller. */
+function bridgeOf(id: Buffer, to: string, held: HeldConnection | null, events: BridgeEvents | null): Bridge {
+  return { id, key: id.toString('hex'), to, events, heardAt: Date.now(), answer: null, held, holding: 0 };
+}
+
 function message(kind: number, id: Buffer, extra = 0): Buffer {
   const bytes = Buffer.allocUnsafe(HEAD + extra);
   bytes[0] = kind;
@@ -126,16 +131,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
   async attach(connectionId: string, owner: BridgedOwner, events: BridgeEvents): Promise<BridgeLink | 403 | 404 | 409> {
     await (this.replying ??= this.link.listen(this.replyChannel, (bytes) => this.fromOwner(bytes)));
     const id = randomBytes(ID_BYTES);
-    const bridge: Bridge = {
-      id,
-      key: id.toString('hex'),
-      to: this.attachChannel(connectionId),
-      events,
-      heardAt: Date.now(),
-      answer: null,
-      held: null,
-      holding: 0,
-    };
+    const bridge = bridgeOf(id, this.attachChannel(connectionId), null, events);
     const answered = new Promise<BridgeLink | 403 | 404 | 409>((resolve) => (bridge.answer = resolve));
     this.socketBridges.set(bridge.key, bridge);
     const reply = Buffer.from(this.replyChannel);
@@ -192,16 +188,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
   private attachRequested(held: HeldConnection, key: string, bytes: Buffer): void {
     if (bytes.length < HEAD + 2 || held.bridges.has(key)) return;
     const replyEnd = HEAD + 2 + bytes.readUInt16BE(HEAD);
-    const bridge: Bridge = {
-      id: Buffer.from(bytes.subarray(1, HEAD)),
-      key,
-      to: bytes.toString('utf8', HEAD + 2, replyEnd),
-      events: null,
-      heardAt: Date.now(),
-      answer: null,
-      held,
-      holding: 0,
-    };
+    const bridge = bridgeOf(Buffer.from(bytes.subarray(1, HEAD)), bytes.toString('utf8', HEAD + 2, replyEnd), held, null);
     // Registered first: the host's accept writes at once (the Sequence, the replay) through the link.
     held.bridges.set(key, bridge);
     let answer: AttachAnswer;
