@@ -122,6 +122,11 @@ export const LogTexts = {
   /** Hub methods whose argument types pipes cannot see (TypeScript records them only for decorated methods). */
   untypedParameters: (hub: string, methods: string[]) =>
     `Hub ${hub}: pipes apply to its methods, but TypeScript recorded no parameter types for ${methods.map((name) => `'${name}'`).join(', ')} (it records them only for decorated methods, with emitDecoratorMetadata on), so pipes such as ValidationPipe get no metatype and skip their arguments. Give each a method decorator, e.g. @HubMethodName('${methods[0]}') on '${methods[0]}'.`,
+  /** An exception nothing expected while serving a request: ASP.NET Core's server answers 500 and logs it (ApplicationError). */
+  requestFailed: (what: string, path: string, cutOff: boolean) =>
+    `Failed to serve ${what} on ${path}: an unhandled exception was thrown; ${cutOff ? 'its response, already begun, is cut off' : 'the request is answered with 500'}.`,
+  /** `authenticate` threw: the request is refused as any failed authentication is, and why is said here. */
+  authenticationFailed: (path: string, error: unknown) => `authenticate threw for a request on ${path}; it is refused with 401. ${oneLine(error)}`,
   /** A client's arguments or streams that do not fit the method (ASP.NET Core's InvalidHubParameters, at debug level). */
   invalidHubParameters: (target: string, error: unknown) => `Parameters to hub method '${target}' are incorrect. ${errorDetail(error)}`,
   /** The end of a window in which a client-caused kind of line passed its limit (src/logging/rate-limited-log.ts). */

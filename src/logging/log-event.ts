@@ -21,6 +21,8 @@ export type SignalRLogEventName =
   | 'StreamItemNotSerialized' // ours
   // HTTP (ASP.NET Core's HttpConnectionDispatcher)
   | 'UserNameChanged'
+  | 'ApplicationError' // Kestrel's name: an exception that ended a request with 500
+  | 'AuthenticationFailed' // ours: `authenticate` threw, and the request got 401
   // Raw connections (@ConnectionHandler)
   | 'ConnectionHandlerFailed' // ours
   // Fan-out and client results

@@ -94,6 +94,10 @@ export const ClientCausedLogs = {
   notSerialized: new RateLimitedLog('SignalR', 'warn', 'values that could not be serialized'),
   /** Requests on a connection by a user other than its owner (403). */
   userChanged: new RateLimitedLog('SignalR', 'warn', "requests by another user than the connection's"),
+  /** Requests answered with 500 because something threw (a client can repeat the request that causes it). */
+  requestFailed: new RateLimitedLog('SignalR', 'error', 'requests answered with 500'),
+  /** Requests refused with 401 because `authenticate` threw (tokens that do not verify, among others). */
+  authenticationFailed: new RateLimitedLog('SignalR', 'warn', 'requests refused because authenticate threw'),
   /** Errors thrown by a raw connection handler (@ConnectionHandler), one per connection at most. */
   connectionHandlerFailed: new RateLimitedLog('SignalR', 'error', 'connection handler failures'),
 };

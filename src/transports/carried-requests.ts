@@ -35,8 +35,11 @@ export class CarryingBudget {
     this.maxHeldBytes = limits?.maximumHeldCarriedBytes ?? MAX_HELD_BYTES;
   }
 }
-/** Runs a request on the owner as if it had reached it (the endpoint's own transport-request path, no carrying). */
-export type ReplayRequest = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+/**
+ * Runs a request on the owner as if it had reached it (the endpoint's own transport-request path, no
+ * carrying); it answers whatever happens, an exception with 500 (and logs it), as for a local request.
+ */
+export type ReplayRequest = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** A credit, the answer, or the end of waiting: the client went away, the owner is silent or gone. */
 type Reply = 'credit' | 'gone' | 'timeout' | 'lost' | CarriedAnswer;
@@ -349,9 +352,6 @@ export class CarriedRequests {
         res.gone();
       },
     });
-    this.replay(req as unknown as IncomingMessage, res as unknown as ServerResponse).catch(() => {
-      if (!res.headersSent) sendText(res as unknown as ServerResponse, 500);
-      else res.destroy();
-    });
+    this.replay(req as unknown as IncomingMessage, res as unknown as ServerResponse);
   }
 }

@@ -14,23 +14,17 @@ import { type CarryingBudget, CarriedRequests } from './carried-requests.js';
 import { ConnectionOwners, type ConnectionOwner } from './connection-owners.js';
 import { type ConnectionRegistry, newConnectionIds } from './connection-registry.js';
 import type { ConnectionTokenClaims } from './connection-tokens.js';
+import { logRequestFailed } from './endpoint-logs.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import { toHubRequest } from './incoming-hub-request.js';
 import type { RoutedEndpoint } from './http-router.js';
 import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
 import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
 import { OrderedSends } from './ordered-sends.js';
+import { type EndpointIdentity, identifyRequest, REFUSED } from './request-identity.js';
 import { ServerSentEventsTransport } from './server-sent-events.transport.js';
 import { type Elsewhere, type SignedStart, SignedStarts } from './signed-starts.js';
 import { WebSocketTransport } from './websocket.transport.js';
-
-/** Who the caller is, decided from the HTTP request that carries a connection. */
-export interface EndpointIdentity {
-  // `| Promise<unknown>` is for the reader: a returned promise is awaited.
-  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
-  authenticate?: (request: HubRequest) => unknown | Promise<unknown>;
-  userIdProvider: (user: unknown) => string | null | undefined;
-}
 
 /** The settings an endpoint's HTTP surface depends on. */
 export interface EndpointSettings {
@@ -48,9 +42,6 @@ export interface EndpointSettings {
   /** With a secret and a backplane: who else started a signed token's connection (once per cluster); null otherwise. */
   readonly startClaims: ConnectionStartClaims | null;
 }
-
-/** The user for a request: undefined when anonymous, or REFUSED. */
-export const REFUSED: unique symbol = Symbol('refused');
 
 /**
  * The HTTP surface of one connection endpoint, as ASP.NET Core's HttpConnectionDispatcher: negotiate,
@@ -114,7 +105,9 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
    */
   carryThrough(relay: ConnectionRelay, budget: CarryingBudget): void {
     if (this.signed === null) return;
-    this.carrier = new CarriedRequests(relay, budget, this.settings.pollTimeout, (req, res) => this.handleTransportRequest(req, res, true));
+    this.carrier = new CarriedRequests(relay, budget, this.settings.pollTimeout, (req, res) => {
+      this.handleTransportRequest(req, res, true).catch((error: unknown) => this.failed(`a ${req.method} request carried from another instance`, res, error));
+    });
   }
 
   /** A new connection of this endpoint's kind; `statefulRequested`: negotiate granted stateful reconnect. */
@@ -215,15 +208,22 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     // A refused origin (403) or a preflight (204) is answered by the CORS policy; others get its headers.
     if (this.cors !== null && this.cors.handleRequest(req, res)) return;
     const work = isNegotiate ? this.negotiate(req, res) : this.handleTransportRequest(req, res);
-    work.catch(() => {
-      if (!res.headersSent) sendText(res, 500);
-      else res.destroy();
-    });
+    work.catch((error: unknown) => this.failed(isNegotiate ? 'negotiate' : `a ${req.method} request`, res, error));
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.cors !== null && !this.cors.allowsUpgrade(req)) return rejectUpgrade(socket, 403);
-    this.upgrade(req, socket, head).catch(() => rejectUpgrade(socket, 500));
+    this.upgrade(req, socket, head).catch((error: unknown) => {
+      logRequestFailed('a WebSocket upgrade', this.path, error, false);
+      rejectUpgrade(socket, 500);
+    });
+  }
+
+  /** A request an exception ended (a throwing userIdProvider, say): 500, or a response already begun cut off; logged once. */
+  private failed(what: string, res: ServerResponse, error: unknown): void {
+    logRequestFailed(what, this.path, error, res.headersSent);
+    if (!res.headersSent) sendText(res, 500);
+    else res.destroy();
   }
 
   close(): void {
@@ -410,17 +410,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     return this.owners.admits(connection, this.owners.of(user)) ? 0 : 403;
   }
 
-  /**
-   * The user for this request, undefined when anonymous, or REFUSED when `authenticate` threw or,
-   * with `requireAuthentication`, found no user.
-   */
-  protected async identify(request: HubRequest): Promise<unknown> {
-    let user: unknown;
-    try {
-      user = await this.identity.authenticate?.(request);
-    } catch {
-      return REFUSED;
-    }
-    return (user === undefined || user === null) && this.settings.requireAuthentication ? REFUSED : user;
+  /** The user for this request, undefined when anonymous, or REFUSED (request-identity.ts). */
+  protected identify(request: HubRequest): Promise<unknown> {
+    return identifyRequest(this.identity, request, this.settings.requireAuthentication, this.path);
   }
 }

@@ -11,10 +11,11 @@ import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { attachHost, bridgeUpgrade, type AttachOwner } from './bridged-reattach.js';
-import { ConnectionEndpoint, type EndpointIdentity } from './connection-endpoint.js';
+import { ConnectionEndpoint } from './connection-endpoint.js';
 import type { ConnectionOwner } from './connection-owners.js';
 import type { ConnectionTokenClaims } from './connection-tokens.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import type { EndpointIdentity } from './request-identity.js';
 import { rejectUpgrade } from './http-responses.js';
 import { wantsStatefulReconnect } from './negotiate.js';
 

@@ -6,6 +6,7 @@ import { sendText } from './http-responses.js';
 
 /** What a send needs of its endpoint: the request's refusal (401/403, else 0) and the body's reader. */
 export interface SendSteps<C> {
+  /** Rejects with what the app's `userIdProvider` throws: the send's caller answers that 500. */
   refusal(connection: C): Promise<0 | 401 | 403>;
   /** Hands the body over as it arrives; throws InvalidDataError (413) when too large. */
   receiveBody(req: IncomingMessage, connection: C): Promise<void>;
@@ -34,11 +35,14 @@ export class OrderedSends<C extends TransportConnection> {
       if (refusal !== 0) return sendText(res, refusal);
       // The connection may have ended while authentication ran.
       if (!connection.isOpen) return sendText(res, 404);
-      await steps.receiveBody(req, connection);
+      try {
+        await steps.receiveBody(req, connection);
+      } catch (error) {
+        // A body that breaks off is 400; bytes beyond the limit (where one applies to a body) are 413.
+        if (!res.headersSent) sendText(res, error instanceof InvalidDataError ? 413 : 400);
+        return;
+      }
       sendText(res, 200);
-    } catch (error) {
-      // A body that breaks off is 400; bytes beyond the limit (where one applies to a body) are 413.
-      if (!res.headersSent) sendText(res, error instanceof InvalidDataError ? 413 : 400);
     } finally {
       release();
       if (this.queues.get(connection) === mine) this.queues.delete(connection);
