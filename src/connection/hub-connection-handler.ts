@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { writeHandshakeResponse } from '../protocol/handshake-protocol.js';
-import { CloseMessage, HubMessage, MessageType } from '../protocol/hub-messages.js';
+import type { CloseMessage } from '../protocol/hub-messages.js';
 import type { HubProtocol } from '../protocol/hub-protocol.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT, SHUTDOWN_WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import { CloseTexts, HandshakeTexts, LogTexts } from '../signalr.messages.js';
@@ -13,11 +13,12 @@ import type { ConnectionDispatcher, ConnectionLifetime } from './connection-cont
 import type { InvocationSlot } from './invocation-slot.js';
 import { enter, HUB_CONNECTION_LIFECYCLE as LIFECYCLE } from './connection-lifecycle.js';
 import { MessageReplay } from './message-replay.js';
-import { acceptStateful, sweepStateful } from './stateful-reconnect.js';
+import { MessagePump } from './message-pump.js';
+import { sweepStateful } from './stateful-reconnect.js';
 import { EndWaiters, invocationsDrained, timedOut } from './shutdown-waits.js';
 import type { ConnectionRunner } from './connection-runner.js';
 import { dueOnTick, PingBytes } from './connection-timeouts.js';
-import { sendBacklogged, sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
+import { sendBufferDrained, sendBufferExpired } from './send-backpressure.js';
 import { asError, clientTimeoutError, CLOSE_PLAIN, CLOSE_RECONNECT, closeWithError } from './close-messages.js';
 import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
@@ -35,8 +36,8 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   private readonly connections = new Set<HubConnection>();
   private readonly pings = new PingBytes();
   private readonly endWaiters = new EndWaiters();
-  /** Connections whose dispatch waits for the hub layer (a full upload buffer), whatever the message. */
-  private readonly held = new Set<HubConnection>();
+  /** Messages read go through it to the hub layer. */
+  private readonly messages: MessagePump;
   /** How long a closing WebSocket may wait for its peer's close frame; shorter once shutdown began. */
   private transportCloseTimeout: number | undefined;
   /** A detached stateful connection whose client did not come back in time. */
@@ -45,11 +46,8 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   private readonly records: RecordSink = {
     handshake: (connection, buffer, start, end) => this.completeHandshake(connection, buffer, start, end),
     failHandshake: (connection, error) => this.failHandshake(connection, error),
-    message: (connection, message) => this.enqueue(connection, message),
+    message: (connection, message) => this.messages.enqueue(connection, message),
   };
-  /** A stateful connection whose client broke the protocol (a Sequence beyond what it sent). */
-  private readonly failStateful = (connection: HubConnection, error: Error) =>
-    this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), error);
 
   constructor(
     private readonly dispatcher: ConnectionDispatcher,
@@ -58,7 +56,9 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
     private readonly onEnded: (connection: HubConnection) => void,
     /** For log lines. */
     private readonly hubName = 'hub',
-  ) {}
+  ) {
+    this.messages = new MessagePump(dispatcher, lifetime, this, hubName);
+  }
 
   /** A log line's fields: this hub and the connection's id, user and transport. */
   private fields(connection: HubConnection) {
@@ -108,7 +108,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
       this.close(connection, closeWithError(error, connection.options.enableDetailedErrors, true), asError(error));
       return;
     }
-    this.pump(connection);
+    this.messages.pump(connection);
   }
 
   /** Validates the handshake request; on success the response is the first thing written. */
@@ -170,103 +170,15 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   /** onConnected completed: onDisconnected is owed from now on. */
   private opened(connection: HubConnection): void {
     connection.hubConnected = true;
-    if (enter(connection, LIFECYCLE, 'connected')) this.pump(connection);
+    if (enter(connection, LIFECYCLE, 'connected')) this.messages.pump(connection);
     // Closed while onConnected ran (the client can leave meanwhile): onDisconnected is owed now.
     else void DONE.then(() => this.disconnected(connection));
   }
 
-  // 3. Read and dispatch: messages queue in order; invocations wait for a slot and for the client to read.
-  private enqueue(connection: HubConnection, message: HubMessage): void {
-    // A client result's Completion may answer the very hub method that holds this connection's last
-    // invocation slot, so it must not queue behind invocations waiting for that slot; it settles on
-    // receipt (in receipt order among Completions). Other Completions (ends of client streams) keep
-    // their place behind the stream items they follow. Pings (once connected) only arm the client timeout.
-    if (message.type === MessageType.Ping && connection.state === 'connected') {
-      connection.clientTimeoutArmed = true;
-      return;
-    }
-    if (connection.replay !== null && !acceptStateful(connection, connection.replay, message, this.failStateful)) return;
-    if (message.type === MessageType.Completion && this.lifetime.tryCompleteClientResult?.(connection, message)) return;
-    connection.queueInbound(message);
-  }
-
-  /** Dispatches queued messages in order; an invocation waits while all invocation slots are taken. */
-  private pump(connection: HubConnection): void {
-    const queue = connection.inbound;
-    if (queue === null) return;
-    const slots = connection.options.maximumParallelInvocationsPerClient;
-    while (queue.length > 0 && connection.state === 'connected') {
-      if (this.held.size !== 0 && this.held.has(connection)) break;
-      const message = queue[0];
-      const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
-      if (isInvocation && (connection.activeInvocations >= slots || sendBacklogged(connection))) break;
-      queue.shift();
-      this.handle(connection, message);
-    }
-    connection.inboundTaken(queue.length);
-  }
-
-  private handle(connection: HubConnection, message: HubMessage): void {
-    switch (message.type) {
-      case MessageType.Ping:
-        connection.clientTimeoutArmed = true;
-        return;
-      case MessageType.Close:
-        this.close(connection, CLOSE_PLAIN, message.error ? new Error(message.error) : undefined);
-        return;
-      case MessageType.Ack:
-      case MessageType.Sequence:
-        return; // only meaningful with stateful reconnect, which this connection did not negotiate
-      default: {
-        const isInvocation = message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
-        // An invocation holds a slot from dispatch on; a client-result call may give it back early.
-        const slot: InvocationSlot | undefined = isInvocation ? { released: false } : undefined;
-        if (slot !== undefined) connection.activeInvocations++;
-        let pending: void | Promise<void>;
-        try {
-          pending = this.dispatcher.dispatch(connection, message, slot);
-        } catch (error) {
-          this.dispatchFailed(connection, error);
-          pending = undefined;
-        }
-        if (pending === undefined) {
-          if (slot !== undefined) this.releaseInvocationSlot(connection, slot);
-          return;
-        }
-        if (slot === undefined) this.held.add(connection);
-        pending
-          .catch((error) => this.dispatchFailed(connection, error))
-          .finally(() => {
-            if (slot === undefined) this.held.delete(connection);
-            else if (!slot.released) {
-              slot.released = true;
-              connection.activeInvocations--;
-            }
-            this.pump(connection);
-          });
-      }
-    }
-  }
-
-  /** A failure of the dispatcher itself (hub code's errors are Completions already), rate limited as the client may cause it. */
-  private dispatchFailed(connection: HubConnection, error: unknown): void {
-    if (!ClientCausedLogs.dispatchFailed.allow()) return;
-    this.logger.error(
-      logEvent('FailedDispatchingMessage', `Unexpected error dispatching a message on ${connection.path}.`, {
-        ...this.fields(connection),
-        error: describeError(error),
-      }),
-      stackOf(error),
-    );
-  }
-
-  /** The slot goes back once: at the invocation's end, or earlier while it awaits a client result. */
+  // 3. Read and dispatch: message-pump.ts.
+  /** Gives an invocation's slot back before the invocation ends (it awaits a client result). */
   releaseInvocationSlot(connection: HubConnection, slot: InvocationSlot): void {
-    if (slot.released) return;
-    slot.released = true;
-    connection.activeInvocations--;
-    // Not from inside the dispatch that is running: the next invocation starts on the next turn.
-    if (connection.inbound !== null && connection.inbound.length > 0) queueMicrotask(() => this.pump(connection));
+    this.messages.releaseInvocationSlot(connection, slot);
   }
 
   // 4. Close: from the peer (its transport ended), from the server (a Close, abort(), a timeout), or a re-attach.
@@ -323,7 +235,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   /** Outbound backpressure (send-backpressure.ts): invocations that waited for the client to read go on once it did. */
   checkSendBuffer(connection: HubConnection): void {
     // Not from inside the flush or drain that got here: the next invocation starts on the next turn.
-    if (sendBufferDrained(connection)) void DONE.then(() => this.pump(connection));
+    if (sendBufferDrained(connection)) void DONE.then(() => this.messages.pump(connection));
   }
 
   /** The transport wrote out what it held (after watchDrain). */
@@ -380,7 +292,7 @@ export class HubConnectionHandler implements ConnectionRunner<HubConnection>, Co
   private finish(connection: HubConnection): void {
     if (connection.protocol !== null) this.lifetime.onDisconnected(connection);
     this.connections.delete(connection);
-    this.held.delete(connection);
+    this.messages.forget(connection);
     connectionTelemetry.ended(connection, this);
     connection.release();
     this.onEnded(connection);
