@@ -13,14 +13,14 @@ import {
 import { InvalidDataError } from '../protocol/protocol-errors.js';
 import { InvocationTexts, LogTexts } from '../signalr.messages.js';
 import type { HubDescriptor, HubMethodDescriptor } from './hub-descriptor.js';
-import { describeInvocationError, StreamItemNotSerialized } from './hub-errors.js';
 import { HubException } from './hub-exception.js';
 import type { HubInvokerFactory, HubPipeline } from './hub-invoker.factory.js';
 import { type CallerScope, InvocationScope, invokeInScope } from './hub-call-scope.js';
 import { ClientCausedLogs } from '../logging/rate-limited-log.js';
-import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
+import { logEvent } from '../logging/log-event.js';
 import { invocationTelemetry } from '../observability/invocation-telemetry.js';
 import { ConnectionStreams, discardStream, isStreamResult, runStream, RunningStream, streamCompletion, UploadStream } from './hub-streams.js';
+import { InvocationAnswers } from './invocation-answers.js';
 
 type HubMethod = (...args: unknown[]) => unknown;
 
@@ -44,6 +44,8 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
  */
 export class HubDispatcher implements ConnectionDispatcher {
   private readonly logger: Logger;
+  /** The Completions the invocations send back, and the log lines of their failures. */
+  private readonly answers: InvocationAnswers;
 
   /** Streams of each connection, both ways; created on a connection's first stream. */
   private readonly streams = new WeakMap<HubConnection, ConnectionStreams>();
@@ -54,6 +56,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     private readonly invokers: HubInvokerFactory,
   ) {
     this.logger = new Logger(`SignalR:${hub.name}`);
+    this.answers = new InvocationAnswers(hub.name);
   }
 
   onConnected(connection: HubConnection): void | Promise<void> {
@@ -94,7 +97,11 @@ export class HubDispatcher implements ConnectionDispatcher {
         // Stream items, completions and cancellations for ids this server never issued: ignored, as in .NET.
         if (ClientCausedLogs.ignoredMessage.allow())
           this.logger.debug(
-            logEvent('UnsupportedMessageReceived', `Ignoring message of type ${message.type} from ${connection.connectionId}.`, this.fields(connection)),
+            logEvent(
+              'UnsupportedMessageReceived',
+              `Ignoring message of type ${message.type} from ${connection.connectionId}.`,
+              this.answers.fields(connection),
+            ),
           );
         return;
     }
@@ -103,7 +110,7 @@ export class HubDispatcher implements ConnectionDispatcher {
   private invoke(connection: HubConnection, message: InvocationMessage, slot: InvocationSlot | undefined): void | Promise<void> {
     const method = this.hub.methods.get(message.target.toLowerCase());
     if (method === undefined) {
-      this.sendError(connection, message, InvocationTexts.methodNotFound(message.target));
+      this.answers.sendError(connection, message, InvocationTexts.methodNotFound(message.target));
       return;
     }
     const uploads = this.bindUploads(connection, message, method);
@@ -111,8 +118,8 @@ export class HubDispatcher implements ConnectionDispatcher {
     const args = uploads.length === 0 ? message.arguments : [...message.arguments, ...uploads];
     // The invocation's own scope, so a client-result call inside it can give its slot back.
     const scope = slot === undefined ? undefined : new InvocationScope(connection.hubScope as CallerScope, connection, slot);
-    const done = (value: unknown) => this.complete(connection, message, value);
-    const failed = (error: unknown) => this.fail(connection, message, method, error);
+    const done = (value: unknown) => this.answers.complete(connection, message, value);
+    const failed = (error: unknown) => this.answers.fail(connection, message, method, error);
     const observed = invocationTelemetry.begin(this.hub.name, method.name, false, message.headers, connection, done, failed);
     const pending =
       observed === null
@@ -177,19 +184,19 @@ export class HubDispatcher implements ConnectionDispatcher {
   private stream(connection: HubConnection, message: StreamInvocationMessage): void | Promise<void> {
     const method = this.hub.methods.get(message.target.toLowerCase());
     if (method === undefined) {
-      this.sendError(connection, message, InvocationTexts.methodNotFound(message.target));
+      this.answers.sendError(connection, message, InvocationTexts.methodNotFound(message.target));
       return;
     }
     const streams = this.streamsOf(connection);
     const id = message.invocationId;
     if (streams.running.has(id)) {
-      this.sendError(connection, message, InvocationTexts.invocationIdInUse(id));
+      this.answers.sendError(connection, message, InvocationTexts.invocationIdInUse(id));
       return;
     }
     // Refused before binding or calling anything: the refusal costs its Completion and holds nothing.
     const limit = connection.options.maximumStreamsPerClient;
     if (streams.running.size >= limit) {
-      this.sendError(connection, message, InvocationTexts.tooManyStreams(message.target, limit));
+      this.answers.sendError(connection, message, InvocationTexts.tooManyStreams(message.target, limit));
       return;
     }
     const uploads = this.bindUploads(connection, message, method);
@@ -203,7 +210,7 @@ export class HubDispatcher implements ConnectionDispatcher {
       stream.observed?.end(error);
       if (stream.done) return;
       this.endStream(connection, stream);
-      this.fail(connection, message, method, error);
+      this.answers.fail(connection, message, method, error);
     };
     const observed = (stream.observed = invocationTelemetry.begin(this.hub.name, method.name, true, message.headers, connection, NOOP, NOOP));
     const call = () => this.call(connection, method, args, stream.signal, (value) => this.startStream(connection, message, stream, value, failed), failed);
@@ -226,7 +233,7 @@ export class HubDispatcher implements ConnectionDispatcher {
       if (stream.done) return;
       stream.observed?.end(new HubException(InvocationTexts.nonStreamingWithStream(message.target)));
       this.endStream(connection, stream);
-      this.sendError(connection, message, InvocationTexts.nonStreamingWithStream(message.target));
+      this.answers.sendError(connection, message, InvocationTexts.nonStreamingWithStream(message.target));
       return;
     }
     if (stream.done) {
@@ -239,30 +246,12 @@ export class HubDispatcher implements ConnectionDispatcher {
     void running.catch(failed);
   }
 
-  /** The stream's last message: a Completion without result, or with the error text of its failure. */
+  /** The stream's end: it is forgotten, and its last message goes out. */
   private finishStream(connection: HubConnection, stream: RunningStream, error: unknown): void {
     if (stream.done) return;
     stream.observed?.end(error);
     this.endStream(connection, stream);
-    if (error === undefined) {
-      connection.write(streamCompletion(stream.invocationId));
-      return;
-    }
-    const detailed = connection.options.enableDetailedErrors;
-    if (error instanceof StreamItemNotSerialized) {
-      if (ClientCausedLogs.notSerialized.allow())
-        this.logger.warn(logEvent('StreamItemNotSerialized', LogTexts.streamItemNotSerialized(stream.invocationId, error.cause), this.fields(connection)));
-      connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error.cause, detailed, false)));
-      return;
-    }
-    const isHubException = error instanceof HubException;
-    if (!isHubException && ClientCausedLogs.hubMethodFailed.allow()) {
-      this.logger.error(
-        logEvent('FailedStreaming', 'Failed while streaming results.', { ...this.fields(connection), error: describeError(error) }),
-        stackOf(error),
-      );
-    }
-    connection.write(streamCompletion(stream.invocationId, InvocationTexts.streamFailed(error, detailed, isHubException)));
+    this.answers.streamEnded(connection, stream.invocationId, error);
   }
 
   /** Marks a stream over without firing its signal, and forgets it (its uploads end too). */
@@ -309,22 +298,26 @@ export class HubDispatcher implements ConnectionDispatcher {
     if (sent !== method.parameterCount) {
       const error = new InvalidDataError(InvocationTexts.argumentCount(sent, method.parameterCount));
       if (ClientCausedLogs.invalidParameters.allow())
-        this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
-      this.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
+        this.logger.debug(
+          logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.answers.fields(connection, message.target)),
+        );
+      this.answers.sendError(connection, message, InvocationTexts.bindingFailed(message.target, error, connection.options.enableDetailedErrors));
       return null;
     }
     if (streamIds.length !== method.streamCount) {
       const error = new HubException(InvocationTexts.streamCount(streamIds.length, method.streamCount));
       if (ClientCausedLogs.invalidParameters.allow())
-        this.logger.debug(logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.fields(connection, message.target)));
-      this.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
+        this.logger.debug(
+          logEvent('InvalidHubParameters', LogTexts.invalidHubParameters(message.target, error), this.answers.fields(connection, message.target)),
+        );
+      this.answers.sendError(connection, message, InvocationTexts.failed(message.target, error, true, true));
       return null;
     }
     if (streamIds.length === 0) return NO_UPLOADS;
     const uploads = this.streamsOf(connection).uploads;
     const limit = connection.options.maximumUploadsPerClient;
     if (uploads.size + streamIds.length > limit) {
-      this.sendError(connection, message, InvocationTexts.tooManyUploads(message.target, limit));
+      this.answers.sendError(connection, message, InvocationTexts.tooManyUploads(message.target, limit));
       return null;
     }
     return streamIds.map((id) => {
@@ -369,43 +362,5 @@ export class HubDispatcher implements ConnectionDispatcher {
       this.streams.set(connection, streams);
     }
     return streams;
-  }
-
-  private complete(connection: HubConnection, message: InvocationMessage, value: unknown): void {
-    if (isStreamResult(value)) {
-      discardStream(value);
-      this.sendError(connection, message, InvocationTexts.streamingWithInvoke(message.target));
-      return;
-    }
-    if (message.invocationId === undefined) return;
-    try {
-      connection.write({ type: MessageType.Completion, invocationId: message.invocationId, result: value === undefined ? null : value });
-    } catch (error) {
-      // The protocol could not write the result (nothing was queued): the caller gets an error instead of no answer.
-      if (ClientCausedLogs.notSerialized.allow())
-        this.logger.warn(logEvent('ResultNotSerialized', LogTexts.resultNotSerialized(message.target, error), this.fields(connection, message.target)));
-      this.sendError(connection, message, InvocationTexts.failed(message.target, error, connection.options.enableDetailedErrors, false));
-    }
-  }
-
-  /** A log line's fields: this hub, the method when there is one, and the connection's. */
-  private fields(connection: HubConnection, method?: string) {
-    const fields = { hub: this.hub.name, ...connectionFields(connection) };
-    return method === undefined ? fields : { ...fields, method };
-  }
-
-  private fail(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, method: HubMethodDescriptor, error: unknown): void {
-    const { text, expected } = describeInvocationError(message.target, error, connection.options.enableDetailedErrors);
-    if (!expected && ClientCausedLogs.hubMethodFailed.allow()) {
-      const fields = { ...this.fields(connection, method.name), error: describeError(error) };
-      this.logger.error(logEvent('FailedInvokingHubMethod', `Failed to invoke hub method '${method.name}'.`, fields), stackOf(error));
-    }
-    this.sendError(connection, message, text);
-  }
-
-  /** Non-blocking invocations get nothing back, not even an error (as in .NET). */
-  private sendError(connection: HubConnection, message: InvocationMessage | StreamInvocationMessage, error: string): void {
-    if (message.invocationId === undefined) return;
-    connection.write({ type: MessageType.Completion, invocationId: message.invocationId, error });
   }
 }
