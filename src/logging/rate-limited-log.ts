@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { LogTexts } from '../signalr.messages.js';
 import { logEvent } from './log-event.js';
 
-type Level = 'debug' | 'warn' | 'error';
+type Level = 'debug' | 'log' | 'warn' | 'error';
 
 /** Lines of one kind written per window before the rest are only counted. */
 export const RATE_LIMITED_LINES = 5;
@@ -97,7 +97,7 @@ export const ClientCausedLogs = {
   /** Requests answered with 500 because something threw (a client can repeat the request that causes it). */
   requestFailed: new RateLimitedLog('SignalR', 'error', 'requests answered with 500'),
   /** Requests refused with 401 because `authenticate` threw (tokens that do not verify, among others). */
-  authenticationFailed: new RateLimitedLog('SignalR', 'warn', 'requests refused because authenticate threw'),
+  authenticationFailed: new RateLimitedLog('SignalR', 'log', 'requests refused because authenticate threw'),
   /** Errors thrown by a raw connection handler (@ConnectionHandler), one per connection at most. */
   connectionHandlerFailed: new RateLimitedLog('SignalR', 'error', 'connection handler failures'),
 };

@@ -17,10 +17,12 @@ export function logRequestFailed(what: string, path: string, error: unknown, cut
 
 /**
  * `authenticate` threw, which refuses the request with 401 like a missing user does; unlike that,
- * it is worth a warning: it is how a token that does not verify is refused, or a bug in the function.
+ * it says why: it is how a token that does not verify is refused, or a bug in the function. At
+ * information level (Nest's `log`), as ASP.NET Core's authentication handlers log a token that fails,
+ * since expired and forged tokens are everyday traffic rather than faults of the server.
  */
 export function logAuthenticationFailed(path: string, error: unknown): void {
   if (ClientCausedLogs.authenticationFailed.allow()) {
-    logger.warn(logEvent('AuthenticationFailed', LogTexts.authenticationFailed(path, error), { error: describeError(error) }));
+    logger.log(logEvent('AuthenticationFailed', LogTexts.authenticationFailed(path, error), { error: describeError(error) }));
   }
 }

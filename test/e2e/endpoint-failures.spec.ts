@@ -43,10 +43,15 @@ interface Line {
   stack?: unknown;
 }
 
-/** Every warning and error Nest's logger is handed, with its context (and the stack of an error). */
+/**
+ * Every warning and error Nest's logger is handed, with its context (and the stack of an error), and
+ * the log events among its information lines (Nest's own start-up lines are text).
+ */
 function linesLogger(lines: Line[]): LoggerService {
   return {
-    log: () => undefined,
+    log: (message: unknown, ...rest: unknown[]) => {
+      if (typeof message === 'object') lines.push({ level: 'log', context: rest[rest.length - 1], message });
+    },
     debug: () => undefined,
     verbose: () => undefined,
     warn: (message: unknown, ...rest: unknown[]) => lines.push({ level: 'warn', context: rest[rest.length - 1], message }),
@@ -73,7 +78,7 @@ function failedLine(what: string): Line {
 /** The one line an authenticate that threw writes (a 401, as for any failed authentication). */
 function refusedLine(path: string): Line {
   return {
-    level: 'warn',
+    level: 'log',
     context: 'SignalR',
     message: {
       event: 'AuthenticationFailed',
@@ -94,7 +99,7 @@ beforeEach(() => Object.values(ClientCausedLogs).forEach((log) => log.endWindow(
 /**
  * An endpoint that answers 500 because something threw says why in the log, once (ASP.NET Core's
  * server logs ApplicationError for it); an authenticate that throws still refuses with 401, and is
- * logged as a warning, unlike a request that simply has no user.
+ * logged at information level, unlike a request that simply has no user.
  */
 describe('endpoint failures are logged', () => {
   let app: TestApp;
@@ -151,7 +156,7 @@ describe('endpoint failures are logged', () => {
     expect((await request(`${url}&user=ada`, { method: 'DELETE' })).status).toBe(202);
   });
 
-  it('authenticate that throws at negotiate, upgrade and send: 401 and one AuthenticationFailed warning each', async () => {
+  it('authenticate that throws at negotiate, upgrade and send: 401 and one AuthenticationFailed line each', async () => {
     const negotiated = await request(`${app.url(PATH)}/negotiate?negotiateVersion=1&user=forged`, { method: 'POST' });
     expect({ status: negotiated.status, body: negotiated.body.toString() }).toEqual({ status: 401, body: '' });
     expect(plain(lines)).toEqual([refusedLine(PATH)]);
