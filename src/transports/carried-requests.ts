@@ -4,6 +4,7 @@ import type { TransportConnection } from '../connection/transport-connection.js'
 import type { CarriedAnswer, CarriedExchange, ConnectionRelay, ServedRequest } from '../interfaces/connection-relay.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
 import { sendText } from './http-responses.js';
+import { TimedWait } from './timed-wait.js';
 
 /** The largest body chunk carried at once; the next goes once the owner took this one. */
 export const CARRIED_CHUNK_BYTES = 64 * 1024;
@@ -47,30 +48,24 @@ type Reply = 'credit' | 'gone' | 'timeout' | 'lost' | CarriedAnswer;
 /** The owner's replies to one carried request, awaited one at a time, each within a timeout. */
 class Replies {
   private readonly queued: Reply[] = [];
-  private waiter: ((reply: Reply) => void) | null = null;
+  private readonly waiter = new TimedWait<Reply>();
 
   put(reply: Reply): void {
-    if (this.waiter === null) return void this.queued.push(reply);
-    const waiter = this.waiter;
-    this.waiter = null;
-    waiter(reply);
+    if (!this.waiter.wakeUp(reply)) this.queued.push(reply);
   }
 
   next(timeout: number): Promise<Reply> {
     const queued = this.queued.shift();
     if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => this.put('timeout'), timeout);
-      this.waiter = (reply) => {
-        clearTimeout(timer);
-        resolve(reply);
-      };
-    });
+    return this.waiter.wait(timeout, 'timeout');
   }
 }
 
+/** A piece of a client's body, as it is carried to the owner. */
+type Piece = { chunk: Buffer; last: boolean };
+
 /** The body in pieces of at most CARRIED_CHUNK_BYTES, each flagged whether it is the last. */
-async function* pieces(req: IncomingMessage): AsyncGenerator<{ chunk: Buffer; last: boolean }> {
+async function* pieces(req: IncomingMessage): AsyncGenerator<Piece> {
   let parts: Buffer[] = [];
   let size = 0;
   for await (const received of req) {
@@ -92,6 +87,30 @@ async function* pieces(req: IncomingMessage): AsyncGenerator<{ chunk: Buffer; la
 }
 
 /**
+ * The body's next piece, or null when the client's body broke off: the client is answered 400, as a
+ * local POST whose body breaks off, after the exchange (if one began) is aborted so that the owner
+ * stops waiting for the rest.
+ */
+async function nextPieceOr400(body: AsyncGenerator<Piece>, res: ServerResponse, exchange: CarriedExchange | null): Promise<Piece | null> {
+  try {
+    return (await body.next()).value as Piece;
+  } catch {
+    exchange?.abort();
+    sendText(res, 400);
+    return null;
+  }
+}
+
+/**
+ * The owner went silent, is gone, or no longer takes the request's chunks: the exchange is aborted
+ * and the client told its connection is not found, as when a connection ended (its client reconnects).
+ */
+function ownerLost(exchange: CarriedExchange, res: ServerResponse): void {
+  exchange.abort();
+  sendText(res, 404, HttpTexts.connectionNotFound);
+}
+
+/**
  * The body of a carried request on the owner, read as a request's body is (`for await`): asking
  * for the next chunk is what credits the asker, so a full inbound queue holds the sender back.
  */
@@ -100,7 +119,8 @@ class CarriedBody {
   private readonly chunks: Buffer[] = [];
   private ended: boolean;
   private failure: Error | null = null;
-  private wake: (() => void) | null = null;
+  /** The wait for the asker's next chunk (or this request's failure). */
+  private readonly arrival = new TimedWait<boolean>();
 
   constructor(
     private readonly served: ServedRequest,
@@ -116,7 +136,7 @@ class CarriedBody {
   push(chunk: Uint8Array, last: boolean): void {
     this.hold(chunk);
     this.ended = last;
-    this.wake?.();
+    this.arrival.wakeUp(true);
   }
 
   /** The request is answered: what it still holds is let go of. */
@@ -143,7 +163,7 @@ class CarriedBody {
 
   fail(error: Error): void {
     this.failure ??= error;
-    this.wake?.();
+    this.arrival.wakeUp(true);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Buffer> {
@@ -161,14 +181,7 @@ class CarriedBody {
       if (this.ended) return { value: undefined, done: true };
       if (!credited) this.served.credit();
       credited = true;
-      const arrived = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), this.timeout);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      this.wake = null;
+      const arrived = await this.arrival.wait(this.timeout, false);
       if (!arrived) this.fail(new Error('the asking instance sent no next chunk'));
     }
   }
@@ -268,12 +281,8 @@ export class CarriedRequests {
 
   private async carried(connectionId: string, req: IncomingMessage, res: ServerResponse, startable: boolean): Promise<boolean> {
     const body = pieces(req);
-    let piece: { chunk: Buffer; last: boolean };
-    try {
-      piece = (await body.next()).value as { chunk: Buffer; last: boolean };
-    } catch {
-      return (sendText(res, 400), true);
-    }
+    const piece = await nextPieceOr400(body, res, null);
+    if (piece === null) return true;
     const replies = new Replies();
     const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress };
     let exchange: CarriedExchange | null;
@@ -303,7 +312,7 @@ export class CarriedRequests {
   private async exchange(
     exchange: CarriedExchange,
     replies: Replies,
-    body: AsyncGenerator<{ chunk: Buffer; last: boolean }>,
+    body: AsyncGenerator<Piece>,
     sentLast: boolean,
     isPoll: boolean,
     res: ServerResponse,
@@ -314,28 +323,17 @@ export class CarriedRequests {
     for (;;) {
       const reply = await replies.next(patience);
       if (reply === 'gone') return exchange.abort();
-      if (reply === 'timeout' || reply === 'lost') {
-        exchange.abort();
-        return sendText(res, 404, HttpTexts.connectionNotFound);
-      }
+      if (reply === 'timeout' || reply === 'lost') return ownerLost(exchange, res);
       if (reply !== 'credit') {
         exchange.close();
         res.writeHead(reply.status, { ...reply.headers, 'Content-Length': reply.body.byteLength });
         return void res.end(reply.body);
       }
       if (sentLast) continue; // a credit after the last chunk: the answer follows
-      let piece: { chunk: Buffer; last: boolean };
-      try {
-        piece = (await body.next()).value as { chunk: Buffer; last: boolean };
-      } catch {
-        exchange.abort();
-        return sendText(res, 400);
-      }
+      const piece = await nextPieceOr400(body, res, exchange);
+      if (piece === null) return;
       sentLast = piece.last;
-      if (!(await exchange.send(piece.chunk, piece.last))) {
-        exchange.abort();
-        return sendText(res, 404, HttpTexts.connectionNotFound);
-      }
+      if (!(await exchange.send(piece.chunk, piece.last))) return ownerLost(exchange, res);
     }
   }
 
