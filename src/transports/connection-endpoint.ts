@@ -18,12 +18,10 @@ import { logRequestFailed } from './endpoint-logs.js';
 import { rejectUpgrade, sendJson, sendText } from './http-responses.js';
 import { toHubRequest } from './incoming-hub-request.js';
 import type { RoutedEndpoint } from './http-router.js';
-import { answerFirstPoll, LongPollingTransport } from './long-polling.transport.js';
+import { HttpTransportRequests } from './http-transport-requests.js';
 import { negotiateResponse, readNegotiateVersion } from './negotiate.js';
-import { OrderedSends } from './ordered-sends.js';
 import { type EndpointIdentity, identifyRequest, REFUSED } from './request-identity.js';
-import { ServerSentEventsTransport } from './server-sent-events.transport.js';
-import { type Elsewhere, type SignedStart, SignedStarts } from './signed-starts.js';
+import { SignedStarts } from './signed-starts.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
 /** The settings an endpoint's HTTP surface depends on. */
@@ -54,8 +52,6 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   protected readonly wss: WebSocketServer;
   /** Whether a payload sent to many WebSockets may share one frame (see WebSocketTransport). */
   protected readonly sharesFrames: boolean = false;
-  /** POSTs of SSE and long-polling connections, applied one request at a time. */
-  private readonly sends = new OrderedSends<C>();
   /** Browser origins allowed; null when the endpoint has no origin checks. */
   private readonly cors: CorsPolicy | null;
   /** Which user each connection belongs to: later requests by anyone else are refused (403). */
@@ -64,6 +60,8 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   private readonly signed: SignedStarts<C> | null;
   /** Carries requests for connections held elsewhere, and serves those carried here (with a backplane and a secret). */
   private carrier: CarriedRequests | null = null;
+  /** Event streams, polls, sends and DELETE (http-transport-requests.ts). */
+  private readonly httpTransports: HttpTransportRequests<C>;
   /**
    * Set when shutdown begins: negotiate and requests that would start a transport get 503, while
    * the requests of running connections (sends, polls, DELETE) are still served until they close.
@@ -97,6 +95,21 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
             make: (token, claims, owner) => this.make(token, claims, owner),
             refuseForeign: (connectionId, owner) => this.owners.refuseForeign(connectionId, owner),
           });
+    this.httpTransports = new HttpTransportRequests<C>({
+      transports: settings.transports,
+      owners: this.owners,
+      signed: this.signed,
+      events: runner,
+      draining: () => this.draining,
+      carrier: () => this.carrier,
+      find: (token) => this.find(token),
+      identify: (request) => this.identify(request),
+      refusal: (request, connection) => this.refusal(request, connection),
+      receiveBody: (req, connection) => this.receiveBody(req, connection),
+      abandon: (connection) => this.abandon(connection),
+      claim: (connection, user) => this.claim(connection, user),
+      start: (connection, transport, request) => this.start(connection, transport, request),
+    });
   }
 
   /**
@@ -106,7 +119,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   carryThrough(relay: ConnectionRelay, budget: CarryingBudget): void {
     if (this.signed === null) return;
     this.carrier = new CarriedRequests(relay, budget, this.settings.pollTimeout, (req, res) => {
-      this.handleTransportRequest(req, res, true).catch((error: unknown) => this.failed(`a ${req.method} request carried from another instance`, res, error));
+      this.httpTransports.handle(req, res, true).catch((error: unknown) => this.failed(`a ${req.method} request carried from another instance`, res, error));
     });
   }
 
@@ -207,7 +220,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   handleRequest(req: IncomingMessage, res: ServerResponse, isNegotiate: boolean): void {
     // A refused origin (403) or a preflight (204) is answered by the CORS policy; others get its headers.
     if (this.cors !== null && this.cors.handleRequest(req, res)) return;
-    const work = isNegotiate ? this.negotiate(req, res) : this.handleTransportRequest(req, res);
+    const work = isNegotiate ? this.negotiate(req, res) : this.httpTransports.handle(req, res);
     work.catch((error: unknown) => this.failed(isNegotiate ? 'negotiate' : `a ${req.method} request`, res, error));
   }
 
@@ -302,98 +315,6 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   /** A WebSocket transport for `connection` on `ws`. */
   protected webSocketTransport(ws: WebSocket, connection: C, socket: Duplex): WebSocketTransport<C> {
     return new WebSocketTransport(ws, connection, this.runner, socket, this.sharesFrames);
-  }
-
-  /** Every other request on the path: SSE streams, polls, sends and deletes; `carried` from another instance. */
-  private async handleTransportRequest(req: IncomingMessage, res: ServerResponse, carried = false): Promise<void> {
-    const method = req.method;
-    if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return sendText(res, 405);
-    const request = toHubRequest(req);
-    // Only a GET may start a transport, so only a GET may make the connection a signed token names.
-    const found = this.lookup(request, res, method === 'GET' && !carried, carried);
-    if (found === null) return;
-    if ('claims' in found) {
-      // The instance that holds the connection answers, if any does; otherwise a GET within the token's window starts it here.
-      if (this.carrier !== null && (await this.carrier.carry(found.connectionId, req, res, found.claims !== null))) return;
-      if (found.claims === null) return sendText(res, 404, HttpTexts.connectionNotFound);
-      const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
-      if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
-      return this.startHttpTransport(wanted, request, res, { token: found.token, claims: found.claims });
-    }
-    const connection = found;
-    if (method === 'POST')
-      return this.sends.receive(req, res, connection, {
-        refusal: (held) => this.refusal(request, held),
-        receiveBody: (body, held) => this.receiveBody(body, held),
-      });
-    // Every request after the one that started the transport is authenticated again, as ASP.NET
-    // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
-    if (connection.transport !== null) {
-      const refusal = await this.refusal(request, connection);
-      if (refusal !== 0) return sendText(res, refusal);
-    }
-    if (method === 'DELETE') return this.terminate(res, connection);
-
-    const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
-    if (!this.settings.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
-    const current = connection.transport;
-    if (current === null) return this.startHttpTransport(wanted, request, res, connection);
-    if (current.name !== wanted) return sendText(res, 400, HttpTexts.cannotChangeTransport);
-    if (current instanceof LongPollingTransport) return current.accept(res);
-    sendText(res, 409); // a second event stream for one connection
-  }
-
-  /**
-   * The request that starts an HTTP transport also decides who the connection's user is. `target`
-   * is the connection, or a signed token whose connection is made here (for the user it binds).
-   */
-  private async startHttpTransport(wanted: TransportName, request: HubRequest, res: ServerResponse, target: C | SignedStart): Promise<void> {
-    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
-    const user = await this.identify(request);
-    if (user === REFUSED) return sendText(res, 401);
-    if (this.draining) return sendText(res, 503, HttpTexts.shuttingDown);
-    const owner = this.owners.of(user);
-    const connection = 'claims' in target ? await this.signed!.adopt(target.token, target.claims, owner) : target;
-    if (connection === 404) return sendText(res, 404, HttpTexts.connectionNotFound);
-    if (connection === 403) return sendText(res, 403);
-    if (this.draining && connection.state === 'negotiated' && 'claims' in target) {
-      this.abandon(connection);
-      return sendText(res, 503, HttpTexts.shuttingDown);
-    }
-    if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
-    if (!this.owners.admits(connection, owner)) return sendText(res, 403);
-    if ('claims' in target && this.carrier !== null) {
-      // Other instances reach it before its client is answered: the next request may land on any of them.
-      await this.carrier.own(connection);
-      if (connection.state !== 'negotiated' || connection.transport !== null) return sendText(res, 409);
-    }
-    this.claim(connection, user);
-    if (wanted === 'ServerSentEvents') return this.start(connection, new ServerSentEventsTransport(res, connection, this.runner), request);
-    // The first poll starts the connection and returns at once, empty.
-    this.start(connection, new LongPollingTransport(connection, this.runner), request);
-    answerFirstPoll(res);
-  }
-
-  private terminate(res: ServerResponse, connection: C): void {
-    const transport = connection.transport;
-    if (!(transport instanceof LongPollingTransport)) return sendText(res, 400, HttpTexts.deleteNotLongPolling);
-    transport.terminate();
-    sendText(res, 202);
-  }
-
-  /** The connection the request's token names, or a signed token whose connection may start here (`mayStart`) or be elsewhere. */
-  private lookup(request: HubRequest, res: ServerResponse, mayStart: boolean, carried: boolean): C | Elsewhere | null {
-    const token = request.query.get('id');
-    if (token === null || token === '') {
-      sendText(res, 400, HttpTexts.connectionIdRequired);
-      return null;
-    }
-    const connection = this.find(token);
-    if (connection !== undefined) return connection;
-    const elsewhere = this.signed?.locate(token, mayStart, this.carrier !== null && !carried) ?? null;
-    if (elsewhere !== null) return elsewhere;
-    sendText(res, 404, HttpTexts.connectionNotFound);
-    return null;
   }
 
   /** A connection that already has a transport: a different kind is refused with 400, a second socket with 409. */
