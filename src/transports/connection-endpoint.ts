@@ -179,7 +179,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     return connection;
   }
 
-  /** A WebSocket upgrade whose connection never started (the socket went away during the upgrade). */
+  /** A connection whose transport never started: its upgrade socket went away, or shutdown cut short the start of its HTTP transport. */
   private abandon(connection: C): void {
     connection.markClosed();
     this.registry.remove(connection);
