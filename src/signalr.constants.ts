@@ -29,6 +29,7 @@ export const DEFAULT_HUB_OPTIONS = {
   disconnectTimeout: 15_000,
   requireAuthentication: false,
   closeOnAuthenticationExpiration: false,
+  enableAuthenticationRefresh: false,
   /** No origin checks, no CORS headers (see HubOptions.cors). */
   cors: null as HubCorsOptions | null,
   allowStatefulReconnects: false,

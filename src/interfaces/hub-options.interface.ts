@@ -84,6 +84,30 @@ export interface HubOptions {
    */
   closeOnAuthenticationExpiration?: boolean;
   /**
+   * Serves `POST {hub}/refresh`, with which `@microsoft/signalr` 11's `refreshAuthentication()` and
+   * `withAuthenticationRefresh()` renew a running connection's authentication without reconnecting
+   * (ASP.NET Core 11's `EnableAuthenticationRefresh`). Default false: that path is not served (404)
+   * and negotiate reports no token lifetime, as before.
+   *
+   * When on, negotiate reports `tokenLifetimeSeconds` (from the user's numeric `exp`, as
+   * `closeOnAuthenticationExpiration` reads it), so the client schedules its refreshes. A refresh is
+   * authenticated like negotiate but always needs a user (else 401), and must be the connection's own
+   * user (the same `userIdProvider` identifier), else 403 and nothing changes. It then replaces the
+   * connection's user (what hub methods see as `context.user` from then on) and its expiry, so
+   * `closeOnAuthenticationExpiration` closes the connection at the new token's `exp` instead.
+   * `context.userIdentifier` never changes. Needs the connection's own instance: behind a load
+   * balancer without sticky sessions a refresh that lands elsewhere gets 404, as an unknown token.
+   *
+   * @example
+   * ```ts
+   * // Server: tokens of 15 minutes, renewed in place instead of the connection closing.
+   * SignalRModule.forRoot({ authenticate, requireAuthentication: true, closeOnAuthenticationExpiration: true, enableAuthenticationRefresh: true });
+   * // Client (@microsoft/signalr 11):
+   * new HubConnectionBuilder().withUrl('/hubs/chat', { accessTokenFactory: getFreshToken }).withAuthenticationRefresh().build();
+   * ```
+   */
+  enableAuthenticationRefresh?: boolean;
+  /**
    * Which browser origins may use the hub (negotiate, SSE, long polling, WebSocket upgrades), with
    * the CORS responses the official browser client needs. Unset (the default): the origins of
    * `app.enableCors()` if the app called it, else no origin checks and no CORS headers; `null`: none

@@ -53,7 +53,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   /** Whether a payload sent to many WebSockets may share one frame (see WebSocketTransport). */
   protected readonly sharesFrames: boolean = false;
   /** Browser origins allowed; null when the endpoint has no origin checks. */
-  private readonly cors: CorsPolicy | null;
+  protected readonly cors: CorsPolicy | null;
   /** Which user each connection belongs to: later requests by anyone else are refused (403). */
   private readonly owners: ConnectionOwners<C>;
   /** Signed tokens when instances share a secret (any instance's may start a connection here); null otherwise. */
@@ -233,7 +233,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
   }
 
   /** A request an exception ended (a throwing userIdProvider, say): 500, or a response already begun cut off; logged once. */
-  private failed(what: string, res: ServerResponse, error: unknown): void {
+  protected failed(what: string, res: ServerResponse, error: unknown): void {
     logRequestFailed(what, this.path, error, res.headersSent);
     if (!res.headersSent) sendText(res, 500);
     else res.destroy();
@@ -256,11 +256,11 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
       // A shared secret: negotiate keeps nothing, and the transport may reach any instance (issue 18).
       const statefulRequested = this.grantsStatefulReconnect(request);
       const ids = this.signed.issue(version.version, owner, statefulRequested);
-      return sendJson(res, 200, negotiateResponse(version.version, { ...ids, statefulRequested }, this.settings.transports));
+      return sendJson(res, 200, negotiateResponse(version.version, { ...ids, statefulRequested }, this.settings.transports, this.tokenLifetime(user)));
     }
     const connection = this.create(version.version, request);
     this.owners.admits(connection, owner);
-    sendJson(res, 200, negotiateResponse(version.version, connection, this.settings.transports));
+    sendJson(res, 200, negotiateResponse(version.version, connection, this.settings.transports, this.tokenLifetime(user)));
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -329,6 +329,16 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const user = await this.identify(request);
     if (user === REFUSED) return 401;
     return this.owners.admits(connection, this.owners.of(user)) ? 0 : 403;
+  }
+
+  /** The owner a user would be (ConnectionOwners.of). */
+  protected ownerOf(user: unknown): ConnectionOwner {
+    return this.owners.of(user);
+  }
+
+  /** What negotiate reports as the user's token lifetime (hubs with authentication refresh); undefined: nothing. */
+  protected tokenLifetime(_user: unknown): number | undefined {
+    return undefined;
   }
 
   /** The user for this request, undefined when anonymous, or REFUSED (request-identity.ts). */

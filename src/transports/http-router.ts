@@ -6,12 +6,15 @@ import { rejectUpgrade } from './http-responses.js';
 export interface RoutedEndpoint {
   handleRequest(req: IncomingMessage, res: ServerResponse, isNegotiate: boolean): void;
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** `{path}/refresh` (authentication refresh); null when the endpoint does not serve it, so the path stays the app's. */
+  readonly handleRefresh?: ((req: IncomingMessage, res: ServerResponse) => void) | null;
 }
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 const NEGOTIATE_SUFFIX = '/negotiate';
+const REFRESH_SUFFIX = '/refresh';
 
 /**
  * Serves hub paths on the app's own HTTP server and leaves every other path to whoever listened
@@ -56,7 +59,8 @@ export class HubHttpRouter {
   private routeRequest(req: IncomingMessage, res: ServerResponse): void {
     const match = this.match(req.url);
     if (match !== null) {
-      match.endpoint.handleRequest(req, res, match.negotiate);
+      if (match.kind === 'refresh') match.endpoint.handleRefresh!(req, res);
+      else match.endpoint.handleRequest(req, res, match.kind === 'negotiate');
       return;
     }
     for (const listener of this.requestListeners) listener.call(this.server, req, res);
@@ -64,7 +68,7 @@ export class HubHttpRouter {
 
   private routeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const match = this.match(req.url);
-    if (match !== null && !match.negotiate) {
+    if (match !== null && match.kind === 'hub') {
       match.endpoint.handleUpgrade(req, socket, head);
       return;
     }
@@ -76,16 +80,20 @@ export class HubHttpRouter {
     for (const listener of this.upgradeListeners) listener.call(this.server, req, socket, head);
   }
 
-  private match(url: string | undefined): { endpoint: RoutedEndpoint; negotiate: boolean } | null {
+  private match(url: string | undefined): { endpoint: RoutedEndpoint; kind: 'hub' | 'negotiate' | 'refresh' } | null {
     if (url === undefined) return null;
     const queryStart = url.indexOf('?');
     let path = (queryStart === -1 ? url : url.slice(0, queryStart)).toLowerCase();
     if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
     const endpoint = this.endpoints.get(path);
-    if (endpoint !== undefined) return { endpoint, negotiate: false };
+    if (endpoint !== undefined) return { endpoint, kind: 'hub' };
     if (path.endsWith(NEGOTIATE_SUFFIX)) {
       const hub = this.endpoints.get(path.slice(0, -NEGOTIATE_SUFFIX.length));
-      if (hub !== undefined) return { endpoint: hub, negotiate: true };
+      if (hub !== undefined) return { endpoint: hub, kind: 'negotiate' };
+    }
+    if (path.endsWith(REFRESH_SUFFIX)) {
+      const hub = this.endpoints.get(path.slice(0, -REFRESH_SUFFIX.length));
+      if (hub?.handleRefresh) return { endpoint: hub, kind: 'refresh' };
     }
     return null;
   }

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'http';
+import type { IncomingMessage, ServerResponse } from 'http';
 import type { Duplex } from 'stream';
 import { authenticationExpiresAt } from '../auth/authentication-expiry.js';
 import type { ConnectionTransport, TransportEvents, TransportName } from '../connection/connection-transport.js';
@@ -10,6 +10,7 @@ import type { ConnectionStartClaims } from '../interfaces/connection-start-claim
 import type { HubRequest } from '../interfaces/hub-request.interface.js';
 import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js';
 import { HttpTexts } from '../signalr.messages.js';
+import { answerRefresh, type RefreshableEndpoint, tokenLifetimeSeconds } from './authentication-refresh.js';
 import { attachHost, bridgeUpgrade, type AttachOwner } from './bridged-reattach.js';
 import { ConnectionEndpoint } from './connection-endpoint.js';
 import type { ConnectionOwner } from './connection-owners.js';
@@ -39,6 +40,8 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
   protected override readonly sharesFrames = true;
   /** What a re-attach bridged from another instance needs of this endpoint (made on the first stateful connection). */
   private attachOwner: AttachOwner | null = null;
+  /** `{path}/refresh`, served only with enableAuthenticationRefresh (see authentication-refresh.ts). */
+  readonly handleRefresh: ((req: IncomingMessage, res: ServerResponse) => void) | null;
 
   constructor(
     path: string,
@@ -70,6 +73,7 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
       handler,
       registry,
     );
+    this.handleRefresh = options.enableAuthenticationRefresh ? (req, res) => this.refresh(req, res) : null;
   }
 
   protected newConnection(connectionId: string, connectionToken: string, statefulRequested: boolean): HubConnection {
@@ -85,10 +89,34 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
 
   protected claim(connection: HubConnection, user: unknown): void {
     enter(connection, HUB_CONNECTION_LIFECYCLE, 'handshaking');
-    connection.user = user;
     connection.userIdentifier = user === undefined ? null : (this.identity.userIdProvider(user) ?? null);
-    // The connection loop's sweep closes the connection once this passes (closeOnAuthenticationExpiration).
+    this.setUser(connection, user);
+  }
+
+  /** The user hub methods see, and when the connection loop's sweep closes it (closeOnAuthenticationExpiration). */
+  private setUser(connection: HubConnection, user: unknown): void {
+    connection.user = user;
     connection.authExpiresAt = this.options.closeOnAuthenticationExpiration ? authenticationExpiresAt(user) : null;
+  }
+
+  protected override tokenLifetime(user: unknown): number | undefined {
+    return this.options.enableAuthenticationRefresh ? tokenLifetimeSeconds(user) : undefined;
+  }
+
+  /** An authentication refresh: the connection's own user with a new token (its identifier stays). */
+  private refresh(req: IncomingMessage, res: ServerResponse): void {
+    if (this.cors !== null && this.cors.handleRequest(req, res)) return;
+    const endpoint: RefreshableEndpoint<HubConnection> = {
+      find: (token) => this.find(token),
+      identify: (request) => this.identify(request),
+      ownerOf: (user) => this.ownerOf(user),
+      admits: (connection, owner) => this.admitsOwner(connection, owner),
+      // A connection not started yet takes its user from the request that starts it.
+      renew: (connection, user) => {
+        if (connection.state !== 'negotiated') this.setUser(connection, user);
+      },
+    };
+    answerRefresh(req, res, endpoint).catch((error: unknown) => this.failed('an authentication refresh', res, error));
   }
 
   /**

@@ -35,13 +35,20 @@ export function readNegotiateVersion(query: URLSearchParams): { version: number 
 }
 
 /** The negotiate response body, with .NET's property order. */
-export function negotiateResponse(version: number, connection: NegotiatedConnection, transports: readonly TransportName[]): string {
+export function negotiateResponse(
+  version: number,
+  connection: NegotiatedConnection,
+  transports: readonly TransportName[],
+  /** Seconds the user's authentication has left, reported with authentication refresh on (the client schedules its refresh by it). */
+  tokenLifetimeSeconds?: number,
+): string {
   // .NET's property order: the stateful reconnect flag first, and only when granted (JS rejects an unsolicited one).
   const body: Record<string, unknown> = connection.statefulRequested ? { useStatefulReconnect: true } : {};
   body.negotiateVersion = version;
   body.connectionId = connection.connectionId;
   if (version >= 1) body.connectionToken = connection.connectionToken;
   body.availableTransports = transports.map((transport) => ({ transport, transferFormats: TRANSFER_FORMATS[transport] }));
+  if (tokenLifetimeSeconds !== undefined) body.tokenLifetimeSeconds = tokenLifetimeSeconds;
   return JSON.stringify(body);
 }
 

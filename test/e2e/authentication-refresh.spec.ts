@@ -1,26 +1,55 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, LogLevel } from '@microsoft/signalr';
+import { redisBackplane } from '../../src/redis/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { IdentityHub, LastingIdentityHub } from '../fixtures/auth-identity.hubs.js';
 import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
+import { RedisServer, startRedis } from '../support/redis.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
  * @microsoft/signalr 11 can refresh a connection's authentication without reconnecting
  * (`withAuthenticationRefresh()`, `refreshAuthentication()`): it POSTs `{hub}/refresh` with the
  * connection token in `X-SignalR-Connection-Token` and a fresh `Authorization: Bearer`. ASP.NET Core
- * 11 serves that endpoint only with `EnableAuthenticationRefresh` (off by default) and otherwise
- * answers 404. This server does not implement it (README, Known differences): it answers like
- * ASP.NET Core with the option off. These tests pin what an app using the 11 client then sees:
- * negotiate reports no token lifetime, so the client never refreshes by itself; an explicit refresh
- * rejects with the client's text for a 404 and reports it to `onAuthenticationRefreshFailed`; the
- * connection and its user stay as they were.
+ * 11 serves that endpoint only with `EnableAuthenticationRefresh` (off by default); this server with
+ * `enableAuthenticationRefresh`. Off, the path is not served (404) and negotiate reports no token
+ * lifetime: the client never refreshes by itself, an explicit refresh rejects with the client's text
+ * for a 404, and the connection and its user stay as they were. On, negotiate reports the token's
+ * remaining seconds, a refresh by the connection's own user renews its user and expiry in place (so
+ * closeOnAuthenticationExpiration waits for the new token's exp), and anything else gets
+ * ASP.NET Core's status and `{ "error": ... }` body.
  */
-describe('authentication refresh of @microsoft/signalr 11 (not implemented: answered as ASP.NET Core with the option off)', () => {
+type Seen = { method: string; path: string; id: string | null; connectionTokenHeader: string | undefined; bearer: boolean };
+
+function recordRequests(app: TestApp, seen: () => Seen[]): void {
+  const record = (req: IncomingMessage) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    seen().push({
+      method: req.method ?? '',
+      path: url.pathname,
+      id: url.searchParams.get('id'),
+      connectionTokenHeader: req.headers['x-signalr-connection-token'] as string | undefined,
+      bearer: /^Bearer ./.test(req.headers.authorization ?? ''),
+    });
+  };
+  app.app.getHttpServer().on('request', record);
+  app.app.getHttpServer().on('upgrade', record);
+}
+
+const TRANSPORTS: Array<[string, HttpTransportType]> = [
+  ['WebSockets', HttpTransportType.WebSockets],
+  ['ServerSentEvents', HttpTransportType.ServerSentEvents],
+  ['LongPolling', HttpTransportType.LongPolling],
+];
+
+type WhoAmI = { userIdentifier: string; exp: number; transport: string };
+
+describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticationRefresh off (the default): answered as ASP.NET Core with the option off', () => {
   let app: TestApp;
   /** Every request and upgrade the server received: method, path and the relevant headers and `id`. */
-  let seen: Array<{ method: string; path: string; id: string | null; connectionTokenHeader: string | undefined; bearer: boolean }>;
+  let seen: Seen[];
   const clients: HubConnection[] = [];
 
   beforeAll(async () => {
@@ -28,18 +57,7 @@ describe('authentication refresh of @microsoft/signalr 11 (not implemented: answ
       imports: [signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true })],
       providers: [IdentityHub, LastingIdentityHub],
     });
-    const record = (req: IncomingMessage) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      seen.push({
-        method: req.method ?? '',
-        path: url.pathname,
-        id: url.searchParams.get('id'),
-        connectionTokenHeader: req.headers['x-signalr-connection-token'] as string | undefined,
-        bearer: /^Bearer ./.test(req.headers.authorization ?? ''),
-      });
-    };
-    app.app.getHttpServer().on('request', record);
-    app.app.getHttpServer().on('upgrade', record);
+    recordRequests(app, () => seen);
   });
   beforeEach(() => {
     seen = [];
@@ -51,11 +69,7 @@ describe('authentication refresh of @microsoft/signalr 11 (not implemented: answ
   });
   afterAll(() => app.close());
 
-  it.each([
-    ['WebSockets', HttpTransportType.WebSockets],
-    ['ServerSentEvents', HttpTransportType.ServerSentEvents],
-    ['LongPolling', HttpTransportType.LongPolling],
-  ])('over %s: refreshAuthentication() rejects on the 404, the connection and its user stay', async (name, transport) => {
+  it.each(TRANSPORTS)('over %s: refreshAuthentication() rejects on the 404, the connection and its user stay', async (name, transport) => {
     const client = new HubConnectionBuilder()
       .withUrl(app.url('/hubs/identity'), { transport, accessTokenFactory: () => token({ sub: 'ada' }, { expiresIn: 3600 }) })
       .withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds: 0 })
@@ -92,5 +106,223 @@ describe('authentication refresh of @microsoft/signalr 11 (not implemented: answ
     });
     expect(negotiated.status).toBe(200);
     expect(Object.keys((await negotiated.json()) as object).sort()).toEqual(['availableTransports', 'connectionId', 'connectionToken', 'negotiateVersion']);
+  });
+});
+
+describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticationRefresh on', () => {
+  let app: TestApp;
+  let seen: Seen[];
+  const clients: HubConnection[] = [];
+
+  beforeAll(async () => {
+    app = await startApp({
+      imports: [signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true, enableAuthenticationRefresh: true })],
+      providers: [IdentityHub],
+    });
+    recordRequests(app, () => seen);
+  });
+  beforeEach(() => {
+    seen = [];
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.stop()));
+    const server = app.app.get(SignalRServer);
+    await waitUntil(() => server.stats().running === 0);
+  });
+  afterAll(() => app.close());
+
+  /** A client of /hubs/identity whose accessTokenFactory returns `current()` at each call. */
+  function client(transport: HttpTransportType, current: () => string, refreshBeforeExpirationInMilliseconds?: number): HubConnection {
+    const builder = new HubConnectionBuilder().withUrl(app.url('/hubs/identity'), { transport, accessTokenFactory: current }).configureLogging(LogLevel.None);
+    const built = (
+      refreshBeforeExpirationInMilliseconds === undefined ? builder : builder.withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds })
+    ).build();
+    clients.push(built);
+    return built;
+  }
+
+  /** The connection token the client's transport requests carried. */
+  function connectionToken(): string {
+    return seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
+  }
+
+  function expOf(jwt: string): number {
+    return (JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as { exp: number }).exp;
+  }
+
+  it.each(TRANSPORTS)('over %s: refreshAuthentication() resolves with the new lifetime, and the connection takes the new token', async (name, transport) => {
+    let current = token({ sub: 'ada' }, { expiresIn: 3600 });
+    const hub = client(transport, () => current);
+    const refreshed: Array<number | undefined> = [];
+    hub.onAuthenticationRefreshed(({ newTokenLifetimeInSeconds }) => refreshed.push(newTokenLifetimeInSeconds));
+    await hub.start();
+    const before = await hub.invoke<WhoAmI>('WhoAmI');
+    expect(before).toMatchObject({ userIdentifier: 'ada', exp: expOf(current), transport: name });
+
+    current = token({ sub: 'ada' }, { expiresIn: 7200 });
+    const lifetime = await hub.refreshAuthentication();
+    // Whole seconds left, truncated as ASP.NET Core does: 7199 unless the refresh took under a millisecond.
+    expect(lifetime === 7199 || lifetime === 7200).toBe(true);
+    expect(refreshed).toEqual([lifetime]);
+    expect(seen.filter((request) => request.path.endsWith('/refresh'))).toEqual([
+      { method: 'POST', path: '/hubs/identity/refresh', id: null, connectionTokenHeader: connectionToken(), bearer: true },
+    ]);
+
+    // Hub methods see the new token's user (same identifier), and later HTTP requests carry it.
+    await expect(hub.invoke('WhoAmI')).resolves.toEqual({ ...before, exp: expOf(current) });
+    expect(hub.state).toBe(HubConnectionState.Connected);
+  });
+
+  it.each(TRANSPORTS)(
+    'over %s: withAuthenticationRefresh() renews a short-lived token before its exp, so closeOnAuthenticationExpiration does not close the connection',
+    async (name, transport) => {
+      const first = token({ sub: 'ada' }, { expiresIn: 3 });
+      const later = token({ sub: 'ada' }, { expiresIn: 3600 });
+      let started = false;
+      // The negotiate (and the WebSocket's URL) get the short token; only the refresh asks once the connection runs.
+      const hub = client(transport, () => (started ? later : first), 2000);
+      const closed: Array<Error | undefined> = [];
+      hub.onclose((error) => closed.push(error));
+      const refreshed = new Promise<{ lifetime: number | undefined }>((resolve) =>
+        hub.onAuthenticationRefreshed(({ newTokenLifetimeInSeconds }) => resolve({ lifetime: newTokenLifetimeInSeconds })),
+      );
+      const ended = new Promise<{ closed: string | undefined }>((resolve) => hub.onclose((error) => resolve({ closed: error?.message })));
+      await hub.start();
+      started = true;
+      await expect(hub.invoke<WhoAmI>('WhoAmI')).resolves.toMatchObject({ userIdentifier: 'ada', exp: expOf(first), transport: name });
+
+      // Negotiate reported ~2 s left (under twice the 2 s margin), so the client refreshes halfway, by itself.
+      const outcome = await Promise.race([refreshed, ended]);
+      expect(outcome).toEqual({ lifetime: expect.any(Number) as number });
+      const { lifetime } = outcome as { lifetime: number };
+      expect(lifetime).toBeGreaterThanOrEqual(3598);
+      expect(lifetime).toBeLessThanOrEqual(3600);
+
+      // Past the first token's exp and the server's next expiry sweep (at most 1 s later): still open, same user.
+      const pastFirstExp = expOf(first) * 1000 + 1500;
+      await waitUntil(() => Date.now() > pastFirstExp, 6000);
+      expect(hub.state).toBe(HubConnectionState.Connected);
+      await expect(hub.invoke<WhoAmI>('WhoAmI')).resolves.toMatchObject({ userIdentifier: 'ada', exp: expOf(later), transport: name });
+      expect(closed).toEqual([]);
+    },
+  );
+
+  it.each(TRANSPORTS)("over %s: another user's token is refused with 403, and the connection keeps its user", async (name, transport) => {
+    let current = token({ sub: 'ada' }, { expiresIn: 3600 });
+    const hub = client(transport, () => current);
+    const failures: string[] = [];
+    hub.onAuthenticationRefreshFailed(({ error }) => failures.push(error.message));
+    await hub.start();
+    const before = await hub.invoke<WhoAmI>('WhoAmI');
+    expect(before).toMatchObject({ userIdentifier: 'ada', transport: name });
+
+    current = token({ sub: 'bob' }, { expiresIn: 7200 });
+    await expect(hub.refreshAuthentication()).rejects.toThrow(new Error("Unexpected status code returned from authentication refresh '403'"));
+    expect(failures).toEqual(["Unexpected status code returned from authentication refresh '403'"]);
+    expect(hub.state).toBe(HubConnectionState.Connected);
+    await expect(hub.invoke('WhoAmI')).resolves.toEqual(before);
+  });
+
+  it("answers ASP.NET Core's statuses and error bodies for what is not a valid refresh, and reports the token lifetime in negotiate", async () => {
+    const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
+    const negotiated = await fetch(`${app.url('/hubs/identity/negotiate')}?negotiateVersion=1`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ada}` },
+    });
+    const body = (await negotiated.json()) as { connectionToken: string; tokenLifetimeSeconds: number };
+    expect(Object.keys(body)).toEqual(['negotiateVersion', 'connectionId', 'connectionToken', 'availableTransports', 'tokenLifetimeSeconds']);
+    expect(body.tokenLifetimeSeconds === 3599 || body.tokenLifetimeSeconds === 3600).toBe(true);
+
+    const hub = client(HttpTransportType.LongPolling, () => ada);
+    await hub.start();
+    const live = connectionToken();
+    const refresh = async (init: { method?: string; connectionToken?: string; query?: string; bearer?: string }) => {
+      const headers: Record<string, string> = {};
+      if (init.connectionToken !== undefined) headers['x-signalr-connection-token'] = init.connectionToken;
+      if (init.bearer !== undefined) headers.authorization = `Bearer ${init.bearer}`;
+      const response = await fetch(`${app.url('/hubs/identity/refresh')}${init.query ?? ''}`, { method: init.method ?? 'POST', headers });
+      return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+    };
+    const error = (code: string) => ({ type: 'application/json', body: JSON.stringify({ error: code }) });
+
+    await expect(refresh({ method: 'GET', connectionToken: live, bearer: ada })).resolves.toEqual({ status: 405, type: 'text/plain', body: '' });
+    await expect(refresh({ bearer: ada })).resolves.toEqual({ status: 400, ...error('missing_connection_token') });
+    await expect(refresh({ connectionToken: 'no-such-token', bearer: ada })).resolves.toEqual({ status: 404, ...error('connection_not_found') });
+    await expect(refresh({ connectionToken: live })).resolves.toEqual({ status: 401, ...error('invalid_token') });
+    await expect(refresh({ connectionToken: live, bearer: token({ sub: 'ada' }, { expiresIn: -10 }) })).resolves.toEqual({
+      status: 401,
+      ...error('invalid_token'),
+    });
+    await expect(refresh({ connectionToken: live, bearer: token({ sub: 'bob' }) })).resolves.toEqual({ status: 403, ...error('permission_change_rejected') });
+    // The token in `id`, as ASP.NET Core's dispatcher also reads it; a token without exp gets no lifetime.
+    await expect(refresh({ query: `?id=${encodeURIComponent(live)}`, bearer: token({ sub: 'ada' }, { expiresIn: null }) })).resolves.toEqual({
+      status: 200,
+      type: 'application/json',
+      body: '{}',
+    });
+    expect(hub.state).toBe(HubConnectionState.Connected);
+  });
+});
+
+/**
+ * Without sticky sessions (connectionTokenSecret and a backplane) other requests of a connection are
+ * carried to the instance that holds it; a refresh is not (it changes that instance's connection, and
+ * the carried path serves transport requests only). It needs the connection's own instance, and
+ * another answers 404 as for a token it does not know.
+ */
+describe('authentication refresh on an instance that does not hold the connection (no sticky sessions)', () => {
+  let redis: RedisServer;
+  let owner: TestApp;
+  let other: TestApp;
+  let seen: Seen[];
+  let hub: HubConnection | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const connectionTokenSecret = randomBytes(32);
+    const instance = () =>
+      startApp({
+        imports: [
+          signalRWithJwt({
+            requireAuthentication: true,
+            enableAuthenticationRefresh: true,
+            connectionTokenSecret,
+            backplane: redisBackplane({ url: redis.url }),
+          }),
+        ],
+        providers: [IdentityHub],
+      });
+    owner = await instance();
+    other = await instance();
+    seen = [];
+    recordRequests(owner, () => seen);
+  }, 30_000);
+  afterAll(async () => {
+    await hub?.stop();
+    await other?.close();
+    await owner?.close();
+    await redis?.close();
+  });
+
+  it('answers 404 connection_not_found there; the owner renews the same refresh', async () => {
+    const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
+    hub = new HubConnectionBuilder()
+      .withUrl(owner.url('/hubs/identity'), { transport: HttpTransportType.LongPolling, accessTokenFactory: () => ada })
+      .configureLogging(LogLevel.None)
+      .build();
+    await hub.start();
+    const live = seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
+    const refresh = async (app: TestApp) => {
+      const response = await fetch(app.url('/hubs/identity/refresh'), {
+        method: 'POST',
+        headers: { 'x-signalr-connection-token': live, authorization: `Bearer ${token({ sub: 'ada' }, { expiresIn: 7200 })}` },
+      });
+      return { status: response.status, body: await response.text() };
+    };
+    await expect(refresh(other)).resolves.toEqual({ status: 404, body: '{"error":"connection_not_found"}' });
+    const renewed = await refresh(owner);
+    expect(renewed.status).toBe(200);
+    expect((JSON.parse(renewed.body) as { tokenLifetimeSeconds: number }).tokenLifetimeSeconds).toBeGreaterThanOrEqual(7198);
+    expect(hub.state).toBe(HubConnectionState.Connected);
   });
 });
