@@ -21,6 +21,12 @@ export interface RefreshableEndpoint<C extends TransportConnection> {
   admits(connection: C, owner: ConnectionOwner): boolean;
   /** Makes `user` the connection's user, with its expiry. */
   renew(connection: C, user: unknown): void;
+  /**
+   * Without sticky sessions: carries the refresh to the instance that holds the token's connection,
+   * which answers it; false when none does (or the token is not one this endpoint signed). Absent for
+   * a refresh that was itself carried here, and without carrying.
+   */
+  readonly elsewhere?: (token: string) => Promise<boolean>;
 }
 
 /**
@@ -44,7 +50,8 @@ function refuse(res: ServerResponse, status: number, code: string): void {
 
 /**
  * `POST {hub}/refresh` as ASP.NET Core 11 answers it with `EnableAuthenticationRefresh`: the
- * connection token (header or `id`) names a connection of this instance, the request authenticates
+ * connection token (header or `id`) names a connection of this instance (one another instance holds
+ * is carried there, and answered by it, as its HTTP transports' requests are), the request authenticates
  * as a user, and that user is the connection's own (ASP.NET Core rejects a refresh that maps to
  * another SignalR user id with 403); then the connection takes the new user and expiry, and the
  * answer tells the client how long the new token lasts. A refresh never changes who the
@@ -57,6 +64,7 @@ export async function answerRefresh<C extends TransportConnection>(req: Incoming
   const token = (typeof header === 'string' && header !== '' ? header : null) ?? request.query.get('id');
   if (token === null || token === '') return refuse(res, 400, 'missing_connection_token');
   const connection = endpoint.find(token);
+  if (connection === undefined && endpoint.elsewhere !== undefined && (await endpoint.elsewhere(token))) return;
   if (connection === undefined || ended(connection)) return refuse(res, 404, 'connection_not_found');
   // Negotiate version 0 made the public id the token: knowing an id must not let anyone refresh its connection.
   if (connection.connectionId === connection.connectionToken) return refuse(res, 400, 'unsupported_negotiate_version');

@@ -118,9 +118,25 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
    */
   carryThrough(relay: ConnectionRelay, budget: CarryingBudget): void {
     if (this.signed === null) return;
-    this.carrier = new CarriedRequests(relay, budget, this.settings.pollTimeout, (req, res) => {
-      this.httpTransports.handle(req, res, true).catch((error: unknown) => this.failed(`a ${req.method} request carried from another instance`, res, error));
-    });
+    this.carrier = new CarriedRequests(relay, budget, this.settings.pollTimeout, (req, res) => this.replayCarried(req, res));
+  }
+
+  /** A request another instance carried here: run as if it had reached this instance (hubs also take their refreshes). */
+  protected replayCarried(req: IncomingMessage, res: ServerResponse): void {
+    this.httpTransports.handle(req, res, true).catch((error: unknown) => this.failed(`a ${req.method} request carried from another instance`, res, error));
+  }
+
+  /** Carries requests for connections held elsewhere, once carrying is on (a secret and a backplane's relay); null otherwise. */
+  protected get carrying(): CarriedRequests | null {
+    return this.carrier;
+  }
+
+  /**
+   * Whether a WebSocket connection is reachable from other instances too (hubs with authentication
+   * refresh, whose `/refresh` may land anywhere). Off, a WebSocket costs Redis nothing per connection.
+   */
+  protected servesCarriedToWebSockets(): boolean {
+    return false;
   }
 
   /** A new connection of this endpoint's kind; `statefulRequested`: negotiate granted stateful reconnect. */
@@ -301,6 +317,15 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     const connection = existing ?? this.create(0, null);
     if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
     if (!this.owners.admits(connection, owner)) return rejectUpgrade(socket, 403);
+    if (signed !== null && this.carrier !== null && this.servesCarriedToWebSockets()) {
+      // As an HTTP transport's start: other instances reach it before its client is answered. Released by `sweep` once it is gone.
+      await this.carrier.own(connection);
+      if (connection.state !== 'negotiated') return this.rejectTaken(connection, socket);
+      if (this.draining || socket.destroyed) {
+        this.abandon(connection);
+        return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
+      }
+    }
     this.claim(connection, user);
     // A socket that goes away during the upgrade never reaches the callback: its connection goes too.
     // Removed once upgraded, as it would otherwise stay on the socket (~300 B) for the connection's life.

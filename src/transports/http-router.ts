@@ -14,7 +14,14 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 const NEGOTIATE_SUFFIX = '/negotiate';
-const REFRESH_SUFFIX = '/refresh';
+export const REFRESH_SUFFIX = '/refresh';
+
+/** A request URL's path as endpoints are matched: lower case, without the query or a trailing slash. */
+export function routedPath(url: string): string {
+  const queryStart = url.indexOf('?');
+  const path = (queryStart === -1 ? url : url.slice(0, queryStart)).toLowerCase();
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
 
 /**
  * Serves hub paths on the app's own HTTP server and leaves every other path to whoever listened
@@ -82,9 +89,7 @@ export class HubHttpRouter {
 
   private match(url: string | undefined): { endpoint: RoutedEndpoint; kind: 'hub' | 'negotiate' | 'refresh' } | null {
     if (url === undefined) return null;
-    const queryStart = url.indexOf('?');
-    let path = (queryStart === -1 ? url : url.slice(0, queryStart)).toLowerCase();
-    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    const path = routedPath(url);
     const endpoint = this.endpoints.get(path);
     if (endpoint !== undefined) return { endpoint, kind: 'hub' };
     if (path.endsWith(NEGOTIATE_SUFFIX)) {

@@ -12,10 +12,12 @@ import type { ResolvedHubOptions } from '../interfaces/hub-options.interface.js'
 import { HttpTexts } from '../signalr.messages.js';
 import { answerRefresh, type RefreshableEndpoint, tokenLifetimeSeconds } from './authentication-refresh.js';
 import { attachHost, bridgeUpgrade, type AttachOwner } from './bridged-reattach.js';
+import type { CarriedRequests } from './carried-requests.js';
 import { ConnectionEndpoint } from './connection-endpoint.js';
 import type { ConnectionOwner } from './connection-owners.js';
 import type { ConnectionTokenClaims } from './connection-tokens.js';
 import type { ConnectionRegistry } from './connection-registry.js';
+import { REFRESH_SUFFIX, routedPath } from './http-router.js';
 import type { EndpointIdentity } from './request-identity.js';
 import { rejectUpgrade } from './http-responses.js';
 import { wantsStatefulReconnect } from './negotiate.js';
@@ -103,9 +105,13 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
     return this.options.enableAuthenticationRefresh ? tokenLifetimeSeconds(user) : undefined;
   }
 
-  /** An authentication refresh: the connection's own user with a new token (its identifier stays). */
-  private refresh(req: IncomingMessage, res: ServerResponse): void {
-    if (this.cors !== null && this.cors.handleRequest(req, res)) return;
+  /**
+   * An authentication refresh: the connection's own user with a new token (its identifier stays).
+   * `carried`: another instance carried it here (its CORS checks were made there, and it is not carried on).
+   */
+  private refresh(req: IncomingMessage, res: ServerResponse, carried = false): void {
+    if (!carried && this.cors !== null && this.cors.handleRequest(req, res)) return;
+    const carrier = carried ? null : this.carrying;
     const endpoint: RefreshableEndpoint<HubConnection> = {
       find: (token) => this.find(token),
       identify: (request) => this.identify(request),
@@ -115,8 +121,26 @@ export class HubEndpoint extends ConnectionEndpoint<HubConnection> {
       renew: (connection, user) => {
         if (connection.state !== 'negotiated') this.setUser(connection, user);
       },
+      // Only a token this endpoint signed names a connection another instance may hold; its owner listens for it (servesCarriedToWebSockets too).
+      ...(carrier === null ? {} : { elsewhere: (token: string) => this.carryRefresh(carrier, token, req, res) }),
     };
     answerRefresh(req, res, endpoint).catch((error: unknown) => this.failed('an authentication refresh', res, error));
+  }
+
+  private async carryRefresh(carrier: CarriedRequests, token: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const claims = this.readToken(token);
+    return claims !== null && carrier.carry(claims.connectionId, req, res, false);
+  }
+
+  /** The owner of a connection takes the refreshes other instances carry to it; other carried requests are the transports'. */
+  protected override replayCarried(req: IncomingMessage, res: ServerResponse): void {
+    if (this.handleRefresh !== null && routedPath(req.url ?? '/') === `${this.path.toLowerCase()}${REFRESH_SUFFIX}`) return this.refresh(req, res, true);
+    super.replayCarried(req, res);
+  }
+
+  /** With authentication refresh, a WebSocket connection's owner listens for the refreshes other instances carry to it. */
+  protected override servesCarriedToWebSockets(): boolean {
+    return this.options.enableAuthenticationRefresh;
   }
 
   /**

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, LogLevel } from '@microsoft/signalr';
+import { Redis } from 'ioredis';
 import { redisBackplane } from '../../src/redis/index.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { IdentityHub, LastingIdentityHub } from '../fixtures/auth-identity.hubs.js';
 import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
 import { startApp, TestApp } from '../support/app.js';
+import { negotiate } from '../support/http.js';
+import { type ProxiedCluster, startProxiedCluster, stopProxiedCluster } from '../support/proxied-cluster.js';
 import { RedisServer, startRedis } from '../support/redis.js';
-import { waitUntil } from '../support/wait.js';
+import { eventually, waitUntil } from '../support/wait.js';
 
 /**
  * @microsoft/signalr 11 can refresh a connection's authentication without reconnecting
@@ -45,6 +48,10 @@ const TRANSPORTS: Array<[string, HttpTransportType]> = [
 ];
 
 type WhoAmI = { userIdentifier: string; exp: number; transport: string };
+
+function expOf(jwt: string): number {
+  return (JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as { exp: number }).exp;
+}
 
 describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticationRefresh off (the default): answered as ASP.NET Core with the option off', () => {
   let app: TestApp;
@@ -144,10 +151,6 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
   /** The connection token the client's transport requests carried. */
   function connectionToken(): string {
     return seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
-  }
-
-  function expOf(jwt: string): number {
-    return (JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as { exp: number }).exp;
   }
 
   it.each(TRANSPORTS)('over %s: refreshAuthentication() resolves with the new lifetime, and the connection takes the new token', async (name, transport) => {
@@ -264,65 +267,197 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
   });
 });
 
+/** The connection channels Redis has a subscriber for (`internal:transport:{connectionId}`): one per connection an owner listens for. */
+async function transportChannels(redis: RedisServer): Promise<number> {
+  const inspector = new Redis(redis.url);
+  try {
+    return ((await inspector.pubsub('CHANNELS', '*internal:transport:*')) as string[]).length;
+  } finally {
+    inspector.disconnect();
+  }
+}
+
+/** Two in-process instances on one Redis, sharing a secret: a connection's requests may reach either. */
+async function twoInstances(redis: RedisServer, enableAuthenticationRefresh: boolean): Promise<[TestApp, TestApp]> {
+  const connectionTokenSecret = randomBytes(32);
+  const instance = () =>
+    startApp({
+      imports: [
+        signalRWithJwt({
+          requireAuthentication: true,
+          enableAuthenticationRefresh,
+          connectionTokenSecret,
+          backplane: redisBackplane({ url: redis.url }),
+        }),
+      ],
+      providers: [IdentityHub],
+    });
+  return [await instance(), await instance()];
+}
+
 /**
- * Without sticky sessions (connectionTokenSecret and a backplane) other requests of a connection are
- * carried to the instance that holds it; a refresh is not (it changes that instance's connection, and
- * the carried path serves transport requests only). It needs the connection's own instance, and
- * another answers 404 as for a token it does not know.
+ * Without sticky sessions (connectionTokenSecret and a backplane) a refresh that reaches an instance
+ * which does not hold the connection is carried to the one that does, as the HTTP transports' requests
+ * are, whatever the transport (a WebSocket connection's owner listens for it only with the option on):
+ * the owner renews the connection and its status and body are the client's answer.
  */
 describe('authentication refresh on an instance that does not hold the connection (no sticky sessions)', () => {
   let redis: RedisServer;
   let owner: TestApp;
   let other: TestApp;
   let seen: Seen[];
-  let hub: HubConnection | undefined;
+  const clients: HubConnection[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
-    const connectionTokenSecret = randomBytes(32);
-    const instance = () =>
-      startApp({
-        imports: [
-          signalRWithJwt({
-            requireAuthentication: true,
-            enableAuthenticationRefresh: true,
-            connectionTokenSecret,
-            backplane: redisBackplane({ url: redis.url }),
-          }),
-        ],
-        providers: [IdentityHub],
-      });
-    owner = await instance();
-    other = await instance();
-    seen = [];
+    [owner, other] = await twoInstances(redis, true);
     recordRequests(owner, () => seen);
   }, 30_000);
+  beforeEach(() => {
+    seen = [];
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((client) => client.stop()));
+  });
   afterAll(async () => {
-    await hub?.stop();
     await other?.close();
     await owner?.close();
     await redis?.close();
   });
 
-  it('answers 404 connection_not_found there; the owner renews the same refresh', async () => {
+  async function refresh(app: TestApp, connectionToken: string, bearer: string): Promise<{ status: number; type: string | null; body: string }> {
+    const response = await fetch(app.url('/hubs/identity/refresh'), {
+      method: 'POST',
+      headers: { 'x-signalr-connection-token': connectionToken, authorization: `Bearer ${bearer}` },
+    });
+    return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
+  }
+
+  it.each(TRANSPORTS)(
+    "over %s: carried to the owner, which renews the connection and answers 200 with the new lifetime; another user's token gets its 403",
+    async (name, transport) => {
+      const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
+      const hub = new HubConnectionBuilder()
+        .withUrl(owner.url('/hubs/identity'), { transport, accessTokenFactory: () => ada })
+        .configureLogging(LogLevel.None)
+        .build();
+      clients.push(hub);
+      await hub.start();
+      const before = await hub.invoke<WhoAmI>('WhoAmI');
+      expect(before).toMatchObject({ userIdentifier: 'ada', exp: expOf(ada), transport: name });
+      const live = seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
+      // The owner listens on its connection's channel, a WebSocket connection's too (the option is on).
+      expect(await transportChannels(redis)).toBe(1);
+
+      const later = token({ sub: 'ada' }, { expiresIn: 7200 });
+      const renewed = await refresh(other, live, later);
+      expect({ status: renewed.status, type: renewed.type }).toEqual({ status: 200, type: 'application/json' });
+      const lifetime = (JSON.parse(renewed.body) as { tokenLifetimeSeconds: number }).tokenLifetimeSeconds;
+      expect(lifetime).toBeGreaterThanOrEqual(7198);
+      expect(lifetime).toBeLessThanOrEqual(7200);
+      expect(renewed.body).toBe(JSON.stringify({ tokenLifetimeSeconds: lifetime }));
+      // Only the other instance saw it; the connection on the owner took the new token.
+      expect(seen.filter((request) => request.path.endsWith('/refresh'))).toEqual([]);
+      await expect(hub.invoke('WhoAmI')).resolves.toEqual({ ...before, exp: expOf(later) });
+
+      await expect(refresh(other, live, token({ sub: 'bob' }, { expiresIn: 7200 }))).resolves.toEqual({
+        status: 403,
+        type: 'application/json',
+        body: '{"error":"permission_change_rejected"}',
+      });
+      await expect(refresh(other, live, token({ sub: 'ada' }, { expiresIn: -10 }))).resolves.toEqual({
+        status: 401,
+        type: 'application/json',
+        body: '{"error":"invalid_token"}',
+      });
+      await expect(hub.invoke('WhoAmI')).resolves.toEqual({ ...before, exp: expOf(later) });
+      expect(hub.state).toBe(HubConnectionState.Connected);
+
+      // Once the connection ended its owner stops listening, and a refresh finds it nowhere.
+      await hub.stop();
+      expect(await eventually(() => transportChannels(redis), 0)).toBe(0);
+      await expect(refresh(other, live, later)).resolves.toEqual({ status: 404, type: 'application/json', body: '{"error":"connection_not_found"}' });
+    },
+  );
+
+  it('a token for no connection gets 404 connection_not_found from either instance: a signed one whose connection never started, or none', async () => {
     const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
-    hub = new HubConnectionBuilder()
-      .withUrl(owner.url('/hubs/identity'), { transport: HttpTransportType.LongPolling, accessTokenFactory: () => ada })
+    const { connectionToken } = await negotiate(other.url('/hubs/identity'), { headers: { authorization: `Bearer ${ada}` } });
+    const notFound = { status: 404, type: 'application/json', body: '{"error":"connection_not_found"}' };
+    for (const app of [other, owner]) {
+      await expect(refresh(app, connectionToken, ada)).resolves.toEqual(notFound);
+      await expect(refresh(app, 'no-such-token', ada)).resolves.toEqual(notFound);
+    }
+  });
+});
+
+/** With the option off, a WebSocket connection's owner does not listen for carried requests: no Redis subscription per connection. */
+describe('authentication refresh off, without sticky sessions: WebSocket connections cost Redis nothing more', () => {
+  let redis: RedisServer;
+  let owner: TestApp;
+  let other: TestApp;
+  const clients: HubConnection[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    [owner, other] = await twoInstances(redis, false);
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.stop()));
+    await other?.close();
+    await owner?.close();
+    await redis?.close();
+  });
+
+  it('a WebSocket connection subscribes no channel, where an SSE one subscribes its own', async () => {
+    const connect = async (transport: HttpTransportType) => {
+      const hub = new HubConnectionBuilder()
+        .withUrl(owner.url('/hubs/identity'), { transport, accessTokenFactory: () => token({ sub: 'ada' }) })
+        .configureLogging(LogLevel.None)
+        .build();
+      clients.push(hub);
+      await hub.start();
+      await expect(hub.invoke<WhoAmI>('WhoAmI')).resolves.toMatchObject({ transport: HttpTransportType[transport] });
+    };
+    await connect(HttpTransportType.WebSockets);
+    await connect(HttpTransportType.WebSockets);
+    expect(await transportChannels(redis)).toBe(0);
+    await connect(HttpTransportType.ServerSentEvents);
+    expect(await transportChannels(redis)).toBe(1);
+  });
+});
+
+/**
+ * The official client through a real round-robin proxy (nginx, one request to each instance in turn)
+ * in front of two instances in their own processes: every refresh resolves, whichever instance it
+ * reached, as its connection's other requests do.
+ */
+describe('authentication refresh through a round-robin proxy (no sticky sessions)', () => {
+  let cluster: ProxiedCluster | undefined;
+  const opened = new Set<HubConnection>();
+
+  beforeAll(async () => {
+    cluster = await startProxiedCluster(2, { CONNECTION_TOKEN_SECRET: randomBytes(32).toString('base64'), AUTHENTICATION_REFRESH: '1' });
+  }, 60_000);
+  afterAll(() => stopProxiedCluster(cluster, opened));
+
+  it.each(TRANSPORTS)('over %s: refreshAuthentication() resolves six times in a row, from both instances', async (name, transport) => {
+    const user = `refresh-${name}`;
+    const hub = new HubConnectionBuilder()
+      .withUrl(cluster!.proxy.url(`/hubs/cluster?user=${user}`), { transport })
       .configureLogging(LogLevel.None)
       .build();
+    opened.add(hub);
     await hub.start();
-    const live = seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
-    const refresh = async (app: TestApp) => {
-      const response = await fetch(app.url('/hubs/identity/refresh'), {
-        method: 'POST',
-        headers: { 'x-signalr-connection-token': live, authorization: `Bearer ${token({ sub: 'ada' }, { expiresIn: 7200 })}` },
-      });
-      return { status: response.status, body: await response.text() };
-    };
-    await expect(refresh(other)).resolves.toEqual({ status: 404, body: '{"error":"connection_not_found"}' });
-    const renewed = await refresh(owner);
-    expect(renewed.status).toBe(200);
-    expect((JSON.parse(renewed.body) as { tokenLifetimeSeconds: number }).tokenLifetimeSeconds).toBeGreaterThanOrEqual(7198);
+    const failures: string[] = [];
+    hub.onAuthenticationRefreshFailed(({ error }) => failures.push(error.message));
+    for (let i = 0; i < 6; i++) await expect(hub.refreshAuthentication()).resolves.toBeUndefined(); // the cluster's users have no exp
+    expect(failures).toEqual([]);
+    await expect(hub.invoke('WhoAmI')).resolves.toBe(hub.connectionId);
     expect(hub.state).toBe(HubConnectionState.Connected);
+
+    const refreshes = await cluster!.proxy.logged(`refresh?user=${user}`, (entries) => entries.length === 6);
+    expect(refreshes.map((entry) => [entry.method, entry.status])).toEqual(Array.from({ length: 6 }, () => ['POST', 200]));
+    expect(new Set(refreshes.map((entry) => entry.upstream))).toEqual(new Set([0, 1]));
   });
 });
