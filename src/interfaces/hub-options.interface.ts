@@ -95,8 +95,8 @@ export interface HubOptions {
    * user (the same `userIdProvider` identifier), else 403 and nothing changes. It then replaces the
    * connection's user (what hub methods see as `context.user` from then on) and its expiry, so
    * `closeOnAuthenticationExpiration` closes the connection at the new token's `exp` instead.
-   * `context.userIdentifier` never changes. Needs the connection's own instance: behind a load
-   * balancer without sticky sessions a refresh that lands elsewhere gets 404, as an unknown token.
+   * `context.userIdentifier` never changes. Without sticky sessions (`connectionTokenSecret` and the
+   * Redis backplane) a refresh that lands on another instance is carried to the connection's own.
    *
    * @example
    * ```ts
