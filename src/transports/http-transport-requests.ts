@@ -67,8 +67,8 @@ export class HttpTransportRequests<C extends TransportConnection> {
       const carrier = this.host.carrier();
       if (carrier !== null && (await carrier.carry(found.connectionId, req, res, found.claims !== null))) return;
       if (found.claims === null) return sendText(res, 404, HttpTexts.connectionNotFound);
-      const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
-      if (!this.host.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+      const wanted = this.wanted(req, res);
+      if (wanted === null) return;
       return this.start(wanted, request, res, { token: found.token, claims: found.claims });
     }
     const connection = found;
@@ -85,8 +85,8 @@ export class HttpTransportRequests<C extends TransportConnection> {
     }
     if (method === 'DELETE') return this.terminate(res, connection);
 
-    const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
-    if (!this.host.transports.includes(wanted)) return sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+    const wanted = this.wanted(req, res);
+    if (wanted === null) return;
     const current = connection.transport;
     if (current === null) return this.start(wanted, request, res, connection);
     if (current.name !== wanted) return sendText(res, 400, HttpTexts.cannotChangeTransport);
@@ -124,6 +124,14 @@ export class HttpTransportRequests<C extends TransportConnection> {
     // The first poll starts the connection and returns at once, empty.
     this.host.start(connection, new LongPollingTransport(connection, this.host.events), request);
     answerFirstPoll(res);
+  }
+
+  /** The HTTP transport a GET asks for (an event stream by its Accept header, else a poll); null when it is answered 404, not served here. */
+  private wanted(req: IncomingMessage, res: ServerResponse): TransportName | null {
+    const wanted: TransportName = req.headers.accept?.includes('text/event-stream') ? 'ServerSentEvents' : 'LongPolling';
+    if (this.host.transports.includes(wanted)) return wanted;
+    sendText(res, 404, HttpTexts.transportNotSupported(wanted));
+    return null;
   }
 
   private terminate(res: ServerResponse, connection: C): void {
