@@ -159,7 +159,7 @@ export class LongPollingTransport<T extends TransportOwner = TransportOwner> imp
     this.queuedBytes = 0;
     answer(res, 200, body, 'application/octet-stream');
     // A poll answered at once is activity too: a client whose every poll finds data is not idle.
-    if (res === this.poll || this.poll === null) this.pollEnded();
+    this.pollEnded();
   }
 
   private endPoll(status: number): void {
