@@ -72,11 +72,7 @@ export class HttpTransportRequests<C extends TransportConnection> {
       return this.start(wanted, request, res, { token: found.token, claims: found.claims });
     }
     const connection = found;
-    if (method === 'POST')
-      return this.sends.receive(req, res, connection, {
-        refusal: (held) => this.host.refusal(request, held),
-        receiveBody: (body, held) => this.host.receiveBody(body, held),
-      });
+    if (method === 'POST') return this.sends.receive(req, res, connection, request, this.host);
     // Every request after the one that started the transport is authenticated again, as ASP.NET
     // Core's endpoint authorization does: a token that expired or was revoked ends polls and sends.
     if (connection.transport !== null) {
