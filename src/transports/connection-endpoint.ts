@@ -297,8 +297,7 @@ export abstract class ConnectionEndpoint<C extends TransportConnection = Transpo
     if (this.draining) return rejectUpgrade(socket, 503, HttpTexts.shuttingDown);
     const owner = this.owners.of(user);
     if (elsewhere !== null) {
-      if (this.signed!.binds(elsewhere, owner)) return this.upgradeElsewhere(req, socket, head, elsewhere, owner);
-      this.owners.refuseForeign(elsewhere.connectionId, owner);
+      if (this.signed!.bound(elsewhere, owner)) return this.upgradeElsewhere(req, socket, head, elsewhere, owner);
       return rejectUpgrade(socket, 403);
     }
     if (signed !== null) {

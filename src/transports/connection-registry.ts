@@ -2,8 +2,8 @@ import { randomBytes } from 'crypto';
 import type { Sweepable } from '../connection/keep-alive.js';
 import type { TransportConnection } from '../connection/transport-connection.js';
 
-/** 16 random bytes, base64url: 22 URL-safe characters, as ASP.NET Core makes them. */
-function newId(): string {
+/** 16 random bytes, base64url: 22 URL-safe characters, as ASP.NET Core makes them (a connection id, or a token). */
+export function newId(): string {
   return randomBytes(16).toString('base64url');
 }
 

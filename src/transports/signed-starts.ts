@@ -1,7 +1,7 @@
 import type { TransportConnection } from '../connection/transport-connection.js';
 import type { ConnectionStartClaims } from '../interfaces/connection-start-claims.interface.js';
 import type { ConnectionOwner } from './connection-owners.js';
-import { newConnectionIds } from './connection-registry.js';
+import { newId } from './connection-registry.js';
 import { ConnectionTokens, TokenAdmission, type ConnectionTokenClaims } from './connection-tokens.js';
 
 /** A signed token, verified here, whose connection is not made yet: it may start it on this instance. */
@@ -58,7 +58,8 @@ export class SignedStarts<C extends TransportConnection> {
 
   /** Negotiate's connection id and token: one string for negotiate version 0, whose clients know no other. */
   issue(negotiateVersion: number, owner: ConnectionOwner, stateful: boolean): { connectionId: string; connectionToken: string } {
-    const { connectionId } = newConnectionIds(1);
+    // The token is signed, not random: only the id is drawn.
+    const connectionId = newId();
     const connectionToken = this.tokens.issue(connectionId, owner, stateful, Date.now(), negotiateVersion === 0);
     return { connectionId: negotiateVersion === 0 ? connectionToken : connectionId, connectionToken };
   }
@@ -83,9 +84,11 @@ export class SignedStarts<C extends TransportConnection> {
     return this.tokens.read(token);
   }
 
-  /** Whether the token was issued to `owner`. */
-  binds(claims: ConnectionTokenClaims, owner: ConnectionOwner): boolean {
-    return this.admission.binds(claims, owner);
+  /** Whether the token was issued to `owner`; if not, the refusal is logged as a local one is (`UserNameChanged`), for a 403. */
+  bound(claims: ConnectionTokenClaims, owner: ConnectionOwner): boolean {
+    if (this.admission.binds(claims, owner)) return true;
+    this.host.refuseForeign(claims.connectionId, owner);
+    return false;
   }
 
   /**
@@ -96,10 +99,7 @@ export class SignedStarts<C extends TransportConnection> {
    * this one was authenticated: then that one is it.
    */
   adopt(token: string, claims: ConnectionTokenClaims, owner: ConnectionOwner): C | 403 | 404 | Promise<C | 404> {
-    if (!this.admission.binds(claims, owner)) {
-      this.host.refuseForeign(claims.connectionId, owner);
-      return 403;
-    }
+    if (!this.bound(claims, owner)) return 403;
     const made = this.host.find(token) ?? this.starting.get(token);
     if (made !== undefined) return made;
     if (!this.admission.spend(token, claims)) return 404;
