@@ -56,7 +56,7 @@ export class HubDispatcher implements ConnectionDispatcher {
     private readonly invokers: HubInvokerFactory,
   ) {
     this.logger = new Logger(`SignalR:${hub.name}`);
-    this.answers = new InvocationAnswers(hub.name);
+    this.answers = new InvocationAnswers(hub.name, this.logger);
   }
 
   onConnected(connection: HubConnection): void | Promise<void> {

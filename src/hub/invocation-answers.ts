@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import type { Logger } from '@nestjs/common';
 import type { HubConnection } from '../connection/hub-connection.js';
 import { type InvocationMessage, MessageType, type StreamInvocationMessage } from '../protocol/hub-messages.js';
 import { connectionFields, describeError, logEvent, stackOf } from '../logging/log-event.js';
@@ -15,11 +15,11 @@ import { discardStream, isStreamResult, streamCompletion } from './hub-streams.j
  * not mean (a HubException is meant; a result the protocol cannot write is a warning).
  */
 export class InvocationAnswers {
-  readonly logger: Logger;
-
-  constructor(private readonly hubName: string) {
-    this.logger = new Logger(`SignalR:${hubName}`);
-  }
+  constructor(
+    private readonly hubName: string,
+    /** The hub's logger (`SignalR:{hub}`), the dispatcher's. */
+    private readonly logger: Logger,
+  ) {}
 
   /** A log line's fields: this hub, the method when there is one, and the connection's. */
   fields(connection: HubConnection, method?: string) {
