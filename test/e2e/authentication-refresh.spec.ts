@@ -41,6 +41,32 @@ function recordRequests(app: TestApp, seen: () => Seen[]): void {
   app.app.getHttpServer().on('upgrade', record);
 }
 
+/**
+ * One app for a describe block, with or without authentication refresh: every request and upgrade it
+ * receives is recorded (method, path, the relevant headers and `id`) in `seen`, emptied before each
+ * test, and the clients a test puts in `clients` are stopped after it, until no connection runs.
+ */
+function recordedApp(enableAuthenticationRefresh: boolean, providers: Array<new (...args: never[]) => unknown>) {
+  const suite = { app: undefined as unknown as TestApp, seen: [] as Seen[], clients: [] as HubConnection[] };
+  beforeAll(async () => {
+    suite.app = await startApp({
+      imports: [signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true, enableAuthenticationRefresh })],
+      providers,
+    });
+    recordRequests(suite.app, () => suite.seen);
+  });
+  beforeEach(() => {
+    suite.seen = [];
+  });
+  afterEach(async () => {
+    await Promise.all(suite.clients.splice(0).map((client) => client.stop()));
+    const server = suite.app.app.get(SignalRServer);
+    await waitUntil(() => server.stats().running === 0);
+  });
+  afterAll(() => suite.app.close());
+  return suite;
+}
+
 const TRANSPORTS: Array<[string, HttpTransportType]> = [
   ['WebSockets', HttpTransportType.WebSockets],
   ['ServerSentEvents', HttpTransportType.ServerSentEvents],
@@ -54,35 +80,15 @@ function expOf(jwt: string): number {
 }
 
 describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticationRefresh off (the default): answered as ASP.NET Core with the option off', () => {
-  let app: TestApp;
-  /** Every request and upgrade the server received: method, path and the relevant headers and `id`. */
-  let seen: Seen[];
-  const clients: HubConnection[] = [];
-
-  beforeAll(async () => {
-    app = await startApp({
-      imports: [signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true })],
-      providers: [IdentityHub, LastingIdentityHub],
-    });
-    recordRequests(app, () => seen);
-  });
-  beforeEach(() => {
-    seen = [];
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.stop()));
-    const server = app.app.get(SignalRServer);
-    await waitUntil(() => server.stats().running === 0);
-  });
-  afterAll(() => app.close());
+  const suite = recordedApp(false, [IdentityHub, LastingIdentityHub]);
 
   it.each(TRANSPORTS)('over %s: refreshAuthentication() rejects on the 404, the connection and its user stay', async (name, transport) => {
     const client = new HubConnectionBuilder()
-      .withUrl(app.url('/hubs/identity'), { transport, accessTokenFactory: () => token({ sub: 'ada' }, { expiresIn: 3600 }) })
+      .withUrl(suite.app.url('/hubs/identity'), { transport, accessTokenFactory: () => token({ sub: 'ada' }, { expiresIn: 3600 }) })
       .withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds: 0 })
       .configureLogging(LogLevel.None)
       .build();
-    clients.push(client);
+    suite.clients.push(client);
     const failures: string[] = [];
     let refreshed = 0;
     client.onAuthenticationRefreshFailed(({ error }) => failures.push(error.message));
@@ -97,8 +103,8 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
     expect(refreshed).toBe(0);
 
     // What the 11 client sent: one POST to {hub}/refresh, the connection token in a header, a bearer token.
-    const transportId = seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id;
-    expect(seen.filter((request) => request.path.endsWith('/refresh'))).toEqual([
+    const transportId = suite.seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id;
+    expect(suite.seen.filter((request) => request.path.endsWith('/refresh'))).toEqual([
       { method: 'POST', path: '/hubs/identity/refresh', id: null, connectionTokenHeader: transportId, bearer: true },
     ]);
 
@@ -107,7 +113,7 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
   });
 
   it('never refreshes by itself: negotiate reports no token lifetime, so no refresh is scheduled', async () => {
-    const negotiated = await fetch(`${app.url('/hubs/identity/negotiate')}?negotiateVersion=1`, {
+    const negotiated = await fetch(`${suite.app.url('/hubs/identity/negotiate')}?negotiateVersion=1`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token({ sub: 'ada' }, { expiresIn: 3600 })}` },
     });
@@ -117,40 +123,23 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
 });
 
 describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticationRefresh on', () => {
-  let app: TestApp;
-  let seen: Seen[];
-  const clients: HubConnection[] = [];
-
-  beforeAll(async () => {
-    app = await startApp({
-      imports: [signalRWithJwt({ requireAuthentication: true, closeOnAuthenticationExpiration: true, enableAuthenticationRefresh: true })],
-      providers: [IdentityHub],
-    });
-    recordRequests(app, () => seen);
-  });
-  beforeEach(() => {
-    seen = [];
-  });
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((client) => client.stop()));
-    const server = app.app.get(SignalRServer);
-    await waitUntil(() => server.stats().running === 0);
-  });
-  afterAll(() => app.close());
+  const suite = recordedApp(true, [IdentityHub]);
 
   /** A client of /hubs/identity whose accessTokenFactory returns `current()` at each call. */
   function client(transport: HttpTransportType, current: () => string, refreshBeforeExpirationInMilliseconds?: number): HubConnection {
-    const builder = new HubConnectionBuilder().withUrl(app.url('/hubs/identity'), { transport, accessTokenFactory: current }).configureLogging(LogLevel.None);
+    const builder = new HubConnectionBuilder()
+      .withUrl(suite.app.url('/hubs/identity'), { transport, accessTokenFactory: current })
+      .configureLogging(LogLevel.None);
     const built = (
       refreshBeforeExpirationInMilliseconds === undefined ? builder : builder.withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds })
     ).build();
-    clients.push(built);
+    suite.clients.push(built);
     return built;
   }
 
   /** The connection token the client's transport requests carried. */
   function connectionToken(): string {
-    return seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
+    return suite.seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
   }
 
   it.each(TRANSPORTS)('over %s: refreshAuthentication() resolves with the new lifetime, and the connection takes the new token', async (name, transport) => {
@@ -167,7 +156,7 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
     // Whole seconds left, truncated as ASP.NET Core does: 7199 unless the refresh took under a millisecond.
     expect(lifetime === 7199 || lifetime === 7200).toBe(true);
     expect(refreshed).toEqual([lifetime]);
-    expect(seen.filter((request) => request.path.endsWith('/refresh'))).toEqual([
+    expect(suite.seen.filter((request) => request.path.endsWith('/refresh'))).toEqual([
       { method: 'POST', path: '/hubs/identity/refresh', id: null, connectionTokenHeader: connectionToken(), bearer: true },
     ]);
 
@@ -228,7 +217,7 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
 
   it("answers ASP.NET Core's statuses and error bodies for what is not a valid refresh, and reports the token lifetime in negotiate", async () => {
     const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
-    const negotiated = await fetch(`${app.url('/hubs/identity/negotiate')}?negotiateVersion=1`, {
+    const negotiated = await fetch(`${suite.app.url('/hubs/identity/negotiate')}?negotiateVersion=1`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ada}` },
     });
@@ -243,7 +232,7 @@ describe('authentication refresh of @microsoft/signalr 11 with enableAuthenticat
       const headers: Record<string, string> = {};
       if (init.connectionToken !== undefined) headers['x-signalr-connection-token'] = init.connectionToken;
       if (init.bearer !== undefined) headers.authorization = `Bearer ${init.bearer}`;
-      const response = await fetch(`${app.url('/hubs/identity/refresh')}${init.query ?? ''}`, { method: init.method ?? 'POST', headers });
+      const response = await fetch(`${suite.app.url('/hubs/identity/refresh')}${init.query ?? ''}`, { method: init.method ?? 'POST', headers });
       return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
     };
     const error = (code: string) => ({ type: 'application/json', body: JSON.stringify({ error: code }) });
