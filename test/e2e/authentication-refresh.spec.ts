@@ -3,6 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, LogLevel } from '@microsoft/signalr';
 import { Redis } from 'ioredis';
 import { redisBackplane } from '../../src/redis/index.js';
+import type { SignalRModuleOptions } from '../../src/index.js';
+import { SIGNALR_MODULE_OPTIONS } from '../../src/signalr.module-definition.js';
 import { SignalRServer } from '../../src/signalr.server.js';
 import { IdentityHub, LastingIdentityHub } from '../fixtures/auth-identity.hubs.js';
 import { signalRWithJwt, token } from '../fixtures/auth-tokens.js';
@@ -368,6 +370,40 @@ describe('authentication refresh on an instance that does not hold the connectio
       await expect(refresh(other, live, later)).resolves.toEqual({ status: 404, type: 'application/json', body: '{"error":"connection_not_found"}' });
     },
   );
+
+  /** What the instance's relay is carrying (as asker) and serving (as owner) now. */
+  function relayPending(app: TestApp): { carrying: number; serving: number } {
+    const options = app.app.get<typeof SIGNALR_MODULE_OPTIONS, SignalRModuleOptions>(SIGNALR_MODULE_OPTIONS);
+    return options.backplane!.connectionRelay!().pending;
+  }
+
+  it('a refresh with a 1 MiB body, which nothing reads: the same 200 on the owner and carried from the other instance; nothing stays carried or served', async () => {
+    const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
+    const hub = new HubConnectionBuilder()
+      .withUrl(owner.url('/hubs/identity'), { transport: HttpTransportType.LongPolling, accessTokenFactory: () => ada })
+      .configureLogging(LogLevel.None)
+      .build();
+    clients.push(hub);
+    await hub.start();
+    const live = seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
+    const later = token({ sub: 'ada' }, { expiresIn: 7200 });
+    const body = Buffer.alloc(1024 * 1024, 'x');
+    for (const app of [owner, other]) {
+      const response = await fetch(app.url('/hubs/identity/refresh'), {
+        method: 'POST',
+        headers: { 'x-signalr-connection-token': live, authorization: `Bearer ${later}` },
+        body,
+      });
+      expect(response.status).toBe(200);
+      expect(Object.keys(JSON.parse(await response.text()) as object)).toEqual(['tokenLifetimeSeconds']);
+    }
+    const idle = [
+      { carrying: 0, serving: 0 },
+      { carrying: 0, serving: 0 },
+    ];
+    expect(await eventually(() => Promise.resolve([relayPending(owner), relayPending(other)]), idle)).toEqual(idle);
+    await expect(hub.invoke<WhoAmI>('WhoAmI')).resolves.toMatchObject({ userIdentifier: 'ada', exp: expOf(later) });
+  });
 
   it('a token for no connection gets 404 connection_not_found from either instance: a signed one whose connection never started, or none', async () => {
     const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
