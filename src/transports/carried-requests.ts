@@ -68,7 +68,8 @@ type Piece = { chunk: Buffer; last: boolean };
 async function* pieces(req: IncomingMessage): AsyncGenerator<Piece> {
   let parts: Buffer[] = [];
   let size = 0;
-  for await (const received of req) {
+  // Not destroyed when carrying ends early: what is left is read and dropped (see `carried`).
+  for await (const received of req.iterator({ destroyOnReturn: false })) {
     let chunk = received as Buffer;
     while (size + chunk.length >= CARRIED_CHUNK_BYTES && (size > 0 || chunk.length > CARRIED_CHUNK_BYTES)) {
       const take = CARRIED_CHUNK_BYTES - size;
@@ -281,6 +282,24 @@ export class CarriedRequests {
 
   private async carried(connectionId: string, req: IncomingMessage, res: ServerResponse, startable: boolean): Promise<boolean> {
     const body = pieces(req);
+    try {
+      return await this.carriedBody(connectionId, req, res, startable, body);
+    } finally {
+      // A body the owner answered before taking it all (a refresh, a 403), or no owner took: the rest
+      // is read and dropped, as Node does with a local request's unread body, so that the client's
+      // connection is free for its next request instead of stalled behind bytes nobody reads.
+      await body.return(undefined);
+      req.resume();
+    }
+  }
+
+  private async carriedBody(
+    connectionId: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    startable: boolean,
+    body: AsyncGenerator<Piece>,
+  ): Promise<boolean> {
     const piece = await nextPieceOr400(body, res, null);
     if (piece === null) return true;
     const replies = new Replies();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import { HttpTransportType, HubConnection, HubConnectionBuilder, HubConnectionState, LogLevel } from '@microsoft/signalr';
 import { Redis } from 'ioredis';
 import { redisBackplane } from '../../src/redis/index.js';
@@ -371,13 +371,31 @@ describe('authentication refresh on an instance that does not hold the connectio
     },
   );
 
+  /** A POST through `agent`, with whether it went on a socket an earlier request had used. */
+  function post(
+    agent: http.Agent,
+    url: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ): Promise<{ status: number; body: string; reusedSocket: boolean }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), reusedSocket: req.reusedSocket }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   /** What the instance's relay is carrying (as asker) and serving (as owner) now. */
   function relayPending(app: TestApp): { carrying: number; serving: number } {
     const options = app.app.get<typeof SIGNALR_MODULE_OPTIONS, SignalRModuleOptions>(SIGNALR_MODULE_OPTIONS);
     return options.backplane!.connectionRelay!().pending;
   }
 
-  it('a refresh with a 1 MiB body, which nothing reads: the same 200 on the owner and carried from the other instance; nothing stays carried or served', async () => {
+  it('a refresh with a 1 MiB body, which nothing reads: the same 200 on the owner and carried from the other instance, the client’s socket free for its next request; nothing stays carried or served', async () => {
     const ada = token({ sub: 'ada' }, { expiresIn: 3600 });
     const hub = new HubConnectionBuilder()
       .withUrl(owner.url('/hubs/identity'), { transport: HttpTransportType.LongPolling, accessTokenFactory: () => ada })
@@ -387,15 +405,18 @@ describe('authentication refresh on an instance that does not hold the connectio
     await hub.start();
     const live = seen.find((request) => request.path === '/hubs/identity' && request.id !== null)!.id!;
     const later = token({ sub: 'ada' }, { expiresIn: 7200 });
-    const body = Buffer.alloc(1024 * 1024, 'x');
+    const headers = { 'x-signalr-connection-token': live, authorization: `Bearer ${later}` };
     for (const app of [owner, other]) {
-      const response = await fetch(app.url('/hubs/identity/refresh'), {
-        method: 'POST',
-        headers: { 'x-signalr-connection-token': live, authorization: `Bearer ${later}` },
-        body,
-      });
-      expect(response.status).toBe(200);
-      expect(Object.keys(JSON.parse(await response.text()) as object)).toEqual(['tokenLifetimeSeconds']);
+      // One kept-alive socket: the request after the big one must find it free, not stalled behind unread bytes.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const big = await post(agent, app.url('/hubs/identity/refresh'), headers, Buffer.alloc(1024 * 1024, 'x'));
+        const next = await post(agent, app.url('/hubs/identity/refresh'), headers, Buffer.alloc(0));
+        expect([big.status, Object.keys(JSON.parse(big.body) as object), big.reusedSocket]).toEqual([200, ['tokenLifetimeSeconds'], false]);
+        expect([next.status, Object.keys(JSON.parse(next.body) as object), next.reusedSocket]).toEqual([200, ['tokenLifetimeSeconds'], true]);
+      } finally {
+        agent.destroy();
+      }
     }
     const idle = [
       { carrying: 0, serving: 0 },
