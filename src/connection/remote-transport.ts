@@ -1,6 +1,6 @@
 import type { BridgeEvents, BridgeLink } from '../interfaces/connection-bridge.interface.js';
 import { findBinaryRecord } from '../protocol/binary-message-format.js';
-import { RECORD_SEPARATOR } from '../protocol/text-message-format.js';
+import { findTextRecord } from '../protocol/text-message-format.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from './connection-transport.js';
 import { OwedCredit } from './owed-credit.js';
@@ -153,12 +153,7 @@ function* pieces(data: Buffer, binary: boolean): Generator<Buffer> {
   let start = 0;
   let end = 0;
   while (end < data.length) {
-    let next: number;
-    if (binary) next = findBinaryRecord(data, end)?.next ?? data.length;
-    else {
-      const separator = data.indexOf(RECORD_SEPARATOR, end);
-      next = separator < 0 ? data.length : separator + 1;
-    }
+    const next = (binary ? findBinaryRecord : findTextRecord)(data, end)?.next ?? data.length;
     if (next - start > PIECE && end > start) {
       yield data.subarray(start, end);
       start = end;
