@@ -235,10 +235,8 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
         if (bytes.length >= HEAD + 4) events?.credit(bytes.readUInt32BE(HEAD));
         break;
       case Kind.Close:
-        this.forget(bridge);
-        // Before the owner's answer, a Close is its refusal (the socket side then answers 404).
-        if (bridge.answer !== null) this.settle(bridge, 404);
-        else events?.closed(bytes.length >= HEAD + 2 ? bytes.readUInt16BE(HEAD) : 1006);
+        // Before the owner's answer, a Close is its refusal (end() then answers 404).
+        this.end(bridge, bytes.length >= HEAD + 2 ? bytes.readUInt16BE(HEAD) : 1006);
         break;
     }
   }
