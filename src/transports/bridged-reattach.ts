@@ -37,8 +37,7 @@ export function attachHost(connection: HubConnection, endpoint: AttachOwner): Br
       // Not stateful after all (a version 1 handshake), or not through its handshake yet: taken, as locally.
       if (connection.replay === null) return 409;
       if (!endpoint.admits(connection, ownerOfText(owner))) return 403;
-      const transport = new RemoteTransport(connection, endpoint.events);
-      transport.connect(link);
+      const transport = new RemoteTransport(connection, endpoint.events, link);
       endpoint.events.reattach(connection, transport);
       return transport;
     },
