@@ -141,7 +141,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     if (receivers === 0) this.settle(bridge, 404);
     const timer = setTimeout(() => {
       // An owner that answers later finds nobody: its side ends on silence, or on this Close.
-      this.send(bridge, message(Kind.Close, id, 2), 1006);
+      this.sendLast(bridge, Kind.Close, 1006);
       this.settle(bridge, 404);
     }, this.answerTimeout).unref();
     return answered.finally(() => clearTimeout(timer));
@@ -200,9 +200,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     if (typeof answer === 'number') {
       held.bridges.delete(key);
       this.dropIfDone(held);
-      const refusal = message(Kind.Refuse, bridge.id, 2);
-      refusal.writeUInt16BE(answer, HEAD);
-      return void this.link.publish(bridge.to, refusal).catch(() => undefined);
+      return this.sendLast(bridge, Kind.Refuse, answer);
     }
     bridge.events = answer;
     this.send(bridge, message(Kind.Accept, bridge.id));
@@ -257,18 +255,24 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
         this.send(bridge, bytes);
       },
       close: (code) => {
-        if (!this.forget(bridge)) return;
-        const bytes = message(Kind.Close, bridge.id, 2);
-        bytes.writeUInt16BE(code, HEAD);
-        void this.link.publish(bridge.to, bytes).catch(() => undefined);
+        if (this.forget(bridge)) this.sendLast(bridge, Kind.Close, code);
       },
     };
   }
 
   /** Publishes on an open bridge; one that cannot be published to (the broker is down) ends as a broken socket. */
-  private send(bridge: Bridge, bytes: Buffer, code?: number): void {
-    if (code !== undefined) bytes.writeUInt16BE(code, HEAD);
+  private send(bridge: Bridge, bytes: Buffer): void {
     this.link.publish(bridge.to, bytes).catch(() => this.end(bridge, 1006));
+  }
+
+  /**
+   * A bridge's last message, `[kind][id][16-bit code]` (a refusal's status, a Close's code), as this
+   * side drops it: a failed publish leaves nothing to end.
+   */
+  private sendLast(bridge: Bridge, kind: number, code: number): void {
+    const bytes = message(kind, bridge.id, 2);
+    bytes.writeUInt16BE(code, HEAD);
+    void this.link.publish(bridge.to, bytes).catch(() => undefined);
   }
 
   /** Ends a bridge from this side's view: its events hear `code` (a pending attach gets 404). */
