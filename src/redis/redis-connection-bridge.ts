@@ -76,6 +76,8 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
   private readonly held = new Map<string, HeldConnection>();
   /** Socket side: bridges by id, asked or open. */
   private readonly socketBridges = new Map<string, Bridge>();
+  /** Every bridge of both sides, asked or open: what the heartbeat goes round, kept as they come and go. */
+  private readonly all = new Set<Bridge>();
   private readonly replyChannel: string;
   private replying: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -93,9 +95,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
 
   /** Bridges open or asked, both sides: for leak checks. */
   get size(): number {
-    let owned = 0;
-    for (const held of this.held.values()) owned += held.bridges.size;
-    return owned + this.socketBridges.size;
+    return this.all.size;
   }
 
   /** Sockets bridged from this instance to their connections' owners. */
@@ -134,6 +134,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const bridge = bridgeOf(id, this.attachChannel(connectionId), null, events);
     const answered = new Promise<BridgeLink | 403 | 404 | 409>((resolve) => (bridge.answer = resolve));
     this.socketBridges.set(bridge.key, bridge);
+    this.all.add(bridge);
     const reply = Buffer.from(this.replyChannel);
     const request = Buffer.concat([message(Kind.Attach, id, 2), reply, Buffer.from(owner)]);
     request.writeUInt16BE(reply.length, HEAD);
@@ -191,6 +192,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const bridge = bridgeOf(Buffer.from(bytes.subarray(1, HEAD)), bytes.toString('utf8', HEAD + 2, replyEnd), held, null);
     // Registered first: the host's accept writes at once (the Sequence, the replay) through the link.
     held.bridges.set(key, bridge);
+    this.all.add(bridge);
     let answer: AttachAnswer;
     try {
       answer = held.host.attach(bytes.toString('utf8', replyEnd), this.linkOf(bridge));
@@ -199,6 +201,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     }
     if (typeof answer === 'number') {
       held.bridges.delete(key);
+      this.all.delete(bridge);
       this.dropIfDone(held);
       return this.sendLast(bridge, Kind.Refuse, answer);
     }
@@ -287,6 +290,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const bridges = bridge.held?.bridges ?? this.socketBridges;
     if (bridges.get(bridge.key) !== bridge) return false;
     bridges.delete(bridge.key);
+    this.all.delete(bridge);
     if (bridge.held !== null) this.dropIfDone(bridge.held);
     this.stopHeartbeatIfIdle();
     return true;
@@ -306,9 +310,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
 
   private beat(): void {
     const now = Date.now();
-    const open = [...this.socketBridges.values()];
-    for (const held of this.held.values()) open.push(...held.bridges.values());
-    for (const bridge of open) {
+    for (const bridge of [...this.all]) {
       if (bridge.answer !== null) continue;
       if (now - bridge.heardAt > SILENCE) this.end(bridge, 1006);
       else this.send(bridge, message(Kind.Ping, bridge.id));
