@@ -139,7 +139,10 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const request = Buffer.concat([message(Kind.Attach, id, 2), reply, Buffer.from(owner)]);
     request.writeUInt16BE(reply.length, HEAD);
     const receivers = await this.link.publishCounted(bridge.to, request).catch(() => 0);
-    if (receivers === 0) this.settle(bridge, 404);
+    if (receivers === 0) {
+      this.settle(bridge, 404);
+      return answered;
+    }
     const timer = setTimeout(() => {
       // An owner that answers later finds nobody: its side ends on silence, or on this Close.
       this.sendLast(bridge, Kind.Close, 1006);
