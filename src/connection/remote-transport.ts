@@ -1,6 +1,6 @@
 import type { BridgeEvents, BridgeLink } from '../interfaces/connection-bridge.interface.js';
 import { findBinaryRecord } from '../protocol/binary-message-format.js';
-import { RECORD_SEPARATOR } from '../protocol/text-message-format.js';
+import { findTextRecord } from '../protocol/text-message-format.js';
 import { WEBSOCKET_CLOSE_TIMEOUT } from '../signalr.constants.js';
 import type { ConnectionTransport, TransportEvents, TransportOwner } from './connection-transport.js';
 import { OwedCredit } from './owed-credit.js';
@@ -23,13 +23,12 @@ const PIECE = 64 * 1024;
 export class RemoteTransport<T extends TransportOwner = TransportOwner> implements ConnectionTransport, BridgeEvents {
   readonly name = 'WebSockets' as const;
   readonly supportsBinary = true;
-  private link: BridgeLink | null = null;
   private inFlight = 0;
   private readonly waiting: Array<{ data: Buffer; binary: boolean }> = [];
   private waitingBytes = 0;
   /** Inbound bytes taken and not yet credited back: held while paused, batched otherwise. */
   private readonly owed = new OwedCredit(
-    (bytes) => this.link!.credit(bytes),
+    (bytes) => this.link.credit(bytes),
     () => this.paused || this.ended,
   );
   private paused = false;
@@ -42,12 +41,9 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
   constructor(
     readonly owner: T,
     readonly events: TransportEvents<T>,
+    /** The accepted bridge: writes cross it. */
+    private readonly link: BridgeLink,
   ) {}
-
-  /** The bridge was accepted: from now on writes cross it. */
-  connect(link: BridgeLink): void {
-    this.link = link;
-  }
 
   send(data: Buffer, binary: boolean): void {
     if (this.ended || this.closing) return;
@@ -66,12 +62,12 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
 
   /** Whether `length` more bytes may cross now: within the window, or alone in flight (a piece larger than the window). */
   private fits(length: number): boolean {
-    return this.inFlight === 0 || this.inFlight + length <= this.link!.window;
+    return this.inFlight === 0 || this.inFlight + length <= this.link.window;
   }
 
   private cross(data: Buffer, binary: boolean): void {
     this.inFlight += data.length;
-    this.link!.frame(data, binary);
+    this.link.frame(data, binary);
   }
 
   get bufferedAmount(): number {
@@ -132,7 +128,7 @@ export class RemoteTransport<T extends TransportOwner = TransportOwner> implemen
   /** The bridge ends with `code`: 1006 has the other instance cut its socket off. */
   private finish(code: number): void {
     this.drop();
-    this.link!.close(code);
+    this.link.close(code);
   }
 
   private drop(): void {
@@ -153,12 +149,7 @@ function* pieces(data: Buffer, binary: boolean): Generator<Buffer> {
   let start = 0;
   let end = 0;
   while (end < data.length) {
-    let next: number;
-    if (binary) next = findBinaryRecord(data, end)?.next ?? data.length;
-    else {
-      const separator = data.indexOf(RECORD_SEPARATOR, end);
-      next = separator < 0 ? data.length : separator + 1;
-    }
+    const next = (binary ? findBinaryRecord : findTextRecord)(data, end)?.next ?? data.length;
     if (next - start > PIECE && end > start) {
       yield data.subarray(start, end);
       start = end;

@@ -76,6 +76,8 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
   private readonly held = new Map<string, HeldConnection>();
   /** Socket side: bridges by id, asked or open. */
   private readonly socketBridges = new Map<string, Bridge>();
+  /** Every bridge of both sides, asked or open: what the heartbeat goes round, kept as they come and go. */
+  private readonly all = new Set<Bridge>();
   private readonly replyChannel: string;
   private replying: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -93,9 +95,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
 
   /** Bridges open or asked, both sides: for leak checks. */
   get size(): number {
-    let owned = 0;
-    for (const held of this.held.values()) owned += held.bridges.size;
-    return owned + this.socketBridges.size;
+    return this.all.size;
   }
 
   /** Sockets bridged from this instance to their connections' owners. */
@@ -134,14 +134,18 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const bridge = bridgeOf(id, this.attachChannel(connectionId), null, events);
     const answered = new Promise<BridgeLink | 403 | 404 | 409>((resolve) => (bridge.answer = resolve));
     this.socketBridges.set(bridge.key, bridge);
+    this.all.add(bridge);
     const reply = Buffer.from(this.replyChannel);
     const request = Buffer.concat([message(Kind.Attach, id, 2), reply, Buffer.from(owner)]);
     request.writeUInt16BE(reply.length, HEAD);
     const receivers = await this.link.publishCounted(bridge.to, request).catch(() => 0);
-    if (receivers === 0) this.settle(bridge, 404);
+    if (receivers === 0) {
+      this.settle(bridge, 404);
+      return answered;
+    }
     const timer = setTimeout(() => {
       // An owner that answers later finds nobody: its side ends on silence, or on this Close.
-      this.send(bridge, message(Kind.Close, id, 2), 1006);
+      this.sendLast(bridge, Kind.Close, 1006);
       this.settle(bridge, 404);
     }, this.answerTimeout).unref();
     return answered.finally(() => clearTimeout(timer));
@@ -191,6 +195,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const bridge = bridgeOf(Buffer.from(bytes.subarray(1, HEAD)), bytes.toString('utf8', HEAD + 2, replyEnd), held, null);
     // Registered first: the host's accept writes at once (the Sequence, the replay) through the link.
     held.bridges.set(key, bridge);
+    this.all.add(bridge);
     let answer: AttachAnswer;
     try {
       answer = held.host.attach(bytes.toString('utf8', replyEnd), this.linkOf(bridge));
@@ -199,10 +204,9 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     }
     if (typeof answer === 'number') {
       held.bridges.delete(key);
+      this.all.delete(bridge);
       this.dropIfDone(held);
-      const refusal = message(Kind.Refuse, bridge.id, 2);
-      refusal.writeUInt16BE(answer, HEAD);
-      return void this.link.publish(bridge.to, refusal).catch(() => undefined);
+      return this.sendLast(bridge, Kind.Refuse, answer);
     }
     bridge.events = answer;
     this.send(bridge, message(Kind.Accept, bridge.id));
@@ -235,10 +239,8 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
         if (bytes.length >= HEAD + 4) events?.credit(bytes.readUInt32BE(HEAD));
         break;
       case Kind.Close:
-        this.forget(bridge);
-        // Before the owner's answer, a Close is its refusal (the socket side then answers 404).
-        if (bridge.answer !== null) this.settle(bridge, 404);
-        else events?.closed(bytes.length >= HEAD + 2 ? bytes.readUInt16BE(HEAD) : 1006);
+        // Before the owner's answer, a Close is its refusal (end() then answers 404).
+        this.end(bridge, bytes.length >= HEAD + 2 ? bytes.readUInt16BE(HEAD) : 1006);
         break;
     }
   }
@@ -259,18 +261,24 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
         this.send(bridge, bytes);
       },
       close: (code) => {
-        if (!this.forget(bridge)) return;
-        const bytes = message(Kind.Close, bridge.id, 2);
-        bytes.writeUInt16BE(code, HEAD);
-        void this.link.publish(bridge.to, bytes).catch(() => undefined);
+        if (this.forget(bridge)) this.sendLast(bridge, Kind.Close, code);
       },
     };
   }
 
   /** Publishes on an open bridge; one that cannot be published to (the broker is down) ends as a broken socket. */
-  private send(bridge: Bridge, bytes: Buffer, code?: number): void {
-    if (code !== undefined) bytes.writeUInt16BE(code, HEAD);
+  private send(bridge: Bridge, bytes: Buffer): void {
     this.link.publish(bridge.to, bytes).catch(() => this.end(bridge, 1006));
+  }
+
+  /**
+   * A bridge's last message, `[kind][id][16-bit code]` (a refusal's status, a Close's code), as this
+   * side drops it: a failed publish leaves nothing to end.
+   */
+  private sendLast(bridge: Bridge, kind: number, code: number): void {
+    const bytes = message(kind, bridge.id, 2);
+    bytes.writeUInt16BE(code, HEAD);
+    void this.link.publish(bridge.to, bytes).catch(() => undefined);
   }
 
   /** Ends a bridge from this side's view: its events hear `code` (a pending attach gets 404). */
@@ -285,6 +293,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
     const bridges = bridge.held?.bridges ?? this.socketBridges;
     if (bridges.get(bridge.key) !== bridge) return false;
     bridges.delete(bridge.key);
+    this.all.delete(bridge);
     if (bridge.held !== null) this.dropIfDone(bridge.held);
     this.stopHeartbeatIfIdle();
     return true;
@@ -304,9 +313,7 @@ export class RedisConnectionBridge implements ConnectionBridge, LinkListener {
 
   private beat(): void {
     const now = Date.now();
-    const open = [...this.socketBridges.values()];
-    for (const held of this.held.values()) open.push(...held.bridges.values());
-    for (const bridge of open) {
+    for (const bridge of [...this.all]) {
       if (bridge.answer !== null) continue;
       if (now - bridge.heardAt > SILENCE) this.end(bridge, 1006);
       else this.send(bridge, message(Kind.Ping, bridge.id));

@@ -37,8 +37,7 @@ export function attachHost(connection: HubConnection, endpoint: AttachOwner): Br
       // Not stateful after all (a version 1 handshake), or not through its handshake yet: taken, as locally.
       if (connection.replay === null) return 409;
       if (!endpoint.admits(connection, ownerOfText(owner))) return 403;
-      const transport = new RemoteTransport(connection, endpoint.events);
-      transport.connect(link);
+      const transport = new RemoteTransport(connection, endpoint.events, link);
       endpoint.events.reattach(connection, transport);
       return transport;
     },
@@ -89,7 +88,6 @@ class BridgedSocket implements BridgeEvents {
   /** The owner's frames that came before the upgrade completed (its Sequence and replay): at most a window. */
   private early: Array<{ data: Buffer; binary: boolean }> | null = [];
   private inFlight = 0;
-  private reading = true;
   /** The owner's bytes the socket took, credited back. */
   private readonly owed = new OwedCredit(
     (bytes) => this.link!.credit(bytes),
@@ -119,10 +117,8 @@ class BridgedSocket implements BridgeEvents {
 
   credit(bytes: number): void {
     this.inFlight = Math.max(0, this.inFlight - bytes);
-    if (!this.reading && this.inFlight < this.link!.window) {
-      this.reading = true;
-      this.ws?.resume();
-    }
+    // Only this class pauses the socket: paused, it waits for these credits.
+    if (this.ws?.isPaused && this.inFlight < this.link!.window) this.ws.resume();
   }
 
   /** The owner closed the connection (its close code), or went silent (1006: the client is cut off and may re-attach again). */
@@ -141,10 +137,7 @@ class BridgedSocket implements BridgeEvents {
     if (this.ended) return;
     this.inFlight += data.length;
     this.link!.frame(data, binary);
-    if (this.reading && this.inFlight >= this.link!.window) {
-      this.reading = false;
-      this.ws!.pause();
-    }
+    if (!this.ws!.isPaused && this.inFlight >= this.link!.window) this.ws!.pause();
   }
 
   private socketClosed(code: number): void {
